@@ -1,0 +1,5 @@
+import sys
+
+from opencrf.cli import main
+
+sys.exit(main())

@@ -1,0 +1,129 @@
+"""Append to the audit trail. Called inside the transaction of the change it records."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from django.db import transaction
+from django.http import HttpRequest
+
+from opencrf.accounts.models import User
+from opencrf.audit.models import AuditEvent, AuditSource
+from opencrf.core.middleware import client_address
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class AuditContext:
+    """Who acts, through what, from where: built once at the edge (view, API, CLI)."""
+
+    actor: User | None
+    source: str = AuditSource.WEB
+    request_id: str = ""
+    client_address: str = ""
+
+    @classmethod
+    def system(cls) -> AuditContext:
+        return cls(actor=None, source=AuditSource.SYSTEM)
+
+    @classmethod
+    def from_request(cls, request: HttpRequest, source: str = AuditSource.WEB) -> AuditContext:
+        user = request.user if request.user.is_authenticated else None
+        return cls(
+            actor=user,  # type: ignore[arg-type]
+            source=source,
+            request_id=getattr(request, "request_id", ""),
+            client_address=client_address(request),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditTarget:
+    record: str = ""
+    event: str = ""
+    instrument: str = ""
+    instance: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def audit_hash(prev_hash: str, payload: Mapping[str, Any]) -> str:
+    """SHA-256 over the previous hash and the entry's canonical JSON."""
+    body = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(prev_hash.encode("ascii") + body).hexdigest()
+
+
+def audit_payload(event: AuditEvent) -> dict[str, Any]:
+    """The fields covered by the hash, in a form that survives a database round trip."""
+    return {
+        "project_id": event.project_id,
+        "sequence": event.sequence,
+        "at": event.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "actor_id": event.actor_id,
+        "actor_name": event.actor_name,
+        "source": event.source,
+        "action": event.action,
+        "record": event.record,
+        "event": event.event,
+        "instrument": event.instrument,
+        "instance": event.instance,
+        "details": event.details,
+        "changes": event.changes,
+        "reason": event.reason,
+        "request_id": event.request_id,
+        "client_address": event.client_address,
+    }
+
+
+def audit_event_create(
+    *,
+    context: AuditContext,
+    project_id: int | None,
+    action: str,
+    target: AuditTarget | None = None,
+    details: str = "",
+    changes: Mapping[str, Any] | None = None,
+    reason: str = "",
+) -> AuditEvent:
+    """Append one entry to the project's chain. Must run inside the caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_event_create must run inside the transaction of the change")
+    target = target or AuditTarget()
+    last = _lock_chain_head(project_id)
+    event = AuditEvent(
+        project_id=project_id,
+        sequence=(last.sequence + 1) if last else 1,
+        at=datetime.now(UTC),
+        actor=context.actor,
+        actor_name=context.actor.username if context.actor else "",
+        source=context.source,
+        action=action,
+        record=target.record,
+        event=target.event,
+        instrument=target.instrument,
+        instance=target.instance,
+        details=details,
+        changes=dict(changes or {}),
+        reason=reason,
+        request_id=context.request_id,
+        client_address=context.client_address,
+        prev_hash=last.hash if last else GENESIS_HASH,
+    )
+    event.hash = audit_hash(event.prev_hash, audit_payload(event))
+    event.save(force_insert=True)
+    return event
+
+
+def _lock_chain_head(project_id: int | None) -> AuditEvent | None:
+    # On PostgreSQL the row lock serialises writers of one chain; SQLite serialises all writers.
+    return (
+        AuditEvent.objects.select_for_update()
+        .filter(project_id=project_id)
+        .order_by("-sequence")
+        .first()
+    )

@@ -1,0 +1,236 @@
+"""`opencrf`: every operator task in one command. Each subcommand prints what it did.
+
+    opencrf init     create or migrate the database; optionally the first administrator
+    opencrf serve    run the production server (gunicorn + whitenoise) with background jobs
+    opencrf worker   run background jobs in their own process
+    opencrf demo     load the bilingual demo study
+    opencrf check    readiness checks (database, migrations, storage, configuration)
+    opencrf manage   any Django management command, for the rare expert task
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+SETTINGS_MODULE = "opencrf.config.settings"
+
+
+class CommandError(Exception):
+    """A failure to report in one line, with exit status 1."""
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
+    _ensure_secret_key()
+    import django
+
+    django.setup()
+
+
+def _ensure_secret_key() -> None:
+    """Without OPENCRF_SECRET_KEY, keep a generated key in the data folder (mode 0600)."""
+    if os.environ.get("OPENCRF_SECRET_KEY"):
+        return
+    from opencrf.config.env import SECRET_KEY_FILE_NAME, data_dir
+
+    folder = data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file = folder / SECRET_KEY_FILE_NAME
+    if not key_file.exists():
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_urlsafe(50))
+        print(f"Created a secret key in {key_file}")
+
+
+def _migrate(verbose: bool = False) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if pending:
+        print(f"Applying {len(pending)} database migration(s) on {connection.vendor}…")
+        call_command("migrate", interactive=False, verbosity=1 if verbose else 0)
+    print(f"Database is up to date ({connection.vendor}).")
+
+
+def _collect_static() -> None:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    print(f"Static files are ready in {settings.STATIC_ROOT}")
+
+
+def _read_password_file(path: str) -> str:
+    try:
+        password = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise CommandError(f"Cannot read the password file {path}: {error.strerror}") from None
+    if not password:
+        raise CommandError(f"The password file {path} is empty")
+    return password
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    _setup_django()
+    _migrate(verbose=args.verbose)
+    if args.admin:
+        _create_admin(args)
+
+
+def _create_admin(args: argparse.Namespace) -> None:
+    from opencrf.accounts.models import User
+    from opencrf.accounts.services import user_create_admin
+    from opencrf.core.errors import InvalidInput
+
+    if not args.password_file:
+        raise CommandError("--admin needs --password-file (a file holding the password)")
+    if User.objects.filter(username=args.admin).exists():
+        print(f"Administrator {args.admin} already exists; left unchanged.")
+        return
+    password = _read_password_file(args.password_file)
+    try:
+        user_create_admin(username=args.admin, email=args.email or "", password=password)
+    except InvalidInput as error:
+        raise CommandError(f"The password was refused: {error.message}") from None
+    print(f"Created administrator {args.admin}.")
+
+
+def _first_run_admin() -> None:
+    """With no administrator yet, create `admin` with a one-time password and show it once."""
+    from opencrf.accounts.selectors import administrators_exist
+    from opencrf.accounts.services import one_time_password, user_create_admin
+
+    if administrators_exist():
+        return
+    password = one_time_password()
+    user_create_admin(username="admin", email="", password=password, must_change_password=True)
+    print("")
+    print("  First run: created the administrator account.")
+    print("    login:    admin")
+    print(f"    password: {password}   (one-time: you will choose your own at first login)")
+    print("")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    _setup_django()
+    _migrate()
+    _collect_static()
+    _first_run_admin()
+    from opencrf.ops.server import run_server
+
+    run_server(host=args.host, port=args.port, workers=args.workers, jobs=not args.no_jobs)
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    _setup_django()
+    from opencrf.ops.jobs import make_worker
+
+    print("Background worker started; Ctrl+C stops it.")
+    worker = make_worker(interval=args.interval)
+    worker.configure_signals()  # type: ignore[attr-defined]
+    worker.run()  # type: ignore[attr-defined]
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    _setup_django()
+    _migrate()
+    from opencrf.demo.loader import load_demo
+
+    project, created = load_demo(owner_username=args.owner)
+    if created:
+        print(f"Loaded the demo study as project {project.pk}: {project.title}")
+    else:
+        print(f"The demo study is already loaded as project {project.pk}; left unchanged.")
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    _setup_django()
+    from django.core.management import call_command
+
+    from opencrf.ops.health import run_checks
+
+    failures = 0
+    for result in run_checks(verbose_errors=True):
+        mark = "ok  " if result.ok else "FAIL"
+        print(f"{mark} {result.name}: {result.detail}")
+        failures += not result.ok
+    try:
+        call_command("check", deploy=args.deploy, fail_level="WARNING" if args.deploy else "ERROR")
+        print("ok   configuration: Django system checks passed" + (" (deploy)" if args.deploy else ""))
+    except Exception as error:
+        print(f"FAIL configuration: {error}")
+        failures += 1
+    if failures:
+        raise CommandError(f"{failures} check(s) failed")
+
+
+def cmd_manage(args: argparse.Namespace) -> None:
+    _setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["opencrf manage", *args.rest])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="opencrf", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", help="create or migrate the database")
+    init.add_argument("--admin", metavar="NAME", help="create this administrator if missing")
+    init.add_argument("--email", metavar="E", help="the administrator's e-mail address")
+    init.add_argument("--password-file", metavar="F", help="file holding the password")
+    init.add_argument("--verbose", action="store_true", help="list each migration")
+    init.set_defaults(handler=cmd_init)
+
+    serve = commands.add_parser("serve", help="run the web server with background jobs")
+    serve.add_argument("--host", default=os.environ.get("OPENCRF_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("OPENCRF_PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=0, help="web processes (default: by database)")
+    serve.add_argument("--no-jobs", action="store_true", help="leave jobs to `opencrf worker`")
+    serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run background jobs in this process")
+    worker.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    worker.set_defaults(handler=cmd_worker)
+
+    demo = commands.add_parser("demo", help="load the bilingual demo study")
+    demo.add_argument("--owner", metavar="NAME", help="make this user a member of the demo")
+    demo.set_defaults(handler=cmd_demo)
+
+    check = commands.add_parser("check", help="readiness checks")
+    check.add_argument("--deploy", action="store_true", help="also Django's deployment checks")
+    check.set_defaults(handler=cmd_check)
+
+    manage = commands.add_parser("manage", help="run a Django management command")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(handler=cmd_manage)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], None] = args.handler
+    try:
+        handler(args)
+    except CommandError as error:
+        print(f"opencrf {args.command}: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # one clear line for the operator, not a traceback
+        if os.environ.get("OPENCRF_DEBUG_CLI"):
+            raise
+        print(f"opencrf {args.command}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from opencrf.accounts.views import set_language
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="projects:list", permanent=False)),
+    path("accounts/", include("opencrf.accounts.urls")),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("projects/", include("opencrf.projects.urls")),
+    path("projects/<int:project_id>/design/", include("opencrf.dictionary.urls")),
+    path("-/", include("opencrf.ops.urls")),
+]

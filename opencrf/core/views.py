@@ -1,0 +1,28 @@
+"""Turning domain errors into pages, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from opencrf.core.errors import NotFound, PermissionDenied
+
+
+def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """NotFound becomes 404 and PermissionDenied a 403 page naming the reason."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as error:
+            raise Http404(error.message) from None
+        except PermissionDenied as error:
+            return render(request, "403.html", {"reason": error.message}, status=403)
+
+    return wrapper
+

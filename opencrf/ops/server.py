@@ -1,0 +1,59 @@
+"""The production web server: gunicorn, run in this process, with whitenoise for static files."""
+
+from __future__ import annotations
+
+import multiprocessing
+from typing import Any
+
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+from gunicorn.app.base import BaseApplication
+
+
+def default_workers() -> int:
+    """SQLite has one writer, so one process with threads; PostgreSQL takes more processes."""
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        return 1
+    return min(2 * multiprocessing.cpu_count() + 1, 9)
+
+
+def _post_worker_init(worker: Any) -> None:
+    # Each web process takes jobs; the database hands each job to one of them only.
+    from opencrf.ops.jobs import start_inprocess_worker
+
+    start_inprocess_worker()
+
+
+class Server(BaseApplication):  # type: ignore[misc]
+    def __init__(self, application: WSGIHandler, options: dict[str, Any]) -> None:
+        self.application = application
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> WSGIHandler:
+        return self.application
+
+
+def run_server(*, host: str, port: int, workers: int = 0, jobs: bool = True) -> None:
+    from django.core.wsgi import get_wsgi_application
+
+    options: dict[str, Any] = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers or default_workers(),
+        "worker_class": "gthread",
+        "threads": 8,
+        "timeout": 60,
+        "graceful_timeout": 20,
+        "accesslog": "-",
+        "errorlog": "-",
+        "forwarded_allow_ips": "127.0.0.1,::1",
+        "preload_app": False,
+    }
+    if jobs:
+        options["post_worker_init"] = _post_worker_init
+    print(f"OpenCRF is serving on http://{options['bind']}/  (Ctrl+C stops it)", flush=True)
+    Server(get_wsgi_application(), options).run()
