@@ -9,7 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from opencrf.audit.services import AuditContext, audit_event_create
+from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
 from opencrf.core.errors import InvalidInput
 from opencrf.projects.models import (
     Arm,
@@ -184,7 +184,7 @@ def event_create(
         offset_max=offset_max,
         custom_label=custom_label.strip(),
     )
-    _audit(context, project, "event.create", event=event.unique_name, details=event.name)
+    _audit(context, project, "event.create", target=AuditTarget(event=event.unique_name), details=event.name)
     return event
 
 
@@ -208,7 +208,9 @@ def event_update(*, context: AuditContext, event: Event, values: Mapping[str, An
         setattr(event, name, new)
     if changes:
         event.save(update_fields=list(changes))
-        _audit(context, event.project, "event.update", event=event.unique_name, changes=changes)
+        _audit(
+            context, event.project, "event.update", target=AuditTarget(event=event.unique_name), changes=changes
+        )
     return event
 
 
@@ -220,7 +222,7 @@ def event_delete(*, context: AuditContext, event: Event) -> None:
         raise InvalidInput(_("A project keeps at least one event."))
     unique_name = event.unique_name
     event.delete()
-    _audit(context, project, "event.delete", event=unique_name)
+    _audit(context, project, "event.delete", target=AuditTarget(event=unique_name))
 
 
 @transaction.atomic

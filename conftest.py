@@ -1,0 +1,85 @@
+"""Fixtures shared by every test: a named cast of users and ready-made projects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opencrf.audit.services import AuditContext
+
+REPO = Path(__file__).resolve().parent
+FIXTURES = REPO.parent / "shared" / "fixtures"
+REDCAP_PROJECTS = FIXTURES / "redcap-projects"
+SALT_RCT = FIXTURES / "studies" / "salt_rct"
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings, tmp_path):
+    # Tests render templates without running collectstatic first.
+    settings.STORAGES = {
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "files")},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def pi_paula(django_user_model):
+    """The principal investigator: creates projects and designs them."""
+    return django_user_model.objects.create_user(
+        username="pi_paula", email="paula@example.org", password="correct horse battery"
+    )
+
+
+@pytest.fixture
+def site_b_bea(django_user_model):
+    """A coordinator at another site, with no part in Paula's projects."""
+    return django_user_model.objects.create_user(
+        username="site_b_bea", email="bea@example.org", password="correct horse battery"
+    )
+
+
+@pytest.fixture
+def admin_ada(django_user_model):
+    return django_user_model.objects.create_superuser(
+        username="admin_ada", email="ada@example.org", password="correct horse battery"
+    )
+
+
+@pytest.fixture
+def paula_context(pi_paula):
+    return AuditContext(actor=pi_paula, source="web")
+
+
+@pytest.fixture
+def classic_project(paula_context):
+    from opencrf.projects.services import project_create
+
+    return project_create(context=paula_context, title="Classic study")
+
+
+@pytest.fixture
+def longitudinal_project(paula_context):
+    from opencrf.projects.services import project_create
+
+    return project_create(context=paula_context, title="Longitudinal study", is_longitudinal=True)
+
+
+def dictionary_rows(name: str):
+    """The rows of a shared REDCap fixture's dictionary.csv."""
+    from opencrf.dictionary.csvio import parse_dictionary_csv
+
+    return parse_dictionary_csv((REDCAP_PROJECTS / name / "dictionary.csv").read_bytes())
+
+
+@pytest.fixture
+def salt_rct(paula_context):
+    """The bilingual salt_rct study: dictionary, events, designations, repeats and sites."""
+    from opencrf.demo.loader import load_study
+
+    return load_study(
+        SALT_RCT, context=paula_context, title="減塩試験 / Salt RCT", is_longitudinal=True
+    )
