@@ -1,11 +1,11 @@
 """`opencrf`: every operator task in one command. Each subcommand prints what it did.
 
-    opencrf init     create or migrate the database; optionally the first administrator
-    opencrf serve    run the production server (gunicorn + whitenoise) with background jobs
-    opencrf worker   run background jobs in their own process
-    opencrf demo     load the bilingual demo study
-    opencrf check    readiness checks (database, migrations, storage, configuration)
-    opencrf manage   any Django management command, for the rare expert task
+opencrf init     create or migrate the database; optionally the first administrator
+opencrf serve    run the production server (gunicorn + whitenoise) with background jobs
+opencrf worker   run background jobs in their own process
+opencrf demo     load the bilingual demo study
+opencrf check    readiness checks (database, migrations, storage, configuration)
+opencrf manage   any Django management command, for the rare expert task
 """
 
 from __future__ import annotations
@@ -165,7 +165,9 @@ def cmd_check(args: argparse.Namespace) -> None:
         failures += not result.ok
     try:
         call_command("check", deploy=args.deploy, fail_level="WARNING" if args.deploy else "ERROR")
-        print("ok   configuration: Django system checks passed" + (" (deploy)" if args.deploy else ""))
+        print(
+            "ok   configuration: Django system checks passed" + (" (deploy)" if args.deploy else "")
+        )
     except Exception as error:
         print(f"FAIL configuration: {error}")
         failures += 1
@@ -194,7 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web server with background jobs")
     serve.add_argument("--host", default=os.environ.get("OPENCRF_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("OPENCRF_PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=0, help="web processes (default: by database)")
+    serve.add_argument(
+        "--workers", type=int, default=0, help="web processes (default: by database)"
+    )
     serve.add_argument("--no-jobs", action="store_true", help="leave jobs to `opencrf worker`")
     serve.set_defaults(handler=cmd_serve)
 

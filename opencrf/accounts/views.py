@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from opencrf.accounts.services import user_change_password, user_set_language
+from opencrf.accounts.typing import AuthedRequest
 
 
 class LoginView(auth_views.LoginView):
@@ -24,7 +25,7 @@ class LogoutView(auth_views.LogoutView):
 
 
 @login_required
-def password_change(request: HttpRequest) -> HttpResponse:
+def password_change(request: AuthedRequest) -> HttpResponse:
     form = SetPasswordForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         user_change_password(user=request.user, password=form.cleaned_data["new_password1"])

@@ -36,7 +36,7 @@ class AuditContext:
     def from_request(cls, request: HttpRequest, source: str = AuditSource.WEB) -> AuditContext:
         user = request.user if request.user.is_authenticated else None
         return cls(
-            actor=user,  # type: ignore[arg-type]
+            actor=user,
             source=source,
             request_id=getattr(request, "request_id", ""),
             client_address=client_address(request),

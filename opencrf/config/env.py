@@ -50,7 +50,7 @@ def data_dir() -> Path:
     return Path(env_str("OPENCRF_DATA_DIR", "var")).expanduser().resolve()
 
 
-SECRET_KEY_FILE_NAME = "secret_key"
+SECRET_KEY_FILE_NAME = "secret_key"  # noqa: S105 (a file name, not a secret)
 
 
 def secret_key(debug: bool) -> str:
@@ -70,6 +70,5 @@ def secret_key(debug: bool) -> str:
 
         return get_random_secret_key()
     raise ImproperlyConfigured(
-        "No secret key: set OPENCRF_SECRET_KEY, or run `opencrf init` to create "
-        f"{key_file}."
+        f"No secret key: set OPENCRF_SECRET_KEY, or run `opencrf init` to create {key_file}."
     )

@@ -88,9 +88,9 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "opencrf.sqlite3",
+            "NAME": str(DATA_DIR / "opencrf.sqlite3"),
             "OPTIONS": dict(_SQLITE_OPTIONS),
-            "TEST": {"NAME": DATA_DIR / "test-opencrf.sqlite3"},
+            "TEST": {"NAME": str(DATA_DIR / "test-opencrf.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 
 from opencrf.core.errors import NotFound, PermissionDenied
 
+_R = TypeVar("_R", bound=HttpResponseBase)
 
-def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+
+def domain_errors(view: Callable[..., _R]) -> Callable[..., _R | HttpResponse]:
     """NotFound becomes 404 and PermissionDenied a 403 page naming the reason."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> _R | HttpResponse:
         try:
             return view(request, *args, **kwargs)
         except NotFound as error:
@@ -25,4 +27,3 @@ def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
             return render(request, "403.html", {"reason": error.message}, status=403)
 
     return wrapper
-

@@ -38,7 +38,9 @@ def _rows(folder: Path, name: str) -> list[dict[str, str]]:
     if not path.exists():
         return []
     text = path.read_text(encoding="utf-8-sig")
-    return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))]
+    return [
+        {k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(io.StringIO(text))
+    ]
 
 
 def _int(value: str, default: int = 0) -> int:
@@ -51,7 +53,10 @@ def load_study(
 ) -> Project:
     """Create a project from the files in `folder`, through the ordinary services."""
     project = project_create(
-        context=context, title=title, is_longitudinal=is_longitudinal, notes=notes,
+        context=context,
+        title=title,
+        is_longitudinal=is_longitudinal,
+        notes=notes,
         purpose=Purpose.RESEARCH,
     )
     labels = {r["instrument_name"]: r["instrument_label"] for r in _rows(folder, "instruments.csv")}
@@ -59,18 +64,30 @@ def load_study(
     if is_longitudinal:
         _load_events(folder, context, project)
     dictionary_apply(
-        context=context, project=project, rows=rows, source=RevisionSource.DEMO,
+        context=context,
+        project=project,
+        rows=rows,
+        source=RevisionSource.DEMO,
         instrument_labels=labels,
     )
     forms = [row.form_name for row in rows]
     events = {event.unique_name: event.pk for event in project.events.all()}
     if is_longitudinal:
-        pairs = {(events[r["unique_event_name"]], r["form"]) for r in _rows(folder, "instrument_event_mapping.csv")}
-        event_instruments_set(context=context, project=project, designations=pairs, known_forms=forms)
+        pairs = {
+            (events[r["unique_event_name"]], r["form"])
+            for r in _rows(folder, "instrument_event_mapping.csv")
+        }
+        event_instruments_set(
+            context=context, project=project, designations=pairs, known_forms=forms
+        )
     _load_repeats(folder, context, project, events, forms)
     for group in _rows(folder, "dags.csv"):
-        group_create(context=context, project=project, name=group["data_access_group_name"],
-                     unique_name=group.get("unique_group_name", ""))
+        group_create(
+            context=context,
+            project=project,
+            name=group["data_access_group_name"],
+            unique_name=group.get("unique_group_name", ""),
+        )
     return project
 
 

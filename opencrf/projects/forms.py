@@ -23,17 +23,19 @@ class ProjectCreateForm(StyledForm):
         initial="0",
         widget=forms.RadioSelect,
     )
-    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    notes = forms.CharField(
+        label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
 
 
 class ProjectSettingsForm(StyledForm):
     title = forms.CharField(label=_("Project title"), max_length=200)
     purpose = forms.TypedChoiceField(label=_("Purpose"), choices=Purpose.choices, coerce=int)
     purpose_other = forms.CharField(label=_("Purpose, if other"), max_length=200, required=False)
-    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    is_longitudinal = forms.BooleanField(
-        label=_("Longitudinal (events and arms)"), required=False
+    notes = forms.CharField(
+        label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
+    is_longitudinal = forms.BooleanField(label=_("Longitudinal (events and arms)"), required=False)
     record_autonumbering = forms.BooleanField(label=_("Record auto-numbering"), required=False)
     custom_record_label = forms.CharField(
         label=_("Custom record label"), max_length=200, required=False
@@ -47,7 +49,13 @@ class ArmForm(StyledForm):
 
 class EventForm(StyledForm):
     name = forms.CharField(label=_("Event name"), max_length=200)
-    day_offset = forms.IntegerField(label=_("Days offset"), initial=0, min_value=-99999, max_value=99999)
-    offset_min = forms.IntegerField(label=_("Window before (days)"), initial=0, min_value=0, max_value=99999)
-    offset_max = forms.IntegerField(label=_("Window after (days)"), initial=0, min_value=0, max_value=99999)
+    day_offset = forms.IntegerField(
+        label=_("Days offset"), initial=0, min_value=-99999, max_value=99999
+    )
+    offset_min = forms.IntegerField(
+        label=_("Window before (days)"), initial=0, min_value=0, max_value=99999
+    )
+    offset_max = forms.IntegerField(
+        label=_("Window after (days)"), initial=0, min_value=0, max_value=99999
+    )
     custom_label = forms.CharField(label=_("Custom event label"), max_length=200, required=False)

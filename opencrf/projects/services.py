@@ -93,7 +93,9 @@ def project_update_settings(
         setattr(project, name, new)
     if changes:
         project.save(update_fields=list(changes))
-        _audit(context, project, "project.update", changes=changes, details="Modify project settings")
+        _audit(
+            context, project, "project.update", changes=changes, details="Modify project settings"
+        )
     return changes
 
 
@@ -107,8 +109,7 @@ def _refuse_classic_with_several_events(project: Project) -> None:
 def _refuse_unless_development(project: Project, what: str) -> None:
     if project.status != ProjectStatus.DEVELOPMENT:
         raise InvalidInput(
-            _("%(what)s can only be changed while the project is in development.")
-            % {"what": what}
+            _("%(what)s can only be changed while the project is in development.") % {"what": what}
         )
 
 
@@ -184,7 +185,13 @@ def event_create(
         offset_max=offset_max,
         custom_label=custom_label.strip(),
     )
-    _audit(context, project, "event.create", target=AuditTarget(event=event.unique_name), details=event.name)
+    _audit(
+        context,
+        project,
+        "event.create",
+        target=AuditTarget(event=event.unique_name),
+        details=event.name,
+    )
     return event
 
 
@@ -209,7 +216,11 @@ def event_update(*, context: AuditContext, event: Event, values: Mapping[str, An
     if changes:
         event.save(update_fields=list(changes))
         _audit(
-            context, event.project, "event.update", target=AuditTarget(event=event.unique_name), changes=changes
+            context,
+            event.project,
+            "event.update",
+            target=AuditTarget(event=event.unique_name),
+            changes=changes,
         )
     return event
 
@@ -240,8 +251,7 @@ def event_instruments_set(
     for event_id, form_name in wanted:
         if event_id not in events or form_name not in forms:
             raise InvalidInput(
-                _("Unknown event or instrument in the designation: %(form)s")
-                % {"form": form_name}
+                _("Unknown event or instrument in the designation: %(form)s") % {"form": form_name}
             )
     current = set(
         EventInstrument.objects.filter(event__project=project).values_list("event_id", "form_name")
@@ -274,9 +284,7 @@ def repeat_settings_set(
             raise InvalidInput(_("Unknown event or instrument in the repeat set-up."))
     repeating_events = {event_id for event_id, form in settings if not form}
     if any(form and event_id in repeating_events for event_id, form in settings):
-        raise InvalidInput(
-            _("An event repeats as a whole or has repeating instruments, not both.")
-        )
+        raise InvalidInput(_("An event repeats as a whole or has repeating instruments, not both."))
     before = {
         (r.event_id, r.form_name): r.custom_label
         for r in RepeatSetting.objects.filter(event__project=project)

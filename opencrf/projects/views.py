@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from opencrf.accounts.typing import AuthedRequest
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput
 from opencrf.core.views import domain_errors
@@ -18,7 +19,7 @@ from opencrf.projects.forms import ArmForm, EventForm, ProjectCreateForm, Projec
 
 
 @login_required
-def project_list(request: HttpRequest) -> HttpResponse:
+def project_list(request: AuthedRequest) -> HttpResponse:
     projects = (
         selectors.projects_visible_to(request.user)
         .annotate(instrument_count=Count("instruments", distinct=True))
@@ -28,7 +29,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def project_new(request: HttpRequest) -> HttpResponse:
+def project_new(request: AuthedRequest) -> HttpResponse:
     form = ProjectCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -45,7 +46,7 @@ def project_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @domain_errors
-def project_home(request: HttpRequest, project_id: int) -> HttpResponse:
+def project_home(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = selectors.access_project(request.user, project_id)
     context = {
         "project": project,
@@ -60,14 +61,16 @@ def project_home(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @domain_errors
-def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
+def project_settings(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = selectors.access_project_design(request.user, project_id)
     initial = {name: getattr(project, name) for name in ProjectSettingsForm.base_fields}
     form = ProjectSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.project_update_settings(
-                context=AuditContext.from_request(request), project=project, values=form.cleaned_data
+                context=AuditContext.from_request(request),
+                project=project,
+                values=form.cleaned_data,
             )
         except InvalidInput as error:
             form.add_error(None, error.message)
@@ -79,7 +82,7 @@ def project_settings(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @domain_errors
-def events_page(request: HttpRequest, project_id: int) -> HttpResponse:
+def events_page(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = selectors.access_project(request.user, project_id)
     arms = project.arms.prefetch_related("events")
     context = {
@@ -92,7 +95,9 @@ def events_page(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "projects/events.html", context)
 
 
-def _redirect_with_error(request: HttpRequest, error: InvalidInput, project_id: int) -> HttpResponse:
+def _redirect_with_error(
+    request: HttpRequest, error: InvalidInput, project_id: int
+) -> HttpResponse:
     messages.error(request, error.message)
     return redirect("projects:events", project_id=project_id)
 
@@ -100,7 +105,7 @@ def _redirect_with_error(request: HttpRequest, error: InvalidInput, project_id: 
 @login_required
 @require_POST
 @domain_errors
-def arm_add(request: HttpRequest, project_id: int) -> HttpResponse:
+def arm_add(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = selectors.access_project_design(request.user, project_id)
     form = ArmForm(request.POST)
     if not form.is_valid():
@@ -119,7 +124,7 @@ def arm_add(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_POST
 @domain_errors
-def arm_edit(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+def arm_edit(request: AuthedRequest, project_id: int, number: int) -> HttpResponse:
     project = selectors.access_project_design(request.user, project_id)
     arm = get_object_or_404(project.arms, number=number)
     context = AuditContext.from_request(request)
@@ -138,7 +143,7 @@ def arm_edit(request: HttpRequest, project_id: int, number: int) -> HttpResponse
 @login_required
 @require_POST
 @domain_errors
-def event_add(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
+def event_add(request: AuthedRequest, project_id: int, number: int) -> HttpResponse:
     project = selectors.access_project_design(request.user, project_id)
     arm = get_object_or_404(project.arms, number=number)
     form = EventForm(request.POST)
@@ -146,7 +151,9 @@ def event_add(request: HttpRequest, project_id: int, number: int) -> HttpRespons
         messages.error(request, _("Check the event's name, offset and window."))
         return redirect("projects:events", project_id=project.pk)
     try:
-        services.event_create(context=AuditContext.from_request(request), arm=arm, **form.cleaned_data)
+        services.event_create(
+            context=AuditContext.from_request(request), arm=arm, **form.cleaned_data
+        )
     except InvalidInput as error:
         return _redirect_with_error(request, error, project.pk)
     messages.success(request, _("Event added."))
@@ -155,7 +162,7 @@ def event_add(request: HttpRequest, project_id: int, number: int) -> HttpRespons
 
 @login_required
 @domain_errors
-def event_edit(request: HttpRequest, project_id: int, event_id: int) -> HttpResponse:
+def event_edit(request: AuthedRequest, project_id: int, event_id: int) -> HttpResponse:
     project = selectors.access_project_design(request.user, project_id)
     event = get_object_or_404(project.events, pk=event_id)
     initial = {name: getattr(event, name) for name in EventForm.base_fields}
@@ -173,4 +180,6 @@ def event_edit(request: HttpRequest, project_id: int, event_id: int) -> HttpResp
                 return redirect("projects:events", project_id=project.pk)
         except InvalidInput as error:
             form.add_error(None, error.message)
-    return render(request, "projects/event_edit.html", {"project": project, "event": event, "form": form})
+    return render(
+        request, "projects/event_edit.html", {"project": project, "event": event, "form": form}
+    )

@@ -65,7 +65,9 @@ def test_an_unknown_language_is_ignored(client, pi_paula):
 
 def test_the_language_switch_does_not_redirect_off_site(client, pi_paula):
     client.force_login(pi_paula)
-    response = client.post(reverse("set_language"), {"language": "en", "next": "https://evil.example/"})
+    response = client.post(
+        reverse("set_language"), {"language": "en", "next": "https://evil.example/"}
+    )
     assert response["Location"] == reverse("projects:list")
 
 
@@ -77,7 +79,10 @@ def test_a_one_time_password_must_be_replaced_before_anything_else(client, pi_pa
     assert client.get(reverse("projects:list"))["Location"] == reverse("accounts:password_change")
     response = client.post(
         reverse("accounts:password_change"),
-        {"new_password1": "a much longer passphrase 7", "new_password2": "a much longer passphrase 7"},
+        {
+            "new_password1": "a much longer passphrase 7",
+            "new_password2": "a much longer passphrase 7",
+        },
     )
     assert response["Location"] == reverse("projects:list")
     pi_paula.refresh_from_db()

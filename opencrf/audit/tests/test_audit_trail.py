@@ -41,7 +41,9 @@ def test_each_project_has_its_own_sequence(paula_context):
 
 
 def test_an_entry_records_who_acted_from_where(pi_paula):
-    context = AuditContext(actor=pi_paula, source="api", request_id="r-1", client_address="10.0.0.9")
+    context = AuditContext(
+        actor=pi_paula, source="api", request_id="r-1", client_address="10.0.0.9"
+    )
     event = _append(context, 3, target=AuditTarget(record="5", event="baseline_arm_1"))
 
     assert (event.actor_name, event.source, event.request_id, event.client_address) == (
@@ -67,4 +69,3 @@ def test_the_database_refuses_to_delete_an_entry(paula_context):
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).delete()
     assert AuditEvent.objects.filter(pk=event.pk).exists()
-

@@ -51,7 +51,10 @@ def test_settings_changes_are_audited_with_old_and_new_values(paula_context, cla
 
     assert changes == {"title": ["Classic study", "Renamed"]}
     entry = AuditEvent.objects.filter(project_id=classic_project.pk).last()
-    assert (entry.action, entry.changes) == ("project.update", {"title": ["Classic study", "Renamed"]})
+    assert (entry.action, entry.changes) == (
+        "project.update",
+        {"title": ["Classic study", "Renamed"]},
+    )
 
 
 def test_unknown_settings_are_refused_and_nothing_changes(paula_context, classic_project):
@@ -78,7 +81,9 @@ def test_a_longitudinal_project_with_several_events_cannot_become_classic(
 
 def test_events_get_redcap_unique_names_in_order(paula_context, longitudinal_project):
     arm = longitudinal_project.arms.get()
-    event_create(context=paula_context, arm=arm, name="Week 4", day_offset=28, offset_min=3, offset_max=3)
+    event_create(
+        context=paula_context, arm=arm, name="Week 4", day_offset=28, offset_min=3, offset_max=3
+    )
     event_create(context=paula_context, arm=arm, name="Event 1")
 
     events = list(longitudinal_project.events.values_list("unique_name", "position", "day_offset"))
@@ -131,12 +136,16 @@ def test_designations_are_replaced_as_a_whole(paula_context, longitudinal_projec
     event = longitudinal_project.events.get()
     forms = ["demographics", "vitals"]
     event_instruments_set(
-        context=paula_context, project=longitudinal_project,
-        designations={(event.pk, "demographics"), (event.pk, "vitals")}, known_forms=forms,
+        context=paula_context,
+        project=longitudinal_project,
+        designations={(event.pk, "demographics"), (event.pk, "vitals")},
+        known_forms=forms,
     )
     event_instruments_set(
-        context=paula_context, project=longitudinal_project,
-        designations={(event.pk, "vitals")}, known_forms=forms,
+        context=paula_context,
+        project=longitudinal_project,
+        designations={(event.pk, "vitals")},
+        known_forms=forms,
     )
 
     assert list(EventInstrument.objects.values_list("form_name", flat=True)) == ["vitals"]
@@ -152,13 +161,17 @@ def test_a_designation_of_an_unknown_form_or_another_projects_event_is_refused(
     foreign = classic_project.events.get()
     with pytest.raises(InvalidInput):
         event_instruments_set(
-            context=paula_context, project=longitudinal_project,
-            designations={(foreign.pk, "demographics")}, known_forms=["demographics"],
+            context=paula_context,
+            project=longitudinal_project,
+            designations={(foreign.pk, "demographics")},
+            known_forms=["demographics"],
         )
     with pytest.raises(InvalidInput):
         event_instruments_set(
-            context=paula_context, project=longitudinal_project,
-            designations={(longitudinal_project.events.get().pk, "nope")}, known_forms=["demographics"],
+            context=paula_context,
+            project=longitudinal_project,
+            designations={(longitudinal_project.events.get().pk, "nope")},
+            known_forms=["demographics"],
         )
     assert not EventInstrument.objects.exists()
 
@@ -167,8 +180,10 @@ def test_an_event_cannot_both_repeat_and_hold_repeating_forms(paula_context, lon
     event = longitudinal_project.events.get()
     with pytest.raises(InvalidInput):
         repeat_settings_set(
-            context=paula_context, project=longitudinal_project,
-            settings={(event.pk, ""): "", (event.pk, "ae"): "[ae_term]"}, known_forms=["ae"],
+            context=paula_context,
+            project=longitudinal_project,
+            settings={(event.pk, ""): "", (event.pk, "ae"): "[ae_term]"},
+            known_forms=["ae"],
         )
     assert not event.repeats.exists()
 
@@ -176,15 +191,18 @@ def test_an_event_cannot_both_repeat_and_hold_repeating_forms(paula_context, lon
 def test_repeat_settings_keep_their_custom_labels(paula_context, longitudinal_project):
     event = longitudinal_project.events.get()
     repeat_settings_set(
-        context=paula_context, project=longitudinal_project,
-        settings={(event.pk, "ae"): " [ae_term] "}, known_forms=["ae"],
+        context=paula_context,
+        project=longitudinal_project,
+        settings={(event.pk, "ae"): " [ae_term] "},
+        known_forms=["ae"],
     )
     assert list(event.repeats.values_list("form_name", "custom_label")) == [("ae", "[ae_term]")]
 
 
 def test_arms_and_events_are_replaced_with_given_unique_names(paula_context, longitudinal_project):
     arms_events_replace(
-        context=paula_context, project=longitudinal_project,
+        context=paula_context,
+        project=longitudinal_project,
         arms=[(1, "Drug A"), (2, "Drug B")],
         events=[
             EventSpec(name="Screening", arm_number=1, unique_name="screening_arm_1"),
@@ -205,10 +223,14 @@ def test_an_event_naming_a_missing_arm_is_refused_and_nothing_changes(
 ):
     with pytest.raises(InvalidInput):
         arms_events_replace(
-            context=paula_context, project=longitudinal_project, arms=[(1, "A")],
+            context=paula_context,
+            project=longitudinal_project,
+            arms=[(1, "A")],
             events=[EventSpec(name="Visit", arm_number=3)],
         )
-    assert list(longitudinal_project.events.values_list("unique_name", flat=True)) == ["event_1_arm_1"]
+    assert list(longitudinal_project.events.values_list("unique_name", flat=True)) == [
+        "event_1_arm_1"
+    ]
 
 
 def test_groups_get_unique_names(paula_context, classic_project):
@@ -217,4 +239,6 @@ def test_groups_get_unique_names(paula_context, classic_project):
 
     assert (first.unique_name, second.unique_name) == ("osaka_central", "osaka_central_2")
     with pytest.raises(InvalidInput):
-        group_create(context=paula_context, project=classic_project, name="X", unique_name="osaka_central")
+        group_create(
+            context=paula_context, project=classic_project, name="X", unique_name="osaka_central"
+        )
