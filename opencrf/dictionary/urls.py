@@ -1,0 +1,18 @@
+from django.urls import path
+
+from opencrf.dictionary import views
+
+app_name = "dictionary"
+
+urlpatterns = [
+    path("dictionary/", views.dictionary_page, name="dictionary"),
+    path("dictionary/download/", views.dictionary_download, name="download"),
+    path("dictionary/apply/", views.dictionary_confirm, name="apply"),
+    path("revisions/", views.revision_list, name="revisions"),
+    path("revisions/<int:number>/download/", views.revision_download, name="revision_download"),
+    path("revisions/compare/", views.revision_compare, name="revision_compare"),
+    path("instruments/", views.instrument_list, name="instruments"),
+    path("instruments/<str:form_name>/", views.instrument_preview, name="instrument"),
+    path("designate/", views.designate, name="designate"),
+    path("repeating/", views.repeating, name="repeating"),
+]
