@@ -128,7 +128,8 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS and env_bool("OPENCRF_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env_int("OPENCRF_HSTS_SECONDS", 31536000) if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
-SECURE_HSTS_PRELOAD = False
+# The preload flag has no effect until the domain owner submits the site to the list.
+SECURE_HSTS_PRELOAD = HTTPS and env_bool("OPENCRF_HSTS_PRELOAD", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^-/alive$", r"^-/ready$"]
 if env_bool("OPENCRF_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
