@@ -120,6 +120,16 @@ def test_a_file_over_the_size_limit_is_refused_unread(client, pi_paula, classic_
     assert not Field.objects.exists()
 
 
+def test_a_50_megabyte_upload_is_refused_at_the_default_limit(client, pi_paula, classic_project):
+    client.force_login(pi_paula)
+    response = _upload(client, classic_project, (HEADER + "\n").encode() + b"a," * (25 * 1024 * 1024))
+
+    assert response.status_code == 400
+    assert [p.rule for p in response.context["problems"]] == ["file_too_large"]
+    assert "10 MB" in response.context["problems"][0].message
+    assert not Field.objects.exists()
+
+
 def test_script_in_labels_and_choices_is_shown_as_text(client, pi_paula, classic_project):
     client.force_login(pi_paula)
     row = (
