@@ -34,13 +34,24 @@ from opencrf.dictionary.services import dictionary_apply  # noqa: E402
 from opencrf.projects.services import project_create  # noqa: E402
 
 _KINDS = [
-    {"field_type": "text", "text_validation_type_or_show_slider_number": "date_ymd",
-     "text_validation_min": "2000-01-01", "text_validation_max": "2030-12-31"},
-    {"field_type": "text", "text_validation_type_or_show_slider_number": "number_1dp",
-     "text_validation_min": "0.0", "text_validation_max": "300.0"},
+    {
+        "field_type": "text",
+        "text_validation_type_or_show_slider_number": "date_ymd",
+        "text_validation_min": "2000-01-01",
+        "text_validation_max": "2030-12-31",
+    },
+    {
+        "field_type": "text",
+        "text_validation_type_or_show_slider_number": "number_1dp",
+        "text_validation_min": "0.0",
+        "text_validation_max": "300.0",
+    },
     {"field_type": "radio", "select_choices_or_calculations": "1, Yes | 2, No | 3, Unknown"},
     {"field_type": "checkbox", "select_choices_or_calculations": "a, Alpha | b, Beta | c, Gamma"},
-    {"field_type": "dropdown", "select_choices_or_calculations": " | ".join(f"{i}, Option {i}" for i in range(20))},
+    {
+        "field_type": "dropdown",
+        "select_choices_or_calculations": " | ".join(f"{i}, Option {i}" for i in range(20)),
+    },
     {"field_type": "notes"},
     {"field_type": "yesno", "branching_logic": "[f_0001] <> ''"},
     {"field_type": "calc", "select_choices_or_calculations": "[f_0002] * 2"},
@@ -53,8 +64,12 @@ def make_rows(count: int) -> list[FieldRow]:
     for i in range(1, count):
         kind = _KINDS[i % len(_KINDS)]
         rows.append(
-            FieldRow(field_name=f"f_{i:04d}", form_name=f"form_{i // 100 + 1:03d}",
-                     field_label=f"Question {i} / 質問 {i}", **kind)
+            FieldRow(
+                field_name=f"f_{i:04d}",
+                form_name=f"form_{i // 100 + 1:03d}",
+                field_label=f"Question {i} / 質問 {i}",
+                **kind,
+            )
         )
     return rows
 
@@ -79,12 +94,18 @@ def main() -> None:
         parse_s, rows = timed(parse_dictionary_csv, data)
         check_s, problems = timed(check_dictionary, rows)
         assert problems == [], problems[:3]
-        store_s, _ = timed(dictionary_apply, context=context, project=project, rows=rows, source="upload")
-        for name, value in zip(stages, (parse_s, check_s, store_s, parse_s + check_s + store_s), strict=True):
+        store_s, _ = timed(
+            dictionary_apply, context=context, project=project, rows=rows, source="upload"
+        )
+        for name, value in zip(
+            stages, (parse_s, check_s, store_s, parse_s + check_s + store_s), strict=True
+        ):
             stages[name].append(value)
     from django.db import connection
 
-    print(f"{args.fields} fields, {len(data) / 1e6:.2f} MB CSV, {connection.vendor}, median of {args.repeat}")
+    print(
+        f"{args.fields} fields, {len(data) / 1e6:.2f} MB CSV, {connection.vendor}, median of {args.repeat}"
+    )
     for name, values in stages.items():
         print(f"  {name:<6} {statistics.median(values) * 1000:8.0f} ms")
     print("  (store re-runs the check inside dictionary_apply, as every upload does)")
