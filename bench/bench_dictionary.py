@@ -20,7 +20,7 @@ os.environ.setdefault("OPENCRF_DATA_DIR", tempfile.mkdtemp(prefix="opencrf-bench
 os.environ.setdefault("OPENCRF_SECRET_KEY", "bench-" + "x" * 50)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opencrf.config.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -104,7 +104,8 @@ def main() -> None:
     from django.db import connection
 
     print(
-        f"{args.fields} fields, {len(data) / 1e6:.2f} MB CSV, {connection.vendor}, median of {args.repeat}"
+        f"{args.fields} fields, {len(data) / 1e6:.2f} MB CSV, {connection.vendor},",
+        f"median of {args.repeat}",
     )
     for name, values in stages.items():
         print(f"  {name:<6} {statistics.median(values) * 1000:8.0f} ms")
