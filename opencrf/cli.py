@@ -17,6 +17,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
+from opencrf.config.env import env_bool, env_int, env_str
+
 SETTINGS_MODULE = "opencrf.config.settings"
 
 
@@ -24,22 +28,24 @@ class CommandError(Exception):
     """A failure to report in one line, with exit status 1."""
 
 
-def _setup_django() -> None:
+def _setup_django(*, installs: bool = False) -> None:
+    """Load Django; commands that set up an installation (`installs`) may create its key."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
-    _ensure_secret_key()
+    if installs:
+        _ensure_secret_key()
     import django
 
     django.setup()
 
 
 def _ensure_secret_key() -> None:
-    """Without OPENCRF_SECRET_KEY, keep a generated key in the data folder (mode 0600)."""
-    if os.environ.get("OPENCRF_SECRET_KEY"):
-        return
+    """Create the data folder; without OPENCRF_SECRET_KEY, keep a key there (mode 0600)."""
     from opencrf.config.env import SECRET_KEY_FILE_NAME, data_dir
 
     folder = data_dir()
     folder.mkdir(parents=True, exist_ok=True)
+    if os.environ.get("OPENCRF_SECRET_KEY"):
+        return
     key_file = folder / SECRET_KEY_FILE_NAME
     if not key_file.exists():
         descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -80,7 +86,7 @@ def _read_password_file(path: str) -> str:
 
 
 def cmd_init(args: argparse.Namespace) -> None:
-    _setup_django()
+    _setup_django(installs=True)
     _migrate(verbose=args.verbose)
     if args.admin:
         _create_admin(args)
@@ -121,7 +127,7 @@ def _first_run_admin() -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    _setup_django()
+    _setup_django(installs=True)
     _migrate()
     _collect_static()
     _first_run_admin()
@@ -141,7 +147,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    _setup_django()
+    _setup_django(installs=True)
     _migrate()
     from opencrf.demo.loader import load_demo
 
@@ -194,8 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(handler=cmd_init)
 
     serve = commands.add_parser("serve", help="run the web server with background jobs")
-    serve.add_argument("--host", default=os.environ.get("OPENCRF_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("OPENCRF_PORT", "8000")))
+    serve.add_argument("--host", default=env_str("OPENCRF_HOST") or "127.0.0.1")
+    serve.add_argument("--port", type=int, default=env_int("OPENCRF_PORT", 8000))
     serve.add_argument(
         "--workers", type=int, default=0, help="web processes (default: by database)"
     )
@@ -221,7 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except ImproperlyConfigured as error:
+        print(f"opencrf: {error}", file=sys.stderr)
+        return 1
     handler: Callable[[argparse.Namespace], None] = args.handler
     try:
         handler(args)
@@ -229,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"opencrf {args.command}: {error}", file=sys.stderr)
         return 1
     except Exception as error:  # one clear line for the operator, not a traceback
-        if os.environ.get("OPENCRF_DEBUG_CLI"):
+        if env_bool("OPENCRF_DEBUG_CLI", default=False):
             raise
         print(f"opencrf {args.command}: {type(error).__name__}: {error}", file=sys.stderr)
         return 1

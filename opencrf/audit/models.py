@@ -19,10 +19,11 @@ class AuditEvent(models.Model):
 
     Entries of a project form a SHA-256 chain (`prev_hash` → `hash`), so that a changed or
     missing entry is found by recomputing it. `project_id` is a plain number rather than a
-    foreign key: the audit sits below projects, and outlives them.
+    foreign key: the audit sits below projects, and outlives them. Entries that belong to no
+    project (accounts, system) form chain 0.
     """
 
-    project_id = models.BigIntegerField(null=True, db_index=True)
+    project_id = models.BigIntegerField(default=0)
     sequence = models.BigIntegerField()
     at = models.DateTimeField()
     actor = models.ForeignKey(

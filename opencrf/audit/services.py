@@ -17,6 +17,9 @@ from opencrf.audit.models import AuditEvent, AuditSource
 from opencrf.core.middleware import client_address
 
 GENESIS_HASH = "0" * 64
+SYSTEM_CHAIN = 0
+# Advisory-lock keys of audit chains: this base plus the project id, clear of other users.
+AUDIT_LOCK_BASE = 0x0A0D17 << 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +97,10 @@ def audit_event_create(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_event_create must run inside the transaction of the change")
     target = target or AuditTarget()
-    last = _lock_chain_head(project_id)
+    chain = project_id or SYSTEM_CHAIN
+    last = _lock_chain_head(chain)
     event = AuditEvent(
-        project_id=project_id,
+        project_id=chain,
         sequence=(last.sequence + 1) if last else 1,
         at=datetime.now(UTC),
         actor=context.actor,
@@ -119,11 +123,15 @@ def audit_event_create(
     return event
 
 
-def _lock_chain_head(project_id: int | None) -> AuditEvent | None:
-    # On PostgreSQL the row lock serialises writers of one chain; SQLite serialises all writers.
-    return (
-        AuditEvent.objects.select_for_update()
-        .filter(project_id=project_id)
-        .order_by("-sequence")
-        .first()
-    )
+def _lock_chain_head(chain: int) -> AuditEvent | None:
+    """The newest entry of `chain`, read after taking the chain's lock until commit.
+
+    PostgreSQL: a transaction-scoped advisory lock per chain, so that concurrent writers queue
+    (a row lock would let a waiter read a stale head, and an empty chain has no row to lock).
+    SQLite: every write transaction begins IMMEDIATE, which already serialises writers.
+    """
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_LOCK_BASE + chain])
+    return AuditEvent.objects.filter(project_id=chain).order_by("-sequence").first()

@@ -6,6 +6,7 @@ import re
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -33,7 +34,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        given = request.headers.get("X-Request-ID", "")
+        given = request.headers.get("X-Request-ID", "") if settings.BEHIND_PROXY else ""
         request.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex  # type: ignore[attr-defined]
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
@@ -54,5 +55,11 @@ class ContentSecurityPolicyMiddleware:
 
 
 def client_address(request: HttpRequest) -> str:
-    """The client's address as the server saw it (a proxy's address unless configured)."""
+    """The client's address: behind a proxy, the one the proxy appended to X-Forwarded-For.
+
+    Only the right-most entry is the proxy's own statement; earlier ones come from the client.
+    """
+    forwarded = request.headers.get("X-Forwarded-For", "") if settings.BEHIND_PROXY else ""
+    if forwarded.strip():
+        return forwarded.split(",")[-1].strip()[:64]
     return str(request.META.get("REMOTE_ADDR", ""))

@@ -49,7 +49,14 @@ def _int(value: str, default: int = 0) -> int:
 
 @transaction.atomic
 def load_study(
-    folder: Path, *, context: AuditContext, title: str, is_longitudinal: bool, notes: str = ""
+    folder: Path,
+    *,
+    context: AuditContext,
+    title: str,
+    is_longitudinal: bool,
+    notes: str = "",
+    purpose: int = Purpose.RESEARCH,
+    surveys_enabled: bool = False,
 ) -> Project:
     """Create a project from the files in `folder`, through the ordinary services."""
     project = project_create(
@@ -57,7 +64,8 @@ def load_study(
         title=title,
         is_longitudinal=is_longitudinal,
         notes=notes,
-        purpose=Purpose.RESEARCH,
+        purpose=purpose,
+        surveys_enabled=surveys_enabled,
     )
     labels = {r["instrument_name"]: r["instrument_label"] for r in _rows(folder, "instruments.csv")}
     rows = parse_dictionary_csv((folder / "dictionary.csv").read_bytes())
@@ -140,5 +148,7 @@ def load_demo(*, owner_username: str | None = None) -> tuple[Project, bool]:
         title=meta["title"],
         is_longitudinal=bool(meta["is_longitudinal"]),
         notes=meta["notes"],
+        purpose=Purpose[meta.get("purpose", "research").upper()],
+        surveys_enabled=bool(meta.get("surveys_enabled", False)),
     )
     return project, True

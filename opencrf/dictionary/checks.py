@@ -236,8 +236,8 @@ class _Checker:
             return False
         if field_type == "sql" and not self.allow_sql:
             message = _(
-                "SQL fields run database queries; an administrator must enable them for this "
-                "project before they can be used."
+                "SQL fields run database queries; they can be used only after the server's "
+                "administrator allows them (setting OPENCRF_ALLOW_SQL_FIELDS)."
             )
             self.report(index, "field_type", "sql_not_allowed", message)
         return True

@@ -31,6 +31,12 @@ def instrument_fields(instrument: Instrument) -> QuerySet[Field]:
     return instrument.fields.order_by("position")
 
 
+def latest_revision_number(project: Project) -> int:
+    """The number of the newest revision, 0 before the first."""
+    latest = project.revisions.order_by("-number").values_list("number", flat=True).first()
+    return latest or 0
+
+
 def revision_by_number(project: Project, number: int) -> DictionaryRevision:
     revision = project.revisions.filter(number=number).first()
     if revision is None:

@@ -16,6 +16,7 @@ from opencrf.dictionary.columns import API_COLUMNS, FieldRow
 from opencrf.dictionary.diff import diff_dictionaries
 from opencrf.dictionary.models import DictionaryRevision, Field, Instrument
 from opencrf.dictionary.problems import Problem
+from opencrf.dictionary.selectors import latest_revision_number
 from opencrf.projects.models import EventInstrument, Project, ProjectStatus, RepeatSetting
 
 
@@ -66,17 +67,24 @@ def dictionary_apply(
     source: str,
     note: str = "",
     instrument_labels: Mapping[str, str] | None = None,
+    expected_revision: int | None = None,
 ) -> DictionaryRevision:
     """Replace the project's dictionary with `rows` and record the revision.
 
     Instruments keep their labels; new ones take `instrument_labels` or a label made from
     their name. Designations and repeat settings of removed instruments go with them.
+    `expected_revision`, when given, must still be the newest revision: a change previewed
+    against an older dictionary is refused rather than applied over someone else's.
     """
     problems = dictionary_problems(rows)
     if problems:
         raise DictionaryInvalid(problems)
     _refuse_in_production(project)
     Project.objects.select_for_update().filter(pk=project.pk).first()
+    if expected_revision is not None and expected_revision != latest_revision_number(project):
+        raise InvalidInput(
+            _("The data dictionary changed since your preview; upload the file again.")
+        )
     old_rows = [field.as_row() for field in project.fields.all()]
     labels = _instrument_labels(project, rows, instrument_labels or {})
     instruments = _replace_instruments(project, labels)
@@ -163,10 +171,9 @@ def _add_revision(
     source: str,
     note: str,
 ) -> DictionaryRevision:
-    last = project.revisions.order_by("-number").values_list("number", flat=True).first()
     return DictionaryRevision.objects.create(
         project=project,
-        number=(last or 0) + 1,
+        number=latest_revision_number(project) + 1,
         rows=[list(row.as_tuple()) for row in rows],
         instrument_labels=dict(labels),
         field_count=len(rows),

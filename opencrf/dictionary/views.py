@@ -7,7 +7,7 @@ import itertools
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
@@ -70,15 +70,16 @@ def dictionary_page(request: AuthedRequest, project_id: int) -> HttpResponse:
 
 
 def _preview_upload(
-    request: HttpRequest, project: Project, rows: list[FieldRow], data: bytes
+    request: AuthedRequest, project: Project, rows: list[FieldRow], data: bytes
 ) -> HttpResponse:
-    token = staging.stage_upload(project.pk, data)
+    token = staging.stage_upload(project.pk, request.user.pk, data)
     diff = diff_dictionaries(selectors.project_rows(project), rows)
     context = {
         "project": project,
         "nav": "dictionary",
         "diff": diff,
         "token": token,
+        "base_revision": selectors.latest_revision_number(project),
         "field_count": len(rows),
         "form_names": services.form_names(rows),
     }
@@ -91,14 +92,14 @@ def _preview_upload(
 def dictionary_confirm(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = project_selectors.access_project_design(request.user, project_id)
     token = request.POST.get("token", "")
-    data = staging.staged_upload(project.pk, token)
+    data = staging.staged_upload(project.pk, request.user.pk, token)
     if data is None:
         messages.error(
             request, _("That upload has expired or was already applied; upload the file again.")
         )
         return redirect("dictionary:dictionary", project_id=project.pk)
     if request.POST.get("cancel"):
-        staging.discard_upload(project.pk, token)
+        staging.discard_upload(project.pk, request.user.pk, token)
         messages.info(request, _("The upload was cancelled; nothing was changed."))
         return redirect("dictionary:dictionary", project_id=project.pk)
     try:
@@ -107,11 +108,12 @@ def dictionary_confirm(request: AuthedRequest, project_id: int) -> HttpResponse:
             project=project,
             rows=parse_dictionary_csv(data, max_bytes=settings.OPENCRF_DICTIONARY_MAX_BYTES),
             source=services.RevisionSource.UPLOAD,
+            expected_revision=_int_or_none(request.POST.get("base_revision", "")),
         )
     except (InvalidInput, DictionaryFileError) as error:
         messages.error(request, getattr(error, "message", str(error)))
         return redirect("dictionary:dictionary", project_id=project.pk)
-    staging.discard_upload(project.pk, token)
+    staging.discard_upload(project.pk, request.user.pk, token)
     messages.success(
         request,
         _("The data dictionary was saved as revision %(number)d.") % {"number": revision.number},
@@ -148,9 +150,12 @@ def revision_download(
     return _csv_response(revision.field_rows(), project, f"_rev{revision.number}")
 
 
-def _int_param(request: AuthedRequest, name: str) -> int | None:
-    raw = request.GET.get(name, "")
+def _int_or_none(raw: str) -> int | None:
     return int(raw) if raw.isdigit() else None
+
+
+def _int_param(request: AuthedRequest, name: str) -> int | None:
+    return _int_or_none(request.GET.get(name, ""))
 
 
 @login_required

@@ -50,7 +50,10 @@ def run_server(*, host: str, port: int, workers: int = 0, jobs: bool = True) -> 
         "graceful_timeout": 20,
         "accesslog": "-",
         "errorlog": "-",
-        "forwarded_allow_ips": "127.0.0.1,::1",
+        # Proxy headers count only when the operator says a proxy is in front.
+        "forwarded_allow_ips": "127.0.0.1,::1" if settings.BEHIND_PROXY else "",
+        # The runtime control socket is not used; it would write into $HOME.
+        "control_socket_disable": True,
         "preload_app": False,
     }
     if jobs:

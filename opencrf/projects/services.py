@@ -245,6 +245,7 @@ def event_instruments_set(
     known_forms: Iterable[str],
 ) -> int:
     """Replace the instrument–event designations with `(event id, form name)` pairs."""
+    _require_longitudinal(project)
     events = {event.pk: event for event in project.events.all()}
     forms = set(known_forms)
     wanted = set(designations)
@@ -358,7 +359,8 @@ def arms_events_replace(
         for number, name in arms
     }
     created: list[Event] = []
-    taken: set[str] = set()
+    # Names given explicitly are reserved first, so a generated name never takes one.
+    taken = {spec.unique_name for spec in events if spec.unique_name}
     for spec in events:
         arm = created_arms[spec.arm_number]
         unique = spec.unique_name or unique_event_name(spec.name, arm.number, taken)

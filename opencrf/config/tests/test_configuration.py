@@ -24,7 +24,9 @@ def test_every_variable_the_code_reads_is_listed_in_env_example():
     assert _variables_read_by_code() - listed == set()
 
 
-@pytest.mark.parametrize(("raw", "value"), [("true", True), ("ON", True), ("0", False), ("", False)])
+@pytest.mark.parametrize(
+    ("raw", "value"), [("true", True), ("ON", True), ("0", False), ("", False)]
+)
 def test_booleans_take_the_usual_spellings(monkeypatch, raw, value):
     monkeypatch.setenv("OPENCRF_X", raw)
     assert env.env_bool("OPENCRF_X", default=not value) is value

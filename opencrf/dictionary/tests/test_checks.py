@@ -233,8 +233,8 @@ def test_sql_fields_need_an_administrator():
         3,
         "Field Type",
         "sql_not_allowed",
-        "SQL fields run database queries; an administrator must enable them for this project "
-        "before they can be used.",
+        "SQL fields run database queries; they can be used only after the server's "
+        "administrator allows them (setting OPENCRF_ALLOW_SQL_FIELDS).",
     )
     assert check_dictionary([RECORD_ID, sql], allow_sql=True) == []
 

@@ -122,7 +122,9 @@ def test_a_file_over_the_size_limit_is_refused_unread(client, pi_paula, classic_
 
 def test_a_50_megabyte_upload_is_refused_at_the_default_limit(client, pi_paula, classic_project):
     client.force_login(pi_paula)
-    response = _upload(client, classic_project, (HEADER + "\n").encode() + b"a," * (25 * 1024 * 1024))
+    response = _upload(
+        client, classic_project, (HEADER + "\n").encode() + b"a," * (25 * 1024 * 1024)
+    )
 
     assert response.status_code == 400
     assert [p.rule for p in response.context["problems"]] == ["file_too_large"]
@@ -249,3 +251,74 @@ def test_the_salt_rct_study_loads_and_previews_with_japanese_intact(client, pi_p
         assert page.status_code == 200
     screening = client.get(reverse("dictionary:instrument", args=[salt_rct.pk, "screening"]))
     assert "研究対象者ID / Study ID" in screening.content.decode()
+
+
+def test_a_staged_upload_belongs_to_the_user_who_made_it(
+    client, pi_paula, admin_ada, classic_project
+):
+    client.force_login(pi_paula)
+    preview = _upload(
+        client, classic_project, (REDCAP_PROJECTS / "simple" / "dictionary.csv").read_bytes()
+    )
+    client.force_login(admin_ada)
+
+    response = _confirm(client, classic_project, preview.context["token"])
+    assert response.status_code == 302
+    assert not Field.objects.exists()
+
+
+def test_a_staged_upload_expires(client, pi_paula, classic_project, monkeypatch):
+    from datetime import timedelta
+
+    from opencrf.dictionary import staging
+
+    client.force_login(pi_paula)
+    preview = _upload(
+        client, classic_project, (REDCAP_PROJECTS / "simple" / "dictionary.csv").read_bytes()
+    )
+    monkeypatch.setattr(staging, "STAGING_LIFETIME", timedelta(seconds=-1))
+
+    _confirm(client, classic_project, preview.context["token"])
+    assert not Field.objects.exists()
+
+
+def test_a_preview_of_an_older_dictionary_is_not_applied(
+    client, pi_paula, paula_context, classic_project
+):
+    from conftest import dictionary_rows
+
+    client.force_login(pi_paula)
+    preview = _upload(
+        client, classic_project, (REDCAP_PROJECTS / "simple" / "dictionary.csv").read_bytes()
+    )
+    dictionary_apply(
+        context=paula_context,
+        project=classic_project,
+        rows=dictionary_rows("longitudinal"),
+        source="api",
+    )
+    response = client.post(
+        reverse("dictionary:apply", args=[classic_project.pk]),
+        {"token": preview.context["token"], "base_revision": "0"},
+        follow=True,
+    )
+    assert "changed since your preview" in response.content.decode()
+    assert DictionaryRevision.objects.count() == 1
+
+
+def test_long_question_numbers_and_matrix_names_are_stored(paula_context, classic_project):
+    from opencrf.dictionary.columns import FieldRow
+
+    rows = [
+        FieldRow("record_id", "f"),
+        FieldRow(
+            "q",
+            "f",
+            field_type="radio",
+            select_choices_or_calculations="1, A | 2, B",
+            question_number="Q" * 300,
+            matrix_group_name="m" * 150,
+        ),
+    ]
+    dictionary_apply(context=paula_context, project=classic_project, rows=rows, source="upload")
+    assert Field.objects.get(field_name="q").as_row() == rows[1]

@@ -39,3 +39,23 @@ def test_pages_carry_a_strict_content_security_policy(client):
     assert "script-src 'self'" in response["Content-Security-Policy"]
     assert response["X-Frame-Options"] == "DENY"
     assert len(response["X-Request-ID"]) == 32
+
+
+def test_a_clients_request_id_is_ignored_unless_a_proxy_is_trusted(client, settings):
+    settings.BEHIND_PROXY = False
+    response = client.get(reverse("ops:alive"), HTTP_X_REQUEST_ID="client-chosen")
+    assert response["X-Request-ID"] != "client-chosen"
+
+    settings.BEHIND_PROXY = True
+    response = client.get(reverse("ops:alive"), HTTP_X_REQUEST_ID="proxy-given")
+    assert response["X-Request-ID"] == "proxy-given"
+
+
+def test_the_client_address_comes_from_the_proxy_only_when_trusted(rf, settings):
+    from opencrf.core.middleware import client_address
+
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9", REMOTE_ADDR="127.0.0.1")
+    settings.BEHIND_PROXY = False
+    assert client_address(request) == "127.0.0.1"
+    settings.BEHIND_PROXY = True
+    assert client_address(request) == "203.0.113.9"

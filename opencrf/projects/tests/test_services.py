@@ -242,3 +242,26 @@ def test_groups_get_unique_names(paula_context, classic_project):
         group_create(
             context=paula_context, project=classic_project, name="X", unique_name="osaka_central"
         )
+
+
+def test_a_classic_projects_designations_cannot_be_changed(paula_context, classic_project):
+    with pytest.raises(InvalidInput):
+        event_instruments_set(
+            context=paula_context, project=classic_project, designations=set(), known_forms=[]
+        )
+
+
+def test_a_generated_event_name_never_takes_a_name_given_later(paula_context, longitudinal_project):
+    arms_events_replace(
+        context=paula_context,
+        project=longitudinal_project,
+        arms=[(1, "A")],
+        events=[
+            EventSpec(name="Visit", arm_number=1),
+            EventSpec(name="V", arm_number=1, unique_name="visit_arm_1"),
+        ],
+    )
+    assert list(longitudinal_project.events.values_list("unique_name", flat=True)) == [
+        "visit_2_arm_1",
+        "visit_arm_1",
+    ]
