@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from opencrf.accounts.models import User
 from opencrf.core.errors import InvalidInput
@@ -44,7 +45,7 @@ def user_set_language(*, user: User, language: str) -> None:
     """Remember the interface language the user chose ("" follows the browser)."""
     codes = {code for code, _name in settings.LANGUAGES}
     if language and language not in codes:
-        raise InvalidInput(f"Unknown language {language!r}")
+        raise InvalidInput(_("Unknown language: %(code)s") % {"code": language})
     user.language = language
     user.save(update_fields=["language"])
     if language:

@@ -19,7 +19,8 @@ from opencrf.accounts.models import User
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput
 from opencrf.dictionary.csvio import parse_dictionary_csv
-from opencrf.dictionary.services import RevisionSource, dictionary_apply
+from opencrf.dictionary.models import RevisionSource
+from opencrf.dictionary.services import dictionary_apply
 from opencrf.projects.models import Project, Purpose
 from opencrf.projects.services import (
     EventSpec,

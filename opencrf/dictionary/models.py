@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from opencrf.dictionary.columns import API_COLUMNS, FieldRow
 from opencrf.projects.models import Project
@@ -63,15 +64,23 @@ class Field(models.Model):
         return FieldRow(**{name: getattr(self, name) for name in API_COLUMNS})
 
 
+class RevisionSource(models.TextChoices):
+    UPLOAD = "upload", _("upload")
+    API = "api", _("API")
+    DEMO = "demo", _("demo study")
+    XML = "xml", _("Project XML")
+
+
 class DictionaryRevision(models.Model):
     """The whole dictionary as accepted at one moment; every accepted change adds one."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField()
-    rows = models.JSONField(help_text="The 18 columns of every field, as lists in API order.")
+    # The 18 columns of every field, as lists in API order.
+    rows = models.JSONField()
     instrument_labels = models.JSONField(default=dict)
     field_count = models.PositiveIntegerField()
-    source = models.CharField(max_length=16)
+    source = models.CharField(max_length=16, choices=RevisionSource.choices)
     note = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"

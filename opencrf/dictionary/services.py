@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -29,14 +28,6 @@ class DictionaryInvalid(InvalidInput):
             % {"count": len(problems)}
         )
         self.problems = list(problems)
-
-
-@dataclass(frozen=True, slots=True)
-class RevisionSource:
-    UPLOAD = "upload"
-    API = "api"
-    DEMO = "demo"
-    XML = "xml"
 
 
 def default_instrument_label(form_name: str) -> str:

@@ -23,6 +23,7 @@ from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.csvio import iter_dictionary_csv, parse_dictionary_csv, read_dictionary_csv
 from opencrf.dictionary.diff import diff_dictionaries
 from opencrf.dictionary.forms import DictionaryUploadForm
+from opencrf.dictionary.models import RevisionSource
 from opencrf.dictionary.problems import DictionaryFileError
 from opencrf.dictionary.rendering import instrument_layout
 from opencrf.projects import selectors as project_selectors
@@ -107,7 +108,7 @@ def dictionary_confirm(request: AuthedRequest, project_id: int) -> HttpResponse:
             context=AuditContext.from_request(request),
             project=project,
             rows=parse_dictionary_csv(data, max_bytes=settings.OPENCRF_DICTIONARY_MAX_BYTES),
-            source=services.RevisionSource.UPLOAD,
+            source=RevisionSource.UPLOAD,
             expected_revision=_int_or_none(request.POST.get("base_revision", "")),
         )
     except (InvalidInput, DictionaryFileError) as error:
