@@ -1,4 +1,3 @@
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -692,7 +691,8 @@ def test_metadata_written_by_r_with_na_in_blank_cells_is_refused():
     assert Counter(problem[3] for problem in fixture_problems(path)) == SIMPLE_METADATA_RULES
 
 
-def test_checking_five_thousand_fields_takes_well_under_a_second():
+def test_five_thousand_mixed_fields_check_clean():
+    # Speed is measured by bench/bench_dictionary.py, never by a timed test.
     kinds = [
         field("t", text_validation_type_or_show_slider_number="number", text_validation_min="0"),
         radio("r", branching_logic="[t] > 1"),
@@ -702,6 +702,4 @@ def test_checking_five_thousand_fields_takes_well_under_a_second():
     rows = [RECORD_ID] + [
         kinds[n % 4].replace(field_name=f"f{n}", form_name=f"form_{n // 500}") for n in range(4999)
     ]
-    started = time.perf_counter()
     assert check_dictionary(rows, logic_checker=lambda logic: None) == []
-    assert time.perf_counter() - started < 0.5

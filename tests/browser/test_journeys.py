@@ -1,0 +1,161 @@
+"""The main journeys, as a person takes them in Chromium against a real server."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+SALT_RCT_DICTIONARY = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "fixtures"
+    / "studies"
+    / "salt_rct"
+    / "dictionary.csv"
+)
+PROJECT_HOME = re.compile(r"/projects/(\d+)/$")
+
+
+def salt_rct_fields() -> list[dict[str, str]]:
+    with SALT_RCT_DICTIONARY.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def log_in(page: Any, credentials: tuple[str, str]) -> None:
+    username, password = credentials
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My Projects")
+
+
+def create_project(page: Any, title: str, *, longitudinal: bool) -> int:
+    """From My Projects, create a project; returns its id, read off the project home URL."""
+    page.locator("main").get_by_role("link", name="New project").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("New project")
+    page.get_by_label("Project title").fill(title)
+    design = "Longitudinal" if longitudinal else "Classic"
+    page.get_by_role("radio", name=re.compile(f"^{design}:")).check()
+    page.get_by_role("button", name="Create project").click()
+    expect(page).to_have_url(PROJECT_HOME)
+    match = PROJECT_HOME.search(page.url)
+    assert match is not None
+    return int(match.group(1))
+
+
+def open_dictionary_page(page: Any, project_id: int) -> None:
+    page.get_by_role("navigation", name="Project pages").get_by_role(
+        "link", name="Data dictionary", exact=True
+    ).click()
+    expect(page).to_have_url(re.compile(rf"/projects/{project_id}/design/dictionary/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Data dictionary")
+
+
+def test_an_administrator_builds_a_longitudinal_project_from_the_salt_rct_dictionary(
+    page, admin_credentials, tmp_path
+):
+    fields = salt_rct_fields()
+    form_names = list(dict.fromkeys(row["Form Name"] for row in fields))
+    assert len(fields) == 39
+    assert form_names[0] == "screening"
+
+    log_in(page, admin_credentials)
+    project_id = create_project(page, "Browser study", longitudinal=True)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Browser study")
+    expect(page.get_by_test_id("project-title")).to_have_text("Browser study")
+    expect(page.locator("main")).to_contain_text("Longitudinal")
+
+    open_dictionary_page(page, project_id)
+    expect(page.locator("main")).to_contain_text("The project's dictionary has 0 fields.")
+    page.get_by_label("Data dictionary (CSV)").set_input_files(str(SALT_RCT_DICTIONARY))
+    page.get_by_role("button", name="Check and preview").click()
+
+    expect(page.get_by_test_id("dictionary-ok")).to_be_visible()
+    expect(page.get_by_test_id("added-count")).to_have_text(str(len(fields)))
+    expect(page.get_by_test_id("removed-count")).to_have_text("0")
+    expect(page.get_by_test_id("changed-count")).to_have_text("0")
+    page.get_by_role("button", name="Apply these changes").click()
+
+    expect(page).to_have_url(re.compile(rf"/projects/{project_id}/design/instruments/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Instruments")
+    expect(page.get_by_role("status")).to_contain_text(
+        "The data dictionary was saved as revision 1."
+    )
+    rows = page.get_by_test_id("instrument-table").locator("tbody tr")
+    expect(rows).to_have_count(len(form_names))
+    listed = [rows.nth(i).get_attribute("data-instrument") for i in range(len(form_names))]
+    assert listed == form_names
+    screening = page.locator("tr[data-instrument=screening]")
+    expect(screening.locator("td").nth(1)).to_have_text("Screening")
+    expect(screening.locator("td").nth(3)).to_have_text(
+        str(sum(row["Form Name"] == "screening" for row in fields))
+    )
+    page.screenshot(path=str(tmp_path / "instruments.png"), full_page=True)
+
+    screening.get_by_role("link", name="Preview").click()
+    expect(page).to_have_url(re.compile(rf"/projects/{project_id}/design/instruments/screening/$"))
+    expect(page.get_by_test_id("instrument-name")).to_have_text("screening")
+    form = page.locator("form.crf")
+    expect(form).to_contain_text("研究対象者ID / Study ID")
+    expect(form).to_contain_text("同意取得日 / Date of informed consent")
+
+
+def test_a_hostile_dictionary_is_refused_with_its_row_number_and_nothing_changes(
+    page, admin_credentials, tmp_path
+):
+    header = SALT_RCT_DICTIONARY.read_text(encoding="utf-8-sig").splitlines()[0]
+    hostile = tmp_path / "hostile.csv"
+    hostile.write_text(
+        f"{header}\n../etc,intake,,text,Escape,,,,,,,,,,,,,\n",
+        encoding="utf-8",
+    )
+
+    log_in(page, admin_credentials)
+    project_id = create_project(page, "Hostile upload", longitudinal=False)
+    open_dictionary_page(page, project_id)
+    page.get_by_label("Data dictionary (CSV)").set_input_files(str(hostile))
+    page.get_by_role("button", name="Check and preview").click()
+
+    expect(page.get_by_test_id("dictionary-problems")).to_be_visible()
+    expect(page.get_by_test_id("dictionary-ok")).to_have_count(0)
+    # Rows are numbered as a spreadsheet shows them: the header is row 1, ../etc is row 2.
+    offending = page.locator("table.problems-table tbody tr").filter(
+        has=page.locator("code", has_text="../etc")
+    )
+    expect(offending.first).to_be_visible()
+    expect(offending.first.locator("td").first).to_have_text("2")
+    expect(page.locator("main")).to_contain_text("The project's dictionary has 0 fields.")
+
+    # Nothing was applied: the project still has no instruments.
+    page.get_by_role("navigation", name="Project pages").get_by_role(
+        "link", name="Instruments", exact=True
+    ).click()
+    expect(page.get_by_test_id("instrument-table")).to_have_count(0)
+    expect(page.locator("main")).to_contain_text("This project has no instruments yet.")
+
+
+def test_the_language_switch_turns_the_interface_to_japanese_and_back(page):
+    page.goto("/accounts/login/")
+    html = page.locator("html")
+    expect(html).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
+
+    page.get_by_role("button", name="日本語").click()
+    expect(html).to_have_attribute("lang", "ja")
+    expect(page.get_by_role("button", name="日本語")).to_have_attribute("aria-current", "true")
+
+    # The choice is remembered on the next page.
+    page.goto("/accounts/login/")
+    expect(html).to_have_attribute("lang", "ja")
+
+    page.get_by_role("button", name="English").click()
+    expect(html).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
