@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -220,23 +220,33 @@ def instrument_layout(
     *,
     record_id_field: str = "",
     values: Mapping[str, str] | None = None,
+    pipe: Callable[[str], str] | None = None,
 ) -> list[Block]:
     """The blocks of an instrument's form, in order, ending with its Form Status section.
 
     A field's section header comes before it as its own block. A matrix group continues
     while rows share its name; a section header inside a group starts a new table. A group
-    is ranked (each column chosen once) if any of its rows says so.
+    is ranked (each column chosen once) if any of its rows says so. `pipe` (see
+    `dictionary.piping`) fills references in labels, notes, headers and choice labels.
     """
     values = values or {}
     blocks: list[Block] = []
     for row in fields:
         view = field_view(row, record_id_field=record_id_field, values=values)
-        if row.section_header:
-            blocks.append(SectionBlock(text=row.section_header, field_name=row.field_name))
+        header = row.section_header
+        if pipe is not None:
+            view, header = _piped_view(view, pipe), pipe(header)
+        if header:
+            blocks.append(SectionBlock(text=header, field_name=row.field_name))
         _add_field(blocks, view, ranking=row.matrix_ranking == "y")
     if fields:
         blocks.extend(form_status_blocks(fields[0].form_name, values))
     return blocks
+
+
+def _piped_view(view: FieldView, pipe: Callable[[str], str]) -> FieldView:
+    choices = tuple(dataclasses.replace(c, label=pipe(c.label)) for c in view.choices)
+    return dataclasses.replace(view, label=pipe(view.label), note=pipe(view.note), choices=choices)
 
 
 def _add_field(blocks: list[Block], view: FieldView, *, ranking: bool) -> None:
