@@ -84,10 +84,7 @@ def _piped(
 def _checkbox_text(row: FieldRow, values: Mapping[str, str], modifier: str) -> str:
     choices = parse_choices(row.select_choices_or_calculations)
     checked = [c for c in choices if values.get(checkbox_column(row.field_name, c.code)) == "1"]
-    if modifier == "unchecked":
-        chosen = [c for c in choices if c not in checked]
-    else:
-        chosen = checked
+    chosen = [c for c in choices if c not in checked] if modifier == "unchecked" else checked
     if modifier == "value":
         return ", ".join(c.code for c in chosen)
     return ", ".join(c.label for c in chosen)
