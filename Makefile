@@ -98,6 +98,8 @@ gettext:
 
 test: install chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
+	@# The JavaScript twin of the logic engine runs the same corpus (GRAMMAR.md).
+	node --test tests/js/
 
 # The README's test command, on PostgreSQL.
 test-postgres:

@@ -102,10 +102,10 @@ def check_dictionary(
         raise ValueError("row_numbers must give one number per row")
     checker = _Checker(rows, row_numbers, allow_sql, logic_checker)
     checker.run()
-    return sorted(checker.problems, key=_problem_order)
+    return sorted(checker.problems, key=problem_order)
 
 
-def _problem_order(problem: Problem) -> tuple[int, int]:
+def problem_order(problem: Problem) -> tuple[int, int]:
     return problem.row or 0, _COLUMN_ORDER.get(problem.column, 0)
 
 

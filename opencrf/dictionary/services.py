@@ -10,11 +10,13 @@ from django.utils.translation import gettext as _
 
 from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
 from opencrf.core.errors import InvalidInput
-from opencrf.dictionary.checks import check_dictionary
+from opencrf.dictionary.checks import check_dictionary, problem_order
 from opencrf.dictionary.columns import API_COLUMNS, FieldRow
 from opencrf.dictionary.diff import diff_dictionaries
+from opencrf.dictionary.logic_check import action_tag_problems, logic_checker
 from opencrf.dictionary.models import DictionaryRevision, Field, Instrument
 from opencrf.dictionary.problems import Problem
+from opencrf.dictionary.rendering import parse_action_tags
 from opencrf.dictionary.selectors import latest_revision_number
 from opencrf.projects.models import EventInstrument, Project, ProjectStatus, RepeatSetting
 
@@ -44,9 +46,14 @@ def dictionary_problems(
     rows: Sequence[FieldRow], *, row_numbers: Sequence[int] | None = None
 ) -> list[Problem]:
     """Every rule the rows break (empty when the dictionary can be accepted)."""
-    return check_dictionary(
-        rows, allow_sql=settings.OPENCRF_ALLOW_SQL_FIELDS, row_numbers=row_numbers
+    problems = check_dictionary(
+        rows,
+        allow_sql=settings.OPENCRF_ALLOW_SQL_FIELDS,
+        row_numbers=row_numbers,
+        logic_checker=logic_checker(rows),
     )
+    problems += action_tag_problems(rows, row_numbers=row_numbers, tags_of=parse_action_tags)
+    return sorted(problems, key=problem_order)
 
 
 @transaction.atomic

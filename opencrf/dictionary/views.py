@@ -22,8 +22,10 @@ from opencrf.dictionary import selectors, services, staging
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.csvio import iter_dictionary_csv, parse_dictionary_csv, read_dictionary_csv
 from opencrf.dictionary.diff import diff_dictionaries
+from opencrf.dictionary.form_logic import form_logic_spec
 from opencrf.dictionary.forms import DictionaryUploadForm
 from opencrf.dictionary.models import RevisionSource
+from opencrf.dictionary.piping import make_piper
 from opencrf.dictionary.problems import DictionaryFileError
 from opencrf.dictionary.rendering import instrument_layout
 from opencrf.projects import selectors as project_selectors
@@ -193,15 +195,19 @@ def instrument_preview(request: AuthedRequest, project_id: int, form_name: str) 
     project = project_selectors.access_project(request.user, project_id)
     instrument = selectors.instrument_by_name(project, form_name)
     fields = [field.as_row() for field in selectors.instrument_fields(instrument)]
+    all_rows = {row.field_name: row for row in selectors.project_rows(project)}
     layout = instrument_layout(
-        fields, record_id_field=project.fields.values_list("field_name", flat=True).first() or ""
+        fields,
+        record_id_field=next(iter(all_rows), ""),
+        pipe=make_piper(all_rows, {}, smart={"record-name": ""}),
     )
     context = {
         "project": project,
         "instrument": instrument,
         "layout": layout,
+        "logic": form_logic_spec(fields, {"project_id": project.pk}),
         "nav": "instruments",
-        "readonly": True,
+        "readonly": False,
     }
     return render(request, "dictionary/instrument_preview.html", context)
 

@@ -472,7 +472,7 @@ def test_form_partial_with_values_is_editable_and_hides_hidden_fields():
         "dictionary/render/form.html", {"layout": layout, "readonly": False, "preview": False}
     )
 
-    form = parse_form(f'<form class="crf">{html}</form>')
+    form = parse_form(f'<div class="crf">{html}<script id="crf-logic"')
     assert [c for c in form.controls if "disabled" in c] == []
     controls = {c["id"]: c for c in form.controls}
     assert (controls["f-record_id"]["value"], "readonly" in controls["f-record_id"]) == ("17", True)
@@ -506,7 +506,7 @@ class _Controls(HTMLParser):
 
 def parse_form(html: str) -> _Controls:
     """The controls of the rendered instrument (not the page's log-out or language forms)."""
-    form = html.split('<form class="crf"', 1)[1].split("</form>", 1)[0]
+    form = html.split('<div class="crf"', 1)[1].split('<script id="crf-logic"', 1)[0]
     parser = _Controls()
     parser.feed(form)
     return parser
@@ -532,7 +532,7 @@ def preview_html(client, user, project, form_name: str) -> str:
 
 
 @pytest.mark.django_db
-def test_preview_of_the_validation_types_project_shows_every_field_disabled(
+def test_preview_of_the_validation_types_project_shows_every_field_to_try_out(
     client, designer, settings
 ):
     settings.OPENCRF_ALLOW_SQL_FIELDS = True  # the fixture has a `sql` field
@@ -547,7 +547,9 @@ def test_preview_of_the_validation_types_project_shows_every_field_disabled(
     # 45 one-input fields, 10 options of the checkbox, radio, yesno and truefalse fields, and
     # the form status; the descriptive field has none.
     assert len(form.controls) == 56
-    assert [c for c in form.controls if "disabled" not in c] == []
+    # Only file inputs stay disabled: uploads need a saved record.
+    assert [c["type"] for c in form.controls if "disabled" in c] == ["file", "file"]
+    assert "<form" not in html.split('<div class="crf"', 1)[1].split("</main>", 1)[0]
     assert 'data-testid="preview-note"' in html
     assert "Menu of Validation Types (for Text Boxes)" in html
     assert "placeholder" not in html.split('id="f-v_date_mdy"')[1].split(">")[0]
