@@ -12,7 +12,15 @@ from typing import Any
 
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.rendering import parse_action_tags
-from opencrf.logic import LogicSyntaxError, Node, parse, references
+from opencrf.logic import (
+    LogicError,
+    LogicSyntaxError,
+    Node,
+    evaluate_ast,
+    format_result,
+    parse,
+    references,
+)
 
 
 def calculation_of(row: FieldRow) -> tuple[str, str]:
@@ -59,3 +67,51 @@ def form_logic_spec(
                 if event is None and row.field_name not in depends.setdefault(name, []):
                     depends[name].append(row.field_name)
     return {"fields": spec, "context": dict(context or {}), "depends": depends}
+
+
+def _compiled(fields: Sequence[FieldRow]) -> list[tuple[FieldRow, Node | None, Node | None, str]]:
+    compiled = []
+    for row in fields:
+        expression, mode = calculation_of(row)
+        compiled.append((row, _ast(row.branching_logic), _ast(expression), mode))
+    return compiled
+
+
+def evaluate_form(
+    fields: Sequence[FieldRow], values: Mapping[str, str], context: Mapping[str, Any] | None = None
+) -> tuple[dict[str, str], dict[str, bool]]:
+    """Server-side twin of the page: (calculated values, visibility) of a form's fields.
+
+    Calculations run in dictionary order, each seeing the results before it; a second pass
+    settles calculations that read a later one. Every save recomputes calculations this way,
+    whatever the path (web, import, API), so stored results never depend on a browser.
+    """
+    context = dict(context or {})
+    current = dict(values)
+    compiled = _compiled(fields)
+    results: dict[str, str] = {}
+    for _pass in range(2):
+        for row, _branching, calc, mode in compiled:
+            if calc is not None:
+                value = _calculate(calc, current, context, mode)
+                results[row.field_name] = current[row.field_name] = value
+    shown = {
+        row.field_name: branching is None or _shown(branching, current, context)
+        for row, branching, _calc, _mode in compiled
+    }
+    return results, shown
+
+
+def _calculate(calc: Node, values: Mapping[str, str], context: Mapping[str, Any], mode: str) -> str:
+    try:
+        result = evaluate_ast(calc, values, context, "calc" if mode == "calc" else "text")
+    except LogicError:
+        return ""
+    return format_result(result)
+
+
+def _shown(branching: Node, values: Mapping[str, str], context: Mapping[str, Any]) -> bool:
+    try:
+        return bool(evaluate_ast(branching, values, context, "logic"))
+    except LogicError:
+        return True  # a field whose logic cannot run stays visible rather than silently hidden

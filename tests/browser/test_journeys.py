@@ -103,9 +103,22 @@ def test_an_administrator_builds_a_longitudinal_project_from_the_salt_rct_dictio
     screening.get_by_role("link", name="Preview").click()
     expect(page).to_have_url(re.compile(rf"/projects/{project_id}/design/instruments/screening/$"))
     expect(page.get_by_test_id("instrument-name")).to_have_text("screening")
-    form = page.locator("form.crf")
+    form = page.locator("div.crf")
     expect(form).to_contain_text("研究対象者ID / Study ID")
     expect(form).to_contain_text("同意取得日 / Date of informed consent")
+
+    # Branching logic and calculations run live: `pregnant` shows only when
+    # [sex] = '2' and [age] < 55, and age is calculated from the two dates.
+    pregnant = form.locator("[data-field=pregnant]")
+    expect(pregnant).to_be_hidden()
+    form.get_by_label("女性 / Female").check()
+    expect(pregnant).to_be_hidden()
+    form.locator("#f-dob").fill("1990-05-01")
+    form.locator("#f-consent_date").fill("2026-04-01")
+    expect(form.locator("#f-age")).to_have_value("35")
+    expect(pregnant).to_be_visible()
+    form.get_by_label("男性 / Male").check()
+    expect(pregnant).to_be_hidden()
 
 
 def test_a_hostile_dictionary_is_refused_with_its_row_number_and_nothing_changes(
