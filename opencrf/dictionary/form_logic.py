@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.utils import timezone
+
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.rendering import parse_action_tags
 from opencrf.logic import (
     LogicError,
     LogicSyntaxError,
     Node,
-    evaluate_ast,
+    Session,
     format_result,
-    parse,
+    parse_shared,
     references,
 )
 
@@ -39,7 +41,7 @@ def _ast(text: str) -> Node | None:
     if not text.strip():
         return None
     try:
-        return parse(text)
+        return parse_shared(text)
     except LogicSyntaxError:
         # The dictionary check refuses bad logic; an old revision may still hold some.
         return None
@@ -86,32 +88,38 @@ def evaluate_form(
     settles calculations that read a later one. Every save recomputes calculations this way,
     whatever the path (web, import, API), so stored results never depend on a browser.
     """
-    context = dict(context or {})
     current = dict(values)
+    session = Session(current, {**_clock(), **(context or {})})
     compiled = _compiled(fields)
     results: dict[str, str] = {}
     for _pass in range(2):
         for row, _branching, calc, mode in compiled:
             if calc is not None:
-                value = _calculate(calc, current, context, mode)
+                value = _calculate(session, calc, mode)
                 results[row.field_name] = current[row.field_name] = value
     shown = {
-        row.field_name: branching is None or _shown(branching, current, context)
+        row.field_name: branching is None or _shown(session, branching)
         for row, branching, _calc, _mode in compiled
     }
     return results, shown
 
 
-def _calculate(calc: Node, values: Mapping[str, str], context: Mapping[str, Any], mode: str) -> str:
+def _clock() -> dict[str, str]:
+    """One reading of the server's clock for a whole form, so `today` cannot change mid-save."""
+    now = timezone.localtime()
+    return {"today": now.strftime("%Y-%m-%d"), "now": now.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def _calculate(session: Session, calc: Node, mode: str) -> str:
     try:
-        result = evaluate_ast(calc, values, context, "calc" if mode == "calc" else "text")
+        result = session.evaluate(calc, "calc" if mode == "calc" else "text")
     except LogicError:
         return ""
     return format_result(result)
 
 
-def _shown(branching: Node, values: Mapping[str, str], context: Mapping[str, Any]) -> bool:
+def _shown(session: Session, branching: Node) -> bool:
     try:
-        return bool(evaluate_ast(branching, values, context, "logic"))
+        return bool(session.evaluate(branching, "logic"))
     except LogicError:
         return True  # a field whose logic cannot run stays visible rather than silently hidden

@@ -28,6 +28,7 @@ __all__ = [
     "LogicSyntaxError",
     "Mode",
     "Node",
+    "Session",
     "check_syntax",
     "evaluate",
     "evaluate_ast",
@@ -35,6 +36,7 @@ __all__ = [
     "format_result",
     "functions_used",
     "parse",
+    "parse_shared",
     "references",
 ]
 
@@ -54,6 +56,14 @@ def parse(text: str) -> Node:
     ("always shown", "no calculation") before parsing.
     """
     return copy.deepcopy(_parse_cached(text))
+
+
+def parse_shared(text: str) -> Node:
+    """The AST of `text` from the parse cache, shared by every caller: never modify it.
+
+    For hot paths that evaluate many expressions on every save; `parse` gives a private copy.
+    """
+    return _parse_cached(text)
 
 
 def check_syntax(text: str) -> LogicSyntaxError | None:
@@ -87,6 +97,23 @@ def evaluate_ast(
 ) -> Result:
     """Evaluate a parsed AST; the lower-level form of `evaluate`."""
     return result(Evaluator(values, context).evaluate(ast), mode)
+
+
+class Session:
+    """Evaluate many expressions against one `values` mapping and one context.
+
+    Saving a form evaluates every calculation and branching logic with the same data; a
+    session prepares the context once. `values` may change between calls (a calculation's
+    result is seen by the next one). Limits apply to each expression on its own.
+    """
+
+    def __init__(self, values: Mapping[str, str], context: Mapping[str, Any]) -> None:
+        self._evaluator = Evaluator(values, context)
+
+    def evaluate(self, ast: Node, mode: Mode = "logic") -> Result:
+        self._evaluator.steps = 0
+        self._evaluator.depth = 0
+        return result(self._evaluator.evaluate(ast), mode)
 
 
 def format_result(value: Result) -> str:

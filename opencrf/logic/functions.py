@@ -260,6 +260,15 @@ def _datediff(args: Sequence[Value], env: Environment) -> Value:
     return number_or_blank(dates.datediff(first, second, to_text(args[2]), _signed(args)))
 
 
+def _calcdate(args: Sequence[Value], env: Environment) -> Value:
+    shaped = dates.parse_shaped(to_text(args[0]), env.clock)
+    offset = to_number(args[1])
+    if shaped is None or offset is None:
+        return BLANK
+    result = dates.calcdate(shaped[0], shaped[1], offset, to_text(args[2]))
+    return BLANK if result is None else result
+
+
 def _signed(args: Sequence[Value]) -> bool:
     """The optional last flag; a 4th argument that names a date format is that format."""
     if len(args) == 5:
@@ -297,6 +306,7 @@ def _is_blank_not_missing_code(args: Sequence[Value], env: Environment) -> Value
 FUNCTIONS: dict[str, Function] = {
     "if": Function(3, 3, None),
     "datediff": Function(3, 5, _datediff),
+    "calcdate": Function(3, 3, _calcdate),
     "round": Function(1, 2, _rounding("round")),
     "roundup": Function(1, 2, _rounding("roundup")),
     "rounddown": Function(1, 2, _rounding("rounddown")),

@@ -337,16 +337,34 @@ function resolveDateText(value, context) {
   return text;
 }
 
-/** {year, month, day, seconds} of a stored date or datetime (naive), or null when invalid. */
+/** Year, month and day of a day count since 1970-01-01 (H. Hinnant's civil_from_days). */
+function civilFromDays(days) {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const dayOfEra = z - era * 146097;
+  const leapDays = Math.floor(dayOfEra / 1460) - Math.floor(dayOfEra / 36524) + Math.floor(dayOfEra / 146096);
+  const yearOfEra = Math.floor((dayOfEra - leapDays) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const shiftedMonth = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * shiftedMonth + 2) / 5) + 1;
+  const month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9;
+  return { year: yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day };
+}
+
+/**
+ * {year, month, day, seconds, shape} of a stored date or datetime (naive), or null when
+ * invalid. `shape` is "date", "minutes" (YYYY-MM-DD HH:MM) or "seconds".
+ */
 export function parseDate(value, context = {}) {
   const match = DATE_TIME.exec(resolveDateText(value, context));
   if (!match) return null;
+  const shape = match[6] !== undefined ? "seconds" : match[4] !== undefined ? "minutes" : "date";
   const [year, month, day, hour, minute, second] = match.slice(1).map((part) => Number(part ?? 0));
   if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
   if (hour > 23 || minute > 59 || second > 59) return null;
   // UTC arithmetic on a day count: daylight saving time never matters.
   const seconds = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
-  return { year, month, day, seconds };
+  return { year, month, day, seconds, shape };
 }
 
 // Whole numbers, so that the one division is the same in Python and JavaScript.
@@ -377,6 +395,36 @@ function datediff(args, env) {
   const perUnit = SECONDS_PER_UNIT[unit];
   const difference = end.seconds - start.seconds;
   return numberOrBlank((isSigned(args) ? difference : Math.abs(difference)) / perUnit);
+}
+
+// The range of seconds (since 1970-01-01) from 0001-01-01 00:00:00 to 9999-12-31 23:59:59.
+const FIRST_SECOND = daysFromCivil(1, 1, 1) * 86400;
+const LAST_SECOND = daysFromCivil(9999, 12, 31) * 86400 + 86399;
+const MAX_SHIFT = 1e15; // beyond any valid result, yet below 2^53 so the sum stays exact
+
+/** x rounded half away from zero (x − trunc(x) is exact for every double). */
+function wholeSeconds(x) {
+  const whole = Math.trunc(x);
+  if (Math.abs(x - whole) >= 0.5) return whole + (x > 0 ? 1 : -1);
+  return whole;
+}
+
+function calcdate([value, offsetValue, unitValue], env) {
+  const start = parseDate(value, env.context);
+  const offset = toNumber(offsetValue);
+  const unit = toText(unitValue);
+  if (!start || offset === null || !Object.hasOwn(SECONDS_PER_UNIT, unit)) return "";
+  const shift = offset * SECONDS_PER_UNIT[unit];
+  if (!Number.isFinite(shift) || Math.abs(shift) > MAX_SHIFT) return "";
+  const total = start.seconds + wholeSeconds(shift);
+  if (total < FIRST_SECOND || total > LAST_SECOND) return "";
+  const days = Math.floor(total / 86400);
+  const { year, month, day } = civilFromDays(days);
+  const date = `${pad(year, 4)}-${pad(month)}-${pad(day)}`;
+  if (start.shape === "date") return date;
+  const rest = total - days * 86400;
+  const time = `${pad(Math.floor(rest / 3600))}:${pad(Math.floor(rest / 60) % 60)}`;
+  return start.shape === "minutes" ? `${date} ${time}` : `${date} ${time}:${pad(rest % 60)}`;
 }
 
 function datePart(part) {
@@ -543,6 +591,7 @@ function logarithm([value, base]) {
 
 const FUNCTIONS = {
   datediff,
+  calcdate,
   round: rounding("round"),
   roundup: rounding("roundup"),
   rounddown: rounding("rounddown"),
