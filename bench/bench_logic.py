@@ -81,9 +81,7 @@ def main() -> None:
     timings.sort()
     print(f"{args.fields} fields: {logic} with branching logic, {calcs} calculations")
     print(f"  first run (parses every expression)  {cold * 1000:7.1f} ms")
-    print(
-        f"  median of {args.runs}                        {statistics.median(timings) * 1000:7.1f} ms"
-    )
+    print(f"  median of {args.runs:<33}{statistics.median(timings) * 1000:7.1f} ms")
     print(
         f"  p90                                  {timings[int(len(timings) * 0.9)] * 1000:7.1f} ms"
     )
