@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "opencrf.audit",
     "opencrf.projects",
     "opencrf.dictionary",
+    "opencrf.records",
     "opencrf.ops",
 ]
 

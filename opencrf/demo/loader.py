@@ -21,7 +21,7 @@ from opencrf.core.errors import InvalidInput
 from opencrf.dictionary.csvio import parse_dictionary_csv
 from opencrf.dictionary.models import RevisionSource
 from opencrf.dictionary.services import dictionary_apply
-from opencrf.projects.models import Project, Purpose
+from opencrf.projects.models import Event, Project, Purpose
 from opencrf.projects.services import (
     EventSpec,
     arms_events_replace,
@@ -30,6 +30,8 @@ from opencrf.projects.services import (
     project_create,
     repeat_settings_set,
 )
+from opencrf.records.models import Record
+from opencrf.records.services import form_save, record_create
 
 DEMO_FOLDER = Path(__file__).resolve().parent / "data"
 
@@ -131,6 +133,7 @@ def _load_repeats(
     repeat_settings_set(context=context, project=project, settings=settings, known_forms=forms)
 
 
+@transaction.atomic
 def load_demo(*, owner_username: str | None = None) -> tuple[Project, bool]:
     """Load the demo study unless it is there already; returns (project, created)."""
     meta = json.loads((DEMO_FOLDER / "project.json").read_text(encoding="utf-8"))
@@ -152,4 +155,143 @@ def load_demo(*, owner_username: str | None = None) -> tuple[Project, bool]:
         purpose=Purpose[meta.get("purpose", "research").upper()],
         surveys_enabled=bool(meta.get("surveys_enabled", False)),
     )
+    load_demo_records(project, context)
     return project, True
+
+
+DEMO_SITES = ("toto_univ", "hokurei_med", "setouchi_minato")
+RECORDS_PER_SITE = 4
+AE_TERMS = ("膝関節痛 / Knee pain", "足底の水疱 / Blister on the sole", "低血糖 / Hypoglycaemia")
+WEIGHT_FIX = "体重の転記ミスを修正 / Weight transcribed wrongly"
+INITIALS_FIX = "イニシャルの入力誤り / Initials mistyped"
+LAB_FIX = "検査報告書で確認 / Checked against the lab report"
+DEMO_EDITS = (
+    ("1-2", "baseline_arm_1", "baseline", {"weight": "71.8"}, WEIGHT_FIX),
+    ("2-1", "screening_arm_1", "enrolment", {"initials": "KM"}, INITIALS_FIX),
+    ("3-3", "week_12_arm_1", "visit", {"v_hba1c": "8.4"}, LAB_FIX),
+)
+
+
+def load_demo_records(project: Project, context: AuditContext) -> None:
+    """Twelve fictional participants, four per site, entered through the ordinary services.
+
+    The values follow from each participant's number, so every load gives the same data.
+    """
+    events = {event.unique_name: event for event in project.events.all()}
+    groups = {group.unique_name: group for group in project.groups.all()}
+    for site, unique_name in enumerate(DEMO_SITES, start=1):
+        for number in range(1, RECORDS_PER_SITE + 1):
+            group = groups[unique_name]
+            record = record_create(
+                context=context, project=project, record_id=f"{site}-{number}", group=group
+            )
+            _enter_participant(
+                context, record, events, index=(site - 1) * RECORDS_PER_SITE + number
+            )
+    for record_id, event, form, values, reason in DEMO_EDITS:
+        record = Record.objects.get(project=project, record_id=record_id)
+        form_save(
+            context=context,
+            record=record,
+            event=events[event],
+            form_name=form,
+            values=values,
+            base_version=None,
+            reason=reason,
+        )
+
+
+def _enter_participant(
+    context: AuditContext, record: Record, events: dict[str, Event], *, index: int
+) -> None:
+    """Enrolment and baseline for everyone; week 12 for the first three of each site."""
+    walking = index % 2 == 1
+    month = 4 + index % 6
+    consent = f"2025-{month:02d}-{10 + index:02d}"
+    forms = [
+        (
+            "screening_arm_1",
+            "enrolment",
+            1,
+            {
+                "consent_date": consent,
+                "initials": "ABCDEFGHJKMNPRST"[index] + "YTSKMHN"[index % 7],
+                "dob": f"{1950 + 2 * index}-{1 + index % 12:02d}-{5 + index:02d}",
+                "sex": str(1 + index % 2),
+                **{f"incl___{i}": "1" for i in range(1, 6)},
+                "excl_any": "0",
+                "rand_group": "1" if walking else "2",
+                "crf_version": "1.0",
+            },
+        ),
+        (
+            "baseline_arm_1",
+            "baseline",
+            1,
+            {
+                "bl_date": consent,
+                "phone": f"090-{1000 + index * 37:04d}-{2000 + index * 53:04d}",
+                "height": f"{150 + index * 2}.{index % 10}",
+                "weight": f"{58 + index * 3}.{(index * 3) % 10}",
+                "dm_duration": str(1 + index % 9),
+                "hba1c": f"{7 + index % 3}.{(index * 7) % 10}",
+                "dm_meds___met": "1",
+                "dm_meds___su": "1" if index % 4 == 0 else "0",
+                "smoking": str(index % 3),
+                **({"cig_per_day": str(5 + index)} if index % 3 == 2 else {}),
+                "steps_bl": str(3000 + index * 250),
+                "motivation": str(40 + index * 4),
+                **(
+                    {"pedometer_id": f"PD-{index:04d}", "step_target": str(5000 + index * 250)}
+                    if walking
+                    else {}
+                ),
+            },
+        ),
+    ]
+    if (index - 1) % RECORDS_PER_SITE < 3:
+        forms.append(
+            (
+                "week_12_arm_1",
+                "visit",
+                1,
+                {
+                    "visit_date": f"2025-{month + 3:02d}-{10 + index:02d}",
+                    "fasting": "1",
+                    "v_weight": f"{57 + index * 3}.{(index * 3) % 10}",
+                    "v_hba1c": f"{7 + index % 3 - (1 if walking else 0)}.{(index * 5) % 10}",
+                    "avg_steps": str(3000 + index * 250 + (2500 if walking else 300)),
+                    **({"adherence": str(1 + index % 3)} if walking else {}),
+                    **({"hypo_symptoms": "0"} if index % 4 == 0 else {}),
+                    "med_change": "0",
+                },
+            )
+        )
+    for instance in range(1, 1 + (index % 4 if index % 3 == 1 else 0)):
+        forms.append(
+            (
+                "week_12_arm_1",
+                "adverse_event",
+                instance,
+                {
+                    "ae_term": AE_TERMS[(index + instance) % 3],
+                    "ae_onset": f"2025-{month + 2:02d}-{instance * 7:02d}",
+                    "ae_severity": "1",
+                    "ae_serious": "0",
+                    "ae_related": str(1 + instance % 3),
+                    "ae_outcome": "1",
+                    "ae_end": f"2025-{month + 2:02d}-{instance * 7 + 3:02d}",
+                },
+            )
+        )
+    for event, form, instance, values in forms:
+        form_save(
+            context=context,
+            record=record,
+            event=events[event],
+            form_name=form,
+            instance=instance,
+            values=values,
+            status=2,
+            base_version=0,
+        )

@@ -53,6 +53,10 @@ class ProjectMember(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     can_design = models.BooleanField(_("project design and setup"), default=False)
+    # A member in a group sees only that group's records; without one, every record.
+    group = models.ForeignKey(
+        "DataAccessGroup", null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

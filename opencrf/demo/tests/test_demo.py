@@ -57,3 +57,44 @@ def test_an_unknown_owner_is_refused_and_nothing_is_loaded():
     with pytest.raises(InvalidInput):
         load_demo(owner_username="nobody")
     assert not Project.objects.exists()
+
+
+def test_the_demo_study_holds_twelve_participants_across_its_three_sites(pi_paula):
+    from opencrf.audit.models import AuditEvent
+    from opencrf.records.models import FormData, Record
+
+    project, _created = load_demo(owner_username="pi_paula")
+    load_demo()
+
+    per_site = Record.objects.values_list("group__unique_name", flat=True)
+    assert sorted(per_site) == sorted(
+        ["toto_univ"] * 4 + ["hokurei_med"] * 4 + ["setouchi_minato"] * 4
+    )
+    forms = FormData.objects.filter(project=project)
+    assert forms.filter(form_name="enrolment").count() == 12
+    assert forms.filter(form_name="baseline").count() == 12
+    assert forms.filter(form_name="visit").count() == 9
+    assert sorted(
+        forms.filter(form_name="adverse_event").values_list("record__record_id", "instance")
+    ) == [("1-1", 1), ("2-3", 1), ("2-3", 2), ("2-3", 3), ("3-2", 1), ("3-2", 2)]
+    assert set(forms.values_list("status", flat=True)) == {2}
+    edits = AuditEvent.objects.filter(project_id=project.pk, action="form.update").exclude(
+        reason=""
+    )
+    assert list(edits.values_list("record", "changes")) == [
+        (
+            "1-2",
+            {
+                "weight": ["64.6", "71.8"],
+                "bmi": ["27.2", "30.2"],
+                "bmi_cat": [
+                    "肥満（1度） / Obesity grade 1",
+                    "肥満（2度以上） / Obesity grade 2 or higher",
+                ],
+            },
+        ),
+        ("2-1", {"initials": ["FH", "KM"]}),
+        ("3-3", {"v_hba1c": ["8.5", "8.4"], "hba1c_change": ["-1.2", "-1.3"]}),
+    ]
+    enrolment = forms.get(record__record_id="1-1", form_name="enrolment")
+    assert (enrolment.values["age"], enrolment.values["eligible"]) == ("73", "1")

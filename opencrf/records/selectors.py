@@ -1,0 +1,101 @@
+"""Protected reads of study data. A record of another data access group looks missing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from opencrf.accounts.models import User
+from opencrf.projects.models import Event, Project, ProjectMember
+from opencrf.records.errors import RecordNotFound
+from opencrf.records.models import FormData, Record
+
+
+def records_visible_to(user: User, project: Project) -> QuerySet[Record]:
+    """Administrators and members without a group see every record; grouped members their group's.
+
+    Anyone else sees none.
+    """
+    records = Record.objects.filter(project=project)
+    if user.is_superuser:
+        return records
+    member = ProjectMember.objects.filter(project=project, user=user).first()
+    if member is None:
+        return records.none()
+    if member.group_id is None:
+        return records
+    return records.filter(group_id=member.group_id)
+
+
+def access_record(user: User, project: Project, record_id: str) -> Record:
+    """The record if `user` may see it, else RecordNotFound — the same for missing and hidden."""
+    record = records_visible_to(user, project).filter(record_id=record_id).first()
+    if record is None:
+        raise RecordNotFound(_("No such record."))
+    return record
+
+
+def record_forms(record: Record) -> dict[tuple[int, str, int], FormData]:
+    """(event id, form name, instance) → the stored form, for every form of the record."""
+    return {(f.event_id, f.form_name, f.instance): f for f in record.forms.all()}
+
+
+def form_data(record: Record, event: Event, form_name: str, instance: int) -> FormData | None:
+    return record.forms.filter(event=event, form_name=form_name, instance=instance).first()
+
+
+def next_record_id(project: Project) -> str:
+    """One more than the highest all-digit record id; "1" when there is none."""
+    highest = (
+        Record.objects.filter(project=project)
+        .exclude(sort_key__startswith="~")
+        .order_by("-sort_key")
+        .values_list("sort_key", flat=True)
+        .first()
+    )
+    return str(int(highest) + 1) if highest else "1"
+
+
+@dataclass(frozen=True, slots=True)
+class FormCell:
+    """A form of a record at an event on the dashboard: its status and how many instances.
+
+    `status` is None when the form has no data; with several instances it is the lowest
+    (least complete) of their statuses.
+    """
+
+    status: int | None
+    count: int
+
+
+DashboardRow = tuple[Record, dict[tuple[int, str], FormCell]]
+
+
+def dashboard_rows(
+    user: User, project: Project, *, search: str = "", page: int = 1, per_page: int = 50
+) -> tuple[list[DashboardRow], int]:
+    """One page of visible records in natural order with their forms' statuses, and the total.
+
+    Two queries for the page, one count: the cells hold only forms that have data; a
+    designated form without data is simply absent (read it as FormCell(None, 0)).
+    """
+    records = records_visible_to(user, project).select_related("group", "arm")
+    if search.strip():
+        records = records.filter(record_id__icontains=search.strip())
+    total = records.count()
+    start = max(page - 1, 0) * per_page
+    rows = list(records.order_by("sort_key", "id")[start : start + per_page])
+    cells: dict[int, dict[tuple[int, str], FormCell]] = {record.pk: {} for record in rows}
+    statuses = FormData.objects.filter(record_id__in=list(cells)).values_list(
+        "record_id", "event_id", "form_name", "status"
+    )
+    for record_pk, event_id, form_name, status in statuses:
+        key = (event_id, form_name)
+        cell = cells[record_pk].get(key)
+        if cell is None or cell.status is None:
+            cells[record_pk][key] = FormCell(status, 1)
+        else:
+            cells[record_pk][key] = FormCell(min(cell.status, status), cell.count + 1)
+    return [(record, cells[record.pk]) for record in rows], total

@@ -1,0 +1,402 @@
+"""Writes to study data. Each is named `<entity>_<verb>` and audits in its own transaction.
+
+Saves lock the Record row, then the FormData row, always in that order, so two users saving
+the same record queue rather than deadlock.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
+from opencrf.core.errors import InvalidInput
+from opencrf.dictionary.columns import FieldRow
+from opencrf.dictionary.form_logic import calculation_of, evaluate_form
+from opencrf.projects.models import Arm, DataAccessGroup, Event, Project, RepeatSetting
+from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
+from opencrf.records.models import FormData, FormStatus, Record, record_sort_key
+from opencrf.records.selectors import next_record_id
+from opencrf.records.values import (
+    NOT_ENTERED,
+    blank_value,
+    check_value,
+    form_columns,
+    range_warnings,
+    required_warning,
+    unknown_key_problem,
+)
+
+MAX_RECORD_ID = 100
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    """What a save did. `form` is unsaved (pk None) when a new form's save changed nothing."""
+
+    form: FormData
+    changes: dict[str, list[str]]
+    warnings: list[ValueProblem]
+    created: bool
+
+
+def _target(
+    record: Record, event: Event | None = None, form: str = "", instance: int | None = None
+) -> AuditTarget:
+    return AuditTarget(
+        record=record.record_id,
+        event=event.unique_name if event else "",
+        instrument=form,
+        instance=instance,
+    )
+
+
+def _audit(context: AuditContext, project_id: int, action: str, **kwargs: Any) -> None:
+    audit_event_create(context=context, project_id=project_id, action=action, **kwargs)
+
+
+def _check_record_id(project: Project, record_id: str, *, exclude: int | None = None) -> None:
+    if not 1 <= len(record_id) <= MAX_RECORD_ID:
+        raise InvalidInput(_("A record ID has 1 to 100 characters."))
+    if record_id != record_id.strip():
+        raise InvalidInput(_("A record ID may not begin or end with a space."))
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in record_id):
+        raise InvalidInput(_("A record ID may not contain control characters."))
+    # A record ID is one part of a page address; `/` would split it, `new` names the add page.
+    if "/" in record_id or "\\" in record_id or record_id == "new":
+        raise InvalidInput(_("A record ID may not contain / or \\, nor be “new”."))
+    taken = Record.objects.filter(project=project, record_id=record_id)
+    if exclude is not None:
+        taken = taken.exclude(pk=exclude)
+    if taken.exists():
+        raise InvalidInput(_("Record %(record)s exists already.") % {"record": record_id})
+
+
+@transaction.atomic
+def record_create(
+    *,
+    context: AuditContext,
+    project: Project,
+    record_id: str | None = None,
+    arm: Arm | None = None,
+    group: DataAccessGroup | None = None,
+) -> Record:
+    """A new record, numbered automatically when `record_id` is None, in arm 1 by default."""
+    record_id = next_record_id(project) if record_id is None else record_id
+    _check_record_id(project, record_id)
+    arm = arm or project.arms.order_by("number").first()
+    if arm is None or arm.project_id != project.pk:
+        raise InvalidInput(_("No such arm."))
+    if group is not None and group.project_id != project.pk:
+        raise InvalidInput(_("No such data access group."))
+    record = Record.objects.create(
+        project=project,
+        record_id=record_id,
+        sort_key=record_sort_key(record_id),
+        arm=arm,
+        group=group,
+        created_by=context.actor,
+    )
+    changes = {"arm": ["", str(arm.number)], "group": ["", group.unique_name if group else ""]}
+    _audit(context, project.pk, "record.create", target=_target(record), changes=changes)
+    return record
+
+
+def _lock(record: Record, event: Event, form_name: str, instance: int) -> FormData | None:
+    Record.objects.select_for_update().filter(pk=record.pk).first()
+    return (
+        FormData.objects.select_for_update()
+        .filter(record=record, event=event, form_name=form_name, instance=instance)
+        .first()
+    )
+
+
+def _form_rows(project: Project, form_name: str) -> list[FieldRow]:
+    return [f.as_row() for f in project.fields.filter(form_name=form_name).order_by("position")]
+
+
+def _check_designation(record: Record, event: Event, form_name: str, instance: int) -> bool:
+    """Whether the form repeats at the event; refuses forms or instances the event lacks."""
+    if event.project_id != record.project_id or event.arm_id != record.arm_id:
+        raise InvalidInput(_("No such event for this record."))
+    project = record.project
+    designated = (
+        event.instruments.filter(form_name=form_name).exists()
+        if project.is_longitudinal
+        else project.instruments.filter(name=form_name).exists()
+    )
+    if not designated:
+        raise InvalidInput(
+            _("Form %(form)s is not used at event %(event)s.")
+            % {"form": form_name, "event": event.name}
+        )
+    repeats = RepeatSetting.objects.filter(event=event, form_name__in=["", form_name]).exists()
+    if instance < 1 or (instance > 1 and not repeats):
+        raise InvalidInput(_("Form %(form)s does not repeat.") % {"form": form_name})
+    return repeats
+
+
+def _record_field(project: Project) -> str:
+    """The project's first field: the record id, set by creating or renaming, not by saving."""
+    first = project.fields.order_by("position").values_list("field_name", flat=True).first()
+    return first or ""
+
+
+def _clean(
+    rows: Sequence[FieldRow], values: Mapping[str, str], record_field: str
+) -> tuple[dict[str, str], dict[str, FieldRow]]:
+    """The submitted values that may be stored; raises InvalidValues listing every problem."""
+    columns = form_columns(rows)
+    problems: list[ValueProblem] = []
+    cleaned: dict[str, str] = {}
+    for key, raw in values.items():
+        value = str(raw)
+        row = columns.get(key)
+        if row is None:
+            problems.append(unknown_key_problem(key, value))
+        elif row.field_type in NOT_ENTERED or key == record_field:
+            continue
+        elif value != "" and (problem := check_value(key, value, row)) is not None:
+            problems.append(problem)
+        else:
+            cleaned[key] = value
+    if problems:
+        raise InvalidValues(problems)
+    return cleaned, columns
+
+
+def _logic_context(
+    record: Record, event: Event, instance: int, form: FormData | None, merged: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(context for evaluate_form, values of the event's other forms visible to this one)."""
+    events = list(
+        Event.objects.filter(arm_id=record.arm_id)
+        .order_by("position", "id")
+        .values_list("unique_name", flat=True)
+    )
+    data: dict[str, dict[str, dict[str, str]]] = {}
+    visible: dict[str, str] = {}
+    repeating = set(RepeatSetting.objects.filter(event=event).values_list("form_name", flat=True))
+    others = record.forms.select_related("event")
+    for other in others.exclude(pk=form.pk) if form else others:
+        data.setdefault(other.event.unique_name, {}).setdefault(str(other.instance), {}).update(
+            other.values
+        )
+        if other.event_id == event.pk and _shares_values(other, repeating, instance):
+            visible.update(other.values)
+    data.setdefault(event.unique_name, {}).setdefault(str(instance), {}).update(merged)
+    context = {
+        "record": record.record_id,
+        "event": event.unique_name,
+        "event_id": event.pk,
+        "events": events,
+        "arm_number": record.arm.number,
+        "instance": instance,
+        "data": data,
+        "project_id": record.project_id,
+        "dag": record.group.unique_name if record.group else "",
+        "dag_id": record.group_id or "",
+    }
+    return context, visible
+
+
+def _shares_values(other: FormData, repeating: set[str], instance: int) -> bool:
+    """Whether a form of the same event is visible to the one being saved, as in REDCap."""
+    if "" in repeating:
+        return other.instance == instance
+    return other.form_name not in repeating and other.instance == 1
+
+
+def _effective(values: Mapping[str, str], key: str, columns: Mapping[str, FieldRow]) -> str:
+    row = columns.get(key)
+    default = blank_value(key, row) if row is not None else ""
+    return values.get(key, "") or default
+
+
+def _conflict(
+    form: FormData,
+    base_values: Mapping[str, str] | None,
+    submitted: Mapping[str, str],
+    columns: Mapping[str, FieldRow],
+) -> SaveConflict:
+    current = form.values
+    if base_values is None:
+        keys = sorted(submitted)
+        then = submitted
+    else:
+        keys = sorted(set(base_values) | set(current))
+        then = base_values
+    theirs = {
+        key: (_effective(then, key, columns), _effective(current, key, columns))
+        for key in keys
+        if _effective(then, key, columns) != _effective(current, key, columns)
+    }
+    return SaveConflict(form, theirs)
+
+
+@transaction.atomic
+def form_save(
+    *,
+    context: AuditContext,
+    record: Record,
+    event: Event,
+    form_name: str,
+    instance: int = 1,
+    values: Mapping[str, str],
+    status: int | None = None,
+    base_version: int | None,
+    base_values: Mapping[str, str] | None = None,
+    reason: str = "",
+) -> SaveResult:
+    """Validate and store one form instance, recompute its calculations, audit what changed.
+
+    `base_version` is the version the page was loaded with (0 for a form that did not exist
+    then); None skips the check (imports and system writes that mean to overwrite).
+    """
+    _check_designation(record, event, form_name, instance)
+    record_field = _record_field(record.project)
+    rows = _form_rows(record.project, form_name)
+    cleaned, columns = _clean(rows, values, record_field)
+    columns.pop(record_field, None)
+    if status is not None and status not in FormStatus.values:
+        raise InvalidInput(_("No such form status: %(status)s.") % {"status": status})
+    form = _lock(record, event, form_name, instance)
+    if base_version is not None and (form.version if form else 0) != base_version:
+        if form is None:
+            raise InvalidInput(_("This form was deleted after you opened it; nothing was saved."))
+        raise _conflict(form, base_values, values, columns)
+    stored = dict(form.values) if form else {}
+    merged = {**stored, **cleaned}
+    logic_context, visible = _logic_context(record, event, instance, form, merged)
+    calculated, shown = evaluate_form(rows, {**visible, **merged}, logic_context)
+    merged.update({k: v for k, v in calculated.items() if k in columns})
+    new_values = {k: v for k, v in merged.items() if v != "" and k in columns}
+    changes = {
+        key: [_effective(stored, key, columns), _effective(new_values, key, columns)]
+        for key in columns
+        if _effective(stored, key, columns) != _effective(new_values, key, columns)
+    }
+    old_status = form.status if form else FormStatus.INCOMPLETE
+    new_status = old_status if status is None else status
+    if new_status != old_status:
+        changes[f"{form_name}_complete"] = [str(old_status), str(new_status)]
+    entered = [row for row in rows if row.field_name != record_field and shown[row.field_name]]
+    warnings = _warnings(entered, columns, cleaned, new_values)
+    if not changes:
+        unsaved = form or FormData(
+            project_id=record.project_id,
+            record=record,
+            event=event,
+            form_name=form_name,
+            instance=instance,
+        )
+        return SaveResult(form=unsaved, changes={}, warnings=warnings, created=False)
+    created = form is None
+    if form is None:
+        form = FormData(
+            project_id=record.project_id,
+            record=record,
+            event=event,
+            form_name=form_name,
+            instance=instance,
+            version=0,
+        )
+    form.values, form.status, form.updated_by = new_values, new_status, context.actor
+    form.version += 1
+    form.save()
+    target = _target(record, event, form_name, instance)
+    _audit(context, record.project_id, "form.update", target=target, changes=changes, reason=reason)
+    return SaveResult(form=form, changes=changes, warnings=warnings, created=created)
+
+
+def _warnings(
+    rows: Sequence[FieldRow],
+    columns: Mapping[str, FieldRow],
+    cleaned: Mapping[str, str],
+    new_values: Mapping[str, str],
+) -> list[ValueProblem]:
+    warnings: list[ValueProblem] = []
+    for key, value in cleaned.items():
+        if value:
+            warnings.extend(range_warnings(key, value, columns[key]))
+    for row in rows:
+        if calculation_of(row)[0]:
+            continue
+        warning = required_warning(row, new_values)
+        if warning is not None:
+            warnings.append(warning)
+    return warnings
+
+
+@transaction.atomic
+def form_delete(
+    *,
+    context: AuditContext,
+    record: Record,
+    event: Event,
+    form_name: str,
+    instance: int = 1,
+    reason: str = "",
+) -> None:
+    """Delete one form instance; the audit event keeps every value it held."""
+    form = _lock(record, event, form_name, instance)
+    if form is None:
+        raise InvalidInput(_("This form has no data to delete."))
+    _delete_form(context, record, form, reason)
+
+
+def _delete_form(context: AuditContext, record: Record, form: FormData, reason: str) -> None:
+    changes = {key: [value, ""] for key, value in sorted(form.values.items())}
+    changes[f"{form.form_name}_complete"] = [str(form.status), ""]
+    target = _target(record, form.event, form.form_name, form.instance)
+    _audit(context, record.project_id, "form.delete", target=target, changes=changes, reason=reason)
+    form.delete()
+
+
+@transaction.atomic
+def record_delete(*, context: AuditContext, record: Record, reason: str = "") -> None:
+    """Delete a record and all its forms: one `form.delete` per form, then `record.delete`."""
+    Record.objects.select_for_update().filter(pk=record.pk).first()
+    forms = FormData.objects.select_for_update().filter(record=record).select_related("event")
+    for form in forms.order_by("event__position", "event_id", "form_name", "instance"):
+        _delete_form(context, record, form, reason)
+    changes = {"record_id": [record.record_id, ""]}
+    _audit(
+        context,
+        record.project_id,
+        "record.delete",
+        target=_target(record),
+        changes=changes,
+        reason=reason,
+    )
+    record.delete()
+
+
+@transaction.atomic
+def record_rename(
+    *, context: AuditContext, record: Record, new_id: str, reason: str = ""
+) -> Record:
+    """Give a record a new id; its forms and group stay as they are."""
+    locked = Record.objects.select_for_update().get(pk=record.pk)
+    old_id = locked.record_id
+    if new_id == old_id:
+        return locked
+    _check_record_id(locked.project, new_id, exclude=locked.pk)
+    locked.record_id, locked.sort_key = new_id, record_sort_key(new_id)
+    locked.save(update_fields=["record_id", "sort_key"])
+    changes = {"record_id": [old_id, new_id]}
+    _audit(
+        context,
+        locked.project_id,
+        "record.rename",
+        target=_target(locked),
+        changes=changes,
+        reason=reason,
+    )
+    record.record_id, record.sort_key = locked.record_id, locked.sort_key
+    return locked
