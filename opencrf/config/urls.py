@@ -9,5 +9,6 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("projects/", include("opencrf.projects.urls")),
     path("projects/<int:project_id>/design/", include("opencrf.dictionary.urls")),
+    path("projects/<int:project_id>/records/", include("opencrf.records.urls")),
     path("-/", include("opencrf.ops.urls")),
 ]

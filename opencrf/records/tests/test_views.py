@@ -1,0 +1,263 @@
+"""The data collection pages, driven through HTTP as a coordinator uses them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from opencrf.projects.models import ProjectMember
+from opencrf.records.models import FormData, Record
+from opencrf.records.services import form_save, record_create
+from opencrf.records.tests.conftest import snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def form_url(project, record_id, event, form, instance=1):
+    return reverse("records:form", args=[project.pk, record_id, event, form, instance])
+
+
+def screening_post(page, **values):
+    """The screening form as the browser posts it, from the page's hidden fields."""
+    html = page.context
+    data = {
+        "base_version": html["base_version"],
+        "base_values": html["base_values"],
+        "consent_date": "2026-04-23",
+        "initials": "AN",
+        "dob": "2004-06-21",
+        "sex": "2",
+        "pregnant": "0",
+        "incl___1": "1",
+        "incl___2": "1",
+        "incl___3": "1",
+        "ineligible_reason": "",
+        "screening_complete": "2",
+        "reason": "",
+        "action": "stay",
+    }
+    data.update(values)
+    return data
+
+
+def test_dashboard_lists_records_with_their_form_statuses(
+    client, pi_paula, salt_rct, events, paula_context
+):
+    one = record_create(context=paula_context, project=salt_rct)
+    record_create(context=paula_context, project=salt_rct)
+    form_save(
+        context=paula_context,
+        record=one,
+        event=events["screening_arm_1"],
+        form_name="screening",
+        values={"initials": "AN"},
+        status=2,
+        base_version=0,
+    )
+    form_save(
+        context=paula_context,
+        record=one,
+        event=events["baseline_arm_1"],
+        form_name="baseline",
+        values={"height": "170.0"},
+        status=1,
+        base_version=0,
+    )
+    client.force_login(pi_paula)
+
+    page = client.get(reverse("records:dashboard", args=[salt_rct.pk]))
+
+    assert page.status_code == 200
+    rows = {record.record_id: cells for record, cells in page.context["rows"]}
+    assert list(rows) == ["1", "2"]
+    columns = [(e.unique_name, f.name) for e, f in page.context["columns"]]
+    statuses = dict(zip(columns, [c.status for c in rows["1"]], strict=True))
+    assert statuses[("screening_arm_1", "screening")] == 2
+    assert statuses[("baseline_arm_1", "baseline")] == 1
+    assert statuses[("baseline_arm_1", "visit")] is None
+    assert {c.status for c in rows["2"]} == {None}
+    assert 'class="crf-status crf-status-2"' in page.content.decode()
+
+
+def test_dashboard_search_keeps_matching_records(client, pi_paula, salt_rct, paula_context):
+    for record_id in ("A-1", "B-2", "A-3"):
+        record_create(context=paula_context, project=salt_rct, record_id=record_id)
+    client.force_login(pi_paula)
+
+    page = client.get(reverse("records:dashboard", args=[salt_rct.pk]), {"search": "a-"})
+
+    assert [record.record_id for record, _cells in page.context["rows"]] == ["A-1", "A-3"]
+    assert page.context["total"] == 2
+
+
+def test_dashboard_queries_do_not_grow_with_the_records(
+    client, pi_paula, salt_rct, paula_context, django_assert_max_num_queries
+):
+    for _ in range(30):
+        record_create(context=paula_context, project=salt_rct)
+    client.force_login(pi_paula)
+    with django_assert_max_num_queries(20):
+        page = client.get(reverse("records:dashboard", args=[salt_rct.pk]))
+    assert len(page.context["rows"]) == 30
+
+
+def test_adding_records_numbers_them_and_opens_the_first_form(client, pi_paula, salt_rct):
+    client.force_login(pi_paula)
+    url = reverse("records:new", args=[salt_rct.pk])
+
+    first = client.post(url)
+    second = client.post(url)
+
+    assert list(Record.objects.filter(project=salt_rct).values_list("record_id", flat=True)) == [
+        "1",
+        "2",
+    ]
+    assert first["Location"] == form_url(salt_rct, "1", "screening_arm_1", "screening")
+    assert second["Location"] == form_url(salt_rct, "2", "screening_arm_1", "screening")
+
+
+def test_saving_screening_stores_the_computed_age(client, pi_paula, salt_rct, osaka_record):
+    client.force_login(pi_paula)
+    url = form_url(salt_rct, "1-1", "screening_arm_1", "screening")
+    page = client.get(url)
+
+    response = client.post(url, screening_post(page, action="exit"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("records:home", args=[salt_rct.pk, "1-1"])
+    form = FormData.objects.get(record=osaka_record, form_name="screening")
+    assert (form.values["age"], form.values["dob"], form.status) == ("21", "2004-06-21", 2)
+
+
+def test_save_and_go_to_next_form_opens_the_next_designated_form(
+    client, pi_paula, salt_rct, osaka_record
+):
+    client.force_login(pi_paula)
+    url = form_url(salt_rct, "1-1", "baseline_arm_1", "baseline")
+    page = client.get(url)
+    data = {
+        "base_version": page.context["base_version"],
+        "base_values": page.context["base_values"],
+        "height": "170.0",
+        "action": "next",
+    }
+
+    response = client.post(url, data)
+
+    assert response["Location"] == form_url(salt_rct, "1-1", "baseline_arm_1", "visit")
+
+
+def test_an_invalid_date_shows_the_form_again_and_saves_nothing(
+    client, pi_paula, salt_rct, osaka_record
+):
+    client.force_login(pi_paula)
+    url = form_url(salt_rct, "1-1", "screening_arm_1", "screening")
+    page = client.get(url)
+    before = snapshot(salt_rct)
+
+    response = client.post(url, screening_post(page, dob="2004-13-45"))
+
+    assert response.status_code == 400
+    assert [p.field for _label, _anchor, p in response.context["problems"]] == ["dob"]
+    html = response.content.decode()
+    assert 'data-testid="error-summary"' in html
+    assert 'id="error-dob"' in html
+    assert 'value="2004-13-45"' in html
+    assert snapshot(salt_rct) == before
+
+
+def test_a_stale_version_shows_the_conflict_page_listing_the_field(
+    client, pi_paula, salt_rct, osaka_record, events, paula_context
+):
+    client.force_login(pi_paula)
+    url = form_url(salt_rct, "1-1", "screening_arm_1", "screening")
+    client.post(url, screening_post(client.get(url)))
+    page = client.get(url)
+    form_save(
+        context=paula_context,
+        record=osaka_record,
+        event=events["screening_arm_1"],
+        form_name="screening",
+        values={"initials": "ZZ"},
+        base_version=page.context["base_version"],
+    )
+    before = snapshot(salt_rct)
+
+    response = client.post(url, screening_post(page, initials="XY"))
+
+    assert response.status_code == 409
+    assert [(r["field"], r["yours"], r["theirs"]) for r in response.context["rows"]] == [
+        ("initials", "XY", "ZZ")
+    ]
+    assert 'data-testid="conflict-fields"' in response.content.decode()
+    assert snapshot(salt_rct) == before
+
+
+def test_the_form_page_carries_logic_and_the_stored_version(
+    client, pi_paula, salt_rct, osaka_record
+):
+    client.force_login(pi_paula)
+    url = form_url(salt_rct, "1-1", "screening_arm_1", "screening")
+
+    page = client.get(url)
+
+    html = page.content.decode()
+    assert page.context["base_version"] == 0
+    assert json.loads(page.context["base_values"]) == {}
+    assert 'id="crf-logic"' in html
+    assert "opencrf/data-entry.js" in html
+    assert page.context["logic"]["context"]["record"] == "1-1"
+
+
+def test_record_home_lists_repeating_instances(
+    client, pi_paula, salt_rct, osaka_record, events, paula_context
+):
+    for instance, term in ((1, "Dizziness"), (2, "Cough")):
+        form_save(
+            context=paula_context,
+            record=osaka_record,
+            event=events["week_12_arm_1"],
+            form_name="adverse_event",
+            instance=instance,
+            values={"ae_term": term},
+            base_version=0,
+        )
+    client.force_login(pi_paula)
+
+    page = client.get(reverse("records:home", args=[salt_rct.pk, "1-1"]))
+
+    html = page.content.decode()
+    assert "#1 Dizziness" in html
+    assert "#2 Cough" in html
+    assert form_url(salt_rct, "1-1", "week_12_arm_1", "adverse_event", 3) in html
+
+
+def test_another_users_project_is_not_found(client, site_b_bea, salt_rct, osaka_record):
+    client.force_login(site_b_bea)
+    assert client.get(reverse("records:dashboard", args=[salt_rct.pk])).status_code == 404
+    url = form_url(salt_rct, "1-1", "screening_arm_1", "screening")
+    assert client.get(url).status_code == 404
+    assert client.post(reverse("records:new", args=[salt_rct.pk])).status_code == 404
+    assert not Record.objects.exclude(pk=osaka_record.pk).exists()
+
+
+def test_a_site_user_cannot_open_another_sites_record(client, kyoto_bea, salt_rct, osaka_record):
+    client.force_login(kyoto_bea)
+
+    home = client.get(reverse("records:home", args=[salt_rct.pk, "1-1"]))
+    form = client.get(form_url(salt_rct, "1-1", "screening_arm_1", "screening"))
+    dashboard = client.get(reverse("records:dashboard", args=[salt_rct.pk]))
+
+    assert (home.status_code, form.status_code) == (404, 404)
+    assert dashboard.context["rows"] == []
+
+
+def test_a_site_users_new_record_joins_their_site(client, kyoto_bea, salt_rct, groups):
+    client.force_login(kyoto_bea)
+
+    client.post(reverse("records:new", args=[salt_rct.pk]))
+
+    assert Record.objects.get(project=salt_rct).group == groups["kyoto_north"]
+    assert ProjectMember.objects.get(user=kyoto_bea).group == groups["kyoto_north"]

@@ -1,0 +1,605 @@
+"""Data collection pages: the record status dashboard, a record's home, and data entry.
+
+Views parse the request, call a selector or service and render; the grid shapes the
+templates draw (columns of designated forms, a record's event grid) are put together here
+from the project's design, once per request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from opencrf.accounts.typing import AuthedRequest
+from opencrf.audit.services import AuditContext
+from opencrf.core.errors import InvalidInput
+from opencrf.core.views import domain_errors
+from opencrf.dictionary import selectors as dictionary_selectors
+from opencrf.dictionary.columns import FieldRow
+from opencrf.dictionary.form_logic import form_logic_spec
+from opencrf.dictionary.models import Instrument
+from opencrf.dictionary.piping import make_piper
+from opencrf.dictionary.rendering import Block, MatrixBlock, field_view, instrument_layout
+from opencrf.projects import selectors as project_selectors
+from opencrf.projects.models import Event, Project, ProjectMember
+from opencrf.records import selectors, services
+from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
+from opencrf.records.models import FormData, Record
+
+PER_PAGE = 50
+_NOT_ENTERED = frozenset({"calc", "descriptive", "file", "record_id"})
+
+
+# ---------------------------------------------------------------- the project's design
+
+
+@dataclass
+class Design:
+    """Events, instruments, designations and repeats of a project, read once per request."""
+
+    project: Project
+    events: list[Event]
+    instruments: list[Instrument]
+    designated: dict[int, set[str]]
+    repeats: dict[tuple[int, str], str]
+
+    @classmethod
+    def of(cls, project: Project) -> Design:
+        return cls(
+            project=project,
+            events=list(project_selectors.project_events(project)),
+            instruments=list(dictionary_selectors.project_instruments(project)),
+            designated=project_selectors.designated_forms(project),
+            repeats=project_selectors.repeat_settings(project),
+        )
+
+    def forms_of(self, event: Event) -> list[Instrument]:
+        names = self.designated.get(event.pk, set())
+        return [instrument for instrument in self.instruments if instrument.name in names]
+
+    def columns(self) -> list[tuple[Event, Instrument]]:
+        """Every designated (event, form), events in order, forms in instrument order."""
+        return [(event, form) for event in self.events for form in self.forms_of(event)]
+
+    def repeats_form(self, event: Event, form_name: str) -> bool:
+        return (event.pk, form_name) in self.repeats or (event.pk, "") in self.repeats
+
+    def event_by_name(self, unique_name: str) -> Event:
+        for event in self.events:
+            if event.unique_name == unique_name:
+                return event
+        raise Http404(_("No such event."))
+
+    def instrument(self, event: Event, form_name: str) -> Instrument:
+        for instrument in self.forms_of(event):
+            if instrument.name == form_name:
+                return instrument
+        raise Http404(_("No such form in this event."))
+
+    def event_spans(self) -> list[tuple[Event, int]]:
+        """Each event with how many dashboard columns it spans (longitudinal header row)."""
+        return [(e, len(self.forms_of(e))) for e in self.events if self.forms_of(e)]
+
+    def next_form(self, event: Event, form_name: str) -> tuple[Event, str] | None:
+        """The designated form after this one: later in the event, else in the next events."""
+        columns = [(e, f.name) for e, f in self.columns() if e.arm_id == event.arm_id]
+        keys = [(e.pk, name) for e, name in columns]
+        position = keys.index((event.pk, form_name)) if (event.pk, form_name) in keys else -1
+        return columns[position + 1] if 0 <= position < len(columns) - 1 else None
+
+
+def _form_url(project: Project, record_id: str, event: Event, form_name: str, instance: int) -> str:
+    args = [project.pk, record_id, event.unique_name, form_name, instance]
+    return reverse("records:form", args=args)
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+@dataclass(frozen=True)
+class Cell:
+    url: str
+    status: int | None
+    count: int
+    label: str
+
+
+def status_label(status: int | None) -> str:
+    return {
+        None: _("No data"),
+        0: _("Incomplete"),
+        1: _("Unverified"),
+        2: _("Complete"),
+    }.get(status, _("No data"))
+
+
+def _dashboard_cells(
+    design: Design, record: Record, statuses: Mapping[tuple[int, str], Any]
+) -> list[Cell | None]:
+    cells: list[Cell | None] = []
+    for event, form in design.columns():
+        if event.arm_id != record.arm_id:
+            cells.append(None)
+            continue
+        cell = statuses.get((event.pk, form.name))
+        status, count = (cell.status, cell.count) if cell is not None else (None, 0)
+        url = _form_url(design.project, record.record_id, event, form.name, 1)
+        cells.append(Cell(url, status, count, status_label(status)))
+    return cells
+
+
+def _page_number(raw: str) -> int:
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+
+
+@login_required
+@domain_errors
+def dashboard(request: AuthedRequest, project_id: int) -> HttpResponse:
+    project = project_selectors.access_project(request.user, project_id)
+    design = Design.of(project)
+    search = request.GET.get("search", "").strip()
+    page = _page_number(request.GET.get("page", ""))
+    rows, total = selectors.dashboard_rows(
+        request.user, project, search=search, page=page, per_page=PER_PAGE
+    )
+    paginator = Paginator(range(total), PER_PAGE)
+    context = {
+        "project": project,
+        "nav": "dashboard",
+        "columns": design.columns(),
+        "event_spans": design.event_spans() if project.is_longitudinal else [],
+        "has_groups": project.groups.exists(),
+        "rows": [(record, _dashboard_cells(design, record, cells)) for record, cells in rows],
+        "total": total,
+        "search": search,
+        "page": paginator.get_page(page),
+        "autonumbering": project.record_autonumbering,
+    }
+    return render(request, "records/dashboard.html", context)
+
+
+# ---------------------------------------------------------------- adding a record
+
+
+def _member_group(request: AuthedRequest, project: Project) -> Any:
+    member = ProjectMember.objects.filter(project=project, user=request.user).first()
+    return getattr(member, "group", None) if member is not None else None
+
+
+@login_required
+@require_POST
+@domain_errors
+def record_new(request: AuthedRequest, project_id: int) -> HttpResponse:
+    project = project_selectors.access_project(request.user, project_id)
+    wanted = None if project.record_autonumbering else request.POST.get("record_id", "")
+    try:
+        record = services.record_create(
+            context=AuditContext.from_request(request),
+            project=project,
+            record_id=wanted,
+            group=_member_group(request, project),
+        )
+    except InvalidInput as error:
+        messages.error(request, error.message)
+        return redirect("records:dashboard", project_id=project.pk)
+    design = Design.of(project)
+    first = next((c for c in design.columns() if c[0].arm_id == record.arm_id), None)
+    if first is None:
+        return redirect("records:home", project_id=project.pk, record_id=record.record_id)
+    return redirect(_form_url(project, record.record_id, first[0], first[1].name, 1))
+
+
+# ---------------------------------------------------------------- record home
+
+
+@dataclass(frozen=True)
+class InstanceLink:
+    instance: int
+    url: str
+    status: int | None
+    status_label: str
+    label: str
+
+
+@dataclass
+class GridCell:
+    designated: bool
+    repeating: bool = False
+    url: str = ""
+    status: int | None = None
+    status_label: str = ""
+    instances: list[InstanceLink] = field(default_factory=list)
+    add_url: str = ""
+
+
+def _instance_links(
+    design: Design,
+    record: Record,
+    event: Event,
+    form: Instrument,
+    stored: Sequence[FormData],
+    pipe_label: Any,
+) -> list[InstanceLink]:
+    label = design.repeats.get((event.pk, form.name)) or design.repeats.get((event.pk, ""), "")
+    return [
+        InstanceLink(
+            instance=data.instance,
+            url=_form_url(design.project, record.record_id, event, form.name, data.instance),
+            status=data.status,
+            status_label=status_label(data.status),
+            label=pipe_label(label, data.values) if label else "",
+        )
+        for data in stored
+    ]
+
+
+def _grid_cell(
+    design: Design,
+    record: Record,
+    event: Event,
+    form: Instrument,
+    forms: Mapping[tuple[int, str, int], FormData],
+    pipe_label: Any,
+) -> GridCell:
+    if form.name not in design.designated.get(event.pk, set()):
+        return GridCell(designated=False)
+    url = _form_url(design.project, record.record_id, event, form.name, 1)
+    if not design.repeats_form(event, form.name):
+        data = forms.get((event.pk, form.name, 1))
+        status = data.status if data is not None else None
+        return GridCell(True, url=url, status=status, status_label=status_label(status))
+    stored = sorted(
+        (d for (e, f, _i), d in forms.items() if e == event.pk and f == form.name),
+        key=lambda d: d.instance,
+    )
+    next_instance = (stored[-1].instance + 1) if stored else 1
+    return GridCell(
+        True,
+        repeating=True,
+        url=url,
+        status=None,
+        status_label=status_label(None),
+        instances=_instance_links(design, record, event, form, stored, pipe_label),
+        add_url=_form_url(design.project, record.record_id, event, form.name, next_instance),
+    )
+
+
+@login_required
+@domain_errors
+def record_home(request: AuthedRequest, project_id: int, record_id: str) -> HttpResponse:
+    project = project_selectors.access_project(request.user, project_id)
+    record = selectors.access_record(request.user, project, record_id)
+    design = Design.of(project)
+    forms = selectors.record_forms(record)
+    all_rows = {row.field_name: row for row in dictionary_selectors.project_rows(project)}
+
+    def pipe_label(label: str, values: Mapping[str, str]) -> str:
+        return make_piper(all_rows, values)(label)
+
+    events = [e for e in design.events if e.arm_id == record.arm_id]
+    grid = [
+        (form, [_grid_cell(design, record, event, form, forms, pipe_label) for event in events])
+        for form in design.instruments
+        if any(form.name in design.designated.get(e.pk, set()) for e in events)
+    ]
+    context = {"project": project, "nav": "records", "record": record, "events": events}
+    context["grid"] = grid
+    return render(request, "records/record_home.html", context)
+
+
+# ---------------------------------------------------------------- data entry
+
+
+@dataclass(frozen=True)
+class FormPage:
+    """Everything one data entry page is drawn from."""
+
+    project: Project
+    design: Design
+    record: Record
+    event: Event
+    instrument: Instrument
+    instance: int
+    fields: list[FieldRow]
+    all_rows: dict[str, FieldRow]
+    stored: FormData | None
+
+    @property
+    def record_id_field(self) -> str:
+        return next(iter(self.all_rows), "")
+
+    @property
+    def status_key(self) -> str:
+        return f"{self.instrument.name}_complete"
+
+    def stored_values(self) -> dict[str, str]:
+        values = dict(self.stored.values) if self.stored is not None else {}
+        if self.stored is not None:
+            values[self.status_key] = str(self.stored.status)
+        if self.record_id_field:
+            values.setdefault(self.record_id_field, self.record.record_id)
+        return values
+
+
+def _form_page(
+    request: AuthedRequest,
+    project_id: int,
+    record_id: str,
+    event_name: str,
+    form_name: str,
+    instance: int,
+) -> FormPage:
+    project = project_selectors.access_project(request.user, project_id)
+    record = selectors.access_record(request.user, project, record_id)
+    design = Design.of(project)
+    event = design.event_by_name(event_name)
+    if event.arm_id != record.arm_id:
+        raise Http404(_("This event is not in the record's arm."))
+    instrument = design.instrument(event, form_name)
+    if instance < 1 or (instance > 1 and not design.repeats_form(event, form_name)):
+        raise Http404(_("This form does not repeat."))
+    fields = [f.as_row() for f in dictionary_selectors.instrument_fields(instrument)]
+    all_rows = {row.field_name: row for row in dictionary_selectors.project_rows(project)}
+    stored = selectors.form_data(record, event, form_name, instance)
+    return FormPage(project, design, record, event, instrument, instance, fields, all_rows, stored)
+
+
+def _other_values(page: FormPage) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Values of the record's other forms at this event, and every event's values by name."""
+    here: dict[str, str] = {}
+    data: dict[str, dict[str, str]] = {}
+    names = {event.pk: event.unique_name for event in page.design.events}
+    for (event_id, form_name, instance), form in selectors.record_forms(page.record).items():
+        if instance != 1 or event_id not in names:
+            continue
+        data.setdefault(names[event_id], {}).update(form.values)
+        if event_id == page.event.pk and form_name != page.instrument.name:
+            here.update(form.values)
+    return here, data
+
+
+def _logic_context(page: FormPage, data: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    return {
+        "record": page.record.record_id,
+        "event": page.event.unique_name,
+        "events": [event.unique_name for event in page.design.events],
+        "arm_number": page.event.arm.number,
+        "instance": page.instance,
+        "project_id": page.project.pk,
+        "dag": page.record.group.unique_name if page.record.group is not None else "",
+        "data": data,
+    }
+
+
+@dataclass(frozen=True)
+class BlockView:
+    """A layout block with the error messages of the fields it draws."""
+
+    block: Block
+    errors: list[str]
+
+    @property
+    def kind(self) -> str:
+        return self.block.kind
+
+
+def _block_fields(block: Block) -> list[str]:
+    if isinstance(block, MatrixBlock):
+        return [row.name for row in block.rows]
+    return [block.field.name] if block.kind == "field" else []  # type: ignore[union-attr]
+
+
+def _field_of(key: str) -> str:
+    return key.split("___", 1)[0]
+
+
+def _with_errors(layout: list[Block], problems: Sequence[ValueProblem]) -> list[BlockView]:
+    by_field: dict[str, list[str]] = {}
+    for problem in problems:
+        by_field.setdefault(_field_of(problem.field), []).append(problem.message)
+    return [
+        BlockView(block, [m for name in _block_fields(block) for m in by_field.get(name, [])])
+        for block in layout
+    ]
+
+
+def _anchor(page: FormPage, problem: ValueProblem) -> str:
+    """The id of the first input of the field a problem is about, for the summary's links."""
+    name = _field_of(problem.field)
+    row = next((row for row in page.fields if row.field_name == name), None)
+    if row is None:
+        return ""
+    view = field_view(row, record_id_field=page.record_id_field)
+    return view.choices[0].input_id if view.label_for == "" and view.choices else view.input_id
+
+
+def _render_form(
+    request: AuthedRequest,
+    page: FormPage,
+    values: Mapping[str, str],
+    *,
+    problems: Sequence[ValueProblem] = (),
+    reason: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    here, data = _other_values(page)
+    merged = {**here, **values}
+    smart = {"record-name": page.record.record_id, "event-name": page.event.unique_name}
+    pipe = make_piper(page.all_rows, merged, data=data, smart=smart)
+    layout = instrument_layout(
+        page.fields, record_id_field=page.record_id_field, values=values, pipe=pipe
+    )
+    labels = {row.field_name: row.field_label for row in page.fields}
+    stored = page.stored
+    context = {
+        "project": page.project,
+        "nav": "records",
+        "record": page.record,
+        "event": page.event,
+        "instrument": page.instrument,
+        "instance": page.instance,
+        "repeating": page.design.repeats_form(page.event, page.instrument.name),
+        "show_event": page.project.is_longitudinal,
+        "blocks": _with_errors(layout, problems),
+        "problems": [
+            (labels.get(_field_of(p.field), p.field), _anchor(page, p), p) for p in problems
+        ],
+        "logic": form_logic_spec(page.fields, _logic_context(page, data)),
+        "base_version": stored.version if stored is not None else 0,
+        "base_values": json.dumps(stored.values if stored is not None else {}),
+        "reason": reason,
+        "readonly": False,
+    }
+    if request.method == "POST":
+        context["base_version"] = request.POST.get("base_version", "")
+        context["base_values"] = request.POST.get("base_values", "")
+    return render(request, "records/form.html", context, status=status)
+
+
+def submitted_values(page: FormPage, post: Mapping[str, str]) -> dict[str, str]:
+    """The form's values as posted: unticked checkboxes are "0", missing inputs blank.
+
+    Computed and read-only fields are left out: their inputs cannot be changed, and
+    calculations are recomputed by the save.
+    """
+    values: dict[str, str] = {}
+    for row in page.fields:
+        view = field_view(row, record_id_field=page.record_id_field)
+        if view.input_kind in _NOT_ENTERED or view.readonly:
+            continue
+        if view.input_kind == "checkbox":
+            values.update({c: "1" if post.get(c) else "0" for c in view.checkbox_columns})
+        else:
+            values[row.field_name] = post.get(row.field_name, "")
+    return values
+
+
+def _int_or_none(raw: str) -> int | None:
+    return int(raw) if raw.isdigit() else None
+
+
+def _posted_base_values(raw: str) -> dict[str, str] | None:
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return {str(k): str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else None
+
+
+def _warn(request: AuthedRequest, labels: Mapping[str, str], warnings: Sequence[Any]) -> None:
+    for warning in warnings:
+        label = labels.get(_field_of(warning.field), warning.field)
+        messages.warning(request, f"{label}: {warning.message}")
+
+
+def _after_save(request: AuthedRequest, page: FormPage) -> HttpResponse:
+    action = request.POST.get("action", "stay")
+    record_id = page.record.record_id
+    if action == "exit":
+        return redirect("records:home", project_id=page.project.pk, record_id=record_id)
+    if action == "next":
+        following = page.design.next_form(page.event, page.instrument.name)
+        if following is None:
+            return redirect("records:home", project_id=page.project.pk, record_id=record_id)
+        return redirect(_form_url(page.project, record_id, following[0], following[1], 1))
+    return redirect(
+        _form_url(page.project, record_id, page.event, page.instrument.name, page.instance)
+    )
+
+
+def _save(request: AuthedRequest, page: FormPage) -> HttpResponse:
+    values = submitted_values(page, request.POST)
+    status = _int_or_none(request.POST.get(page.status_key, ""))
+    reason = request.POST.get("reason", "").strip()
+    shown = {**values, page.status_key: request.POST.get(page.status_key, "")}
+    if page.record_id_field:
+        shown.setdefault(page.record_id_field, page.record.record_id)
+    try:
+        result = services.form_save(
+            context=AuditContext.from_request(request),
+            record=page.record,
+            event=page.event,
+            form_name=page.instrument.name,
+            instance=page.instance,
+            values=values,
+            status=status,
+            base_version=_int_or_none(request.POST.get("base_version", "")),
+            base_values=_posted_base_values(request.POST.get("base_values", "")),
+            reason=reason,
+        )
+    except InvalidValues as error:
+        return _render_form(
+            request, page, shown, problems=error.problems, reason=reason, status=400
+        )
+    except SaveConflict as conflict:
+        return _render_conflict(request, page, values, conflict)
+    except InvalidInput as error:
+        messages.error(request, error.message)
+        return _render_form(request, page, shown, reason=reason, status=400)
+    messages.success(request, _("Your changes were saved.") if result.changes else _("Saved."))
+    _warn(request, {row.field_name: row.field_label for row in page.fields}, result.warnings)
+    return _after_save(request, page)
+
+
+def _conflict_rows(
+    page: FormPage, values: Mapping[str, str], theirs: Mapping[str, tuple[str, str]]
+) -> Iterator[dict[str, str]]:
+    labels = {row.field_name: row.field_label for row in page.fields}
+    for key, (then, now) in theirs.items():
+        yield {
+            "field": key,
+            "label": labels.get(_field_of(key), key),
+            "then": then,
+            "yours": values.get(key, then),
+            "theirs": now,
+        }
+
+
+def _render_conflict(
+    request: AuthedRequest,
+    page: FormPage,
+    values: Mapping[str, str],
+    conflict: SaveConflict,
+) -> HttpResponse:
+    context = {
+        "project": page.project,
+        "nav": "records",
+        "record": page.record,
+        "event": page.event,
+        "instrument": page.instrument,
+        "instance": page.instance,
+        "show_event": page.project.is_longitudinal,
+        "rows": list(_conflict_rows(page, values, conflict.theirs)),
+        "message": conflict.message,
+        "reload_url": _form_url(
+            page.project, page.record.record_id, page.event, page.instrument.name, page.instance
+        ),
+    }
+    return render(request, "records/conflict.html", context, status=409)
+
+
+@login_required
+@domain_errors
+def form_entry(
+    request: AuthedRequest,
+    project_id: int,
+    record_id: str,
+    event_name: str,
+    form_name: str,
+    instance: int,
+) -> HttpResponse:
+    page = _form_page(request, project_id, record_id, event_name, form_name, instance)
+    if request.method == "POST":
+        return _save(request, page)
+    return _render_form(request, page, page.stored_values())

@@ -1,0 +1,88 @@
+/**
+ * Data entry page behaviour (loaded as a module, CSP-safe: no inline code).
+ *
+ * - When branching logic hides a field that holds a value, ask whether to erase it
+ *   (`crf:hidden`, sent by form-logic.js); erasing fires input events so calculations follow.
+ * - An untouched slider is not submitted, so it stays blank rather than saving its midpoint.
+ * - Warn before leaving the page with unsaved changes.
+ * Translated texts come from `data-` attributes on the form.
+ */
+
+const form = document.getElementById("crf-entry");
+
+function inputsOf(row) {
+  return [...row.querySelectorAll("input[name], select[name], textarea[name]")].filter(
+    (input) => input.type !== "file" && !input.disabled && !input.readOnly,
+  );
+}
+
+function hasValue(input) {
+  if (input.type === "radio" || input.type === "checkbox") return input.checked;
+  if (input.type === "range") return input.dataset.touched === "1" || input.hasAttribute("value");
+  return input.value !== "";
+}
+
+function clear(input) {
+  if (input.type === "radio" || input.type === "checkbox") input.checked = false;
+  else if (input.type === "range") {
+    input.removeAttribute("value");
+    delete input.dataset.touched;
+  } else input.value = "";
+  input.dispatchEvent(new Event("input", { bubbles: true }));
+  input.dispatchEvent(new Event("change", { bubbles: true }));
+}
+
+function onHidden(event) {
+  const row = event.target;
+  const inputs = inputsOf(row);
+  if (!inputs.some(hasValue)) return;
+  const question = form.dataset.eraseQuestion;
+  const label = row.querySelector(".crf-label, .crf-matrix-label")?.textContent?.trim() ?? "";
+  if (window.confirm(label ? `${question}\n\n${label}` : question)) inputs.forEach(clear);
+}
+
+function trackSliders() {
+  for (const slider of form.querySelectorAll("input[type='range']")) {
+    slider.addEventListener("input", () => { slider.dataset.touched = "1"; });
+  }
+  form.addEventListener("submit", () => {
+    for (const slider of form.querySelectorAll("input[type='range']")) {
+      if (!hasValue(slider)) slider.disabled = true;
+    }
+  });
+}
+
+function warnBeforeLeaving() {
+  let dirty = false;
+  let submitting = false;
+  const mark = (event) => { if (event.isTrusted) dirty = true; };
+  form.addEventListener("input", mark);
+  form.addEventListener("change", mark);
+  form.addEventListener("submit", () => { submitting = true; });
+  window.addEventListener("beforeunload", (event) => {
+    if (!dirty || submitting) return;
+    event.preventDefault();
+    event.returnValue = form.dataset.leaveWarning ?? "";
+  });
+}
+
+function markErrors() {
+  for (const error of form.querySelectorAll(".crf-error")) {
+    const row = error.previousElementSibling;
+    if (!row) continue;
+    for (const input of row.querySelectorAll("input, select, textarea")) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", error.id);
+      if (input.classList.contains("form-control") || input.classList.contains("form-select")) {
+        input.classList.add("is-invalid");
+      }
+    }
+  }
+}
+
+if (form) {
+  form.addEventListener("crf:hidden", onHidden);
+  trackSliders();
+  warnBeforeLeaving();
+  markErrors();
+}
