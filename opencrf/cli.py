@@ -5,6 +5,7 @@ opencrf serve    run the production server (gunicorn + whitenoise) with backgrou
 opencrf worker   run background jobs in their own process
 opencrf demo     load the bilingual demo study
 opencrf check    readiness checks (database, migrations, storage, configuration)
+opencrf audit    audit trail tasks: `opencrf audit verify` recomputes the hash chains
 opencrf manage   any Django management command, for the rare expert task
 """
 
@@ -16,10 +17,14 @@ import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
 
 from opencrf.config.env import env_bool, env_int, env_str
+
+if TYPE_CHECKING:
+    from opencrf.audit.verify import ChainReport
 
 SETTINGS_MODULE = "opencrf.config.settings"
 
@@ -181,6 +186,33 @@ def cmd_check(args: argparse.Namespace) -> None:
         raise CommandError(f"{failures} check(s) failed")
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> None:
+    _setup_django()
+    from opencrf.audit.verify import verify_all, verify_chain
+
+    if args.project is None:
+        reports = verify_all()
+    else:
+        reports = [verify_chain(args.project)]
+        if not reports[0].entries_checked:
+            raise CommandError(f"project {args.project} has no audit entries")
+    for report in reports:
+        print(_chain_line(report))
+    broken = sum(not report.ok for report in reports)
+    if broken:
+        raise CommandError(f"{broken} of {len(reports)} audit chain(s) broken")
+    if not reports:
+        print("The audit trail is empty.")
+
+
+def _chain_line(report: ChainReport) -> str:
+    name = "system chain" if report.project_id == 0 else f"project {report.project_id}"
+    if not report.ok:
+        return f"FAIL {name}: {report.reason}"
+    entries = "entry" if report.entries_checked == 1 else "entries"
+    return f"ok   {name}: {report.entries_checked} {entries}, head {report.head_hash[:12]}…"
+
+
 def cmd_manage(args: argparse.Namespace) -> None:
     _setup_django()
     from django.core.management import execute_from_command_line
@@ -220,10 +252,25 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--deploy", action="store_true", help="also Django's deployment checks")
     check.set_defaults(handler=cmd_check)
 
+    _add_audit_parser(commands)
+
     manage = commands.add_parser("manage", help="run a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     manage.set_defaults(handler=cmd_manage)
     return parser
+
+
+def _add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = commands.add_parser("audit", help="audit trail tasks (verify)")
+    tasks = audit.add_subparsers(dest="audit_command", required=True, metavar="TASK")
+    verify = tasks.add_parser(
+        "verify",
+        help="recompute the hash chains; exit 1 if one is broken",
+        description="Recompute every audit hash chain (or one project's) and name the first "
+        "broken entry. Exits 1 if any chain is broken.",
+    )
+    verify.add_argument("--project", type=int, metavar="ID", help="only this project's chain")
+    verify.set_defaults(handler=cmd_audit_verify)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from opencrf.projects import views
+from opencrf.projects import logging_views, views
 
 app_name = "projects"
 
@@ -14,4 +14,10 @@ urlpatterns = [
     path("<int:project_id>/events/arm/<int:number>/", views.arm_edit, name="arm_edit"),
     path("<int:project_id>/events/arm/<int:number>/event/", views.event_add, name="event_add"),
     path("<int:project_id>/events/<int:event_id>/", views.event_edit, name="event_edit"),
+    path("<int:project_id>/logging/", logging_views.logging_page, name="logging"),
+    path(
+        "<int:project_id>/logging/export.csv",
+        logging_views.logging_export,
+        name="logging_export",
+    ),
 ]
