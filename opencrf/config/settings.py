@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "opencrf.audit",
     "opencrf.projects",
     "opencrf.dictionary",
+    "opencrf.files",
     "opencrf.records",
     "opencrf.ops",
 ]
@@ -168,6 +169,8 @@ STATICFILES_DIRS = [PACKAGE_DIR / "static", ("bootstrap", xstatic_bootstrap.BASE
 OPENCRF_DICTIONARY_MAX_BYTES = env_int("OPENCRF_DICTIONARY_MAX_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = OPENCRF_DICTIONARY_MAX_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+OPENCRF_FILE_MAX_BYTES = env_int("OPENCRF_FILE_MAX_BYTES", 500 * 1024 * 1024)
+OPENCRF_CLAMD_ADDRESS = env_str("OPENCRF_CLAMD_ADDRESS")
 OPENCRF_ALLOW_SQL_FIELDS = env_bool("OPENCRF_ALLOW_SQL_FIELDS", default=False)
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -10,5 +10,6 @@ urlpatterns = [
     path("projects/", include("opencrf.projects.urls")),
     path("projects/<int:project_id>/design/", include("opencrf.dictionary.urls")),
     path("projects/<int:project_id>/records/", include("opencrf.records.urls")),
+    path("files/", include("opencrf.files.urls")),
     path("-/", include("opencrf.ops.urls")),
 ]

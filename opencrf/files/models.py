@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from opencrf.projects.models import Project
+
+
+class StoredFile(models.Model):
+    """One uploaded file: its bytes live in the storage under `key`, never under its own name.
+
+    Data values refer to a file by its id. Deleting only marks it (`deleted_at`); the audit
+    trail still names it, and a later purge job removes the bytes.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="stored_files")
+    key = models.CharField(max_length=255, unique=True)
+    original_name = models.CharField(_("file name"), max_length=200)
+    size = models.PositiveBigIntegerField(_("size"))
+    media_type = models.CharField(_("type"), max_length=100)
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project_id", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name

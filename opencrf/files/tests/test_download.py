@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from opencrf.files.models import StoredFile
+from opencrf.files.services import file_delete, file_store
+from opencrf.files.tests import samples
+from opencrf.files.tests.conftest import upload
+from opencrf.files.views import ascii_filename
+
+pytestmark = pytest.mark.django_db
+_CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+
+
+@pytest.fixture
+def consent(paula_context, classic_project):
+    data = samples.PDF + b"x" * 100_000
+    stored = file_store(
+        context=paula_context, project=classic_project, upload=upload("同意書 v2.pdf", data)
+    )
+    return stored, data
+
+
+def _url(file_id: int) -> str:
+    return reverse("files:download", args=[file_id])
+
+
+def test_a_member_downloads_the_exact_bytes_as_an_attachment(client, pi_paula, consent):
+    stored, data = consent
+    client.force_login(pi_paula)
+    response = client.get(_url(stored.pk))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == data
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Length"] == str(len(data))
+    assert response["Content-Disposition"] == (
+        "attachment; filename=\"v2.pdf\"; filename*=UTF-8''%E5%90%8C%E6%84%8F%E6%9B%B8%20v2.pdf"
+    )
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "sandbox"
+    assert response["Cache-Control"] == "private, no-store"
+
+
+def test_a_type_off_the_allowlist_is_served_as_opaque_bytes(client, pi_paula, consent):
+    stored, _data = consent
+    StoredFile.objects.filter(pk=stored.pk).update(media_type="text/html")
+    client.force_login(pi_paula)
+    response = client.get(_url(stored.pk))
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment;")
+
+
+@pytest.mark.parametrize(
+    ("name", "fallback"),
+    [
+        ("report.pdf", "report.pdf"),
+        ("検査.pdf", "file.pdf"),
+        ("Café résumé.docx", "Cafe resume.docx"),
+        ('a"b;c.txt', "a_b_c.txt"),
+        ("結果", "file"),
+    ],
+)
+def test_the_ascii_fallback_name_is_plain_and_quoted_safely(name, fallback):
+    assert ascii_filename(name) == fallback
+
+
+def _not_found_body(client, file_id):
+    response = client.get(_url(file_id))
+    assert response.status_code == 404
+    # The page differs only by its own address (language switch) and CSRF token.
+    return _CSRF_TOKEN.sub("", response.content.decode()).replace(_url(file_id), "")
+
+
+def test_another_projects_deleted_and_missing_files_all_look_missing(
+    client, site_b_bea, pi_paula, paula_context, consent
+):
+    stored, _data = consent
+    client.force_login(site_b_bea)
+    forbidden = _not_found_body(client, stored.pk)
+    missing = _not_found_body(client, stored.pk + 1000)
+    assert forbidden == missing
+    file_delete(context=paula_context, stored_file=stored)
+    client.force_login(pi_paula)
+    assert _not_found_body(client, stored.pk) == _not_found_body(client, stored.pk + 1000)
+
+
+def test_an_administrator_may_download_any_file(client, admin_ada, consent):
+    stored, _data = consent
+    client.force_login(admin_ada)
+    assert client.get(_url(stored.pk)).status_code == 200
+
+
+def test_an_anonymous_visitor_is_sent_to_log_in(client, consent):
+    stored, _data = consent
+    response = client.get(_url(stored.pk))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_downloads_take_get_only(client, pi_paula, consent):
+    stored, _data = consent
+    client.force_login(pi_paula)
+    assert client.post(_url(stored.pk)).status_code == 405
