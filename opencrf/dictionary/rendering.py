@@ -16,6 +16,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar, Literal
 
 from django.utils.translation import gettext as _
@@ -89,6 +90,16 @@ _TAG_EQUALS = re.compile(r"[ \t]*=[ \t]*")
 _BARE_ARGUMENT = re.compile(r"\S*")
 _HIDDEN_TAGS = frozenset({"@HIDDEN", "@HIDDEN-FORM"})
 _READONLY_TAGS = frozenset({"@READONLY", "@READONLY-FORM", "@CALCTEXT"})
+# What @NOW writes, by the storage format of the field's validation; `""` is no validation.
+_NOW_FORMATS = {
+    "": "%Y-%m-%d %H:%M:%S",
+    "YYYY-MM-DD": "%Y-%m-%d",
+    "YYYY-MM-DD HH:MM": "%Y-%m-%d %H:%M",
+    "YYYY-MM-DD HH:MM:SS": "%Y-%m-%d %H:%M:%S",
+    "HH:MM": "%H:%M",
+    "HH:MM:SS": "%H:%M:%S",
+}
+_TODAY_FORMATS = {"": "%Y-%m-%d", "YYYY-MM-DD": "%Y-%m-%d"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +345,9 @@ def _build_view(
         label=row.field_label,
         note=row.field_note,
         question_number=row.question_number,
-        choices=_choice_views(row.field_name, input_kind, choices, values),
+        choices=_choice_views(
+            row.field_name, input_kind, _shown_choices(row, choices, values), values
+        ),
         slider=_slider(row),
         validation=kind.name if kind else "",
         format_hint=format_hint(kind),
@@ -373,6 +386,75 @@ def _choice_view(
     column = checkbox_column(name, choice.code) if is_checkbox else name
     selected = values.get(column) == ("1" if is_checkbox else choice.code)
     return ChoiceView(choice.code, choice.label, f"f-{name}-{index}", column, selected)
+
+
+def _shown_choices(row: FieldRow, choices: list[Choice], values: Mapping[str, str]) -> list[Choice]:
+    """The choices left after @HIDECHOICE='1,3', which keeps a hidden choice already chosen.
+
+    Matrix rows keep every choice: their cells must line up with the group's columns.
+    """
+    hidden = hidden_choice_codes(row)
+    if not hidden or row.matrix_group_name:
+        return choices
+    return [c for c in choices if c.code not in hidden or _chosen(row, c.code, values)]
+
+
+def _chosen(row: FieldRow, code: str, values: Mapping[str, str]) -> bool:
+    if row.field_type == "checkbox":
+        return values.get(checkbox_column(row.field_name, code)) == "1"
+    return values.get(row.field_name) == code
+
+
+def hidden_choice_codes(row: FieldRow) -> set[str]:
+    argument = parse_action_tags(row.field_annotation).get("@HIDECHOICE", "")
+    return {code.strip() for code in argument.split(",") if code.strip()}
+
+
+def readonly_by_tag(row: FieldRow) -> bool:
+    """Whether an action tag forbids data entry to change the field (@READONLY, @CALCTEXT)."""
+    return not _READONLY_TAGS.isdisjoint(parse_action_tags(row.field_annotation))
+
+
+def char_limit(row: FieldRow) -> int | None:
+    """The most characters @CHARLIMIT allows, or None."""
+    return _char_limit(parse_action_tags(row.field_annotation))
+
+
+def default_values(fields: Sequence[FieldRow], *, now: datetime) -> dict[str, str]:
+    """What a new form starts with: @DEFAULT, else @TODAY or @NOW, as REDCap pre-fills them.
+
+    `now` is the server's local time. A checkbox's @DEFAULT='1,3' ticks those options.
+    """
+    values: dict[str, str] = {}
+    for row in fields:
+        tags = parse_action_tags(row.field_annotation)
+        if "@DEFAULT" in tags:
+            values.update(_default_of(row, tags["@DEFAULT"]))
+        elif row.field_type == "text" and (stamp := _timestamp(row, tags, now)):
+            values[row.field_name] = stamp
+    return values
+
+
+def _default_of(row: FieldRow, argument: str) -> dict[str, str]:
+    if row.field_type != "checkbox":
+        return {row.field_name: argument}
+    codes = {code.strip() for code in argument.split(",")}
+    return {
+        checkbox_column(row.field_name, choice.code): "1"
+        for choice in parse_choices(row.select_choices_or_calculations)
+        if choice.code in codes
+    }
+
+
+def _timestamp(row: FieldRow, tags: Mapping[str, str], now: datetime) -> str:
+    """@NOW or @TODAY in the storage format of the field's validation; `""` if it has none."""
+    kind = _validation(row)
+    storage = kind.storage_format if kind is not None else ""
+    if kind is not None and kind.kind not in ("date", "datetime", "datetime_seconds", "time"):
+        return ""
+    formats = _NOW_FORMATS if "@NOW" in tags else _TODAY_FORMATS if "@TODAY" in tags else {}
+    pattern = formats.get(storage)
+    return now.strftime(pattern) if pattern else ""
 
 
 def _slider(row: FieldRow) -> SliderView | None:

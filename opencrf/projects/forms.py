@@ -40,6 +40,11 @@ class ProjectSettingsForm(StyledForm):
     custom_record_label = forms.CharField(
         label=_("Custom record label"), max_length=200, required=False
     )
+    require_change_reason = forms.BooleanField(
+        label=_("Require a reason when making changes to existing records"),
+        help_text=_("Applies only while the project is in production."),
+        required=False,
+    )
 
 
 class ArmForm(StyledForm):

@@ -34,6 +34,10 @@ class Project(models.Model):
     surveys_enabled = models.BooleanField(_("surveys enabled"), default=False)
     record_autonumbering = models.BooleanField(_("record auto-numbering"), default=True)
     custom_record_label = models.CharField(_("custom record label"), max_length=200, blank=True)
+    # REDCap asks for a reason only in production; drafts in development change freely.
+    require_change_reason = models.BooleanField(
+        _("require a reason for changes to existing records"), default=True
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -33,6 +33,7 @@ SETTINGS_FIELDS = (
     "surveys_enabled",
     "record_autonumbering",
     "custom_record_label",
+    "require_change_reason",
 )
 
 

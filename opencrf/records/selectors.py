@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from opencrf.accounts.models import User
+from opencrf.audit.models import AuditEvent
 from opencrf.projects.models import Event, Project, ProjectMember
 from opencrf.records.errors import RecordNotFound
 from opencrf.records.models import FormData, Record
@@ -99,3 +102,65 @@ def dashboard_rows(
         else:
             cells[record_pk][key] = FormCell(min(cell.status, status), cell.count + 1)
     return [(record, cells[record.pk]) for record in rows], total
+
+
+# ---------------------------------------------------------------- per-field history
+
+_FORM_ACTIONS = ("form.update", "form.delete")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One change of one stored column (a field, or a checkbox option `field___code`)."""
+
+    at: datetime
+    user: str
+    column: str
+    old: str
+    new: str
+    reason: str
+    action: str
+
+
+def _form_audit(
+    record: Record, event: Event, form_name: str, instance: int
+) -> QuerySet[AuditEvent]:
+    # Audit rows name the record by its id at the time: history from before a rename stays
+    # under the old id.
+    return AuditEvent.objects.filter(
+        project_id=record.project_id,
+        action__in=_FORM_ACTIONS,
+        record=record.record_id,
+        event=event.unique_name,
+        instrument=form_name,
+        instance=instance,
+    )
+
+
+def columns_with_history(record: Record, event: Event, form_name: str, instance: int) -> set[str]:
+    """Every stored column of one form instance that the audit trail shows a change of."""
+    rows = _form_audit(record, event, form_name, instance).values_list("changes", flat=True)
+    return {column for changes in rows for column in changes}
+
+
+def field_history(
+    record: Record, event: Event, form_name: str, instance: int, columns: Sequence[str]
+) -> list[HistoryEntry]:
+    """Each change of `columns` in one form instance, newest first, from the audit trail."""
+    events = _form_audit(record, event, form_name, instance).filter(
+        changes__has_any_keys=list(columns)
+    )
+    return [
+        HistoryEntry(
+            at=audit.at,
+            user=audit.actor_name,
+            column=column,
+            old=str(audit.changes[column][0]),
+            new=str(audit.changes[column][1]),
+            reason=audit.reason,
+            action=audit.action,
+        )
+        for audit in events.order_by("-sequence")
+        for column in columns
+        if column in audit.changes
+    ]

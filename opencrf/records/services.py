@@ -12,13 +12,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
 from opencrf.core.errors import InvalidInput
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.form_logic import calculation_of, evaluate_form
-from opencrf.projects.models import Arm, DataAccessGroup, Event, Project, RepeatSetting
+from opencrf.dictionary.rendering import default_values, readonly_by_tag
+from opencrf.projects.models import (
+    Arm,
+    DataAccessGroup,
+    Event,
+    Project,
+    ProjectStatus,
+    RepeatSetting,
+)
 from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
 from opencrf.records.models import FormData, FormStatus, Record, record_sort_key
 from opencrf.records.selectors import next_record_id
@@ -159,7 +168,8 @@ def _clean(
         row = columns.get(key)
         if row is None:
             problems.append(unknown_key_problem(key, value))
-        elif row.field_type in NOT_ENTERED or key == record_field:
+        elif row.field_type in NOT_ENTERED or key == record_field or readonly_by_tag(row):
+            # Read-only fields keep their stored value whatever is submitted (@READONLY).
             continue
         elif value != "" and (problem := check_value(key, value, row)) is not None:
             problems.append(problem)
@@ -272,6 +282,8 @@ def form_save(
         raise _conflict(form, base_values, values, columns)
     stored = dict(form.values) if form else {}
     merged = {**stored, **cleaned}
+    if form is None:
+        merged.update(_readonly_defaults(rows))
     logic_context, visible = _logic_context(record, event, instance, form, merged)
     calculated, shown = evaluate_form(rows, {**visible, **merged}, logic_context)
     merged.update({k: v for k, v in calculated.items() if k in columns})
@@ -287,6 +299,8 @@ def form_save(
         changes[f"{form_name}_complete"] = [str(old_status), str(new_status)]
     entered = [row for row in rows if row.field_name != record_field and shown[row.field_name]]
     warnings = _warnings(entered, columns, cleaned, new_values)
+    if form is not None and changes and not reason.strip():
+        _refuse_without_reason(record.project)
     if not changes:
         unsaved = form or FormData(
             project_id=record.project_id,
@@ -312,6 +326,18 @@ def form_save(
     target = _target(record, event, form_name, instance)
     _audit(context, record.project_id, "form.update", target=target, changes=changes, reason=reason)
     return SaveResult(form=form, changes=changes, warnings=warnings, created=created)
+
+
+def _readonly_defaults(rows: Sequence[FieldRow]) -> dict[str, str]:
+    """@DEFAULT, @TODAY and @NOW of read-only fields, whose inputs a new form cannot submit."""
+    return default_values([row for row in rows if readonly_by_tag(row)], now=timezone.localtime())
+
+
+def _refuse_without_reason(project: Project) -> None:
+    """In production a change to existing data needs a reason, if the project says so."""
+    if project.status == ProjectStatus.PRODUCTION and project.require_change_reason:
+        message = _("Give a reason for changing existing data; nothing was saved.")
+        raise InvalidValues([ValueProblem("", "", "reason_required", message)])
 
 
 def _warnings(

@@ -8,9 +8,21 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("new/", views.record_new, name="new"),
     path("<str:record_id>/", views.record_home, name="home"),
+    path("<str:record_id>/delete/", views.record_delete, name="delete"),
+    path("<str:record_id>/rename/", views.record_rename, name="rename"),
     path(
         "<str:record_id>/<str:event_name>/<str:form_name>/<int:instance>/",
         views.form_entry,
         name="form",
+    ),
+    path(
+        "<str:record_id>/<str:event_name>/<str:form_name>/<int:instance>/delete/",
+        views.form_delete,
+        name="form_delete",
+    ),
+    path(
+        "<str:record_id>/<str:event_name>/<str:form_name>/<int:instance>/history/<str:field_name>/",
+        views.field_history,
+        name="field_history",
     ),
 ]

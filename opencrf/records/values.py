@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from opencrf.dictionary.choices import checkbox_column, parse_choices
 from opencrf.dictionary.columns import FieldRow
+from opencrf.dictionary.rendering import char_limit
 from opencrf.dictionary.validation import ValidationType, validation_type
 from opencrf.records.errors import ValueProblem
 
@@ -52,7 +53,21 @@ def check_value(key: str, value: str, row: FieldRow) -> ValueProblem | None:
     vtype = _text_type(row)
     if vtype is not None and not vtype.is_valid(value):
         return _problem(key, value, vtype.name)
-    return None
+    return _length_problem(key, value, row)
+
+
+def _length_problem(key: str, value: str, row: FieldRow) -> ValueProblem | None:
+    """A value longer than the field's @CHARLIMIT, which the browser enforces too."""
+    limit = char_limit(row)
+    if limit is None or len(value) <= limit:
+        return None
+    message = _("%(field)s allows at most %(limit)d characters; %(value)s has %(length)d.") % {
+        "field": key,
+        "limit": limit,
+        "value": value,
+        "length": len(value),
+    }
+    return ValueProblem(key, value, "too_long", message)
 
 
 def range_warnings(key: str, value: str, row: FieldRow) -> Iterator[ValueProblem]:

@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -30,12 +31,19 @@ from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.form_logic import form_logic_spec
 from opencrf.dictionary.models import Instrument
 from opencrf.dictionary.piping import make_piper
-from opencrf.dictionary.rendering import Block, MatrixBlock, field_view, instrument_layout
+from opencrf.dictionary.rendering import (
+    Block,
+    MatrixBlock,
+    default_values,
+    field_view,
+    instrument_layout,
+)
 from opencrf.projects import selectors as project_selectors
-from opencrf.projects.models import Event, Project, ProjectMember
+from opencrf.projects.models import Event, Project, ProjectMember, ProjectStatus
 from opencrf.records import selectors, services
 from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
 from opencrf.records.models import FormData, Record
+from opencrf.records.values import form_columns
 
 PER_PAGE = 50
 _NOT_ENTERED = frozenset({"calc", "descriptive", "file", "record_id"})
@@ -154,6 +162,12 @@ def dashboard(request: AuthedRequest, project_id: int) -> HttpResponse:
         request.user, project, search=search, page=page, per_page=PER_PAGE
     )
     paginator = Paginator(range(total), PER_PAGE)
+    if page > paginator.num_pages:
+        # A page past the end (an old link, a shrunk search) shows the last page instead.
+        page = paginator.num_pages
+        rows, total = selectors.dashboard_rows(
+            request.user, project, search=search, page=page, per_page=PER_PAGE
+        )
     context = {
         "project": project,
         "nav": "dashboard",
@@ -323,8 +337,19 @@ class FormPage:
     def status_key(self) -> str:
         return f"{self.instrument.name}_complete"
 
+    @property
+    def reason_required(self) -> bool:
+        """Whether a save must give a reason: production, existing data, and the setting on."""
+        project = self.project
+        production = project.status == ProjectStatus.PRODUCTION
+        return production and project.require_change_reason and self.stored is not None
+
     def stored_values(self) -> dict[str, str]:
-        values = dict(self.stored.values) if self.stored is not None else {}
+        """The values to show: the stored ones, or for a new form its action-tag defaults."""
+        if self.stored is None:
+            values = default_values(self.fields, now=timezone.localtime())
+        else:
+            values = dict(self.stored.values)
         if self.stored is not None:
             values[self.status_key] = str(self.stored.status)
         if self.record_id_field:
@@ -384,10 +409,11 @@ def _logic_context(page: FormPage, data: Mapping[str, Mapping[str, str]]) -> dic
 
 @dataclass(frozen=True)
 class BlockView:
-    """A layout block with the error messages of the fields it draws."""
+    """A layout block with the error messages of the fields it draws, and their history links."""
 
     block: Block
     errors: list[str]
+    history: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -404,18 +430,45 @@ def _field_of(key: str) -> str:
     return key.split("___", 1)[0]
 
 
-def _with_errors(layout: list[Block], problems: Sequence[ValueProblem]) -> list[BlockView]:
+REASON_RULE = "reason_required"
+
+
+def _with_errors(
+    layout: list[Block], problems: Sequence[ValueProblem], history: Mapping[str, str]
+) -> list[BlockView]:
+    """The blocks with their fields' errors and (field, url) of those that have a history."""
     by_field: dict[str, list[str]] = {}
     for problem in problems:
         by_field.setdefault(_field_of(problem.field), []).append(problem.message)
     return [
-        BlockView(block, [m for name in _block_fields(block) for m in by_field.get(name, [])])
+        BlockView(
+            block,
+            [m for name in _block_fields(block) for m in by_field.get(name, [])],
+            [(name, history[name]) for name in _block_fields(block) if name in history],
+        )
         for block in layout
     ]
 
 
+def _history_links(page: FormPage) -> dict[str, str]:
+    """Field name → its history page, for the fields of this form that have changed."""
+    if page.stored is None:
+        return {}
+    columns = selectors.columns_with_history(
+        page.record, page.event, page.instrument.name, page.instance
+    )
+    args = [page.project.pk, page.record.record_id, page.event.unique_name]
+    args += [page.instrument.name, page.instance]
+    return {
+        name: reverse("records:field_history", args=[*args, name])
+        for name in {_field_of(column) for column in columns}
+    }
+
+
 def _anchor(page: FormPage, problem: ValueProblem) -> str:
     """The id of the first input of the field a problem is about, for the summary's links."""
+    if problem.rule == REASON_RULE:
+        return "crf-reason"
     name = _field_of(problem.field)
     row = next((row for row in page.fields if row.field_name == name), None)
     if row is None:
@@ -451,20 +504,27 @@ def _render_form(
         "instance": page.instance,
         "repeating": page.design.repeats_form(page.event, page.instrument.name),
         "show_event": page.project.is_longitudinal,
-        "blocks": _with_errors(layout, problems),
-        "problems": [
-            (labels.get(_field_of(p.field), p.field), _anchor(page, p), p) for p in problems
-        ],
+        "blocks": _with_errors(layout, problems, _history_links(page)),
+        "problems": [(_problem_label(labels, p), _anchor(page, p), p) for p in problems],
+        "reason_required": page.reason_required,
+        "reason_errors": [p.message for p in problems if p.rule == REASON_RULE],
         "logic": form_logic_spec(page.fields, _logic_context(page, data)),
         "base_version": stored.version if stored is not None else 0,
         "base_values": json.dumps(stored.values if stored is not None else {}),
         "reason": reason,
         "readonly": False,
+        "delete_url": _form_delete_url(page) if stored is not None else "",
     }
     if request.method == "POST":
         context["base_version"] = request.POST.get("base_version", "")
         context["base_values"] = request.POST.get("base_values", "")
     return render(request, "records/form.html", context, status=status)
+
+
+def _problem_label(labels: Mapping[str, str], problem: ValueProblem) -> str:
+    if problem.rule == REASON_RULE:
+        return _("Reason for change")
+    return labels.get(_field_of(problem.field), problem.field)
 
 
 def submitted_values(page: FormPage, post: Mapping[str, str]) -> dict[str, str]:
@@ -474,8 +534,10 @@ def submitted_values(page: FormPage, post: Mapping[str, str]) -> dict[str, str]:
     calculations are recomputed by the save.
     """
     values: dict[str, str] = {}
+    # The stored values decide which choices @HIDECHOICE leaves on the page.
+    stored = page.stored.values if page.stored is not None else {}
     for row in page.fields:
-        view = field_view(row, record_id_field=page.record_id_field)
+        view = field_view(row, record_id_field=page.record_id_field, values=stored)
         if view.input_kind in _NOT_ENTERED or view.readonly:
             continue
         if view.input_kind == "checkbox":
@@ -603,3 +665,156 @@ def form_entry(
     if request.method == "POST":
         return _save(request, page)
     return _render_form(request, page, page.stored_values())
+
+
+# ---------------------------------------------------------------- per-field history
+
+
+def _history_columns(page: FormPage, field_name: str) -> tuple[str, list[str]]:
+    """The field's label and its stored columns (checkbox options each have one)."""
+    if field_name == page.status_key:
+        return _("Complete?"), [field_name]
+    row = next((row for row in page.fields if row.field_name == field_name), None)
+    if row is None:
+        raise Http404(_("No such field in this form."))
+    return row.field_label, list(form_columns([row]))
+
+
+@login_required
+@domain_errors
+def field_history(
+    request: AuthedRequest,
+    project_id: int,
+    record_id: str,
+    event_name: str,
+    form_name: str,
+    instance: int,
+    field_name: str,
+) -> HttpResponse:
+    page = _form_page(request, project_id, record_id, event_name, form_name, instance)
+    label, columns = _history_columns(page, field_name)
+    entries = selectors.field_history(page.record, page.event, form_name, instance, columns)
+    context = {
+        "project": page.project,
+        "nav": "records",
+        "record": page.record,
+        "event": page.event,
+        "instrument": page.instrument,
+        "instance": page.instance,
+        "show_event": page.project.is_longitudinal,
+        "field_name": field_name,
+        "field_label": label,
+        "checkbox": len(columns) > 1 or columns[0] != field_name,
+        "entries": entries,
+        "form_url": _form_url(page.project, record_id, page.event, form_name, instance),
+    }
+    return render(request, "records/field_history.html", context)
+
+
+# ---------------------------------------------------------------- deleting and renaming
+# Each is a page that asks first (GET) and acts on its POST. Any member who may see the
+# record may do it for now; a "delete records" right comes with user rights.
+
+
+def _form_delete_url(page: FormPage) -> str:
+    args = [page.project.pk, page.record.record_id, page.event.unique_name]
+    return reverse("records:form_delete", args=[*args, page.instrument.name, page.instance])
+
+
+@login_required
+@domain_errors
+def form_delete(
+    request: AuthedRequest,
+    project_id: int,
+    record_id: str,
+    event_name: str,
+    form_name: str,
+    instance: int,
+) -> HttpResponse:
+    page = _form_page(request, project_id, record_id, event_name, form_name, instance)
+    if page.stored is None:
+        raise Http404(_("This form has no data to delete."))
+    if request.method == "POST":
+        services.form_delete(
+            context=AuditContext.from_request(request),
+            record=page.record,
+            event=page.event,
+            form_name=form_name,
+            instance=instance,
+            reason=request.POST.get("reason", "").strip(),
+        )
+        messages.success(request, _("The data of this form were deleted."))
+        return redirect("records:home", project_id=page.project.pk, record_id=record_id)
+    context = {
+        "project": page.project,
+        "nav": "records",
+        "record": page.record,
+        "heading": _("Delete the data of this form?"),
+        "question": _(
+            "Every value of %(form)s for record %(record)s will be deleted. "
+            "The audit trail keeps them."
+        )
+        % {"form": page.instrument.label, "record": record_id},
+        "cancel_url": _form_url(page.project, record_id, page.event, form_name, instance),
+        "button": _("Delete form data"),
+    }
+    return render(request, "records/confirm_delete.html", context)
+
+
+@login_required
+@domain_errors
+def record_delete(request: AuthedRequest, project_id: int, record_id: str) -> HttpResponse:
+    project = project_selectors.access_project(request.user, project_id)
+    record = selectors.access_record(request.user, project, record_id)
+    if request.method == "POST":
+        services.record_delete(
+            context=AuditContext.from_request(request),
+            record=record,
+            reason=request.POST.get("reason", "").strip(),
+        )
+        messages.success(request, _("Record %(record)s was deleted.") % {"record": record_id})
+        return redirect("records:dashboard", project_id=project.pk)
+    context = {
+        "project": project,
+        "nav": "records",
+        "record": record,
+        "heading": _("Delete record %(record)s?") % {"record": record_id},
+        "question": _(
+            "The record and the data of all its forms will be deleted. The audit trail keeps them."
+        ),
+        "cancel_url": reverse("records:home", args=[project.pk, record_id]),
+        "button": _("Delete record"),
+    }
+    return render(request, "records/confirm_delete.html", context)
+
+
+@login_required
+@domain_errors
+def record_rename(request: AuthedRequest, project_id: int, record_id: str) -> HttpResponse:
+    project = project_selectors.access_project(request.user, project_id)
+    record = selectors.access_record(request.user, project, record_id)
+    new_id = request.POST.get("new_id", "").strip() if request.method == "POST" else record_id
+    reason = request.POST.get("reason", "").strip()
+    error = ""
+    if request.method == "POST":
+        try:
+            services.record_rename(
+                context=AuditContext.from_request(request),
+                record=record,
+                new_id=new_id,
+                reason=reason,
+            )
+        except InvalidInput as refused:
+            error = refused.message
+        else:
+            messages.success(request, _("The record is now %(record)s.") % {"record": new_id})
+            return redirect("records:home", project_id=project.pk, record_id=new_id)
+    context = {
+        "project": project,
+        "nav": "records",
+        "record": record,
+        "new_id": new_id,
+        "reason": reason,
+        "error": error,
+    }
+    return render(request, "records/rename.html", context, status=400 if error else 200)

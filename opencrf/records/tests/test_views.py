@@ -92,6 +92,19 @@ def test_dashboard_search_keeps_matching_records(client, pi_paula, salt_rct, pau
     assert page.context["total"] == 2
 
 
+def test_a_dashboard_page_past_the_end_shows_the_last_page(
+    client, pi_paula, salt_rct, paula_context
+):
+    record_create(context=paula_context, project=salt_rct, record_id="A-1")
+    client.force_login(pi_paula)
+
+    page = client.get(reverse("records:dashboard", args=[salt_rct.pk]), {"page": "5"})
+
+    assert [record.record_id for record, _cells in page.context["rows"]] == ["A-1"]
+    assert page.context["page"].number == 1
+    assert "No records yet." not in page.content.decode()
+
+
 def test_dashboard_queries_do_not_grow_with_the_records(
     client, pi_paula, salt_rct, paula_context, django_assert_max_num_queries
 ):
