@@ -15,40 +15,18 @@ Prints the median and p90 of both requests. Targets: GET ≤ 150 ms, save ≤ 30
 from __future__ import annotations
 
 import argparse
-import atexit
 import html
 import os
 import platform
 import re
-import shutil
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ["DJANGO_SETTINGS_MODULE"] = "opencrf.config.settings"
-# Production settings (cached templates, no debug), plain HTTP for the test client.
-os.environ["OPENCRF_DEBUG"] = "0"
-os.environ["OPENCRF_HTTPS"] = "false"
-os.environ.setdefault("OPENCRF_SECRET_KEY", "bench-" + "x" * 50)
-os.environ["OPENCRF_DATA_DIR"] = DATA_DIR = tempfile.mkdtemp(prefix="opencrf-bench-")
-atexit.register(shutil.rmtree, DATA_DIR, ignore_errors=True)
-os.makedirs(os.path.join(DATA_DIR, "static"))
-os.environ.setdefault("OPENCRF_LOG_LEVEL", "WARNING")
+from benchsetup import setup_django
+
+DATA_DIR = setup_django()
 
 import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-
-# Plain static storage: the benchmark measures the views, not collectstatic.
-settings.STORAGES["staticfiles"] = {
-    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-}
-
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
