@@ -11,17 +11,22 @@ from django.utils.translation import gettext as _
 from opencrf.accounts.models import User
 from opencrf.core.errors import NotFound
 from opencrf.files.models import StoredFile
-from opencrf.projects.models import Project
+from opencrf.projects.models import Project, ProjectMember
 from opencrf.projects.selectors import projects_visible_to
 
 
 def _record_allows(user: User, stored_file: StoredFile) -> bool:
-    """Whether the record holding the file is visible to `user` (data access groups).
+    """Whether `user` may fetch the file by its id alone (data access groups).
 
-    Placeholder: always True until records wire files into form data; then it must return
-    False for a file whose record is in another group, so that it 404s like a missing one.
+    Members bound to a group see only their group's records, and files cannot tell which
+    record holds them (files sit below records); such members download through the record's
+    own page (`records:file_download`), which checks the record. Administrators and members
+    without a group see every record, so every file of the project.
     """
-    return True
+    if user.is_superuser:
+        return True
+    member = ProjectMember.objects.filter(project_id=stored_file.project_id, user=user).first()
+    return member is not None and member.group_id is None
 
 
 def access_file(user: User, file_id: int) -> StoredFile:

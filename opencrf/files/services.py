@@ -38,8 +38,11 @@ from opencrf.projects.models import Project
 class Upload(Protocol):
     """What `file_store` reads: a Django UploadedFile, or anything shaped like one."""
 
-    name: str | None
-    size: int | None
+    @property
+    def name(self) -> str | None: ...
+
+    @property
+    def size(self) -> int | None: ...
 
     def chunks(self, chunk_size: int | None = None) -> Iterator[bytes]: ...
 

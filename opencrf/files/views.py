@@ -15,6 +15,7 @@ from opencrf.accounts.typing import AuthedRequest
 from opencrf.core.views import domain_errors
 from opencrf.files import selectors
 from opencrf.files.checks import download_type
+from opencrf.files.models import StoredFile
 
 _NOT_FILENAME_SAFE = re.compile(r"[^A-Za-z0-9 ._()+-]")
 
@@ -40,17 +41,22 @@ def attachment_disposition(name: str) -> str:
     )
 
 
-@login_required
-@require_GET
-@domain_errors
-def file_download(request: AuthedRequest, file_id: int) -> FileResponse:
-    stored = selectors.access_file(request.user, file_id)
+def file_response(stored_file: StoredFile) -> FileResponse:
+    """The file's bytes as an attachment the browser will neither sniff, render nor cache."""
     response = FileResponse(
-        selectors.open_stored_file(stored), content_type=download_type(stored.media_type)
+        selectors.open_stored_file(stored_file),
+        content_type=download_type(stored_file.media_type),
     )
-    response["Content-Length"] = str(stored.size)
-    response["Content-Disposition"] = attachment_disposition(stored.original_name)
+    response["Content-Length"] = str(stored_file.size)
+    response["Content-Disposition"] = attachment_disposition(stored_file.original_name)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@login_required
+@require_GET
+@domain_errors
+def file_download(request: AuthedRequest, file_id: int) -> FileResponse:
+    return file_response(selectors.access_file(request.user, file_id))

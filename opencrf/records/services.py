@@ -16,10 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
-from opencrf.core.errors import InvalidInput
+from opencrf.core.errors import InvalidInput, NotFound
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.form_logic import calculation_of, evaluate_form
 from opencrf.dictionary.rendering import default_values, readonly_by_tag
+from opencrf.files.selectors import file_in_project
 from opencrf.projects.models import (
     Arm,
     DataAccessGroup,
@@ -156,8 +157,24 @@ def _record_field(project: Project) -> str:
     return first or ""
 
 
+def _file_problem(project: Project, key: str, value: str) -> ValueProblem | None:
+    """A file field holds the id of a live file of the same project (or nothing)."""
+    if value.isascii() and value.isdigit():
+        try:
+            file_in_project(project, int(value))
+        except NotFound:
+            pass
+        else:
+            return None
+    message = _("%(value)s is not a file of this project for %(field)s.") % {
+        "value": value,
+        "field": key,
+    }
+    return ValueProblem(key, value, "unknown_file", message)
+
+
 def _clean(
-    rows: Sequence[FieldRow], values: Mapping[str, str], record_field: str
+    project: Project, rows: Sequence[FieldRow], values: Mapping[str, str], record_field: str
 ) -> tuple[dict[str, str], dict[str, FieldRow]]:
     """The submitted values that may be stored; raises InvalidValues listing every problem."""
     columns = form_columns(rows)
@@ -168,8 +185,15 @@ def _clean(
         row = columns.get(key)
         if row is None:
             problems.append(unknown_key_problem(key, value))
-        elif row.field_type in NOT_ENTERED or key == record_field or readonly_by_tag(row):
+        elif key == record_field or readonly_by_tag(row):
             # Read-only fields keep their stored value whatever is submitted (@READONLY).
+            continue
+        elif row.field_type == "file":
+            if value != "" and (problem := _file_problem(project, key, value)) is not None:
+                problems.append(problem)
+            else:
+                cleaned[key] = value
+        elif row.field_type in NOT_ENTERED:
             continue
         elif value != "" and (problem := check_value(key, value, row)) is not None:
             problems.append(problem)
@@ -271,7 +295,7 @@ def form_save(
     _check_designation(record, event, form_name, instance)
     record_field = _record_field(record.project)
     rows = _form_rows(record.project, form_name)
-    cleaned, columns = _clean(rows, values, record_field)
+    cleaned, columns = _clean(record.project, rows, values, record_field)
     columns.pop(record_field, None)
     if status is not None and status not in FormStatus.values:
         raise InvalidInput(_("No such form status: %(status)s.") % {"status": status})

@@ -21,6 +21,11 @@ urlpatterns = [
         name="form_delete",
     ),
     path(
+        "<str:record_id>/<str:event_name>/<str:form_name>/<int:instance>/file/<str:field_name>/",
+        views.file_download,
+        name="file_download",
+    ),
+    path(
         "<str:record_id>/<str:event_name>/<str:form_name>/<int:instance>/history/<str:field_name>/",
         views.field_history,
         name="field_history",

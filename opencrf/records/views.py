@@ -8,23 +8,23 @@ from the project's design, once per request.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from opencrf.accounts.typing import AuthedRequest
 from opencrf.audit.services import AuditContext
-from opencrf.core.errors import InvalidInput
+from opencrf.core.errors import InvalidInput, NotFound
 from opencrf.core.views import domain_errors
 from opencrf.dictionary import selectors as dictionary_selectors
 from opencrf.dictionary.columns import FieldRow
@@ -38,6 +38,11 @@ from opencrf.dictionary.rendering import (
     field_view,
     instrument_layout,
 )
+from opencrf.files import selectors as file_selectors
+from opencrf.files.checks import FileRefused
+from opencrf.files.models import StoredFile
+from opencrf.files.services import file_delete, file_store
+from opencrf.files.views import file_response
 from opencrf.projects import selectors as project_selectors
 from opencrf.projects.models import Event, Project, ProjectMember, ProjectStatus
 from opencrf.records import selectors, services
@@ -414,6 +419,7 @@ class BlockView:
     block: Block
     errors: list[str]
     history: list[tuple[str, str]] = field(default_factory=list)
+    file: FileLink | None = None
 
     @property
     def kind(self) -> str:
@@ -434,7 +440,10 @@ REASON_RULE = "reason_required"
 
 
 def _with_errors(
-    layout: list[Block], problems: Sequence[ValueProblem], history: Mapping[str, str]
+    layout: list[Block],
+    problems: Sequence[ValueProblem],
+    history: Mapping[str, str],
+    files: Mapping[str, FileLink],
 ) -> list[BlockView]:
     """The blocks with their fields' errors and (field, url) of those that have a history."""
     by_field: dict[str, list[str]] = {}
@@ -445,6 +454,7 @@ def _with_errors(
             block,
             [m for name in _block_fields(block) for m in by_field.get(name, [])],
             [(name, history[name]) for name in _block_fields(block) if name in history],
+            next((files[name] for name in _block_fields(block) if name in files), None),
         )
         for block in layout
     ]
@@ -477,6 +487,41 @@ def _anchor(page: FormPage, problem: ValueProblem) -> str:
     return view.choices[0].input_id if view.label_for == "" and view.choices else view.input_id
 
 
+@dataclass(frozen=True)
+class FileLink:
+    """The file a file field holds, as the data entry page shows it."""
+
+    name: str
+    size: int
+    url: str
+
+
+def _file_download_url(page: FormPage, field_name: str) -> str:
+    args = [page.project.pk, page.record.record_id, page.event.unique_name]
+    return reverse(
+        "records:file_download", args=[*args, page.instrument.name, page.instance, field_name]
+    )
+
+
+def _file_links(page: FormPage) -> dict[str, FileLink]:
+    """Field name → its stored file, for the file fields of this form that hold one."""
+    if page.stored is None:
+        return {}
+    ids = {
+        row.field_name: int(value)
+        for row in page.fields
+        if row.field_type == "file"
+        and (value := page.stored.values.get(row.field_name, "")).isascii()
+        and value.isdigit()
+    }
+    found = file_selectors.files_in_project(page.project, ids.values())
+    return {
+        name: FileLink(found[pk].original_name, found[pk].size, _file_download_url(page, name))
+        for name, pk in ids.items()
+        if pk in found
+    }
+
+
 def _render_form(
     request: AuthedRequest,
     page: FormPage,
@@ -504,7 +549,7 @@ def _render_form(
         "instance": page.instance,
         "repeating": page.design.repeats_form(page.event, page.instrument.name),
         "show_event": page.project.is_longitudinal,
-        "blocks": _with_errors(layout, problems, _history_links(page)),
+        "blocks": _with_errors(layout, problems, _history_links(page), _file_links(page)),
         "problems": [(_problem_label(labels, p), _anchor(page, p), p) for p in problems],
         "reason_required": page.reason_required,
         "reason_errors": [p.message for p in problems if p.rule == REASON_RULE],
@@ -580,6 +625,56 @@ def _after_save(request: AuthedRequest, page: FormPage) -> HttpResponse:
     )
 
 
+def _file_fields(page: FormPage) -> list[str]:
+    """The form's file fields that data entry may change (not @READONLY)."""
+    stored = page.stored.values if page.stored is not None else {}
+    return [
+        row.field_name
+        for row in page.fields
+        if row.field_type == "file"
+        and not field_view(row, record_id_field=page.record_id_field, values=stored).readonly
+    ]
+
+
+DISCARD_REASON = "The form was not saved."
+
+
+def _discard(context: AuditContext, stored: Iterable[StoredFile]) -> None:
+    """Soft-delete files uploaded with a save that was then refused."""
+    for stored_file in stored:
+        file_delete(context=context, stored_file=stored_file, reason=DISCARD_REASON)
+
+
+def _store_uploads(
+    request: AuthedRequest, page: FormPage, context: AuditContext
+) -> tuple[dict[str, StoredFile], list[ValueProblem]]:
+    """Store the files uploaded with the form, in order; on the first refusal, none of them."""
+    uploads: dict[str, StoredFile] = {}
+    for name in _file_fields(page):
+        upload = request.FILES.get(name)
+        if upload is None:
+            continue
+        try:
+            uploads[name] = file_store(context=context, project=page.project, upload=upload)
+        except FileRefused as refused:
+            _discard(context, uploads.values())
+            return {}, [ValueProblem(name, "", "file_refused", refused.message)]
+    return uploads, []
+
+
+def _delete_replaced(
+    context: AuditContext, page: FormPage, changes: Mapping[str, list[str]], reason: str
+) -> None:
+    """Soft-delete the files a successful save replaced or removed."""
+    old = [
+        int(changes[name][0])
+        for name in _file_fields(page)
+        if name in changes and changes[name][0].isascii() and changes[name][0].isdigit()
+    ]
+    for stored_file in file_selectors.files_in_project(page.project, old).values():
+        file_delete(context=context, stored_file=stored_file, reason=reason)
+
+
 def _save(request: AuthedRequest, page: FormPage) -> HttpResponse:
     values = submitted_values(page, request.POST)
     status = _int_or_none(request.POST.get(page.status_key, ""))
@@ -587,9 +682,18 @@ def _save(request: AuthedRequest, page: FormPage) -> HttpResponse:
     shown = {**values, page.status_key: request.POST.get(page.status_key, "")}
     if page.record_id_field:
         shown.setdefault(page.record_id_field, page.record.record_id)
+    context = AuditContext.from_request(request)
+    uploads, refused = _store_uploads(request, page, context)
+    if refused:
+        return _render_form(request, page, shown, problems=refused, reason=reason, status=400)
+    for name in _file_fields(page):
+        if name in uploads:
+            values[name] = str(uploads[name].pk)
+        elif request.POST.get(f"{name}__remove"):
+            values[name] = ""
     try:
         result = services.form_save(
-            context=AuditContext.from_request(request),
+            context=context,
             record=page.record,
             event=page.event,
             form_name=page.instrument.name,
@@ -601,14 +705,18 @@ def _save(request: AuthedRequest, page: FormPage) -> HttpResponse:
             reason=reason,
         )
     except InvalidValues as error:
+        _discard(context, uploads.values())
         return _render_form(
             request, page, shown, problems=error.problems, reason=reason, status=400
         )
     except SaveConflict as conflict:
+        _discard(context, uploads.values())
         return _render_conflict(request, page, values, conflict)
     except InvalidInput as error:
+        _discard(context, uploads.values())
         messages.error(request, error.message)
         return _render_form(request, page, shown, reason=reason, status=400)
+    _delete_replaced(context, page, result.changes, reason)
     messages.success(request, _("Your changes were saved.") if result.changes else _("Saved."))
     _warn(request, {row.field_name: row.field_label for row in page.fields}, result.warnings)
     return _after_save(request, page)
@@ -665,6 +773,28 @@ def form_entry(
     if request.method == "POST":
         return _save(request, page)
     return _render_form(request, page, page.stored_values())
+
+
+@login_required
+@require_GET
+@domain_errors
+def file_download(
+    request: AuthedRequest,
+    project_id: int,
+    record_id: str,
+    event_name: str,
+    form_name: str,
+    instance: int,
+    field_name: str,
+) -> FileResponse:
+    """The file a file field of this form holds, to those who may see the record."""
+    page = _form_page(request, project_id, record_id, event_name, form_name, instance)
+    if field_name not in {row.field_name for row in page.fields if row.field_type == "file"}:
+        raise NotFound(_("No such file."))
+    value = page.stored.values.get(field_name, "") if page.stored is not None else ""
+    if not (value.isascii() and value.isdigit()):
+        raise NotFound(_("No such file."))
+    return file_response(file_selectors.file_in_project(page.project, int(value)))
 
 
 # ---------------------------------------------------------------- per-field history

@@ -104,3 +104,18 @@ def test_downloads_take_get_only(client, pi_paula, consent):
     stored, _data = consent
     client.force_login(pi_paula)
     assert client.post(_url(stored.pk)).status_code == 405
+
+
+def test_a_member_bound_to_a_group_cannot_fetch_a_file_by_id(
+    client, site_b_bea, paula_context, classic_project, consent
+):
+    from opencrf.projects.models import ProjectMember
+    from opencrf.projects.services import group_create
+
+    group = group_create(context=paula_context, project=classic_project, name="Kyoto")
+    ProjectMember.objects.create(project=classic_project, user=site_b_bea, group=group)
+    stored, _data = consent
+    client.force_login(site_b_bea)
+
+    # Grouped members reach files through the record's page, which checks the record's group.
+    assert client.get(_url(stored.pk)).status_code == 404
