@@ -20,6 +20,9 @@ from opencrf.records.errors import ValueProblem
 NOT_ENTERED = frozenset({"calc", "descriptive", "file"})
 BOOLEAN_TYPES = frozenset({"yesno", "truefalse"})
 CHOICE_TYPES = frozenset({"dropdown", "radio"})
+# Computed and display-only fields cannot be answered, so "required" means nothing for them.
+# A file field is answered by the id of its stored file.
+NEVER_REQUIRED = frozenset({"calc", "descriptive"})
 
 
 def form_columns(rows: Sequence[FieldRow]) -> dict[str, FieldRow]:
@@ -85,8 +88,9 @@ def range_warnings(key: str, value: str, row: FieldRow) -> Iterator[ValueProblem
 
 
 def required_warning(row: FieldRow, values: Mapping[str, str]) -> ValueProblem | None:
-    """A warning when a required field has no answer (for a checkbox: no box ticked)."""
-    if row.required_field != "y" or row.field_type in NOT_ENTERED:
+    """A warning when a required field has no answer (for a checkbox: no box ticked; for a
+    file field: no stored file, including one being removed)."""
+    if row.required_field != "y" or row.field_type in NEVER_REQUIRED:
         return None
     if row.field_type == "checkbox":
         prefix = f"{row.field_name}___"
