@@ -1,6 +1,6 @@
 from django.urls import path
 
-from opencrf.records import views
+from opencrf.records import file_views, views
 
 app_name = "records"
 
@@ -24,6 +24,12 @@ urlpatterns = [
         "<str:record_id>/<str:event_name>/<str:form_name>/<int:instance>/file/<str:field_name>/",
         views.file_download,
         name="file_download",
+    ),
+    path(
+        "<str:record_id>/<str:event_name>/<str:form_name>/<int:instance>/file/<str:field_name>/"
+        "preview/",
+        file_views.file_preview,
+        name="file_preview",
     ),
     path(
         "<str:record_id>/<str:event_name>/<str:form_name>/<int:instance>/history/<str:field_name>/",

@@ -41,6 +41,7 @@ from opencrf.dictionary.rendering import (
 from opencrf.files import selectors as file_selectors
 from opencrf.files.checks import FileRefused
 from opencrf.files.models import StoredFile
+from opencrf.files.previews import is_previewable
 from opencrf.files.services import file_delete, file_store
 from opencrf.files.views import file_response
 from opencrf.projects import selectors as project_selectors
@@ -489,11 +490,15 @@ def _anchor(page: FormPage, problem: ValueProblem) -> str:
 
 @dataclass(frozen=True)
 class FileLink:
-    """The file a file field holds, as the data entry page shows it."""
+    """The file a file field holds, as the data entry page shows it.
+
+    `preview_url` shows it inline, for the raster images `files.previews` allows; else None.
+    """
 
     name: str
     size: int
     url: str
+    preview_url: str | None = None
 
 
 def _file_download_url(page: FormPage, field_name: str) -> str:
@@ -515,8 +520,17 @@ def _file_links(page: FormPage) -> dict[str, FileLink]:
         and value.isdigit()
     }
     found = file_selectors.files_in_project(page.project, ids.values())
+    args = [page.project.pk, page.record.record_id, page.event.unique_name]
+    args += [page.instrument.name, page.instance]
     return {
-        name: FileLink(found[pk].original_name, found[pk].size, _file_download_url(page, name))
+        name: FileLink(
+            found[pk].original_name,
+            found[pk].size,
+            _file_download_url(page, name),
+            reverse("records:file_preview", args=[*args, name])
+            if is_previewable(found[pk])
+            else None,
+        )
         for name, pk in ids.items()
         if pk in found
     }
