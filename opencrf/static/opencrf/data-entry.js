@@ -5,8 +5,15 @@
  *   (`crf:hidden`, sent by form-logic.js); erasing fires input events so calculations follow.
  * - An untouched slider is not submitted, so it stays blank rather than saving its midpoint.
  * - Warn before leaving the page with unsaved changes.
+ * - Enter in a one-line input does not submit the form (as in REDCap); Enter in a textarea
+ *   still starts a new line and Enter on a button still presses it.
+ * Date and time pickers and searchable dropdowns are widgets.js, loaded beside this module.
  * Translated texts come from `data-` attributes on the form.
  */
+
+// Input types whose Enter does their own job (press, choose a file); in any other input
+// Enter would submit the form.
+const ENTER_PRESSES = new Set(["submit", "button", "image", "reset", "file"]);
 
 const form = document.getElementById("crf-entry");
 
@@ -55,7 +62,8 @@ function trackSliders() {
 function warnBeforeLeaving() {
   let dirty = false;
   let submitting = false;
-  const mark = (event) => { if (event.isTrusted) dirty = true; };
+  // Widgets (widgets.js) write values for a person's click and say so in `detail.widget`.
+  const mark = (event) => { if (event.isTrusted || event.detail?.widget) dirty = true; };
   form.addEventListener("input", mark);
   form.addEventListener("change", mark);
   form.addEventListener("submit", () => { submitting = true; });
@@ -80,7 +88,14 @@ function markErrors() {
   }
 }
 
+function keepEnterFromSubmitting(event) {
+  if (event.key !== "Enter" || event.isComposing) return;
+  const target = event.target;
+  if (target instanceof HTMLInputElement && !ENTER_PRESSES.has(target.type)) event.preventDefault();
+}
+
 if (form) {
+  form.addEventListener("keydown", keepEnterFromSubmitting);
   form.addEventListener("crf:hidden", onHidden);
   trackSliders();
   warnBeforeLeaving();
