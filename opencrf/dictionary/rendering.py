@@ -7,7 +7,8 @@ the templates in `templates/dictionary/render/` only branch on `kind` / `input_k
 print values, which they escape. The read-only preview and data entry share these blocks;
 data entry passes `values` (checkbox options keyed by their export column `field___code`).
 
-Labels, notes and choices are user data and stay plain strings: nothing here is marked safe.
+Labels, notes and choices are user data and stay plain strings: nothing here is marked safe,
+except what `dictionary.piping` returns for live piping, in which it has escaped everything.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from opencrf.dictionary.choices import Choice, checkbox_column, parse_choices, parse_slider_labels
 from opencrf.dictionary.columns import FieldRow
+from opencrf.dictionary.piping import Piper
 from opencrf.dictionary.validation import ValidationType, validation_type
 
 InputKind = Literal[
@@ -238,10 +240,13 @@ def instrument_layout(
     A field's section header comes before it as its own block. A matrix group continues
     while rows share its name; a section header inside a group starts a new table. A group
     is ranked (each column chosen once) if any of its rows says so. `pipe` (see
-    `dictionary.piping`) fills references in labels, notes, headers and choice labels.
+    `dictionary.piping`) fills references in labels, notes, headers and choice labels; a
+    `Piper` pipes this form's own fields live, as the browser updates them.
     """
     values = values or {}
     blocks: list[Block] = []
+    if isinstance(pipe, Piper):
+        pipe = pipe.live_for(row.field_name for row in fields)
     for row in fields:
         view = field_view(row, record_id_field=record_id_field, values=values)
         header = row.section_header
@@ -256,7 +261,9 @@ def instrument_layout(
 
 
 def _piped_view(view: FieldView, pipe: Callable[[str], str]) -> FieldView:
-    choices = tuple(dataclasses.replace(c, label=pipe(c.label)) for c in view.choices)
+    # An <option> holds text only, so a dropdown's choices are piped without live markup.
+    plain = pipe.plain if isinstance(pipe, Piper) and view.input_kind == "select" else pipe
+    choices = tuple(dataclasses.replace(c, label=plain(c.label)) for c in view.choices)
     return dataclasses.replace(view, label=pipe(view.label), note=pipe(view.note), choices=choices)
 
 

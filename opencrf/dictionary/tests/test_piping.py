@@ -73,7 +73,8 @@ def test_the_layout_pipes_labels_notes_headers_and_choice_labels():
     from opencrf.dictionary.rendering import FieldBlock, SectionBlock, instrument_layout
 
     rows = [
-        FieldRow("name", "f", section_header="About [name]", field_label="Name"),
+        # `name` is on another form here: fields of this form are piped live (test_live_piping).
+        FieldRow("intro", "f", section_header="About [name]", field_label="Name"),
         FieldRow(
             "sex",
             "f",

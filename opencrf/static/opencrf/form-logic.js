@@ -12,6 +12,12 @@
 // Two layers: createEngine(spec) is the pure core (values → visibility and calculated
 // values, re-evaluating only what a change can affect); initFormLogic(root) is the thin DOM
 // adapter that feeds it input events and applies its changes.
+//
+// Live piping: the server wraps each piped reference to a field of this form in
+//   <span class="crf-pipe" data-pipe="<field>" data-pipe-mode="label|value|checked|unchecked"
+//         data-pipe-type="<field type>" data-pipe-choices='[[code, label(, column)], …]'>
+// (opencrf/dictionary/piping.py). pipeText() redoes piping.py's text for a value; the adapter
+// rewrites the span (textContent only) whenever that field or its calculation changes.
 import { LogicEvaluationError, evaluate, formatNumber } from "./logic.js";
 
 // A calculation cycle (a reads b, b reads a) must not loop for ever: each field is
@@ -209,6 +215,32 @@ export function createEngine(spec, values = {}) {
   };
 }
 
+// ---------------------------------------------------------------- piping
+
+/** What piping.py shows for a blank value (its BLANK), so a reader sees where data goes. */
+export const PIPE_BLANK = "______";
+
+/**
+ * The text a piped reference shows: piping.py's `_piped` for the field `spec`
+ * ({name, type, choices: [[code, label(, column)], …]}) in `mode` ("label", "value",
+ * "checked" or "unchecked"), given the form's values ({name or field___code: text}).
+ */
+export function pipeText(spec, mode, values) {
+  const choices = spec.choices ?? [];
+  const own = (key) => (Object.hasOwn(values, key) ? values[key] ?? "" : "");
+  let text;
+  if (spec.type === "checkbox") {
+    const checked = choices.map(([, , column]) => own(column) === "1");
+    const chosen = choices.filter((_, index) => checked[index] !== (mode === "unchecked"));
+    text = chosen.map(([code, label]) => (mode === "value" ? code : label)).join(", ");
+  } else {
+    const value = own(spec.name);
+    const found = choices.find(([code]) => code === value);
+    text = mode === "value" || !value || !found ? value : found[1];
+  }
+  return text || PIPE_BLANK;
+}
+
 // ---------------------------------------------------------------- DOM adapter
 
 /** The stored value of one input's field key, from the cached inputs sharing its name. */
@@ -292,6 +324,33 @@ function applyCalcs(inputs, calcs) {
   }
 }
 
+/** field name → the live piping spans showing it, each with its parsed spec. */
+function cachePipes(root) {
+  const pipes = new Map();
+  for (const span of root.querySelectorAll("span.crf-pipe[data-pipe]")) {
+    const name = span.dataset.pipe;
+    let choices = [];
+    try {
+      choices = JSON.parse(span.dataset.pipeChoices ?? "[]");
+    } catch {
+      continue; // Not written by the server: leave the server's text.
+    }
+    const spec = { name, type: span.dataset.pipeType ?? "", choices };
+    if (!pipes.has(name)) pipes.set(name, []);
+    pipes.get(name).push({ span, spec, mode: span.dataset.pipeMode ?? "label" });
+  }
+  return pipes;
+}
+
+function applyPipes(pipes, names, values) {
+  for (const name of new Set(names)) {
+    for (const { span, spec, mode } of pipes.get(name) ?? []) {
+      const text = pipeText(spec, mode, values);
+      if (span.textContent !== text) span.textContent = text;
+    }
+  }
+}
+
 /** Start live logic on the form under `root`; returns the engine (or null without a spec). */
 export function initFormLogic(root = document) {
   const block = root.querySelector("script#crf-logic[type='application/json']");
@@ -304,18 +363,22 @@ export function initFormLogic(root = document) {
   const engine = createEngine(spec, values);
 
   const groups = cacheGroups(root, rows);
+  const pipes = cachePipes(root);
 
-  const apply = (changes, announce) => {
+  // `edited`: the field a person changed, whose piped text follows it with the calculations.
+  const apply = (changes, announce, edited = []) => {
     applyVisibility(rows, changes.visibility, announce);
     applyGroups(groups, Object.keys(changes.visibility));
     applyCalcs(inputs, changes.calcs);
+    if (pipes.size) applyPipes(pipes, [...edited, ...Object.keys(changes.calcs)], engine.values);
   };
   apply(engine.evaluateAll(), false);
 
   const onEdit = (event) => {
     const group = event.target?.name ? inputs.get(event.target.name) : undefined;
     if (!group || !group.includes(event.target)) return;
-    apply(engine.setValue(event.target.name, inputValue(group)), true);
+    const edited = [fieldOfKey(event.target.name, spec.fields ?? {})];
+    apply(engine.setValue(event.target.name, inputValue(group)), true, edited);
   };
   root.addEventListener("input", onEdit);
   root.addEventListener("change", onEdit);
