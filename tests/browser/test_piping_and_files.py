@@ -46,6 +46,7 @@ ROWS = [
     ["first_name", "greeting", "", "text", "First name", "", "", ""],
     ["hello", "greeting", "", "descriptive", "Hello [first_name]", "", "", ""],
     ["colour", "greeting", "", "radio", "Colour for [first_name]", "1, Red | 2, Green", "", ""],
+    ["agree", "greeting", "", "radio", "Agreed?", "1, [first_name] agrees | 0, No", "", ""],
     ["chosen", "greeting", "", "descriptive", "You chose [colour] ([colour:value])", "", "", ""],
     ["meds", "greeting", "", "checkbox", "Medicines", "a, Aspirin | b, Beta", "", ""],
     ["taking", "greeting", "", "descriptive", "Taking [meds]; not [meds:unchecked]", "", "", ""],
@@ -110,6 +111,7 @@ def test_labels_pipe_fields_of_the_form_as_they_change(page, admin_credentials, 
     expect(label_of(form, "hello")).to_have_text("Hello Ada<b>")
     expect(label_of(form, "colour")).to_have_text("Colour for Ada<b>")
     expect(form.locator("[data-field=photo] .crf-note")).to_have_text("Photo of Ada<b>")
+    expect(form.locator("[data-field=agree] .form-check-label").first).to_have_text("Ada<b> agrees")
     assert form.locator("[data-field=hello] b").count() == 0
     form.locator("#f-first_name").fill("")
     expect(label_of(form, "hello")).to_have_text("Hello ______")
