@@ -2,8 +2,8 @@
 
 One classic project, built once for the module from `widgets_dictionary.csv` (a date_dmy,
 a datetime_ymd and a time field, a read-only date, an autocomplete dropdown with Japanese
-labels, and branching on both); every test adds its own record. The browser's clock is fixed
-at 2026-04-01 09:05:07 local time where a test presses Today or Now.
+labels and a read-only one, branching on both); every test adds its own record. The
+browser's clock is fixed at 2026-04-01 09:05:07 local time where a test presses Today or Now.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def test_a_typed_date_opens_the_calendar_on_that_day_and_a_picked_day_is_written
     expect(page.locator("#f-dose_time")).to_have_value("07:45")
 
 
-def test_a_read_only_date_field_has_its_picker_buttons_disabled(
+def test_read_only_date_and_dropdown_fields_cannot_be_changed_through_their_widgets(
     page, admin_credentials, project_id
 ):
     log_in(page, admin_credentials)
@@ -163,6 +163,12 @@ def test_a_read_only_date_field_has_its_picker_buttons_disabled(
     expect(enrolled.get_by_role("button", name="Open calendar")).to_be_disabled()
     expect(enrolled.get_by_role("button", name="Today")).to_be_disabled()
     expect(row(page, "visit_date").get_by_role("button", name="Today")).to_be_enabled()
+    screening_site = page.get_by_role("combobox", name="Screening site")
+    expect(screening_site).to_be_disabled()
+    expect(screening_site).to_have_value("東京 / Tokyo")
+    expect(page.locator("select#f-screening_site")).to_have_value("1")
+    screening_site.click(force=True)
+    expect(page.locator("#f-screening_site-listbox")).to_be_hidden()
     types = page.locator("#crf-entry .crf-datetime button").evaluate_all(
         "(buttons) => buttons.map((button) => button.type)"
     )
@@ -182,8 +188,13 @@ def test_an_autocomplete_option_is_chosen_by_typing_part_of_a_japanese_label_and
     expect(select).to_have_attribute("tabindex", "-1")
     expect(osaka_room).to_be_hidden()
 
+    # A click opens every option, drawn over the rows below and clickable there.
     site.click()
     expect(listbox.get_by_role("option")).to_have_count(4)
+    listbox.get_by_role("option", name="名古屋 / Nagoya").click()
+    expect(site).to_have_value("名古屋 / Nagoya")
+    expect(select).to_have_value("4")
+    expect(site).to_be_focused()
     site.fill("")
     site.press_sequentially("ｾﾝﾀｰ")  # half-width katakana finds センター
     expect(listbox.get_by_role("option")).to_have_text([OSAKA])
