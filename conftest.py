@@ -26,6 +26,17 @@ def _plain_static_files(settings, tmp_path):
     }
 
 
+@pytest.fixture(autouse=True)
+def _no_kept_designs():
+    # Project ids come back after each test's rollback; a design kept from an earlier test
+    # must never be served to the next one.
+    from opencrf.dictionary.design import forget_designs
+
+    forget_designs()
+    yield
+    forget_designs()
+
+
 @pytest.fixture
 def pi_paula(django_user_model):
     """The principal investigator: creates projects and designs them."""

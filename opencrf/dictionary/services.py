@@ -19,6 +19,7 @@ from opencrf.dictionary.problems import Problem
 from opencrf.dictionary.rendering import parse_action_tags
 from opencrf.dictionary.selectors import latest_revision_number
 from opencrf.projects.models import EventInstrument, Project, ProjectStatus, RepeatSetting
+from opencrf.projects.services import design_changed
 
 
 class DictionaryInvalid(InvalidInput):
@@ -90,6 +91,7 @@ def dictionary_apply(
     _prune_designations(project, set(labels))
     revision = _add_revision(context, project, rows, labels, source, note)
     diff = diff_dictionaries(old_rows, rows)
+    design_changed(project)
     audit_event_create(
         context=context,
         project_id=project.pk,
@@ -190,6 +192,7 @@ def instrument_relabel(*, context: AuditContext, instrument: Instrument, label: 
     if old != label:
         instrument.label = label
         instrument.save(update_fields=["label"])
+        design_changed(instrument.project)
         audit_event_create(
             context=context,
             project_id=instrument.project_id,

@@ -43,6 +43,9 @@ class Project(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     production_at = models.DateTimeField(null=True, blank=True)
+    # Raised by every change to arms, events, designations, repeats, groups or the dictionary,
+    # in the same transaction: processes key their cached copy of the design on it.
+    design_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["title", "id"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
@@ -38,7 +39,19 @@ SETTINGS_FIELDS = (
 
 
 def _audit(context: AuditContext, project: Project, action: str, **kwargs: Any) -> None:
+    """Audit a change to a project's set-up; every such change is a new design version."""
+    design_changed(project)
     audit_event_create(context=context, project_id=project.pk, action=action, **kwargs)
+
+
+def design_changed(project: Project) -> None:
+    """Mark the project's design as changed, so that no process keeps using an older copy.
+
+    Call inside the transaction that changes arms, events, designations, repeat settings,
+    groups or the dictionary.
+    """
+    Project.objects.filter(pk=project.pk).update(design_version=F("design_version") + 1)
+    project.design_version += 1
 
 
 @transaction.atomic

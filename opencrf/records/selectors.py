@@ -21,7 +21,7 @@ def records_visible_to(user: User, project: Project) -> QuerySet[Record]:
 
     Anyone else sees none.
     """
-    records = Record.objects.filter(project=project)
+    records = project.records.all()  # each record's `project` is this very instance
     if user.is_superuser:
         return records
     member = ProjectMember.objects.filter(project=project, user=user).first()
@@ -34,7 +34,8 @@ def records_visible_to(user: User, project: Project) -> QuerySet[Record]:
 
 def access_record(user: User, project: Project, record_id: str) -> Record:
     """The record if `user` may see it, else RecordNotFound — the same for missing and hidden."""
-    record = records_visible_to(user, project).filter(record_id=record_id).first()
+    visible = records_visible_to(user, project).select_related("group")
+    record = visible.filter(record_id=record_id).first()
     if record is None:
         raise RecordNotFound(_("No such record."))
     return record

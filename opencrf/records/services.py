@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
 from opencrf.core.errors import InvalidInput, NotFound
 from opencrf.dictionary.columns import FieldRow
+from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.dictionary.form_logic import calculation_of, evaluate_form
 from opencrf.dictionary.rendering import default_values, readonly_by_tag
 from opencrf.files.selectors import file_in_project
@@ -27,7 +28,6 @@ from opencrf.projects.models import (
     Event,
     Project,
     ProjectStatus,
-    RepeatSetting,
 )
 from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
 from opencrf.records.models import FormData, FormStatus, Record, record_sort_key
@@ -126,35 +126,19 @@ def _lock(record: Record, event: Event, form_name: str, instance: int) -> FormDa
     )
 
 
-def _form_rows(project: Project, form_name: str) -> list[FieldRow]:
-    return [f.as_row() for f in project.fields.filter(form_name=form_name).order_by("position")]
-
-
-def _check_designation(record: Record, event: Event, form_name: str, instance: int) -> bool:
-    """Whether the form repeats at the event; refuses forms or instances the event lacks."""
+def _check_designation(
+    design: ProjectDesign, record: Record, event: Event, form_name: str, instance: int
+) -> None:
+    """Refuses forms the event does not collect, and instances of forms that do not repeat."""
     if event.project_id != record.project_id or event.arm_id != record.arm_id:
         raise InvalidInput(_("No such event for this record."))
-    project = record.project
-    designated = (
-        event.instruments.filter(form_name=form_name).exists()
-        if project.is_longitudinal
-        else project.instruments.filter(name=form_name).exists()
-    )
-    if not designated:
+    if not design.has_form(record.project, event, form_name):
         raise InvalidInput(
             _("Form %(form)s is not used at event %(event)s.")
             % {"form": form_name, "event": event.name}
         )
-    repeats = RepeatSetting.objects.filter(event=event, form_name__in=["", form_name]).exists()
-    if instance < 1 or (instance > 1 and not repeats):
+    if instance < 1 or (instance > 1 and not design.repeats_form(event, form_name)):
         raise InvalidInput(_("Form %(form)s does not repeat.") % {"form": form_name})
-    return repeats
-
-
-def _record_field(project: Project) -> str:
-    """The project's first field: the record id, set by creating or renaming, not by saving."""
-    first = project.fields.order_by("position").values_list("field_name", flat=True).first()
-    return first or ""
 
 
 def _file_problem(project: Project, key: str, value: str) -> ValueProblem | None:
@@ -205,31 +189,35 @@ def _clean(
 
 
 def _logic_context(
-    record: Record, event: Event, instance: int, form: FormData | None, merged: dict[str, str]
+    design: ProjectDesign,
+    record: Record,
+    event: Event,
+    instance: int,
+    form: FormData | None,
+    merged: dict[str, str],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """(context for evaluate_form, values of the event's other forms visible to this one)."""
-    events = list(
-        Event.objects.filter(arm_id=record.arm_id)
-        .order_by("position", "id")
-        .values_list("unique_name", flat=True)
-    )
+    names = {other.pk: other.unique_name for other in design.events}
     data: dict[str, dict[str, dict[str, str]]] = {}
     visible: dict[str, str] = {}
-    repeating = set(RepeatSetting.objects.filter(event=event).values_list("form_name", flat=True))
-    others = record.forms.select_related("event")
+    repeating = design.repeating_at(event)
+    others = record.forms.all()
     for other in others.exclude(pk=form.pk) if form else others:
-        data.setdefault(other.event.unique_name, {}).setdefault(str(other.instance), {}).update(
+        if other.event_id not in names:  # an event deleted since the design was read
+            continue
+        data.setdefault(names[other.event_id], {}).setdefault(str(other.instance), {}).update(
             other.values
         )
         if other.event_id == event.pk and _shares_values(other, repeating, instance):
             visible.update(other.values)
     data.setdefault(event.unique_name, {}).setdefault(str(instance), {}).update(merged)
+    arm_events = design.events_of_arm(record.arm_id)
     context = {
         "record": record.record_id,
         "event": event.unique_name,
         "event_id": event.pk,
-        "events": events,
-        "arm_number": record.arm.number,
+        "events": [other.unique_name for other in arm_events],
+        "arm_number": arm_events[0].arm.number if arm_events else record.arm.number,
         "instance": instance,
         "data": data,
         "project_id": record.project_id,
@@ -292,9 +280,10 @@ def form_save(
     `base_version` is the version the page was loaded with (0 for a form that did not exist
     then); None skips the check (imports and system writes that mean to overwrite).
     """
-    _check_designation(record, event, form_name, instance)
-    record_field = _record_field(record.project)
-    rows = _form_rows(record.project, form_name)
+    design = design_of(record.project)
+    _check_designation(design, record, event, form_name, instance)
+    record_field = design.record_id_field
+    rows = design.form_rows(form_name)
     cleaned, columns = _clean(record.project, rows, values, record_field)
     columns.pop(record_field, None)
     if status is not None and status not in FormStatus.values:
@@ -308,7 +297,7 @@ def form_save(
     merged = {**stored, **cleaned}
     if form is None:
         merged.update(_readonly_defaults(rows))
-    logic_context, visible = _logic_context(record, event, instance, form, merged)
+    logic_context, visible = _logic_context(design, record, event, instance, form, merged)
     calculated, shown = evaluate_form(rows, {**visible, **merged}, logic_context)
     merged.update({k: v for k, v in calculated.items() if k in columns})
     new_values = {k: v for k, v in merged.items() if v != "" and k in columns}

@@ -26,8 +26,8 @@ from opencrf.accounts.typing import AuthedRequest
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput, NotFound
 from opencrf.core.views import domain_errors
-from opencrf.dictionary import selectors as dictionary_selectors
 from opencrf.dictionary.columns import FieldRow
+from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.dictionary.form_logic import form_logic_spec
 from opencrf.dictionary.models import Instrument
 from opencrf.dictionary.piping import make_piper
@@ -60,26 +60,29 @@ _NOT_ENTERED = frozenset({"calc", "descriptive", "file", "record_id"})
 
 @dataclass
 class Design:
-    """Events, instruments, designations and repeats of a project, read once per request."""
+    """Events, instruments, designations and repeats of a project, as the pages draw them."""
 
     project: Project
-    events: list[Event]
-    instruments: list[Instrument]
-    designated: dict[int, set[str]]
-    repeats: dict[tuple[int, str], str]
+    events: Sequence[Event]
+    instruments: Sequence[Instrument]
+    designated: Mapping[int, frozenset[str]]
+    repeats: Mapping[tuple[int, str], str]
+    snapshot: ProjectDesign
 
     @classmethod
     def of(cls, project: Project) -> Design:
+        snapshot = design_of(project)
         return cls(
             project=project,
-            events=list(project_selectors.project_events(project)),
-            instruments=list(dictionary_selectors.project_instruments(project)),
-            designated=project_selectors.designated_forms(project),
-            repeats=project_selectors.repeat_settings(project),
+            events=snapshot.events,
+            instruments=snapshot.instruments,
+            designated=snapshot.designated,
+            repeats=snapshot.repeats,
+            snapshot=snapshot,
         )
 
     def forms_of(self, event: Event) -> list[Instrument]:
-        names = self.designated.get(event.pk, set())
+        names = self.designated.get(event.pk, frozenset())
         return [instrument for instrument in self.instruments if instrument.name in names]
 
     def columns(self) -> list[tuple[Event, Instrument]]:
@@ -272,7 +275,7 @@ def _grid_cell(
     forms: Mapping[tuple[int, str, int], FormData],
     pipe_label: Any,
 ) -> GridCell:
-    if form.name not in design.designated.get(event.pk, set()):
+    if form.name not in design.designated.get(event.pk, frozenset()):
         return GridCell(designated=False)
     url = _form_url(design.project, record.record_id, event, form.name, 1)
     if not design.repeats_form(event, form.name):
@@ -302,7 +305,7 @@ def record_home(request: AuthedRequest, project_id: int, record_id: str) -> Http
     record = selectors.access_record(request.user, project, record_id)
     design = Design.of(project)
     forms = selectors.record_forms(record)
-    all_rows = {row.field_name: row for row in dictionary_selectors.project_rows(project)}
+    all_rows = {row.field_name: row for row in design.snapshot.rows}
 
     def pipe_label(label: str, values: Mapping[str, str]) -> str:
         return make_piper(all_rows, values)(label)
@@ -311,7 +314,7 @@ def record_home(request: AuthedRequest, project_id: int, record_id: str) -> Http
     grid = [
         (form, [_grid_cell(design, record, event, form, forms, pipe_label) for event in events])
         for form in design.instruments
-        if any(form.name in design.designated.get(e.pk, set()) for e in events)
+        if any(form.name in design.designated.get(e.pk, frozenset()) for e in events)
     ]
     context = {"project": project, "nav": "records", "record": record, "events": events}
     context["grid"] = grid
@@ -380,8 +383,8 @@ def _form_page(
     instrument = design.instrument(event, form_name)
     if instance < 1 or (instance > 1 and not design.repeats_form(event, form_name)):
         raise Http404(_("This form does not repeat."))
-    fields = [f.as_row() for f in dictionary_selectors.instrument_fields(instrument)]
-    all_rows = {row.field_name: row for row in dictionary_selectors.project_rows(project)}
+    fields = design.snapshot.form_rows(instrument.name)
+    all_rows = {row.field_name: row for row in design.snapshot.rows}
     stored = selectors.form_data(record, event, form_name, instance)
     return FormPage(project, design, record, event, instrument, instance, fields, all_rows, stored)
 
