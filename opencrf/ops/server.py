@@ -11,10 +11,15 @@ from gunicorn.app.base import BaseApplication
 
 
 def default_workers() -> int:
-    """SQLite has one writer, so one process with threads; PostgreSQL takes more processes."""
+    """One process per CPU on SQLite (writes queue on its one lock); more on PostgreSQL.
+
+    A process runs Python on one CPU at a time however many threads it has, so a second
+    process doubled the saves a 2-CPU machine serves (bench/RESULTS.md, load benchmark).
+    """
+    cpus = multiprocessing.cpu_count()
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        return 1
-    return min(2 * multiprocessing.cpu_count() + 1, 9)
+        return min(cpus, 4)
+    return min(2 * cpus + 1, 9)
 
 
 def _post_worker_init(worker: Any) -> None:
