@@ -1,9 +1,11 @@
-"""Writes to accounts. Every one is named `user_<verb>`."""
+"""Writes to accounts: `user_<verb>`, and the security log (`security_event_create`)."""
 
 from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -11,10 +13,37 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from opencrf.accounts.models import User
+from opencrf.accounts.models import SecurityEvent, User
 from opencrf.core.errors import InvalidInput
 
 _ONE_TIME_ALPHABET = string.ascii_letters + string.digits
+
+
+def security_event_create(
+    *,
+    kind: str,
+    user: User | None = None,
+    username: str = "",
+    actor: User | None = None,
+    address: str = "",
+    details: Mapping[str, Any] | None = None,
+) -> SecurityEvent:
+    """Add one entry to the security log (UTC time now).
+
+    `kind` is a dotted name such as `login.failed`, `lockout`, `2fa.enrolled`,
+    `password.reset`, `account.approved`, `rights.changed`, `token.created`; `user` is the
+    account concerned (None for an unknown username, kept in `username`), `actor` who acted
+    when not the user (an administrator), `address` the client address
+    (`core.middleware.client_address`).
+    """
+    return SecurityEvent.objects.create(
+        kind=kind,
+        user=user,
+        username=(username or (user.username if user is not None else ""))[:150],
+        actor=actor,
+        address=address[:64],
+        details=dict(details or {}),
+    )
 
 
 def one_time_password() -> str:
