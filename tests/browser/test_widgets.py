@@ -225,6 +225,19 @@ def test_an_autocomplete_option_is_chosen_by_typing_part_of_a_japanese_label_and
     expect(listbox).to_be_hidden()
     expect(select).to_have_value("2")
 
+    # Tab takes the highlighted option, as Enter does.
+    site.fill("")
+    site.press_sequentially("名古")
+    expect(site).to_have_attribute("aria-activedescendant", "f-site-option-0")
+    site.press("Tab")
+    expect(site).not_to_be_focused()
+    expect(select).to_have_value("4")
+    expect(osaka_room).to_be_hidden()
+    site.fill("")
+    site.press_sequentially("大阪")
+    site.press("Enter")
+    expect(select).to_have_value("2")
+
     # No match says so; leaving with unmatched text restores the choice.
     site.fill("札幌")
     expect(page.locator("[data-field=site] .crf-listbox-empty")).to_have_text("No matches")

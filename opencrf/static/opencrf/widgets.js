@@ -229,7 +229,12 @@ function openPicker(companion) {
     // No showPicker (older browsers) or refused: show the native input itself instead.
   }
   companion.classList.add("crf-picker-shown");
-  companion.addEventListener("blur", () => companion.classList.remove("crf-picker-shown"), { once: true });
+  companion.removeAttribute("aria-hidden");
+  const hide = () => {
+    companion.classList.remove("crf-picker-shown");
+    companion.setAttribute("aria-hidden", "true");
+  };
+  companion.addEventListener("blur", hide, { once: true });
   companion.focus();
 }
 
@@ -405,7 +410,11 @@ export function enhanceAutocomplete(select, texts) {
       restore();
     }
   });
-  input.addEventListener("blur", () => choose(settleTyped(options, input.value, select.value)));
+  // Leaving with an option highlighted takes it (as Enter would); else the text decides.
+  input.addEventListener("blur", () => {
+    const highlighted = !listbox.hidden && active >= 0 ? shown[active].value : null;
+    choose(highlighted ?? settleTyped(options, input.value, select.value));
+  });
   // Mousedown would take focus from the input (and blur would settle first): keep it.
   listbox.addEventListener("mousedown", (event) => event.preventDefault());
   listbox.addEventListener("click", (event) => {
