@@ -153,3 +153,6 @@ class DataAccessGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+from opencrf.projects.request_models import ProjectRequest, RequestStatus  # noqa: E402, F401
