@@ -397,3 +397,22 @@ def test_the_instrument_preview_offers_the_same_widgets(page, admin_credentials,
     site.press_sequentially("名古屋")
     site.press("Enter")
     expect(preview.locator("select#f-site")).to_have_value("4")
+
+
+def test_without_show_picker_the_calendar_button_shows_and_focuses_the_native_input(
+    page, admin_credentials, project_id
+):
+    page.add_init_script("delete HTMLInputElement.prototype.showPicker")
+    log_in(page, admin_credentials)
+    open_new_record(page, project_id)
+    picker = row(page, "visit_date").locator(".crf-picker")
+    page.locator("#f-visit_date").fill("2024-02-29")
+    row(page, "visit_date").get_by_role("button", name="Open calendar").click()
+    expect(picker).to_be_focused()
+    expect(picker).to_have_value("2024-02-29")
+    expect(picker).not_to_have_attribute("aria-hidden", "true")
+    page.keyboard.press("ArrowUp")  # the month segment is focused first in en-US
+    expect(page.locator("#f-visit_date")).to_have_value("2024-03-29")
+    page.locator("#f-initials").click()
+    expect(picker).to_have_attribute("aria-hidden", "true")
+    expect(picker).not_to_have_class(re.compile("crf-picker-shown"))
