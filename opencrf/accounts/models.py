@@ -133,3 +133,102 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} {self.username}"
+
+
+class AccountRequestStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class AccountRequest(models.Model):
+    """An application for an account, from the public request page; kept after the decision."""
+
+    first_name = models.CharField(_("given name"), max_length=150)
+    last_name = models.CharField(_("family name"), max_length=150)
+    email = models.EmailField(_("e-mail address"), max_length=254)
+    institution = models.CharField(_("institution"), max_length=200)
+    department = models.CharField(_("department"), max_length=200, blank=True)
+    position = models.CharField(_("position"), max_length=200, blank=True)
+    purpose = models.TextField(_("purpose of use"), max_length=2000)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    terms_version = models.ForeignKey(
+        "accounts.TermsVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=AccountRequestStatus.choices,
+        default=AccountRequestStatus.PENDING,
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    address = models.CharField(max_length=64, blank=True)
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=1000, blank=True)
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="account_requests"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("account request")
+        verbose_name_plural = _("account requests")
+
+    def __str__(self) -> str:
+        return f"{self.last_name} {self.first_name} <{self.email}>"
+
+
+class TermsVersion(models.Model):
+    """One version of the terms of use; the published one with the highest number is in force."""
+
+    number = models.PositiveIntegerField(_("version"), unique=True)
+    text_ja = models.TextField(_("text (Japanese)"), max_length=50000, blank=True)
+    text_en = models.TextField(_("text (English)"), max_length=50000, blank=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-number"]
+        verbose_name = _("terms of use version")
+        verbose_name_plural = _("terms of use versions")
+
+    def __str__(self) -> str:
+        return str(self.number)
+
+    def text_for(self, language: str) -> str:
+        """The text in `language`, falling back to the other one when that is blank."""
+        if language.startswith("ja"):
+            return self.text_ja or self.text_en
+        return self.text_en or self.text_ja
+
+
+class TermsAcceptance(models.Model):
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="terms_acceptances")
+    version = models.ForeignKey(TermsVersion, on_delete=models.PROTECT, related_name="+")
+    accepted_at = models.DateTimeField(default=timezone.now)
+    address = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-accepted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "version"], name="terms_accepted_once")
+        ]
+
+
+class ActivationToken(models.Model):
+    """A one-time link to set a password. Only a SHA-256 of the token is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="activation_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
