@@ -72,3 +72,12 @@ def secret_key(debug: bool) -> str:
     raise ImproperlyConfigured(
         f"No secret key: set OPENCRF_SECRET_KEY, or run `opencrf init` to create {key_file}."
     )
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of `choices` (case-insensitive); anything else fails fast, naming the variable."""
+    value = env_str(name, default).lower()
+    if value not in choices:
+        allowed = ", ".join(choices)
+        raise ImproperlyConfigured(f"{name} must be one of {allowed}, not {value!r}")
+    return value

@@ -8,7 +8,15 @@ import dj_database_url
 import xstatic.pkg.bootstrap as xstatic_bootstrap
 from django.utils.translation import gettext_lazy as _
 
-from opencrf.config.env import data_dir, env_bool, env_int, env_list, env_str, secret_key
+from opencrf.config.env import (
+    data_dir,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    secret_key,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = data_dir()
@@ -34,6 +42,7 @@ INSTALLED_APPS = [
     "opencrf.dictionary",
     "opencrf.files",
     "opencrf.records",
+    "opencrf.api",
     "opencrf.ops",
 ]
 
@@ -48,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "opencrf.accounts.middleware.UserLanguageMiddleware",
     "opencrf.accounts.middleware.PasswordChangeRequiredMiddleware",
+    "opencrf.accounts.lifecycle_middleware.TermsAcceptanceMiddleware",
+    "opencrf.accounts.lifecycle_middleware.LastActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -100,6 +111,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Accounts and sessions. ---
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["opencrf.accounts.backends.AccountStatusBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "projects:list"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -174,6 +186,29 @@ OPENCRF_CLAMD_ADDRESS = env_str("OPENCRF_CLAMD_ADDRESS")
 OPENCRF_ALLOW_SQL_FIELDS = env_bool("OPENCRF_ALLOW_SQL_FIELDS", default=False)
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# --- E-mail: SMTP when a host is set; otherwise the console (development) or files in
+# $OPENCRF_DATA_DIR/mail (a server without SMTP keeps every message for the administrator). ---
+
+EMAIL_HOST = env_str("OPENCRF_SMTP_HOST")
+_SMTP_TLS = env_choice("OPENCRF_SMTP_TLS", ("starttls", "ssl", "none"), "starttls")
+EMAIL_PORT = env_int("OPENCRF_SMTP_PORT", {"ssl": 465, "starttls": 587}.get(_SMTP_TLS, 25))
+EMAIL_HOST_USER = env_str("OPENCRF_SMTP_USER")
+EMAIL_HOST_PASSWORD = env_str("OPENCRF_SMTP_PASSWORD")
+EMAIL_USE_TLS = _SMTP_TLS == "starttls"
+EMAIL_USE_SSL = _SMTP_TLS == "ssl"
+EMAIL_TIMEOUT = 30
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(DATA_DIR / "mail")
+DEFAULT_FROM_EMAIL = env_str("OPENCRF_MAIL_FROM", "opencrf@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address users reach the site at, for links in e-mails (no trailing slash).
+OPENCRF_SITE_URL = env_str("OPENCRF_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,
