@@ -2,6 +2,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from opencrf.accounts.views import set_language
+from opencrf.api.views import api_endpoint
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False)),
@@ -13,4 +14,5 @@ urlpatterns = [
     path("projects/<int:project_id>/records/", include("opencrf.records.urls")),
     path("files/", include("opencrf.files.urls")),
     path("-/", include("opencrf.ops.urls")),
+    path("api/", api_endpoint, name="api"),
 ]

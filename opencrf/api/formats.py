@@ -1,0 +1,125 @@
+"""Response bodies in REDCap's formats (spec §1.5): JSON, CSV as PHP writes it, and XML items."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import orjson
+from django.http import HttpResponse, StreamingHttpResponse
+
+CONTENT_TYPES = {
+    "json": "application/json; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "xml": "text/xml; charset=utf-8",
+    "odm": "text/xml; charset=utf-8",
+    "text": "text/plain; charset=utf-8",
+}
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" ?>'
+DELIMITERS = {",": ",", "tab": "\t", ";": ";", "|": "|", "^": "^", "pipe": "|"}
+_NEEDS_QUOTES = ('"', "\r", "\n", "\t", " ", "\\")
+
+
+def csv_cell(value: Any, delimiter: str = ",") -> str:
+    """One CSV field as PHP's fputcsv writes it: quoted only when it holds a delimiter,
+    a quote, a line break, a tab or a space; quotes doubled."""
+    text = "" if value is None else str(value)
+    if delimiter in text or any(mark in text for mark in _NEEDS_QUOTES):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_line(values: Iterable[Any], delimiter: str = ",") -> str:
+    return delimiter.join(csv_cell(value, delimiter) for value in values) + "\n"
+
+
+def csv_lines(
+    header: Sequence[str], rows: Iterable[Mapping[str, Any]], delimiter: str = ","
+) -> Iterator[str]:
+    yield csv_line(header, delimiter)
+    for row in rows:
+        yield csv_line((row.get(name, "") for name in header), delimiter)
+
+
+def _cdata(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def xml_item(row: Mapping[str, Any], keys: Sequence[str] | None = None) -> str:
+    names = keys if keys is not None else list(row)
+    cells = "".join(f"<{name}>{_cdata(row.get(name, ''))}</{name}>" for name in names)
+    return f"<item>{cells}</item>\n"
+
+
+def xml_lines(
+    root: str, rows: Iterable[Mapping[str, Any]], keys: Sequence[str] | None = None
+) -> Iterator[str]:
+    yield f"{XML_DECLARATION}\n<{root}>\n"
+    for row in rows:
+        yield xml_item(row, keys)
+    yield f"</{root}>\n"
+
+
+def json_lines(rows: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+    """A JSON array written one object at a time, so long exports never sit in memory."""
+    first = True
+    yield b"["
+    for row in rows:
+        yield (b"" if first else b",") + orjson.dumps(row)
+        first = False
+    yield b"]"
+
+
+def table_response(
+    fmt: str,
+    header: Sequence[str],
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    root: str = "items",
+    delimiter: str = ",",
+) -> StreamingHttpResponse:
+    """Rows of one content in the asked format, streamed."""
+    body: Iterable[Any]
+    if fmt == "json":
+        body = json_lines(rows)
+    elif fmt == "csv":
+        body = csv_lines(header, rows, delimiter)
+    else:
+        body = xml_lines(root, rows, header)
+    return StreamingHttpResponse(body, content_type=CONTENT_TYPES["xml" if fmt == "odm" else fmt])
+
+
+def object_response(fmt: str, row: Mapping[str, Any], *, root: str = "items") -> HttpResponse:
+    """A single object (project info): a JSON object, one CSV row, or one XML item."""
+    if fmt == "json":
+        return HttpResponse(orjson.dumps(dict(row)), content_type=CONTENT_TYPES["json"])
+    if fmt == "csv":
+        text = "".join(csv_lines(list(row), [row]))
+        return HttpResponse(text, content_type=CONTENT_TYPES["csv"])
+    text = f"{XML_DECLARATION}\n<{root}>" + xml_item(row).removesuffix("\n") + f"</{root}>\n"
+    return HttpResponse(text, content_type=CONTENT_TYPES["xml"])
+
+
+def plain_response(text: str) -> HttpResponse:
+    """A bare value (version, next record name, a count): no envelope, no newline."""
+    return HttpResponse(text, content_type=CONTENT_TYPES["text"])
+
+
+def count_response(count: int, return_format: str) -> HttpResponse:
+    """The result of most imports and deletes: a bare number (a JSON number in JSON)."""
+    if return_format == "json":
+        return HttpResponse(orjson.dumps(count), content_type=CONTENT_TYPES["json"])
+    return plain_response(str(count))
+
+
+def error_response(message: str, return_format: str, status: int) -> HttpResponse:
+    """REDCap's error body in the caller's return format (§1.6)."""
+    if return_format == "json":
+        body = orjson.dumps({"error": message})
+        return HttpResponse(body, status=status, content_type=CONTENT_TYPES["json"])
+    if return_format == "csv":
+        return HttpResponse(f"ERROR: {message}", status=status, content_type=CONTENT_TYPES["csv"])
+    escaped = message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = f"{XML_DECLARATION}\n<hash>\n  <error>{escaped}</error>\n</hash>"
+    return HttpResponse(text, status=status, content_type=CONTENT_TYPES["xml"])

@@ -1,0 +1,365 @@
+"""Study data as REDCap exports it: flat rows (record × event × repeat instance) or EAV.
+
+The rows follow REDCap's layout exactly (spec §2.1), because the API and every export share
+it: the record id column, `redcap_event_name` in longitudinal projects, the repeat columns
+when anything repeats, the group column when asked, then fields in dictionary order with each
+checkbox option as `field___code` and `<form>_complete` after its form's last field. Cells
+that do not apply to a row (a form not used at the event, another form's columns in a repeat
+row) are blank; applicable empty checkboxes are `0`, an untouched form's status `0`.
+
+Records are read a chunk at a time in natural id order, so memory stays flat whatever the
+size of the project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from django.db.models import QuerySet
+
+from opencrf.dictionary.choices import checkbox_column, parse_choices
+from opencrf.dictionary.columns import FieldRow
+from opencrf.dictionary.design import ProjectDesign
+from opencrf.files.selectors import files_in_project
+from opencrf.projects.models import Event, Project
+from opencrf.records.models import FormData, Record
+
+CHUNK = 500
+EVENT_COLUMN = "redcap_event_name"
+REPEAT_FORM_COLUMN = "redcap_repeat_instrument"
+REPEAT_INSTANCE_COLUMN = "redcap_repeat_instance"
+GROUP_COLUMN = "redcap_data_access_group"
+STATUS_LABELS = {"0": "Incomplete", "1": "Unverified", "2": "Complete"}
+BOOLEAN_LABELS = {"yesno": {"1": "Yes", "0": "No"}, "truefalse": {"1": "True", "0": "False"}}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One data column: its export name, its form, and what it holds."""
+
+    name: str
+    form: str
+    row: FieldRow | None = None  # None for `<form>_complete`
+    code: str = ""  # the option of a checkbox column
+
+    @property
+    def is_status(self) -> bool:
+        return self.row is None
+
+    @property
+    def is_checkbox(self) -> bool:
+        return self.row is not None and self.row.field_type == "checkbox"
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    labels: bool = False  # rawOrLabel=label
+    checkbox_labels: bool = False  # exportCheckboxLabel
+    blank_gray_status: bool = False  # exportBlankForGrayFormStatus
+    groups: bool = False  # exportDataAccessGroups
+    events: frozenset[str] = frozenset()  # unique event names; empty = all
+
+
+@dataclass
+class Layout:
+    """The columns of one export, in REDCap's order."""
+
+    record_field: str
+    with_record_id: bool
+    longitudinal: bool
+    repeating: bool
+    groups: bool
+    data: list[Column] = field(default_factory=list)
+
+    @property
+    def header(self) -> list[str]:
+        names = [self.record_field] if self.with_record_id else []
+        if self.longitudinal:
+            names.append(EVENT_COLUMN)
+        if self.repeating:
+            names += [REPEAT_FORM_COLUMN, REPEAT_INSTANCE_COLUMN]
+        if self.groups:
+            names.append(GROUP_COLUMN)
+        return names + [column.name for column in self.data if column.name != self.record_field]
+
+
+def export_layout(
+    project: Project,
+    design: ProjectDesign,
+    *,
+    fields: Iterable[str] = (),
+    forms: Iterable[str] = (),
+    groups: bool = False,
+) -> Layout:
+    """The columns for the chosen fields and forms (none chosen: everything)."""
+    fields, forms = set(fields), set(forms)
+    everything = not fields and not forms
+    layout = Layout(
+        record_field=design.record_id_field,
+        with_record_id=everything
+        or design.record_id_field in fields
+        or _first_form(design) in forms,
+        longitudinal=project.is_longitudinal,
+        repeating=bool(design.repeats),
+        groups=groups,
+    )
+    rows = design.rows
+    for index, row in enumerate(rows):
+        if everything or row.field_name in fields or row.form_name in forms:
+            layout.data.extend(_columns_of(row))
+        last_of_form = index + 1 == len(rows) or rows[index + 1].form_name != row.form_name
+        status = f"{row.form_name}_complete"
+        if last_of_form and (everything or status in fields or row.form_name in forms):
+            layout.data.append(Column(status, row.form_name))
+    return layout
+
+
+def _first_form(design: ProjectDesign) -> str:
+    return design.rows[0].form_name if design.rows else ""
+
+
+def _columns_of(row: FieldRow) -> list[Column]:
+    if row.field_type == "descriptive":
+        return []
+    if row.field_type == "checkbox":
+        return [
+            Column(checkbox_column(row.field_name, choice.code), row.form_name, row, choice.code)
+            for choice in parse_choices(row.select_choices_or_calculations)
+        ]
+    return [Column(row.field_name, row.form_name, row)]
+
+
+def flat_rows(
+    project: Project,
+    design: ProjectDesign,
+    records: QuerySet[Record],
+    layout: Layout,
+    options: ExportOptions = ExportOptions(),
+) -> Iterator[dict[str, Any]]:
+    """Every row of the export, record by record in natural order, read in chunks."""
+    ordered = records.select_related("group").order_by("sort_key", "pk").iterator(CHUNK)
+    writer = _RowWriter(project, design, layout, options)
+    while chunk := list(islice(ordered, CHUNK)):
+        forms = FormData.objects.filter(record__in=[record.pk for record in chunk])
+        by_record: dict[int, list[FormData]] = {}
+        for form in forms:
+            by_record.setdefault(form.record_id, []).append(form)
+        writer.load_files(by_record.values())
+        for record in chunk:
+            yield from writer.rows_of(record, by_record.get(record.pk, []))
+
+
+class _RowWriter:
+    """Builds the rows of one record from its stored forms."""
+
+    def __init__(
+        self, project: Project, design: ProjectDesign, layout: Layout, options: ExportOptions
+    ) -> None:
+        self.project = project
+        self.design = design
+        self.layout = layout
+        self.options = options
+        self.labels = {instrument.name: instrument.label for instrument in design.instruments}
+        self.file_names: dict[int, str] = {}
+        self.file_columns = [c for c in layout.data if c.row and c.row.field_type == "file"]
+
+    def load_files(self, groups: Iterable[list[FormData]]) -> None:
+        """The names of the files this chunk's rows refer to, in one query."""
+        if not self.file_columns:
+            return
+        ids = {
+            int(value)
+            for forms in groups
+            for form in forms
+            for column in self.file_columns
+            if (value := form.values.get(column.name, "")).isascii() and value.isdigit()
+        }
+        found = files_in_project(self.project, ids)
+        self.file_names = {pk: stored.original_name for pk, stored in found.items()}
+
+    def rows_of(self, record: Record, forms: list[FormData]) -> Iterator[dict[str, Any]]:
+        wanted = self.options.events
+        for event in self.design.events_of_arm(record.arm_id):
+            if wanted and event.unique_name not in wanted:
+                continue
+            here = [form for form in forms if form.event_id == event.pk]
+            if not here and self.layout.longitudinal:
+                continue
+            yield from self._event_rows(record, event, here)
+
+    def _event_rows(
+        self, record: Record, event: Event, forms: list[FormData]
+    ) -> Iterator[dict[str, Any]]:
+        if (event.pk, "") in self.design.repeats:  # a repeating event: one row per instance
+            for instance in sorted({form.instance for form in forms}) or [1]:
+                at = {f.form_name: f for f in forms if f.instance == instance}
+                yield self._row(record, event, at, lambda form: True, "", instance)
+            return
+        repeating = {form for (event_id, form) in self.design.repeats if event_id == event.pk}
+        base = {f.form_name: f for f in forms if f.form_name not in repeating and f.instance == 1}
+        yield self._row(record, event, base, lambda form: form not in repeating, "", None)
+        for instrument in self.design.instruments:
+            if instrument.name not in repeating:
+                continue
+            instances = sorted(
+                (f for f in forms if f.form_name == instrument.name), key=lambda f: f.instance
+            )
+            for form in instances:
+                name = instrument.name
+                yield self._row(
+                    record,
+                    event,
+                    {name: form},
+                    lambda other, n=name: other == n,
+                    name,
+                    form.instance,
+                )
+
+    def _row(
+        self,
+        record: Record,
+        event: Event,
+        forms: dict[str, FormData],
+        applies: Any,
+        repeat_form: str,
+        instance: int | None,
+    ) -> dict[str, Any]:
+        layout, labels = self.layout, self.options.labels
+        row: dict[str, Any] = {}
+        if layout.with_record_id:
+            row[layout.record_field] = record.record_id
+        if layout.longitudinal:
+            row[EVENT_COLUMN] = event.name if labels else event.unique_name
+        if layout.repeating:
+            shown_form = self.labels.get(repeat_form, repeat_form) if labels else repeat_form
+            row[REPEAT_FORM_COLUMN] = shown_form
+            row[REPEAT_INSTANCE_COLUMN] = instance if instance is not None else ""
+        if layout.groups:
+            group = record.group
+            row[GROUP_COLUMN] = (
+                "" if group is None else (group.name if labels else group.unique_name)
+            )
+        for column in layout.data:
+            if column.name == layout.record_field:
+                continue
+            usable = self.design.has_form(self.project, event, column.form) and applies(column.form)
+            row[column.name] = self._cell(column, forms.get(column.form)) if usable else ""
+        return row
+
+    def _cell(self, column: Column, form: FormData | None) -> str:
+        if column.is_status:
+            if form is None:
+                return "" if self.options.blank_gray_status else _label_or(self, STATUS_LABELS, "0")
+            return _label_or(self, STATUS_LABELS, str(form.status))
+        assert column.row is not None
+        value = form.values.get(column.name, "") if form is not None else ""
+        if column.is_checkbox:
+            checked = value == "1"
+            if not self.options.labels:
+                return "1" if checked else "0"
+            if self.options.checkbox_labels:
+                return _choice_label(column.row, column.code) if checked else ""
+            return "Checked" if checked else "Unchecked"
+        if value == "":
+            return ""
+        kind = column.row.field_type
+        if kind == "file":
+            return self.file_names.get(int(value), "") if value.isdigit() else ""
+        if self.options.labels:
+            if kind in ("radio", "dropdown"):
+                return _choice_label(column.row, value)
+            if kind in BOOLEAN_LABELS:
+                return BOOLEAN_LABELS[kind].get(value, value)
+        return value
+
+
+def _label_or(writer: _RowWriter, labels: dict[str, str], code: str) -> str:
+    return labels.get(code, code) if writer.options.labels else code
+
+
+def _choice_label(row: FieldRow, code: str) -> str:
+    for choice in parse_choices(row.select_choices_or_calculations):
+        if choice.code == code or choice.code.lower() == code.lower():
+            return choice.label
+    return code
+
+
+def eav_rows(
+    project: Project,
+    design: ProjectDesign,
+    records: QuerySet[Record],
+    layout: Layout,
+    options: ExportOptions = ExportOptions(),
+) -> Iterator[dict[str, Any]]:
+    """One row per stored non-blank value (spec §2.1, EAV): checkboxes one row per ticked box
+    with the base field name and the code; file fields hold the file's id."""
+    wanted = {column.name for column in layout.data}
+    ordered = records.order_by("sort_key", "pk").iterator(CHUNK)
+    events = {event.pk: event for event in design.events}
+    while chunk := list(islice(ordered, CHUNK)):
+        forms = FormData.objects.filter(record__in=[record.pk for record in chunk])
+        by_record: dict[int, list[FormData]] = {}
+        for form in forms:
+            by_record.setdefault(form.record_id, []).append(form)
+        for record in chunk:
+            for form in _in_design_order(by_record.get(record.pk, []), design):
+                event = events.get(form.event_id)
+                if event is None or (options.events and event.unique_name not in options.events):
+                    continue
+                yield from _eav_of(record, event, form, layout, design, wanted)
+
+
+def _in_design_order(forms: list[FormData], design: ProjectDesign) -> list[FormData]:
+    events = {event.pk: n for n, event in enumerate(design.events)}
+    instruments = {instrument.name: n for n, instrument in enumerate(design.instruments)}
+    return sorted(
+        forms,
+        key=lambda f: (events.get(f.event_id, 0), f.instance, instruments.get(f.form_name, 0)),
+    )
+
+
+def _eav_of(
+    record: Record,
+    event: Event,
+    form: FormData,
+    layout: Layout,
+    design: ProjectDesign,
+    wanted: set[str],
+) -> Iterator[dict[str, Any]]:
+    repeats = design.repeats_form(event, form.form_name)
+    base: dict[str, Any] = {"record": record.record_id}
+    if layout.longitudinal:
+        base[EVENT_COLUMN] = event.unique_name
+    if layout.repeating:
+        whole_event = (event.pk, "") in design.repeats
+        base[REPEAT_FORM_COLUMN] = form.form_name if repeats and not whole_event else ""
+        base[REPEAT_INSTANCE_COLUMN] = form.instance if repeats else ""
+    for row in design.form_rows(form.form_name):
+        if row.field_type == "checkbox":
+            for choice in parse_choices(row.select_choices_or_calculations):
+                column = checkbox_column(row.field_name, choice.code)
+                if column in wanted and form.values.get(column) == "1":
+                    yield {**base, "field_name": row.field_name, "value": choice.code}
+            continue
+        value = (
+            record.record_id
+            if row.field_name == layout.record_field
+            else form.values.get(row.field_name, "")
+        )
+        if row.field_name in wanted and value != "":
+            yield {**base, "field_name": row.field_name, "value": value}
+    status = f"{form.form_name}_complete"
+    if status in wanted:
+        yield {**base, "field_name": status, "value": str(form.status)}
+
+
+def eav_header(layout: Layout) -> Sequence[str]:
+    names = ["record"]
+    if layout.longitudinal:
+        names.append(EVENT_COLUMN)
+    if layout.repeating:
+        names += [REPEAT_FORM_COLUMN, REPEAT_INSTANCE_COLUMN]
+    return [*names, "field_name", "value"]
