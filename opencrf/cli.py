@@ -6,6 +6,7 @@ opencrf worker   run background jobs in their own process
 opencrf demo     load the bilingual demo study
 opencrf check    readiness checks (database, migrations, storage, configuration)
 opencrf audit    audit trail tasks: `opencrf audit verify` recomputes the hash chains
+opencrf token    print an API token: a member's project token, or an administrator's super token
 opencrf manage   any Django management command, for the rare expert task
 """
 
@@ -213,6 +214,36 @@ def _chain_line(report: ChainReport) -> str:
     return f"ok   {name}: {report.entries_checked} {entries}, head {report.head_hash[:12]}…"
 
 
+def cmd_token(args: argparse.Namespace) -> None:
+    """Print a new API token on standard output (alone, for scripts); notes go to stderr."""
+    _setup_django()
+    from opencrf.accounts.models import User
+    from opencrf.api import tokens
+    from opencrf.audit.models import AuditSource
+    from opencrf.audit.services import AuditContext
+    from opencrf.core.errors import InvalidInput
+    from opencrf.projects.models import Project
+
+    user = User.objects.filter(username=args.user).first()
+    if user is None:
+        raise CommandError(f"no user named {args.user}")
+    context = AuditContext(actor=None, source=AuditSource.CLI)
+    try:
+        if args.super:
+            token = tokens.super_token_create(context=context, user=user)
+        else:
+            project = Project.objects.filter(pk=args.project).first()
+            if project is None:
+                raise CommandError(f"no project {args.project}")
+            make = tokens.token_regenerate if args.regenerate else tokens.token_create
+            token = make(context=context, user=user, project=project)
+    except InvalidInput as error:
+        raise CommandError(error.message) from None
+    print(token)
+    kind = "super token" if args.super else f"API token for project {args.project}"
+    print(f"Issued a {kind} to {user.username}; it is shown only now.", file=sys.stderr)
+
+
 def cmd_manage(args: argparse.Namespace) -> None:
     _setup_django()
     from django.core.management import execute_from_command_line
@@ -253,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=cmd_check)
 
     _add_audit_parser(commands)
+    _add_token_parser(commands)
 
     manage = commands.add_parser("manage", help="run a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
@@ -271,6 +303,23 @@ def _add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )
     verify.add_argument("--project", type=int, metavar="ID", help="only this project's chain")
     verify.set_defaults(handler=cmd_audit_verify)
+
+
+def _add_token_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    token = commands.add_parser(
+        "token",
+        help="print an API token",
+        description="Issue an API token and print it (only the token, on standard output). "
+        "A project token needs --project; a super token (administrators only) --super.",
+    )
+    token.add_argument("--user", required=True, metavar="NAME", help="the token's owner")
+    which = token.add_mutually_exclusive_group(required=True)
+    which.add_argument("--project", type=int, metavar="ID", help="a project token")
+    which.add_argument("--super", action="store_true", help="a super token (creates projects)")
+    token.add_argument(
+        "--regenerate", action="store_true", help="replace the member's existing token"
+    )
+    token.set_defaults(handler=cmd_token)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,7 @@ import pytest
 
 from opencrf import cli
 
-SUBCOMMANDS = {"init", "serve", "worker", "demo", "check", "audit", "manage"}
+SUBCOMMANDS = {"init", "serve", "worker", "demo", "check", "audit", "token", "manage"}
 GOOD_PASSWORD = "correct horse battery staple"
 
 
