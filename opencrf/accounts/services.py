@@ -23,6 +23,7 @@ from opencrf.accounts.models import (
     AccountRequestStatus,
     ActivationToken,
     SecurityEvent,
+    SiteSettings,
     TermsAcceptance,
     TermsVersion,
     User,
@@ -498,3 +499,30 @@ def terms_accept(*, user: User, version: TermsVersion, address: str = "") -> Ter
             kind="terms.accepted", user=user, address=address, details={"version": version.number}
         )
     return acceptance
+
+
+@transaction.atomic
+def site_settings_update(
+    *, values: Mapping[str, Any], actor: User, address: str = ""
+) -> dict[str, list[str]]:
+    """Change the administrator's site settings; returns {field: [old, new]} for what changed."""
+    current = SiteSettings.objects.select_for_update().get(pk=site_settings().pk)
+    editable = {
+        f.name for f in SiteSettings._meta.get_fields() if f.name not in ("id", "updated_at")
+    }
+    unknown = set(values) - editable
+    if unknown:
+        raise InvalidInput(_("Unknown settings: %(names)s") % {"names": ", ".join(sorted(unknown))})
+    changes = {
+        name: [str(getattr(current, name)), str(value)]
+        for name, value in values.items()
+        if getattr(current, name) != value
+    }
+    if changes:
+        for name in changes:
+            setattr(current, name, values[name])
+        current.save()
+        security_event_create(
+            kind="settings.changed", actor=actor, address=address, details=changes
+        )
+    return changes
