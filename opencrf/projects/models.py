@@ -54,16 +54,104 @@ class Project(models.Model):
         return self.title
 
 
-class ProjectMember(models.Model):
-    """A user's membership of a project. Rights beyond design arrive with user rights."""
+class FormRight(models.TextChoices):
+    """Data-entry rights on one instrument (REDCap's "Data Entry Rights")."""
+
+    NONE = "none", _("No access")
+    READ = "read", _("Read only")
+    EDIT = "edit", _("View & edit")
+    SURVEY_EDIT = "survey_edit", _("View & edit, and edit survey responses")
+
+
+class ExportRight(models.TextChoices):
+    """Data-export rights on one instrument (REDCap's "Data Export Rights")."""
+
+    NONE = "none", _("No access")
+    DEIDENTIFIED = "deidentified", _("De-identified")
+    REMOVE_IDENTIFIERS = "remove_identifiers", _("Remove all identifier fields")
+    FULL = "full", _("Full data set")
+
+
+# The on/off rights, in the order the rights page shows them.
+RIGHT_FLAGS = (
+    "design",
+    "user_rights",
+    "data_access_groups",
+    "data_import",
+    "api_export",
+    "api_import",
+    "record_create",
+    "record_rename",
+    "record_delete",
+    "lock_unlock",
+    "logging",
+    "data_quality",
+)
+
+
+class RightsFields(models.Model):
+    """REDCap's project rights, held by a role or by a member without one.
+
+    `form_rights` maps instrument → FormRight and `export_rights` instrument → ExportRight; an
+    instrument not listed (one added after the rights were set) gets the default that
+    `projects.rights` decides.
+    """
+
+    design = models.BooleanField(_("project design and setup"), default=False)
+    user_rights = models.BooleanField(_("user rights"), default=False)
+    data_access_groups = models.BooleanField(_("data access groups"), default=False)
+    data_import = models.BooleanField(_("data import tool"), default=False)
+    api_export = models.BooleanField(_("API export"), default=False)
+    api_import = models.BooleanField(_("API import/update"), default=False)
+    record_create = models.BooleanField(_("create records"), default=False)
+    record_rename = models.BooleanField(_("rename records"), default=False)
+    record_delete = models.BooleanField(_("delete records"), default=False)
+    lock_unlock = models.BooleanField(_("lock/unlock records"), default=False)
+    logging = models.BooleanField(_("logging"), default=False)
+    data_quality = models.BooleanField(_("data quality"), default=False)
+    form_rights = models.JSONField(_("data entry rights"), default=dict, blank=True)
+    export_rights = models.JSONField(_("data export rights"), default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Role(RightsFields):
+    """A named set of rights that members of a project can be given (REDCap's user roles)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="roles")
+    name = models.CharField(_("role name"), max_length=100)
+    # REDCap's `unique_role_name`: "U-" and ten upper-case letters or digits.
+    unique_name = models.CharField(_("unique role name"), max_length=20)
+
+    class Meta:
+        ordering = ["project_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "unique_name"], name="role_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProjectMember(RightsFields):
+    """A user's membership of a project, with their own rights or those of their role."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    can_design = models.BooleanField(_("project design and setup"), default=False)
+    # When set, the role's rights apply and the member's own are ignored.
+    role = models.ForeignKey(
+        Role, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+    )
     # A member in a group sees only that group's records; without one, every record.
     group = models.ForeignKey(
         "DataAccessGroup", null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
+    # REDCap's DAG switcher: the groups the member may switch `group` between.
+    allowed_groups = models.ManyToManyField(
+        "DataAccessGroup", blank=True, related_name="switchable_members"
+    )
+    expires_on = models.DateField(_("expires on"), null=True, blank=True)
     added_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -71,6 +159,15 @@ class ProjectMember(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "user"], name="member_unique_per_project")
         ]
+
+    @property
+    def can_design(self) -> bool:
+        """The design right under its earlier name (own rights, not a role's)."""
+        return self.design
+
+    @can_design.setter
+    def can_design(self, value: bool) -> None:
+        self.design = value
 
 
 class Arm(models.Model):

@@ -2,19 +2,64 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections.abc import Callable
+from datetime import date
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from opencrf.accounts.models import User
 from opencrf.core.errors import NotFound, PermissionDenied
 from opencrf.projects.models import Arm, Event, Project, ProjectMember
+from opencrf.projects.rights import Rights
+
+# The refusal for each right a page or action needs (translated when raised).
+MISSING_RIGHT: dict[str, Callable[[], str]] = {
+    "design": lambda: _("You do not have design rights in this project."),
+    "user_rights": lambda: _("You do not have user rights in this project."),
+    "data_access_groups": lambda: _("You do not have data access group rights in this project."),
+    "logging": lambda: _("You do not have the logging right in this project."),
+    "record_create": lambda: _("You may not create records in this project."),
+    "record_rename": lambda: _("You may not rename records in this project."),
+    "record_delete": lambda: _("You may not delete records in this project."),
+}
+
+
+def _today() -> date:
+    return timezone.localdate(timezone=timezone.get_default_timezone())
+
+
+def _unexpired() -> Q:
+    """Memberships in force: no expiry date, or one not yet past (in the site's time zone)."""
+    return Q(expires_on__isnull=True) | Q(expires_on__gte=_today())
 
 
 def projects_visible_to(user: User) -> QuerySet[Project]:
-    """Administrators see every project; others the projects they are members of."""
+    """Administrators see every project; others those they are members of, until it expires."""
     if user.is_superuser:
         return Project.objects.all()
-    return Project.objects.filter(members__user=user).distinct()
+    memberships = ProjectMember.objects.filter(_unexpired(), user=user)
+    return Project.objects.filter(pk__in=memberships.values("project_id"))
+
+
+def active_member(user: User, project: Project) -> ProjectMember | None:
+    """The user's membership of the project if it is in force, with its role and group."""
+    members = ProjectMember.objects.filter(_unexpired(), project=project, user=user)
+    return members.select_related("role", "group").first()
+
+
+def member_rights(user: User, project: Project) -> Rights:
+    """What `user` may do in `project`; NotFound when not a member (or no longer one).
+
+    The role's rights apply when the member has a role, else the member's own.
+    """
+    if user.is_superuser:
+        return Rights.everything()
+    member = active_member(user, project)
+    if member is None:
+        raise NotFound(_("No such project."))
+    return Rights.of(member.role or member, member.group_id)
 
 
 def access_project(user: User, project_id: int) -> Project:
@@ -26,17 +71,26 @@ def access_project(user: User, project_id: int) -> Project:
 
 
 def can_design(user: User, project: Project) -> bool:
-    if user.is_superuser:
-        return True
-    return ProjectMember.objects.filter(project=project, user=user, can_design=True).exists()
+    try:
+        return member_rights(user, project).design
+    except NotFound:
+        return False
+
+
+def access_project_with(user: User, project_id: int, right: str) -> Project:
+    """The project if `user` holds `right` (a RIGHT_FLAGS name) in it.
+
+    NotFound for a project the user cannot see, PermissionDenied for a missing right.
+    """
+    project = access_project(user, project_id)
+    if not getattr(member_rights(user, project), right):
+        raise PermissionDenied(MISSING_RIGHT[right]())
+    return project
 
 
 def access_project_design(user: User, project_id: int) -> Project:
     """The project if `user` may change its design, else NotFound or PermissionDenied."""
-    project = access_project(user, project_id)
-    if not can_design(user, project):
-        raise PermissionDenied(_("You do not have design rights in this project."))
-    return project
+    return access_project_with(user, project_id, "design")
 
 
 def project_arms(project: Project) -> QuerySet[Arm]:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
 from opencrf.core.errors import InvalidInput
 from opencrf.projects.models import (
+    RIGHT_FLAGS,
     Arm,
     DataAccessGroup,
     Event,
@@ -81,7 +82,10 @@ def project_create(
     arm = Arm.objects.create(project=project, number=1, name=_("Arm 1"))
     Event.objects.create(project=project, arm=arm, name=_("Event 1"), unique_name="event_1_arm_1")
     if context.actor is not None:
-        ProjectMember.objects.create(project=project, user=context.actor, can_design=True)
+        # As in REDCap, the creator holds every right and sees every record.
+        ProjectMember.objects.create(
+            project=project, user=context.actor, **dict.fromkeys(RIGHT_FLAGS, True)
+        )
     _audit(context, project, "project.create", details=f"Create project: {title}")
     return project
 

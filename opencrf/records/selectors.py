@@ -11,7 +11,10 @@ from django.utils.translation import gettext as _
 
 from opencrf.accounts.models import User
 from opencrf.audit.models import AuditEvent
-from opencrf.projects.models import Event, Project, ProjectMember
+from opencrf.core.errors import NotFound, PermissionDenied
+from opencrf.projects.models import DataAccessGroup, Event, Project
+from opencrf.projects.rights import EDITABLE, Rights
+from opencrf.projects.selectors import active_member, member_rights
 from opencrf.records.errors import RecordNotFound
 from opencrf.records.models import FormData, Record
 
@@ -19,12 +22,12 @@ from opencrf.records.models import FormData, Record
 def records_visible_to(user: User, project: Project) -> QuerySet[Record]:
     """Administrators and members without a group see every record; grouped members their group's.
 
-    Anyone else sees none.
+    Anyone else (and a member whose membership expired) sees none.
     """
     records = project.records.all()  # each record's `project` is this very instance
     if user.is_superuser:
         return records
-    member = ProjectMember.objects.filter(project=project, user=user).first()
+    member = active_member(user, project)
     if member is None:
         return records.none()
     if member.group_id is None:
@@ -41,6 +44,37 @@ def access_record(user: User, project: Project, record_id: str) -> Record:
     return record
 
 
+@dataclass(frozen=True, slots=True)
+class FormAccess:
+    """What a member may do with one form of one record: read it, and perhaps change it."""
+
+    right: str
+    rights: Rights
+
+    @property
+    def readonly(self) -> bool:
+        return self.right not in EDITABLE
+
+
+def access_form(user: User, project: Project, record: Record, form_name: str) -> FormAccess:
+    """The member's access to a form of a visible record; NotFound when they have none.
+
+    A form the member has no access to looks exactly like a form the event does not use.
+    """
+    rights = member_rights(user, project)
+    if record.project_id != project.pk or not rights.can_see_form(form_name):
+        raise NotFound(_("No such form in this event."))
+    return FormAccess(rights.form(form_name), rights)
+
+
+def require_form_edit(rights: Rights, form_name: str) -> None:
+    """Refuse a change to a form the member may only read (or not see)."""
+    if not rights.can_see_form(form_name):
+        raise NotFound(_("No such form in this event."))
+    if not rights.can_edit_form(form_name):
+        raise PermissionDenied(_("You may only read this form; nothing was saved."))
+
+
 def record_forms(record: Record) -> dict[tuple[int, str, int], FormData]:
     """(event id, form name, instance) → the stored form, for every form of the record."""
     return {(f.event_id, f.form_name, f.instance): f for f in record.forms.all()}
@@ -50,8 +84,21 @@ def form_data(record: Record, event: Event, form_name: str, instance: int) -> Fo
     return record.forms.filter(event=event, form_name=form_name, instance=instance).first()
 
 
-def next_record_id(project: Project) -> str:
-    """One more than the highest all-digit record id; "1" when there is none."""
+def next_record_id(project: Project, group: DataAccessGroup | None = None) -> str:
+    """The next automatic record id, as REDCap numbers them.
+
+    Without a group: one more than the highest all-digit record id, "1" when there is none.
+    In a group: `<group id>-<n>`, n one more than the highest n of the group's prefix.
+    """
+    if group is not None:
+        prefix = f"{group.pk}-"
+        taken = Record.objects.filter(project=project, record_id__startswith=prefix)
+        numbers = [
+            int(rest)
+            for name in taken.values_list("record_id", flat=True)
+            if (rest := name[len(prefix) :]).isascii() and rest.isdigit()
+        ]
+        return f"{prefix}{max(numbers, default=0) + 1}"
     highest = (
         Record.objects.filter(project=project)
         .exclude(sort_key__startswith="~")

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
-from opencrf.core.errors import InvalidInput, NotFound
+from opencrf.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.dictionary.form_logic import calculation_of, evaluate_form
@@ -29,9 +29,11 @@ from opencrf.projects.models import (
     Project,
     ProjectStatus,
 )
+from opencrf.projects.rights import Rights
+from opencrf.projects.selectors import MISSING_RIGHT, member_rights
 from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
 from opencrf.records.models import FormData, FormStatus, Record, record_sort_key
-from opencrf.records.selectors import next_record_id
+from opencrf.records.selectors import next_record_id, require_form_edit
 from opencrf.records.values import (
     NOT_ENTERED,
     blank_value,
@@ -70,6 +72,18 @@ def _audit(context: AuditContext, project_id: int, action: str, **kwargs: Any) -
     audit_event_create(context=context, project_id=project_id, action=action, **kwargs)
 
 
+def acting_rights(context: AuditContext, project: Project) -> Rights:
+    """The rights of whoever acts: a member's, or all of them for the system (no actor)."""
+    if context.actor is None:
+        return Rights.everything()
+    return member_rights(context.actor, project)
+
+
+def _require(rights: Rights, right: str) -> None:
+    if not getattr(rights, right):
+        raise PermissionDenied(MISSING_RIGHT[right]())
+
+
 def _check_record_id(project: Project, record_id: str, *, exclude: int | None = None) -> None:
     if not 1 <= len(record_id) <= MAX_RECORD_ID:
         raise InvalidInput(_("A record ID has 1 to 100 characters."))
@@ -96,14 +110,25 @@ def record_create(
     arm: Arm | None = None,
     group: DataAccessGroup | None = None,
 ) -> Record:
-    """A new record, numbered automatically when `record_id` is None, in arm 1 by default."""
-    record_id = next_record_id(project) if record_id is None else record_id
+    """A new record, numbered automatically when `record_id` is None, in arm 1 by default.
+
+    A member in a data access group creates records in that group, numbered
+    `<group id>-<n>` when automatic; others may put a record in any group of the project.
+    """
+    rights = acting_rights(context, project)
+    _require(rights, "record_create")
+    if group is not None and group.project_id != project.pk:
+        raise InvalidInput(_("No such data access group."))
+    if rights.group_id is not None:
+        if group is not None and group.pk != rights.group_id:
+            raise InvalidInput(_("No such data access group."))
+        group = DataAccessGroup.objects.get(pk=rights.group_id)
+    if record_id is None:
+        record_id = next_record_id(project, group if rights.group_id is not None else None)
     _check_record_id(project, record_id)
     arm = arm or project.arms.order_by("number").first()
     if arm is None or arm.project_id != project.pk:
         raise InvalidInput(_("No such arm."))
-    if group is not None and group.project_id != project.pk:
-        raise InvalidInput(_("No such data access group."))
     record = Record.objects.create(
         project=project,
         record_id=record_id,
@@ -280,6 +305,7 @@ def form_save(
     `base_version` is the version the page was loaded with (0 for a form that did not exist
     then); None skips the check (imports and system writes that mean to overwrite).
     """
+    require_form_edit(acting_rights(context, record.project), form_name)
     design = design_of(record.project)
     _check_designation(design, record, event, form_name, instance)
     record_field = design.record_id_field
@@ -382,7 +408,11 @@ def form_delete(
     instance: int = 1,
     reason: str = "",
 ) -> None:
-    """Delete one form instance; the audit event keeps every value it held."""
+    """Delete one form instance; the audit event keeps every value it held.
+
+    Needs the right to edit the form (REDCap's per-form delete right is not separate here).
+    """
+    require_form_edit(acting_rights(context, record.project), form_name)
     form = _lock(record, event, form_name, instance)
     if form is None:
         raise InvalidInput(_("This form has no data to delete."))
@@ -400,6 +430,7 @@ def _delete_form(context: AuditContext, record: Record, form: FormData, reason: 
 @transaction.atomic
 def record_delete(*, context: AuditContext, record: Record, reason: str = "") -> None:
     """Delete a record and all its forms: one `form.delete` per form, then `record.delete`."""
+    _require(acting_rights(context, record.project), "record_delete")
     Record.objects.select_for_update().filter(pk=record.pk).first()
     forms = FormData.objects.select_for_update().filter(record=record).select_related("event")
     for form in forms.order_by("event__position", "event_id", "form_name", "instance"):
@@ -421,6 +452,7 @@ def record_rename(
     *, context: AuditContext, record: Record, new_id: str, reason: str = ""
 ) -> Record:
     """Give a record a new id; its forms and group stay as they are."""
+    _require(acting_rights(context, record.project), "record_rename")
     locked = Record.objects.select_for_update().get(pk=record.pk)
     old_id = locked.record_id
     if new_id == old_id:
@@ -438,4 +470,36 @@ def record_rename(
         reason=reason,
     )
     record.record_id, record.sort_key = locked.record_id, locked.sort_key
+    return locked
+
+
+@transaction.atomic
+def record_group_set(
+    *, context: AuditContext, record: Record, group: DataAccessGroup | None
+) -> Record:
+    """Move a record to another data access group, or out of every group.
+
+    Only members who are not in a group may; audited as `record.group` with [old, new]
+    unique group names ("" for none).
+    """
+    rights = acting_rights(context, record.project)
+    if rights.group_id is not None:
+        raise PermissionDenied(_("Members of a data access group cannot move records."))
+    if group is not None and group.project_id != record.project_id:
+        raise InvalidInput(_("No such data access group."))
+    locked = Record.objects.select_for_update().select_related("group").get(pk=record.pk)
+    old = locked.group.unique_name if locked.group else ""
+    new = group.unique_name if group else ""
+    if old == new:
+        return locked
+    locked.group = group
+    locked.save(update_fields=["group"])
+    _audit(
+        context,
+        locked.project_id,
+        "record.group",
+        target=_target(locked),
+        changes={"group": [old, new]},
+    )
+    record.group = group
     return locked

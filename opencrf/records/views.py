@@ -45,7 +45,8 @@ from opencrf.files.previews import is_previewable
 from opencrf.files.services import file_delete, file_store
 from opencrf.files.views import file_response
 from opencrf.projects import selectors as project_selectors
-from opencrf.projects.models import Event, Project, ProjectMember, ProjectStatus
+from opencrf.projects.models import Event, Project, ProjectStatus
+from opencrf.projects.rights import Rights
 from opencrf.records import selectors, services
 from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
 from opencrf.records.models import FormData, Record
@@ -70,12 +71,16 @@ class Design:
     snapshot: ProjectDesign
 
     @classmethod
-    def of(cls, project: Project) -> Design:
+    def of(cls, project: Project, rights: Rights | None = None) -> Design:
+        """The design as `rights` lets its holder see it: forms without access are left out."""
         snapshot = design_of(project)
+        instruments = snapshot.instruments
+        if rights is not None:
+            instruments = [i for i in instruments if rights.can_see_form(i.name)]
         return cls(
             project=project,
             events=snapshot.events,
-            instruments=snapshot.instruments,
+            instruments=instruments,
             designated=snapshot.designated,
             repeats=snapshot.repeats,
             snapshot=snapshot,
@@ -164,7 +169,8 @@ def _page_number(raw: str) -> int:
 @domain_errors
 def dashboard(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = project_selectors.access_project(request.user, project_id)
-    design = Design.of(project)
+    rights = project_selectors.member_rights(request.user, project)
+    design = Design.of(project, rights)
     search = request.GET.get("search", "").strip()
     page = _page_number(request.GET.get("page", ""))
     rows, total = selectors.dashboard_rows(
@@ -188,16 +194,12 @@ def dashboard(request: AuthedRequest, project_id: int) -> HttpResponse:
         "search": search,
         "page": paginator.get_page(page),
         "autonumbering": project.record_autonumbering,
+        "can_create": rights.record_create,
     }
     return render(request, "records/dashboard.html", context)
 
 
 # ---------------------------------------------------------------- adding a record
-
-
-def _member_group(request: AuthedRequest, project: Project) -> Any:
-    member = ProjectMember.objects.filter(project=project, user=request.user).first()
-    return getattr(member, "group", None) if member is not None else None
 
 
 @login_required
@@ -211,12 +213,11 @@ def record_new(request: AuthedRequest, project_id: int) -> HttpResponse:
             context=AuditContext.from_request(request),
             project=project,
             record_id=wanted,
-            group=_member_group(request, project),
         )
     except InvalidInput as error:
         messages.error(request, error.message)
         return redirect("records:dashboard", project_id=project.pk)
-    design = Design.of(project)
+    design = Design.of(project, project_selectors.member_rights(request.user, project))
     first = next((c for c in design.columns() if c[0].arm_id == record.arm_id), None)
     if first is None:
         return redirect("records:home", project_id=project.pk, record_id=record.record_id)
@@ -303,7 +304,8 @@ def _grid_cell(
 def record_home(request: AuthedRequest, project_id: int, record_id: str) -> HttpResponse:
     project = project_selectors.access_project(request.user, project_id)
     record = selectors.access_record(request.user, project, record_id)
-    design = Design.of(project)
+    rights = project_selectors.member_rights(request.user, project)
+    design = Design.of(project, rights)
     forms = selectors.record_forms(record)
     all_rows = {row.field_name: row for row in design.snapshot.rows}
 
@@ -318,6 +320,7 @@ def record_home(request: AuthedRequest, project_id: int, record_id: str) -> Http
     ]
     context = {"project": project, "nav": "records", "record": record, "events": events}
     context["grid"] = grid
+    context["rights"] = rights
     return render(request, "records/record_home.html", context)
 
 
@@ -337,6 +340,7 @@ class FormPage:
     fields: list[FieldRow]
     all_rows: dict[str, FieldRow]
     stored: FormData | None
+    access: selectors.FormAccess
 
     @property
     def record_id_field(self) -> str:
@@ -376,17 +380,21 @@ def _form_page(
 ) -> FormPage:
     project = project_selectors.access_project(request.user, project_id)
     record = selectors.access_record(request.user, project, record_id)
-    design = Design.of(project)
+    # Forms without access are left out, so they are missing here and in "next form".
+    design = Design.of(project, project_selectors.member_rights(request.user, project))
     event = design.event_by_name(event_name)
     if event.arm_id != record.arm_id:
         raise Http404(_("This event is not in the record's arm."))
     instrument = design.instrument(event, form_name)
+    access = selectors.access_form(request.user, project, record, instrument.name)
     if instance < 1 or (instance > 1 and not design.repeats_form(event, form_name)):
         raise Http404(_("This form does not repeat."))
     fields = design.snapshot.form_rows(instrument.name)
     all_rows = {row.field_name: row for row in design.snapshot.rows}
     stored = selectors.form_data(record, event, form_name, instance)
-    return FormPage(project, design, record, event, instrument, instance, fields, all_rows, stored)
+    return FormPage(
+        project, design, record, event, instrument, instance, fields, all_rows, stored, access
+    )
 
 
 def _other_values(page: FormPage) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
@@ -574,8 +582,10 @@ def _render_form(
         "base_version": stored.version if stored is not None else 0,
         "base_values": json.dumps(stored.values if stored is not None else {}),
         "reason": reason,
-        "readonly": False,
-        "delete_url": _form_delete_url(page) if stored is not None else "",
+        "readonly": page.access.readonly,
+        "delete_url": _form_delete_url(page)
+        if stored is not None and not page.access.readonly
+        else "",
     }
     if request.method == "POST":
         context["base_version"] = request.POST.get("base_version", "")
@@ -788,6 +798,8 @@ def form_entry(
 ) -> HttpResponse:
     page = _form_page(request, project_id, record_id, event_name, form_name, instance)
     if request.method == "POST":
+        # Refused before any upload is stored: a read-only form changes nothing at all.
+        selectors.require_form_edit(page.access.rights, page.instrument.name)
         return _save(request, page)
     return _render_form(request, page, page.stored_values())
 
@@ -859,8 +871,8 @@ def field_history(
 
 
 # ---------------------------------------------------------------- deleting and renaming
-# Each is a page that asks first (GET) and acts on its POST. Any member who may see the
-# record may do it for now; a "delete records" right comes with user rights.
+# Each is a page that asks first (GET) and acts on its POST. The project right is checked
+# before the record is looked up, so a refusal says nothing about whether a record exists.
 
 
 def _form_delete_url(page: FormPage) -> str:
@@ -881,6 +893,7 @@ def form_delete(
     page = _form_page(request, project_id, record_id, event_name, form_name, instance)
     if page.stored is None:
         raise Http404(_("This form has no data to delete."))
+    selectors.require_form_edit(page.access.rights, page.instrument.name)
     if request.method == "POST":
         services.form_delete(
             context=AuditContext.from_request(request),
@@ -911,7 +924,7 @@ def form_delete(
 @login_required
 @domain_errors
 def record_delete(request: AuthedRequest, project_id: int, record_id: str) -> HttpResponse:
-    project = project_selectors.access_project(request.user, project_id)
+    project = project_selectors.access_project_with(request.user, project_id, "record_delete")
     record = selectors.access_record(request.user, project, record_id)
     if request.method == "POST":
         services.record_delete(
@@ -938,7 +951,7 @@ def record_delete(request: AuthedRequest, project_id: int, record_id: str) -> Ht
 @login_required
 @domain_errors
 def record_rename(request: AuthedRequest, project_id: int, record_id: str) -> HttpResponse:
-    project = project_selectors.access_project(request.user, project_id)
+    project = project_selectors.access_project_with(request.user, project_id, "record_rename")
     record = selectors.access_record(request.user, project, record_id)
     new_id = request.POST.get("new_id", "").strip() if request.method == "POST" else record_id
     reason = request.POST.get("reason", "").strip()

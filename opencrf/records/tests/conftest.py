@@ -19,10 +19,27 @@ def groups(salt_rct):
     return {group.unique_name: group for group in salt_rct.groups.all()}
 
 
+def coordinator_rights(project):
+    """A site coordinator's rights: enter data on every form, create, rename, delete, log."""
+    forms = dict.fromkeys(project.instruments.values_list("name", flat=True), "edit")
+    return {
+        "record_create": True,
+        "record_rename": True,
+        "record_delete": True,
+        "logging": True,
+        "form_rights": forms,
+    }
+
+
 @pytest.fixture
 def kyoto_bea(salt_rct, site_b_bea, groups):
     """Bea coordinates the Kyoto North site: a member of the study, grouped."""
-    ProjectMember.objects.create(project=salt_rct, user=site_b_bea, group=groups["kyoto_north"])
+    ProjectMember.objects.create(
+        project=salt_rct,
+        user=site_b_bea,
+        group=groups["kyoto_north"],
+        **coordinator_rights(salt_rct),
+    )
     return site_b_bea
 
 

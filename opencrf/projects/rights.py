@@ -1,0 +1,79 @@
+"""What a member may do in a project: REDCap's rights, as one immutable value.
+
+`selectors.member_rights` builds it from the member's role (when set) or the member's own
+rights; views and services ask it, templates only show its answers.
+
+An instrument missing from `form_rights` / `export_rights` is one added after the rights were
+set. REDCap writes rights for a new instrument when it is created: "View & edit" (and full
+export) for users with Project Design rights, "No access" for everyone else. OpenCRF decides
+the same when it reads the rights, so nobody gains access to a form by its mere creation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from opencrf.projects.models import RIGHT_FLAGS, ExportRight, FormRight, RightsFields
+
+EDITABLE = frozenset({FormRight.EDIT, FormRight.SURVEY_EDIT})
+
+
+@dataclass(frozen=True, slots=True)
+class Rights:
+    """A member's rights in one project. `group_id` None means the member sees every record."""
+
+    design: bool = False
+    user_rights: bool = False
+    data_access_groups: bool = False
+    data_import: bool = False
+    api_export: bool = False
+    api_import: bool = False
+    record_create: bool = False
+    record_rename: bool = False
+    record_delete: bool = False
+    lock_unlock: bool = False
+    logging: bool = False
+    data_quality: bool = False
+    forms: Mapping[str, str] = field(default_factory=dict)
+    exports: Mapping[str, str] = field(default_factory=dict)
+    group_id: int | None = None
+    is_admin: bool = False
+
+    @classmethod
+    def everything(cls) -> Rights:
+        """An administrator's (or the system's) rights: all of them, every record."""
+        return cls(**dict.fromkeys(RIGHT_FLAGS, True), is_admin=True)
+
+    @classmethod
+    def of(cls, holder: RightsFields, group_id: int | None) -> Rights:
+        flags = {name: getattr(holder, name) for name in RIGHT_FLAGS}
+        return cls(
+            **flags,
+            forms=dict(holder.form_rights or {}),
+            exports=dict(holder.export_rights or {}),
+            group_id=group_id,
+        )
+
+    def form(self, form_name: str) -> str:
+        """The data-entry right on an instrument (a FormRight value)."""
+        if self.is_admin:
+            return FormRight.EDIT
+        default = FormRight.EDIT if self.design else FormRight.NONE
+        return self.forms.get(form_name, default)
+
+    def export(self, form_name: str) -> str:
+        """The export right on an instrument (an ExportRight value)."""
+        if self.is_admin:
+            return ExportRight.FULL
+        default = ExportRight.FULL if self.design else ExportRight.NONE
+        return self.exports.get(form_name, default)
+
+    def can_see_form(self, form_name: str) -> bool:
+        return self.form(form_name) != FormRight.NONE
+
+    def can_edit_form(self, form_name: str) -> bool:
+        return self.form(form_name) in EDITABLE
+
+    def flags(self) -> dict[str, bool]:
+        return {name: getattr(self, name) for name in RIGHT_FLAGS}
