@@ -201,7 +201,9 @@ def account_request_detail(request: HttpRequest, request_id: int) -> HttpRespons
     return render(request, "control/account_request.html", context)
 
 
-def _approve(request: HttpRequest, account_request: AccountRequest, form: ApproveForm) -> Any:
+def _approve(
+    request: HttpRequest, account_request: AccountRequest, form: ApproveForm
+) -> HttpResponse:
     try:
         user = services.account_request_approve(
             request=account_request,
@@ -222,7 +224,9 @@ def _approve(request: HttpRequest, account_request: AccountRequest, form: Approv
     return redirect("control:user", user_id=user.pk)
 
 
-def _reject(request: HttpRequest, account_request: AccountRequest, form: RejectForm) -> Any:
+def _reject(
+    request: HttpRequest, account_request: AccountRequest, form: RejectForm
+) -> HttpResponse:
     services.account_request_reject(
         request=account_request,
         actor=_admin(request),

@@ -39,7 +39,7 @@ def terms_to_accept(user: User) -> TermsVersion | None:
         .order_by("-number")
         .first()
     )
-    if current is None or current.accepted:  # type: ignore[attr-defined]
+    if current is None or current.accepted:
         return None
     return current
 
