@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -148,7 +150,7 @@ class ProjectMember(RightsFields):
         "DataAccessGroup", null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
     # REDCap's DAG switcher: the groups the member may switch `group` between.
-    allowed_groups = models.ManyToManyField(
+    allowed_groups: models.ManyToManyField[DataAccessGroup, Any] = models.ManyToManyField(
         "DataAccessGroup", blank=True, related_name="switchable_members"
     )
     expires_on = models.DateField(_("expires on"), null=True, blank=True)

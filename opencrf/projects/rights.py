@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from opencrf.projects.models import RIGHT_FLAGS, ExportRight, FormRight, RightsFields
 
@@ -43,11 +44,12 @@ class Rights:
     @classmethod
     def everything(cls) -> Rights:
         """An administrator's (or the system's) rights: all of them, every record."""
-        return cls(**dict.fromkeys(RIGHT_FLAGS, True), is_admin=True)
+        flags: dict[str, Any] = dict.fromkeys(RIGHT_FLAGS, True)
+        return cls(**flags, is_admin=True)
 
     @classmethod
     def of(cls, holder: RightsFields, group_id: int | None) -> Rights:
-        flags = {name: getattr(holder, name) for name in RIGHT_FLAGS}
+        flags: dict[str, Any] = {name: getattr(holder, name) for name in RIGHT_FLAGS}
         return cls(
             **flags,
             forms=dict(holder.form_rights or {}),

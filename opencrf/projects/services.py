@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
-from opencrf.core.errors import InvalidInput
+from opencrf.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencrf.projects.models import (
     RIGHT_FLAGS,
     Arm,
@@ -25,6 +25,7 @@ from opencrf.projects.models import (
     RepeatSetting,
 )
 from opencrf.projects.naming import unique_event_name, unique_group_name
+from opencrf.projects.selectors import MISSING_RIGHT, member_rights
 
 SETTINGS_FIELDS = (
     "title",
@@ -333,6 +334,7 @@ def _repeat_changes(
 def group_create(
     *, context: AuditContext, project: Project, name: str, unique_name: str = ""
 ) -> DataAccessGroup:
+    _group_manager(context, project)
     name = name.strip()
     if not name:
         raise InvalidInput(_("A data access group needs a name."))
@@ -344,6 +346,127 @@ def group_create(
     )
     _audit(context, project, "group.create", details=f"{group.unique_name}: {name}")
     return group
+
+
+def _group_manager(context: AuditContext, project: Project) -> None:
+    """Refuse unless the actor may manage groups: the right, and not bound to a group."""
+    if context.actor is None:
+        return
+    rights = member_rights(context.actor, project)
+    if not rights.data_access_groups:
+        raise PermissionDenied(MISSING_RIGHT["data_access_groups"]())
+    if rights.group_id is not None:
+        raise PermissionDenied(_("Members of a data access group cannot manage groups."))
+
+
+@transaction.atomic
+def group_rename(*, context: AuditContext, group: DataAccessGroup, name: str) -> DataAccessGroup:
+    """Give a group a new display name; its unique name, used by the API, stays."""
+    _group_manager(context, group.project)
+    name = name.strip()
+    if not name:
+        raise InvalidInput(_("A data access group needs a name."))
+    old = group.name
+    if old == name:
+        return group
+    group.name = name
+    group.save(update_fields=["name"])
+    _audit(
+        context,
+        group.project,
+        "group.update",
+        changes={"name": [old, name]},
+        details=group.unique_name,
+    )
+    return group
+
+
+@transaction.atomic
+def group_delete(*, context: AuditContext, group: DataAccessGroup) -> None:
+    """Delete a group that holds no records and has no members.
+
+    REDCap refuses to delete a group with records. A group with members is refused too:
+    deleting it would leave them in no group, which means seeing every record.
+    """
+    project = group.project
+    _group_manager(context, project)
+    if group.records.exists():
+        raise InvalidInput(
+            _("Group %(name)s holds records; move or delete them before deleting the group.")
+            % {"name": group.name}
+        )
+    if group.members.exists():
+        raise InvalidInput(
+            _("Group %(name)s has members; assign them elsewhere before deleting the group.")
+            % {"name": group.name}
+        )
+    unique_name = group.unique_name
+    group.delete()
+    _audit(context, project, "group.delete", details=unique_name)
+
+
+def _group_names(groups: Iterable[DataAccessGroup]) -> list[str]:
+    return sorted(group.unique_name for group in groups)
+
+
+@transaction.atomic
+def member_group_set(
+    *,
+    context: AuditContext,
+    member: ProjectMember,
+    group: DataAccessGroup | None,
+    allowed: Iterable[DataAccessGroup] = (),
+) -> dict[str, list[Any]]:
+    """Put a member in one group (None: no group, sees every record) and set the groups the
+    member may switch between (REDCap's DAG switcher); the current group is always allowed.
+    """
+    project = member.project
+    _group_manager(context, project)
+    allowed_set = {g.pk: g for g in allowed}
+    if group is not None:
+        allowed_set[group.pk] = group
+    if any(g.project_id != project.pk for g in allowed_set.values()):
+        raise InvalidInput(_("No such data access group."))
+    if group is None and allowed_set:
+        raise InvalidInput(_("A member who may switch groups must be in one of them."))
+    old_group = member.group.unique_name if member.group else ""
+    old_allowed = _group_names(member.allowed_groups.all())
+    new_allowed = _group_names(allowed_set.values()) if len(allowed_set) > 1 else []
+    changes: dict[str, list[Any]] = {}
+    if old_group != (group.unique_name if group else ""):
+        changes["group"] = [old_group, group.unique_name if group else ""]
+    if old_allowed != new_allowed:
+        changes["allowed_groups"] = [old_allowed, new_allowed]
+    if changes:
+        member.group = group
+        member.save(update_fields=["group"])
+        member.allowed_groups.set(list(allowed_set.values()) if len(allowed_set) > 1 else [])
+        _audit(context, project, "member.group", changes=changes, details=member.user.username)
+    return changes
+
+
+@transaction.atomic
+def member_group_switch(
+    *, context: AuditContext, project: Project, group: DataAccessGroup
+) -> ProjectMember:
+    """Switch the acting member's current group to another one they are allowed."""
+    if context.actor is None:
+        raise PermissionDenied(_("Only a member can switch groups."))
+    member = ProjectMember.objects.filter(project=project, user=context.actor).first()
+    if member is None or not member.allowed_groups.filter(pk=group.pk).exists():
+        raise NotFound(_("No such data access group."))
+    old = member.group.unique_name if member.group else ""
+    if member.group_id != group.pk:
+        member.group = group
+        member.save(update_fields=["group"])
+        _audit(
+            context,
+            project,
+            "member.switch",
+            changes={"group": [old, group.unique_name]},
+            details=member.user.username,
+        )
+    return member
 
 
 @dataclass(frozen=True, slots=True)

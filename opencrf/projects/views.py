@@ -83,7 +83,7 @@ def project_settings(request: AuthedRequest, project_id: int) -> HttpResponse:
 @login_required
 @domain_errors
 def events_page(request: AuthedRequest, project_id: int) -> HttpResponse:
-    project = selectors.access_project(request.user, project_id)
+    project = selectors.access_project_design(request.user, project_id)
     arms = project.arms.prefetch_related("events")
     context = {
         "project": project,

@@ -74,7 +74,7 @@ class Design:
     def of(cls, project: Project, rights: Rights | None = None) -> Design:
         """The design as `rights` lets its holder see it: forms without access are left out."""
         snapshot = design_of(project)
-        instruments = snapshot.instruments
+        instruments: Sequence[Instrument] = snapshot.instruments
         if rights is not None:
             instruments = [i for i in instruments if rights.can_see_form(i.name)]
         return cls(
