@@ -28,7 +28,8 @@ export function pickerSpec(validation) {
   if (match) {
     const [, kind] = match;
     const picker = kind === "date" ? "date" : "datetime-local";
-    return { kind, picker, button: kind === "date" ? "today" : "now", seconds: kind === "datetime_seconds" };
+    const button = kind === "date" ? "today" : "now";
+    return { kind, picker, button, seconds: kind === "datetime_seconds" };
   }
   if (validation === "time") return { kind: "time", picker: "time", button: "now", seconds: false };
   if (validation === "time_hh_mm_ss") {
@@ -210,7 +211,8 @@ function button(className, label, text) {
 
 function calendarIcon() {
   const svg = document.createElementNS(SVG, "svg");
-  for (const [name, value] of Object.entries({ viewBox: "0 0 16 16", width: "16", height: "16", fill: "currentColor" })) {
+  const attributes = { viewBox: "0 0 16 16", width: "16", height: "16", fill: "currentColor" };
+  for (const [name, value] of Object.entries(attributes)) {
     svg.setAttribute(name, value);
   }
   svg.setAttribute("aria-hidden", "true");
@@ -238,69 +240,54 @@ function openPicker(companion) {
   companion.focus();
 }
 
-/** Add a calendar button and a Today / Now button after one date or time text input. */
-export function enhanceDateInput(input, texts) {
-  const spec = pickerSpec(input.dataset.validation);
-  if (!spec || input.closest(".crf-datetime")) return null;
-  const group = document.createElement("div");
-  group.className = "input-group crf-datetime";
-  input.before(group);
-
+/** The native input whose picker the calendar button opens; hidden, unfocusable, unnamed. */
+function pickerCompanion(spec, input) {
   const companion = document.createElement("input");
   companion.type = spec.picker;
   companion.className = "form-control crf-picker";
   companion.tabIndex = -1;
   companion.setAttribute("aria-hidden", "true");
-  if (spec.seconds) companion.step = "1";
+  // Named like the field for when openPicker has to show it.
   companion.setAttribute("aria-label", input.labels?.[0]?.textContent?.trim() ?? "");
+  if (spec.seconds) companion.step = "1";
+  return companion;
+}
 
+/** Add a calendar button and a Today / Now button after one date or time text input. */
+export function enhanceDateInput(input, texts) {
+  const validation = input.dataset.validation;
+  const spec = pickerSpec(validation);
+  if (!spec || input.closest(".crf-datetime")) return null;
+  const companion = pickerCompanion(spec, input);
   const calendar = button("crf-open-picker", texts.openCalendar);
   calendar.append(calendarIcon());
   const quickLabel = spec.button === "today" ? texts.today : texts.now;
   const quick = button(`crf-${spec.button}`, quickLabel, quickLabel);
+  const locked = input.readOnly || input.disabled;
+  for (const control of [calendar, quick, companion]) control.disabled = locked;
+
+  const group = document.createElement("div");
+  group.className = "input-group crf-datetime";
+  input.before(group);
   group.append(input, calendar, quick, companion);
 
-  const locked = input.readOnly || input.disabled;
-  calendar.disabled = locked;
-  quick.disabled = locked;
-  companion.disabled = locked;
-
-  calendar.addEventListener("click", () => {
-    companion.value = textToPicker(input.value, input.dataset.validation);
-    openPicker(companion);
-  });
-  companion.addEventListener("change", () => {
-    const text = pickerToText(companion.value, input.dataset.validation);
+  const write = (text) => {
     if (!text || text === input.value) return;
     input.value = text;
     announceChange(input);
+  };
+  calendar.addEventListener("click", () => {
+    companion.value = textToPicker(input.value, validation);
+    openPicker(companion);
   });
-  quick.addEventListener("click", () => {
-    input.value = nowText(input.dataset.validation, new Date());
-    announceChange(input);
-  });
+  companion.addEventListener("change", () => write(pickerToText(companion.value, validation)));
+  quick.addEventListener("click", () => write(nowText(validation, new Date())));
   return group;
 }
 
 let comboboxCount = 0;
 
-/**
- * Turn `select[data-autocomplete]` into an ARIA 1.2 combobox with a filtered listbox. The
- * select stays as the submitted value, hidden from sight, focus and assistive technology.
- */
-export function enhanceAutocomplete(select, texts) {
-  if (select.dataset.enhanced) return null;
-  select.dataset.enhanced = "1";
-  const options = [...select.options]
-    .filter((option) => option.value !== "")
-    .map((option) => ({ value: option.value, label: option.textContent }));
-  const id = select.id || `crf-combo-${++comboboxCount}`;
-  const labelOf = (value) => options.find((option) => option.value === value)?.label ?? "";
-
-  const wrapper = document.createElement("div");
-  wrapper.className = "crf-combobox";
-  select.before(wrapper);
-
+function comboboxInput(id, label) {
   const input = document.createElement("input");
   input.type = "text";
   input.className = "form-select crf-combobox-input";
@@ -311,121 +298,181 @@ export function enhanceAutocomplete(select, texts) {
   input.setAttribute("aria-autocomplete", "list");
   input.setAttribute("aria-expanded", "false");
   input.setAttribute("aria-controls", `${id}-listbox`);
-  const label = select.id ? document.getElementById(`${select.id}-label`) : null;
-  if (label) {
-    input.setAttribute("aria-labelledby", label.id);
-    if (label.htmlFor === select.id) label.htmlFor = input.id;
-  }
-  input.disabled = select.disabled;
-  input.value = labelOf(select.value);
+  if (label) input.setAttribute("aria-labelledby", label.id);
+  return input;
+}
 
+function listboxElement(id, label) {
   const listbox = document.createElement("ul");
   listbox.id = `${id}-listbox`;
   listbox.className = "crf-listbox";
   listbox.setAttribute("role", "listbox");
   if (label) listbox.setAttribute("aria-labelledby", label.id);
   listbox.hidden = true;
+  return listbox;
+}
 
-  const status = document.createElement("div");
-  status.className = "crf-listbox-empty";
-  status.setAttribute("role", "status");
+function optionElement(id, option, index) {
+  const item = document.createElement("li");
+  item.id = `${id}-option-${index}`;
+  item.className = "crf-option";
+  item.setAttribute("role", "option");
+  item.setAttribute("aria-selected", "false");
+  item.dataset.value = option.value;
+  item.textContent = option.label;
+  return item;
+}
 
-  select.classList.add("crf-combobox-select");
-  select.tabIndex = -1;
-  select.setAttribute("aria-hidden", "true");
-  wrapper.append(input, listbox, status, select);
+/**
+ * An ARIA 1.2 combobox (list autocomplete, first match highlighted) standing in for a
+ * `select[data-autocomplete]`. The select stays as the submitted value, hidden from sight,
+ * focus and assistive technology; the combobox sets it and fires its events.
+ */
+class Combobox {
+  constructor(select, texts) {
+    this.select = select;
+    this.texts = texts;
+    this.options = [...select.options]
+      .filter((option) => option.value !== "")
+      .map((option) => ({ value: option.value, label: option.textContent }));
+    this.id = select.id || `crf-combo-${++comboboxCount}`;
+    this.shown = [];
+    this.active = -1;
+    this.build();
+    this.listen();
+  }
 
-  let shown = [];
-  let active = -1;
+  build() {
+    const label = this.select.id ? document.getElementById(`${this.select.id}-label`) : null;
+    this.input = comboboxInput(this.id, label);
+    // The field's label now names (and on click focuses) the combobox, not the hidden select.
+    if (label?.htmlFor === this.select.id) label.htmlFor = this.input.id;
+    this.input.disabled = this.select.disabled;
+    this.input.value = this.labelOf(this.select.value);
+    this.listbox = listboxElement(this.id, label);
+    this.status = document.createElement("div");
+    this.status.className = "crf-listbox-empty";
+    this.status.setAttribute("role", "status");
+    this.select.classList.add("crf-combobox-select");
+    this.select.tabIndex = -1;
+    this.select.setAttribute("aria-hidden", "true");
+    const wrapper = document.createElement("div");
+    wrapper.className = "crf-combobox";
+    this.select.before(wrapper);
+    wrapper.append(this.input, this.listbox, this.status, this.select);
+  }
 
-  const setActive = (index) => {
-    active = index;
-    [...listbox.children].forEach((item, at) => {
+  listen() {
+    const { input, listbox, select } = this;
+    input.addEventListener("input", () => this.open(input.value, input.value.trim() ? 0 : -1));
+    input.addEventListener("click", () => {
+      if (this.isOpen() || input.disabled) return;
+      this.open("", this.options.findIndex((option) => option.value === select.value));
+    });
+    input.addEventListener("keydown", (event) => this.onKeydown(event));
+    input.addEventListener("blur", () => this.onBlur());
+    // A mousedown would take focus from the input, and its blur would settle first.
+    listbox.addEventListener("mousedown", (event) => event.preventDefault());
+    listbox.addEventListener("click", (event) => {
+      const item = event.target.closest("[role=option]");
+      if (item) this.choose(item.dataset.value);
+    });
+    // Others may change the select (erasing a field that became hidden): follow them.
+    select.addEventListener("change", () => {
+      if (document.activeElement !== input) input.value = this.labelOf(select.value);
+    });
+  }
+
+  labelOf(value) {
+    return this.options.find((option) => option.value === value)?.label ?? "";
+  }
+
+  isOpen() {
+    return !this.listbox.hidden;
+  }
+
+  open(query, first) {
+    this.shown = filterOptions(this.options, query);
+    const items = this.shown.map((option, index) => optionElement(this.id, option, index));
+    this.listbox.replaceChildren(...items);
+    this.listbox.hidden = this.shown.length === 0;
+    this.status.textContent = this.shown.length === 0 ? this.texts.noMatches : "";
+    this.input.setAttribute("aria-expanded", String(this.shown.length > 0));
+    this.highlight(this.shown.length === 0 ? -1 : first);
+  }
+
+  close() {
+    this.listbox.hidden = true;
+    this.status.textContent = "";
+    this.input.setAttribute("aria-expanded", "false");
+    this.highlight(-1);
+  }
+
+  highlight(index) {
+    this.active = index;
+    [...this.listbox.children].forEach((item, at) => {
       item.setAttribute("aria-selected", String(at === index));
       item.classList.toggle("active", at === index);
     });
-    const item = listbox.children[index];
-    if (item) {
-      input.setAttribute("aria-activedescendant", item.id);
-      item.scrollIntoView({ block: "nearest" });
-    } else input.removeAttribute("aria-activedescendant");
-  };
-  const close = () => {
-    listbox.hidden = true;
-    status.textContent = "";
-    input.setAttribute("aria-expanded", "false");
-    input.removeAttribute("aria-activedescendant");
-    active = -1;
-  };
-  const open = (query, first) => {
-    shown = filterOptions(options, query);
-    listbox.replaceChildren(
-      ...shown.map((option, index) => {
-        const item = document.createElement("li");
-        item.id = `${id}-option-${index}`;
-        item.className = "crf-option";
-        item.setAttribute("role", "option");
-        item.dataset.value = option.value;
-        item.textContent = option.label;
-        return item;
-      }),
-    );
-    listbox.hidden = shown.length === 0;
-    status.textContent = shown.length === 0 ? texts.noMatches : "";
-    input.setAttribute("aria-expanded", String(shown.length > 0));
-    setActive(shown.length === 0 ? -1 : first);
-  };
-  const choose = (value) => {
-    input.value = labelOf(value);
-    close();
-    if (select.value === value) return;
-    select.value = value;
-    announceChange(select);
-  };
-  const restore = () => {
-    input.value = labelOf(select.value);
-    close();
-  };
+    const item = this.listbox.children[index];
+    if (!item) {
+      this.input.removeAttribute("aria-activedescendant");
+      return;
+    }
+    this.input.setAttribute("aria-activedescendant", item.id);
+    item.scrollIntoView({ block: "nearest" });
+  }
 
-  input.addEventListener("input", () => open(input.value, input.value.trim() ? 0 : -1));
-  input.addEventListener("click", () => {
-    if (listbox.hidden && !input.disabled) open("", options.findIndex((o) => o.value === select.value));
-  });
-  input.addEventListener("keydown", (event) => {
-    if (event.isComposing) return;
+  choose(value) {
+    this.input.value = this.labelOf(value);
+    this.close();
+    if (this.select.value === value) return;
+    this.select.value = value;
+    announceChange(this.select);
+  }
+
+  restore() {
+    this.input.value = this.labelOf(this.select.value);
+    this.close();
+  }
+
+  onKeydown(event) {
+    if (event.isComposing) return; // Enter and arrows belong to the input method then
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       event.preventDefault();
-      const step = event.key === "ArrowDown" ? 1 : -1;
-      if (listbox.hidden) {
-        const query = input.value === labelOf(select.value) ? "" : input.value;
-        open(query, -1);
-        if (event.altKey) return;
-      }
-      setActive(moveIndex(active, step, shown.length));
+      this.move(event.key === "ArrowDown" ? 1 : -1, event.altKey);
     } else if (event.key === "Enter") {
       event.preventDefault(); // never submits the form
-      if (!listbox.hidden && active >= 0) choose(shown[active].value);
+      if (this.isOpen() && this.active >= 0) this.choose(this.shown[this.active].value);
     } else if (event.key === "Escape") {
-      if (!listbox.hidden || input.value !== labelOf(select.value)) event.preventDefault();
-      restore();
+      const changed = this.input.value !== this.labelOf(this.select.value);
+      if (this.isOpen() || changed) event.preventDefault(); // else a dialog may close
+      this.restore();
     }
-  });
-  // Leaving with an option highlighted takes it (as Enter would); else the text decides.
-  input.addEventListener("blur", () => {
-    const highlighted = !listbox.hidden && active >= 0 ? shown[active].value : null;
-    choose(highlighted ?? settleTyped(options, input.value, select.value));
-  });
-  // Mousedown would take focus from the input (and blur would settle first): keep it.
-  listbox.addEventListener("mousedown", (event) => event.preventDefault());
-  listbox.addEventListener("click", (event) => {
-    const item = event.target.closest("[role=option]");
-    if (item) choose(item.dataset.value);
-  });
-  // Someone else (erasing a hidden field's value) may change the select: follow it.
-  select.addEventListener("change", () => {
-    if (document.activeElement !== input) input.value = labelOf(select.value);
-  });
-  return wrapper;
+  }
+
+  /** Arrow keys: open the list if closed (Alt only opens), then move the highlight. */
+  move(step, onlyOpen) {
+    if (!this.isOpen()) {
+      const typed = this.input.value !== this.labelOf(this.select.value);
+      this.open(typed ? this.input.value : "", -1);
+      if (onlyOpen) return;
+    }
+    this.highlight(moveIndex(this.active, step, this.shown.length));
+  }
+
+  /** Leaving with an option highlighted takes it (as Enter would); else the text decides. */
+  onBlur() {
+    const highlighted = this.isOpen() && this.active >= 0 ? this.shown[this.active].value : null;
+    this.choose(highlighted ?? settleTyped(this.options, this.input.value, this.select.value));
+  }
+}
+
+/** Replace `select[data-autocomplete]` by a searchable combobox (once). */
+export function enhanceAutocomplete(select, texts) {
+  if (select.dataset.enhanced) return null;
+  select.dataset.enhanced = "1";
+  return new Combobox(select, texts);
 }
 
 /** The texts the widgets show, from `data-` attributes on `root`. */
