@@ -240,7 +240,8 @@ function openPicker(companion) {
   companion.focus();
 }
 
-/** The native input whose picker the calendar button opens; hidden, unfocusable, unnamed. */
+/** The native input whose picker the calendar button opens: hidden, unfocusable, and with
+ * no `name`, so it is never posted. */
 function pickerCompanion(spec, input) {
   const companion = document.createElement("input");
   companion.type = spec.picker;
