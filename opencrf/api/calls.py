@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 
 from opencrf.accounts.models import User
+from opencrf.api.errors import NO_IMPORT, forbidden
 from opencrf.api.models import ApiToken
 from opencrf.api.params import Params
 from opencrf.audit.services import AuditContext
 from opencrf.projects.models import Project
+from opencrf.projects.rights import Rights
 
 FORMATS = ("json", "csv", "xml")
 DEFAULT_FORMAT = "xml"  # REDCap's documented default when `format` is left out
@@ -24,6 +26,15 @@ class Call:
     user: User
     project: Project | None
     context: AuditContext
+    rights: Rights
+
+    def require_export(self) -> None:
+        if not self.rights.api_export:
+            raise forbidden()
+
+    def require_import(self) -> None:
+        if not self.rights.api_import:
+            raise forbidden(NO_IMPORT)
 
     @property
     def content(self) -> str:

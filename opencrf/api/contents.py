@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
@@ -19,7 +18,7 @@ from opencrf.api.formats import object_response, plain_response, table_response
 from opencrf.dictionary.choices import checkbox_column, parse_choices
 from opencrf.dictionary.columns import API_COLUMNS
 from opencrf.dictionary.design import ProjectDesign, design_of
-from opencrf.projects.models import Project, ProjectStatus
+from opencrf.projects.models import DataAccessGroup, Project, ProjectStatus
 from opencrf.records.selectors import next_record_id
 
 # The REDCap version the API speaks: clients branch on it (spec §2.15), so every structure
@@ -40,6 +39,8 @@ def _project(call: Call) -> Project:
 
 
 def _design(call: Call) -> ProjectDesign:
+    """The design, for reading: needs the API export right."""
+    call.require_export()
     return design_of(_project(call))
 
 
@@ -214,7 +215,10 @@ def repeating_forms_events(call: Call) -> HttpResponseBase:
 
 
 def next_record_name(call: Call) -> HttpResponseBase:
-    return plain_response(next_record_id(_project(call)))
+    call.require_export()
+    group_id = call.rights.group_id
+    group = DataAccessGroup.objects.filter(pk=group_id).first() if group_id else None
+    return plain_response(next_record_id(_project(call), group))
 
 
 HANDLERS: dict[str, Handler] = {

@@ -20,9 +20,9 @@ from opencrf.accounts.models import User
 from opencrf.accounts.services import security_event_create
 from opencrf.api.models import ApiToken
 from opencrf.audit.services import AuditContext, audit_event_create
-from opencrf.core.errors import InvalidInput
+from opencrf.core.errors import InvalidInput, NotFound
 from opencrf.projects.models import Project
-from opencrf.projects.selectors import projects_visible_to
+from opencrf.projects.selectors import member_rights
 
 PROJECT_TOKEN = re.compile(r"^[0-9A-Fa-f]{32}$")
 SUPER_TOKEN = re.compile(r"^[0-9A-Fa-f]{64}$")
@@ -62,8 +62,14 @@ def project_token(user: User, project: Project) -> ApiToken | None:
 @transaction.atomic
 def token_create(*, context: AuditContext, user: User, project: Project) -> str:
     """A new project token for a member (shown once); refused if the member already has one."""
-    if not projects_visible_to(user).filter(pk=project.pk).exists():
-        raise InvalidInput(_("%(user)s is not a member of this project.") % {"user": user})
+    try:
+        rights = member_rights(user, project)
+    except NotFound:
+        raise InvalidInput(
+            _("%(user)s is not a member of this project.") % {"user": user}
+        ) from None
+    if not (rights.api_export or rights.api_import):
+        raise InvalidInput(_("%(user)s has no API rights in this project.") % {"user": user})
     if ApiToken.objects.filter(user=user, project=project).exists():
         raise InvalidInput(
             _("%(user)s already has an API token for this project.") % {"user": user}

@@ -10,7 +10,7 @@ import logging
 from dataclasses import replace
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
@@ -23,7 +23,8 @@ from opencrf.api.tokens import token_find
 from opencrf.audit.models import AuditSource
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput, NotFound, PermissionDenied
-from opencrf.projects.selectors import access_project
+from opencrf.projects.rights import Rights
+from opencrf.projects.selectors import access_project, member_rights
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +51,17 @@ def _dispatch(request: HttpRequest, params: Params) -> HttpResponseBase:
     found = token_find(params.raw("token"))
     if found is None:
         raise forbidden()
-    project = None
+    project, rights = None, Rights()
     if found.project is not None:
         try:
             project = access_project(found.user, found.project_id)  # type: ignore[arg-type]
+            rights = member_rights(found.user, project)
         except NotFound:
             raise forbidden() from None
+        if not (rights.api_export or rights.api_import):
+            raise forbidden()
     context = replace(AuditContext.from_request(request, source=AuditSource.API), actor=found.user)
-    call = Call(request, params, found, found.user, project, context)
+    call = Call(request, params, found, found.user, project, context, rights)
     handler = HANDLERS.get(call.content)
     if handler is None:
         raise ApiError('The value of the parameter "content" is not valid')

@@ -13,7 +13,7 @@ size of the project.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -93,8 +93,15 @@ def export_layout(
     fields: Iterable[str] = (),
     forms: Iterable[str] = (),
     groups: bool = False,
+    export_right: Callable[[str], str] = lambda form: "full",
 ) -> Layout:
-    """The columns for the chosen fields and forms (none chosen: everything)."""
+    """The columns for the chosen fields and forms (none chosen: everything).
+
+    `export_right(form)` is the exporter's right on each form (REDCap's data export rights):
+    `none` leaves the form out; `remove_identifiers` drops fields marked as identifiers;
+    `deidentified` also drops free text (text without validation, notes) and dates.
+    The record id always stays, as in REDCap.
+    """
     fields, forms = set(fields), set(forms)
     everything = not fields and not forms
     layout = Layout(
@@ -108,13 +115,29 @@ def export_layout(
     )
     rows = design.rows
     for index, row in enumerate(rows):
-        if everything or row.field_name in fields or row.form_name in forms:
+        right = export_right(row.form_name)
+        chosen = everything or row.field_name in fields or row.form_name in forms
+        record_id = row.field_name == layout.record_field
+        if chosen and (record_id or _may_export(row, right)):
             layout.data.extend(_columns_of(row))
         last_of_form = index + 1 == len(rows) or rows[index + 1].form_name != row.form_name
         status = f"{row.form_name}_complete"
-        if last_of_form and (everything or status in fields or row.form_name in forms):
+        wanted = everything or status in fields or row.form_name in forms
+        if last_of_form and wanted and right != "none":
             layout.data.append(Column(status, row.form_name))
     return layout
+
+
+def _may_export(row: FieldRow, right: str) -> bool:
+    if right == "full":
+        return True
+    if right == "none" or row.identifier.strip().lower() == "y":
+        return False
+    if right == "remove_identifiers":
+        return True
+    validation = row.text_validation_type_or_show_slider_number.strip()
+    free_text = row.field_type == "notes" or (row.field_type == "text" and not validation)
+    return not free_text and not validation.startswith(("date", "datetime"))
 
 
 def _first_form(design: ProjectDesign) -> str:

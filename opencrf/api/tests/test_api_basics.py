@@ -2,80 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import orjson
 import pytest
 from django.test import Client
 
 from opencrf.api.models import ApiToken
+from opencrf.api.tests.client import post
 from opencrf.api.tokens import super_token_create, token_create, token_delete, token_regenerate
 from opencrf.audit.models import AuditEvent
 from opencrf.core.errors import InvalidInput
-from opencrf.dictionary.columns import FieldRow
-from opencrf.dictionary.services import dictionary_apply
-from opencrf.projects.services import repeat_settings_set
 from opencrf.records.services import form_save, record_create
 
 pytestmark = pytest.mark.django_db
-
-ROWS = [
-    FieldRow(field_name="study_id", form_name="enrolment", field_label="Study ID"),
-    FieldRow(
-        field_name="sex",
-        form_name="enrolment",
-        field_label="Sex",
-        field_type="radio",
-        select_choices_or_calculations="1, Female | 2, Male",
-    ),
-    FieldRow(
-        field_name="race",
-        form_name="enrolment",
-        field_label="Race",
-        field_type="checkbox",
-        select_choices_or_calculations="A, Asian | W, White | -99, Unknown",
-    ),
-    FieldRow(
-        field_name="note", form_name="enrolment", field_label="Note", field_type="descriptive"
-    ),
-    FieldRow(field_name="scan", form_name="enrolment", field_label="Scan", field_type="file"),
-    FieldRow(
-        field_name="ae_term", form_name="adverse_event", field_label="Term", field_type="text"
-    ),
-]
-
-
-@pytest.fixture
-def study(paula_context, classic_project):
-    dictionary_apply(context=paula_context, project=classic_project, rows=ROWS, source="upload")
-    event = classic_project.events.get()
-    repeat_settings_set(
-        context=paula_context,
-        project=classic_project,
-        settings={(event.pk, "adverse_event"): "[ae_term]"},
-        known_forms=["enrolment", "adverse_event"],
-    )
-    classic_project.refresh_from_db()
-    return classic_project
-
-
-@pytest.fixture
-def token(study, pi_paula, paula_context):
-    return token_create(context=paula_context, user=pi_paula, project=study)
-
-
-@dataclass
-class Answer:
-    status_code: int
-    content: bytes
-    content_type: str
-
-
-def post(data, **extra) -> Answer:
-    """POST to the API; a streamed body is read whole."""
-    response = Client().post("/api/", data, **extra)
-    body = b"".join(response.streaming_content) if response.streaming else response.content
-    return Answer(response.status_code, body, response["Content-Type"])
 
 
 def test_the_version_is_a_bare_semantic_version_any_client_accepts(token):
@@ -389,7 +327,7 @@ def test_records_of_another_group_are_absent_from_an_export(
     south = group_create(context=paula_context, project=study, name="South")
     record_create(context=paula_context, project=study, record_id="n1", group=north)
     record_create(context=paula_context, project=study, record_id="s1", group=south)
-    ProjectMember.objects.create(project=study, user=site_b_bea, group=south)
+    ProjectMember.objects.create(project=study, user=site_b_bea, group=south, api_export=True)
     bea_token = token_create(context=paula_context, user=site_b_bea, project=study)
 
     response = post(

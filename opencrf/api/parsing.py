@@ -1,0 +1,86 @@
+"""Data sent to the API (`data`): JSON, CSV or XML into rows of strings (spec §1.5, §2.2).
+
+Every parser refuses malformed input with a message naming what is wrong. XML goes through
+defusedxml, which refuses entity expansion and external entities.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import orjson
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
+
+from opencrf.api.errors import ApiError
+
+Row = dict[str, str]
+
+
+def parse_rows(text: str, fmt: str, delimiter: str = ",") -> list[Row]:
+    if fmt == "json":
+        return _json_rows(text)
+    if fmt == "csv":
+        return _csv_rows(text, delimiter)
+    return _xml_rows(text)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dict, list)):
+        raise ApiError("The data contains a nested value where a single value was expected.")
+    return str(value)
+
+
+def _json_rows(text: str) -> list[Row]:
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise ApiError(f"The data is not valid JSON: {error}") from None
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise ApiError("The data must be a JSON list of objects.")
+    return [{str(key): _text(value) for key, value in item.items()} for item in data]
+
+
+def _csv_rows(text: str, delimiter: str) -> list[Row]:
+    reader = csv.reader(
+        io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=delimiter, strict=True
+    )
+    try:
+        lines = [line for line in reader if any(cell.strip() for cell in line)]
+    except csv.Error as error:
+        raise ApiError(f"The data is not valid CSV: {error}") from None
+    if not lines:
+        return []
+    header = [name.strip() for name in lines[0]]
+    if "" in header:
+        # pandas writes its index as an unnamed first column
+        keep = [n for n, name in enumerate(header) if name]
+    else:
+        keep = list(range(len(header)))
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        if len(line) > len(header):
+            raise ApiError(f"Line {number} of the CSV data has more values than the header.")
+        line = line + [""] * (len(header) - len(line))
+        rows.append({header[n]: line[n] for n in keep})
+    return rows
+
+
+def _xml_rows(text: str) -> list[Row]:
+    try:
+        root = ElementTree.fromstring(text.encode("utf-8"), forbid_dtd=True)
+    except DefusedXmlException:
+        raise ApiError("The XML data declares entities or a DTD, which are not accepted.") from None
+    except ElementTree.ParseError as error:
+        raise ApiError(f"The data is not valid XML: {error}") from None
+    return [{child.tag: (child.text or "") for child in item} for item in root.iter("item")]

@@ -1,0 +1,415 @@
+"""Import many records at once: all rows or none (DESIGN §5, invariant 4).
+
+Rows arrive flat, as REDCap's API and data import tool take them: the record id, the event
+(longitudinal projects), the repeat instrument and instance, an optional group, and values by
+export column (checkbox options as `field___code`, statuses as `<form>_complete`). Every row is
+checked first and every problem is reported with its record, field, value and reason; only a
+clean import writes, through `form_save` (validation, calculations and audit as on the web)
+inside one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Max
+
+from opencrf.audit.services import AuditContext
+from opencrf.core.errors import InvalidInput, PermissionDenied
+from opencrf.dictionary.columns import FieldRow
+from opencrf.dictionary.design import ProjectDesign, design_of
+from opencrf.dictionary.validation import validation_type
+from opencrf.projects.models import DataAccessGroup, Event, Project
+from opencrf.records.errors import InvalidValues
+from opencrf.records.export import (
+    EVENT_COLUMN,
+    GROUP_COLUMN,
+    REPEAT_FORM_COLUMN,
+    REPEAT_INSTANCE_COLUMN,
+)
+from opencrf.records.models import FormData, FormStatus, Record
+from opencrf.records.selectors import next_record_id, records_visible_to
+from opencrf.records.services import form_save, record_create
+from opencrf.records.values import check_value, form_columns
+
+IGNORED = frozenset({"redcap_survey_identifier"})
+NOT_IMPORTED = frozenset({"calc", "descriptive", "file"})
+_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(.*)$")
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """What is wrong with one value, in REDCap's four columns."""
+
+    record: str
+    field: str
+    value: str
+    message: str
+
+
+class ImportRefused(Exception):
+    """The import was refused as a whole; nothing was written."""
+
+    def __init__(self, problems: Sequence[ImportProblem]) -> None:
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = list(problems)
+
+
+class UnknownFields(Exception):
+    def __init__(self, names: Sequence[str]) -> None:
+        super().__init__(", ".join(names))
+        self.names = list(names)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    overwrite: bool = False  # blanks erase stored values
+    force_auto_number: bool = False
+    date_format: str = "YMD"  # the order of dates in the data: YMD, MDY or DMY
+    reason: str = ""
+
+
+@dataclass
+class ImportResult:
+    records: list[str] = field(default_factory=list)  # distinct record ids, in data order
+    auto_ids: list[tuple[str, str]] = field(default_factory=list)  # (new id, given id)
+
+
+@dataclass
+class _Instance:
+    record: str
+    event: Event
+    form: str
+    instance: int | str  # "new" until numbered
+    values: dict[str, str] = field(default_factory=dict)
+    status: int | None = None
+
+
+def records_import(
+    *,
+    context: AuditContext,
+    project: Project,
+    rows: Sequence[Mapping[str, str]],
+    options: ImportOptions = ImportOptions(),
+) -> ImportResult:
+    """Check every row, then write them all in one transaction, or raise and write nothing."""
+    design = design_of(project)
+    _refuse_unknown_columns(design, rows)
+    planner = _Planner(project, design, options)
+    instances = planner.plan(rows)
+    if planner.problems:
+        raise ImportRefused(planner.problems)
+    with transaction.atomic():
+        return _write(context, project, planner, instances, options)
+
+
+def _refuse_unknown_columns(design: ProjectDesign, rows: Sequence[Mapping[str, str]]) -> None:
+    known = set(form_columns(design.rows)) | {f"{i.name}_complete" for i in design.instruments}
+    known |= {f"{i.name}_timestamp" for i in design.instruments}
+    known |= {EVENT_COLUMN, REPEAT_FORM_COLUMN, REPEAT_INSTANCE_COLUMN, GROUP_COLUMN} | IGNORED
+    seen: dict[str, None] = {}
+    for row in rows:
+        for name in row:
+            if name not in known:
+                seen.setdefault(name)
+    if seen:
+        raise UnknownFields(list(seen))
+
+
+class _Planner:
+    """Turns rows into form instances to save, collecting every problem on the way."""
+
+    def __init__(self, project: Project, design: ProjectDesign, options: ImportOptions) -> None:
+        self.project = project
+        self.design = design
+        self.options = options
+        self.columns = form_columns(design.rows)
+        self.forms = {instrument.name for instrument in design.instruments}
+        self.events = {event.unique_name: event for event in design.events}
+        self.problems: list[ImportProblem] = []
+        self.groups: dict[str, str] = {}  # record id → unique group name given
+
+    def plan(self, rows: Sequence[Mapping[str, str]]) -> list[_Instance]:
+        merged: dict[tuple[str, int, str, int | str], _Instance] = {}
+        new_count = 0
+        for row in rows:
+            record = row.get(self.design.record_id_field, "").strip()
+            if not record:
+                self._problem("", self.design.record_id_field, "", "The record name is missing.")
+                continue
+            event = self._event(record, row.get(EVENT_COLUMN, ""))
+            if event is None:
+                continue
+            if row.get(GROUP_COLUMN, "").strip():
+                self.groups[record] = row[GROUP_COLUMN].strip()
+            for instance in self._instances(record, event, row):
+                key: tuple[str, int, str, int | str]
+                if instance.instance == "new":
+                    new_count += 1
+                    key = (record, event.pk, instance.form, f"new{new_count}")
+                else:
+                    key = (record, event.pk, instance.form, instance.instance)
+                found = merged.setdefault(key, instance)
+                if found is not instance:
+                    found.values.update(instance.values)
+                    found.status = instance.status if instance.status is not None else found.status
+        return list(merged.values())
+
+    def _problem(self, record: str, name: str, value: str, message: str) -> None:
+        self.problems.append(ImportProblem(record, name, value, message))
+
+    def _event(self, record: str, name: str) -> Event | None:
+        name = name.strip()
+        if not self.project.is_longitudinal or not name:
+            arms = {event.arm_id for event in self.design.events}
+            if self.project.is_longitudinal and len(arms) > 1:
+                self._problem(record, EVENT_COLUMN, name, "The event name is missing.")
+                return None
+            return self.design.events[0]
+        event = self.events.get(name)
+        if event is None:
+            self._problem(record, EVENT_COLUMN, name, f"The event '{name}' does not exist.")
+        return event
+
+    def _instances(self, record: str, event: Event, row: Mapping[str, str]) -> list[_Instance]:
+        repeat_form = row.get(REPEAT_FORM_COLUMN, "").strip()
+        instance_text = str(row.get(REPEAT_INSTANCE_COLUMN, "")).strip()
+        whole_event = (event.pk, "") in self.design.repeats
+        instance = self._instance_number(record, instance_text, repeat_form or whole_event)
+        if instance is None:
+            return []
+        if repeat_form and not self.design.repeats_form(event, repeat_form):
+            self._problem(
+                record,
+                REPEAT_FORM_COLUMN,
+                repeat_form,
+                f"The instrument '{repeat_form}' does not repeat at this event.",
+            )
+            return []
+        by_form: dict[str, _Instance] = {}
+        for name, raw in row.items():
+            value = "" if raw is None else str(raw)
+            form = self._form_of(name)
+            if form is None or name == self.design.record_id_field:
+                continue
+            if not self.options.overwrite and value == "":
+                continue
+            if not self._applies(record, event, form, name, value, repeat_form, whole_event):
+                continue
+            target = by_form.setdefault(
+                form,
+                _Instance(
+                    record,
+                    event,
+                    form,
+                    instance
+                    if repeat_form or whole_event or not self.design.repeats_form(event, form)
+                    else 1,
+                ),
+            )
+            self._put(target, name, value)
+        if not by_form:  # a row holding only the record id still creates the record
+            first = self.design.rows[0].form_name if self.design.rows else ""
+            if first and self.design.has_form(self.project, event, first):
+                by_form[first] = _Instance(record, event, first, 1)
+        return list(by_form.values())
+
+    def _instance_number(self, record: str, text: str, repeats: object) -> int | str | None:
+        if not repeats:
+            return 1
+        if text == "":
+            return 1
+        if text == "new":
+            return "new"
+        if text.isascii() and text.isdigit() and 0 < int(text) < 100_000:
+            return int(text)
+        self._problem(
+            record,
+            REPEAT_INSTANCE_COLUMN,
+            text,
+            "The repeat instance must be a whole number above 0 or 'new'.",
+        )
+        return None
+
+    def _form_of(self, name: str) -> str | None:
+        if name.endswith("_complete") and name[: -len("_complete")] in self.forms:
+            return name[: -len("_complete")]
+        if name.endswith("_timestamp") and name[: -len("_timestamp")] in self.forms:
+            return None  # survey timestamps are not imported
+        row = self.columns.get(name)
+        if row is None or row.field_type in NOT_IMPORTED:
+            return None
+        return row.form_name
+
+    def _applies(
+        self,
+        record: str,
+        event: Event,
+        form: str,
+        name: str,
+        value: str,
+        repeat_form: str,
+        whole_event: bool,
+    ) -> bool:
+        if not self.design.has_form(self.project, event, form):
+            label = f"{event.name} (Arm {event.arm.number}: {event.arm.name})"
+            self._problem(
+                record,
+                name,
+                value,
+                f"This field ('{name}') exists on an instrument that is not designated for the "
+                f"event named '{label}'. You are not allowed to import data for this field into "
+                "this event.",
+            )
+            return False
+        if repeat_form and form != repeat_form:
+            if value:
+                self._problem(
+                    record,
+                    name,
+                    value,
+                    f"This field is not on the repeating instrument '{repeat_form}' of this row.",
+                )
+            return False
+        if not repeat_form and not whole_event and self.design.repeats_form(event, form) and value:
+            self._problem(
+                record,
+                name,
+                value,
+                f"This field is on the repeating instrument '{form}': give "
+                "redcap_repeat_instrument and redcap_repeat_instance.",
+            )
+            return False
+        return True
+
+    def _put(self, target: _Instance, name: str, value: str) -> None:
+        if name == f"{target.form}_complete":
+            if value == "":
+                return
+            if value not in {str(code) for code in FormStatus.values}:
+                self._problem(target.record, name, value, "The form status must be 0, 1 or 2.")
+                return
+            target.status = int(value)
+            return
+        row = self.columns[name]
+        value = _iso_date(row, value, self.options.date_format)
+        if value != "" and (problem := check_value(name, value, row)) is not None:
+            self._problem(target.record, name, value, problem.message)
+            return
+        target.values[name] = value
+
+
+def _iso_date(row: FieldRow, value: str, order: str) -> str:
+    """A date or datetime given as MM/DD/YYYY or DD/MM/YYYY, as REDCap stores it (ISO)."""
+    vtype = validation_type(row.text_validation_type_or_show_slider_number.strip())
+    if (
+        order == "YMD"
+        or row.field_type != "text"
+        or vtype is None
+        or not vtype.name.startswith(("date", "datetime"))
+    ):
+        return value
+    match = _DATE.match(value.strip())
+    if match is None:
+        return value
+    first, second, year, rest = match.groups()
+    month, day = (first, second) if order == "MDY" else (second, first)
+    return f"{year}-{int(month):02d}-{int(day):02d}{rest}"
+
+
+def _write(
+    context: AuditContext,
+    project: Project,
+    planner: _Planner,
+    instances: list[_Instance],
+    options: ImportOptions,
+) -> ImportResult:
+    result = ImportResult()
+    given = list(dict.fromkeys(instance.record for instance in instances))
+    records = _records(context, project, planner, given, options, result)
+    next_instance: dict[tuple[int, int, str], int] = {}
+    for item in instances:
+        record = records[item.record]
+        number = item.instance
+        if number == "new" or isinstance(number, str):
+            key = (record.pk, item.event.pk, item.form)
+            if key not in next_instance:
+                highest = FormData.objects.filter(
+                    record=record, event=item.event, form_name=item.form
+                ).aggregate(top=Max("instance"))["top"]
+                next_instance[key] = (highest or 0) + 1
+            number, next_instance[key] = next_instance[key], next_instance[key] + 1
+        try:
+            form_save(
+                context=context,
+                record=record,
+                event=item.event,
+                form_name=item.form,
+                instance=int(number),
+                values=item.values,
+                status=item.status,
+                base_version=None,
+                reason=options.reason,
+            )
+        except InvalidValues as error:
+            raise ImportRefused(
+                [ImportProblem(item.record, p.field, p.value, p.message) for p in error.problems]
+            ) from None
+        except (InvalidInput, PermissionDenied) as error:
+            raise ImportRefused([ImportProblem(item.record, "", "", error.message)]) from None
+    return result
+
+
+def _records(
+    context: AuditContext,
+    project: Project,
+    planner: _Planner,
+    given: Iterable[str],
+    options: ImportOptions,
+    result: ImportResult,
+) -> dict[str, Record]:
+    """The record of each given id: visible ones, else new ones (numbered anew when forced)."""
+    assert context.actor is not None
+    visible = {
+        r.record_id: r
+        for r in records_visible_to(context.actor, project).filter(record_id__in=list(given))
+    }
+    groups = {group.unique_name: group for group in DataAccessGroup.objects.filter(project=project)}
+    found: dict[str, Record] = {}
+    for record_id in given:
+        group_name = planner.groups.get(record_id, "")
+        if group_name and group_name not in groups:
+            raise ImportRefused(
+                [
+                    ImportProblem(
+                        record_id,
+                        GROUP_COLUMN,
+                        group_name,
+                        f"The data access group '{group_name}' does not exist.",
+                    )
+                ]
+            )
+        group = groups.get(group_name) if group_name else None
+        if record_id in visible and not options.force_auto_number:
+            found[record_id] = visible[record_id]
+        else:
+            new_id = next_record_id(project) if options.force_auto_number else record_id
+            try:
+                found[record_id] = record_create(
+                    context=context, project=project, record_id=new_id, group=group
+                )
+            except (InvalidInput, PermissionDenied) as error:
+                raise ImportRefused(
+                    [
+                        ImportProblem(
+                            record_id, planner.design.record_id_field, record_id, error.message
+                        )
+                    ]
+                ) from None
+            if options.force_auto_number:
+                result.auto_ids.append((found[record_id].record_id, record_id))
+        result.records.append(found[record_id].record_id)
+    return found
