@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import orjson
+from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
@@ -12,7 +13,14 @@ from django.utils import timezone
 
 from opencrf.api.calls import Call
 from opencrf.api.errors import ApiError
-from opencrf.api.formats import CONTENT_TYPES, DELIMITERS, csv_line, table_response
+from opencrf.api.formats import (
+    CONTENT_TYPES,
+    DELIMITERS,
+    count_response,
+    csv_line,
+    plain_response,
+    table_response,
+)
 from opencrf.api.parsing import parse_rows
 from opencrf.dictionary.choices import checkbox_column
 from opencrf.dictionary.design import ProjectDesign, design_of
@@ -32,6 +40,7 @@ from opencrf.records.imports import (
 )
 from opencrf.records.models import FormData, Record
 from opencrf.records.selectors import records_visible_to
+from opencrf.records.services import form_delete, record_delete, record_rename
 
 
 def record(call: Call) -> HttpResponseBase:
@@ -40,6 +49,10 @@ def record(call: Call) -> HttpResponseBase:
         return import_(call)
     if action in ("", "export"):
         return export(call)
+    if action == "delete":
+        return delete(call)
+    if action == "rename":
+        return rename(call)
     raise ApiError('The value of the parameter "action" is not valid')
 
 
@@ -213,3 +226,86 @@ def _import_result(result: ImportResult, returns: str, return_format: str) -> Ht
         body = f'<?xml version="1.0" encoding="UTF-8" ?><count>{count}</count>'
         return HttpResponse(body, content_type=CONTENT_TYPES["xml"])
     return HttpResponse(str(count), content_type=CONTENT_TYPES["text"])
+
+
+def delete(call: Call) -> HttpResponseBase:
+    """Delete records, or one form, event or instance of them (spec §2.3): all or none."""
+    call.require_import()
+    project = call.project
+    assert project is not None
+    params = call.params
+    wanted = params.items("records")
+    if not wanted:
+        raise ApiError('The parameter "records" is missing')
+    design = design_of(project)
+    found = {
+        r.record_id: r for r in records_visible_to(call.user, project).filter(record_id__in=wanted)
+    }
+    missing = [name for name in wanted if name not in found]
+    if missing:
+        raise ApiError(
+            "One or more of the records provided cannot be deleted because they do not exist "
+            "in the project. The following records do not exist: " + ", ".join(missing)
+        )
+    arm = params.number("arm")
+    instrument = params.text("instrument")
+    event_name = params.text("event")
+    instance = params.number("repeat_instance")
+    if instrument and instrument not in {i.name for i in design.instruments}:
+        raise ApiError(f"The instrument '{instrument}' does not exist")
+    events = [e for e in design.events if not event_name or e.unique_name == event_name]
+    if event_name and not events:
+        raise ApiError(f"The event '{event_name}' does not exist")
+    targets = [r for r in found.values() if arm is None or r.arm.number == arm]
+    with transaction.atomic():
+        for target in targets:
+            _delete_in(
+                call,
+                target,
+                instrument,
+                {e.pk for e in events},
+                instance,
+                whole=not (instrument or event_name or instance is not None),
+            )
+    return count_response(len(targets), call.return_format)
+
+
+def _delete_in(
+    call: Call,
+    record: Record,
+    instrument: str,
+    event_ids: set[int],
+    instance: int | None,
+    *,
+    whole: bool,
+) -> None:
+    if whole:
+        record_delete(context=call.context, record=record)
+        return
+    forms = FormData.objects.filter(record=record, event_id__in=event_ids).select_related("event")
+    if instrument:
+        forms = forms.filter(form_name=instrument)
+    if instance is not None:
+        forms = forms.filter(instance=instance)
+    for form in forms.order_by("event_id", "form_name", "instance"):
+        form_delete(
+            context=call.context,
+            record=record,
+            event=form.event,
+            form_name=form.form_name,
+            instance=form.instance,
+        )
+
+
+def rename(call: Call) -> HttpResponseBase:
+    call.require_import()
+    project = call.project
+    assert project is not None
+    old, new = call.params.text("record"), call.params.text("new_record_name")
+    if not old or not new:
+        raise ApiError('The parameters "record" and "new_record_name" are required')
+    found = records_visible_to(call.user, project).filter(record_id=old).first()
+    if found is None:
+        raise ApiError(f'The record "{old}" does not exist')
+    record_rename(context=call.context, record=found, new_id=new)
+    return plain_response("1")
