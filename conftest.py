@@ -27,6 +27,21 @@ def _plain_static_files(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _complete_sign_ins(monkeypatch):
+    # `client.force_login` passes both factors (see opencrf/testing/auth.py), and the site
+    # settings kept per process never outlive the test that changed them.
+    from django.test import Client
+
+    from opencrf.accounts.site_cache import forget_site_settings
+    from opencrf.testing.auth import force_login_verified
+
+    monkeypatch.setattr(Client, "force_login", force_login_verified)
+    forget_site_settings()
+    yield
+    forget_site_settings()
+
+
+@pytest.fixture(autouse=True)
 def _no_kept_designs():
     # Project ids come back after each test's rollback; a design kept from an earlier test
     # must never be served to the next one.
@@ -41,7 +56,10 @@ def _no_kept_designs():
 def pi_paula(django_user_model):
     """The principal investigator: creates projects and designs them."""
     return django_user_model.objects.create_user(
-        username="pi_paula", email="paula@example.org", password="correct horse battery"
+        username="pi_paula",
+        email="paula@example.org",
+        password="correct horse battery",
+        may_create_projects=True,
     )
 
 

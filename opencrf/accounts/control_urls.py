@@ -6,7 +6,7 @@ anyone else gets a 404, as if the page did not exist.
 
 from django.urls import path
 
-from opencrf.accounts import control_views
+from opencrf.accounts import control_views, security_views
 
 app_name = "control"
 
@@ -31,6 +31,5 @@ urlpatterns = [
     path("terms/", control_views.terms_list, name="terms"),
     path("terms/<int:version_id>/", control_views.terms_detail, name="terms_version"),
     path("settings/", control_views.site_settings_edit, name="settings"),
-    # The security log (security_views.py) registers its line here:
-    # path("security-log/", security_views.security_log, name="security_log"),
+    path("security-log/", security_views.security_log, name="security_log"),
 ]

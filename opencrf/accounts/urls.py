@@ -23,9 +23,7 @@ urlpatterns = [
     path("me/sessions/sign-out/", views.sessions_sign_out_others, name="sessions_sign_out"),
     path("keep-alive/", views.keep_alive, name="keep_alive"),
     path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
-    path(
-        "password/reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"
-    ),
+    path("password/reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "password/reset/<uidb64>/<token>/",
         views.PasswordResetConfirmView.as_view(),

@@ -35,6 +35,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "opencrf.core",
     "opencrf.accounts",
     "opencrf.audit",
@@ -55,11 +59,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "opencrf.accounts.middleware.UserLanguageMiddleware",
+    # Before the account rules below: an expired session leaves a message for the login page.
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "opencrf.accounts.middleware.SessionLimitsMiddleware",
+    "opencrf.accounts.middleware.TwoFactorMiddleware",
     "opencrf.accounts.middleware.PasswordChangeRequiredMiddleware",
     "opencrf.accounts.lifecycle_middleware.TermsAcceptanceMiddleware",
     "opencrf.accounts.lifecycle_middleware.LastActivityMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "axes.middleware.AxesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "opencrf.core.middleware.ContentSecurityPolicyMiddleware",
@@ -111,7 +120,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Accounts and sessions. ---
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["opencrf.accounts.backends.AccountStatusBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses locked-out accounts and addresses (django-axes; see accounts/lockout.py).
+    "opencrf.accounts.lockout.LockoutBackend",
+    "opencrf.accounts.backends.AccountStatusBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "projects:list"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -119,15 +132,27 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Length and character classes come from the site settings (accounts/passwords.py).
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": env_int("OPENCRF_PASSWORD_MIN_LENGTH", 12)},
-    },
+    {"NAME": "opencrf.accounts.passwords.SitePasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "opencrf.accounts.passwords.BreachedPasswordValidator"},
 ]
+# Lockout (django-axes): failures counted per account and, separately, per client address;
+# the limit and duration come from the site settings. See accounts/lockout.py.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = "opencrf.accounts.lockout.failure_limit"
+AXES_COOLOFF_TIME = "opencrf.accounts.lockout.cool_off"
+AXES_CLIENT_IP_CALLABLE = "opencrf.accounts.lockout.axes_client_address"
+AXES_LOCKOUT_CALLABLE = "opencrf.accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = False
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+OTP_TOTP_ISSUER = "OpenCRF"
 SESSION_COOKIE_AGE = env_int("OPENCRF_SESSION_MAX_AGE", 12 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
