@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from opencrf.accounts.models import User
 from opencrf.core.errors import NotFound, PermissionDenied
-from opencrf.projects.models import Arm, Event, Project, ProjectMember
+from opencrf.projects.models import Arm, DataAccessGroup, Event, Project, ProjectMember
 from opencrf.projects.rights import Rights
 
 # The refusal for each right a page or action needs (translated when raised).
@@ -118,3 +118,31 @@ def repeat_settings(project: Project) -> dict[tuple[int, str], str]:
         "id", "repeats__form_name", "repeats__custom_label"
     )
     return {(event_id, form): label for event_id, form, label in rows}
+
+
+def access_project_groups(user: User, project_id: int) -> Project:
+    """The project if `user` may manage its data access groups.
+
+    That needs the right, and, as in REDCap, not being bound to a group oneself.
+    """
+    project = access_project_with(user, project_id, "data_access_groups")
+    if member_rights(user, project).group_id is not None:
+        raise PermissionDenied(_("Members of a data access group cannot manage groups."))
+    return project
+
+
+def project_members(project: Project) -> QuerySet[ProjectMember]:
+    """Every member with user, role and group, by username (one query)."""
+    return (
+        project.members.select_related("user", "role", "group")
+        .prefetch_related("allowed_groups")
+        .order_by("user__username")
+    )
+
+
+def switchable_groups(user: User, project: Project) -> list[DataAccessGroup]:
+    """The groups the member may switch between (REDCap's DAG switcher); empty if none."""
+    member = active_member(user, project)
+    if member is None:
+        return []
+    return list(member.allowed_groups.order_by("name"))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from opencrf.projects import logging_views, views
+from opencrf.projects import groups_views, logging_views, rights_views, views
 
 app_name = "projects"
 
@@ -15,6 +15,24 @@ urlpatterns = [
     path("<int:project_id>/events/arm/<int:number>/event/", views.event_add, name="event_add"),
     path("<int:project_id>/events/<int:event_id>/", views.event_edit, name="event_edit"),
     path("<int:project_id>/logging/", logging_views.logging_page, name="logging"),
+    path("<int:project_id>/rights/", rights_views.rights_page, name="rights"),
+    path("<int:project_id>/rights/add/", rights_views.member_add, name="rights_add"),
+    path(
+        "<int:project_id>/rights/member/<int:member_id>/",
+        rights_views.member_edit,
+        name="rights_member",
+    ),
+    path("<int:project_id>/rights/roles/new/", rights_views.role_edit, name="role_new"),
+    path("<int:project_id>/rights/roles/<int:role_id>/", rights_views.role_edit, name="role_edit"),
+    path("<int:project_id>/groups/", groups_views.groups_page, name="groups"),
+    path("<int:project_id>/groups/add/", groups_views.group_add, name="group_add"),
+    path("<int:project_id>/groups/<int:group_id>/", groups_views.group_edit, name="group_edit"),
+    path(
+        "<int:project_id>/groups/member/<int:member_id>/",
+        groups_views.member_group,
+        name="member_group",
+    ),
+    path("<int:project_id>/groups/switch/", groups_views.group_switch, name="group_switch"),
     path(
         "<int:project_id>/logging/export.csv",
         logging_views.logging_export,
