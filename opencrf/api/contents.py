@@ -11,6 +11,7 @@ from typing import Any
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
+from opencrf.api import people
 from opencrf.api import records as record_contents
 from opencrf.api.calls import Call
 from opencrf.api.errors import ApiError
@@ -233,4 +234,9 @@ HANDLERS: dict[str, Handler] = {
     "repeatingFormsEvents": Handler(repeating_forms_events),
     "generateNextRecordName": Handler(next_record_name),
     "record": Handler(record_contents.record),
+    "user": Handler(people.users),
+    "userRole": Handler(people.roles),
+    "userRoleMapping": Handler(people.role_mapping),
+    "dag": Handler(people.dags),
+    "userDagMapping": Handler(people.dag_mapping),
 }

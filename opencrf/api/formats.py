@@ -46,9 +46,15 @@ def _cdata(value: Any) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
+def _xml_value(value: Any) -> str:
+    if isinstance(value, Mapping):  # nested rights: <forms><form_1>1</form_1></forms>
+        return "".join(f"<{key}>{_cdata(inner)}</{key}>" for key, inner in value.items())
+    return _cdata(value)
+
+
 def xml_item(row: Mapping[str, Any], keys: Sequence[str] | None = None) -> str:
     names = keys if keys is not None else list(row)
-    cells = "".join(f"<{name}>{_cdata(row.get(name, ''))}</{name}>" for name in names)
+    cells = "".join(f"<{name}>{_xml_value(row.get(name, ''))}</{name}>" for name in names)
     return f"<item>{cells}</item>\n"
 
 
