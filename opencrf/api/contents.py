@@ -11,7 +11,7 @@ from typing import Any
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
-from opencrf.api import people
+from opencrf.api import files, people
 from opencrf.api import records as record_contents
 from opencrf.api.calls import Call
 from opencrf.api.errors import ApiError
@@ -234,6 +234,7 @@ HANDLERS: dict[str, Handler] = {
     "repeatingFormsEvents": Handler(repeating_forms_events),
     "generateNextRecordName": Handler(next_record_name),
     "record": Handler(record_contents.record),
+    "file": Handler(files.file),
     "user": Handler(people.users),
     "userRole": Handler(people.roles),
     "userRoleMapping": Handler(people.role_mapping),
