@@ -12,6 +12,7 @@ urlpatterns = [
     path("projects/", include("opencrf.projects.urls")),
     path("projects/<int:project_id>/design/", include("opencrf.dictionary.urls")),
     path("projects/<int:project_id>/records/", include("opencrf.records.urls")),
+    path("projects/<int:project_id>/api/", include("opencrf.api.urls")),
     path("files/", include("opencrf.files.urls")),
     path("-/", include("opencrf.ops.urls")),
     path("api/", api_endpoint, name="api"),
