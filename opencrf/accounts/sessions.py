@@ -98,3 +98,8 @@ def sessions_revoke_others(request: HttpRequest, user: User) -> None:
     user.refresh_from_db(fields=["session_epoch"])
     update_session_auth_hash(request, user)
     security_event_create(kind="sessions.revoked", user=user, address=client_address(request))
+
+
+def sessions_end_all(user: User) -> None:
+    """Sign out every session of `user` (an administrator's action; no request involved)."""
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
