@@ -5,21 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from django.http.response import HttpResponseBase
-from django.utils import timezone
 
-from opencrf.api import files, people
+from opencrf.api import files, people, projects
 from opencrf.api import records as record_contents
 from opencrf.api.calls import Call
 from opencrf.api.errors import ApiError
-from opencrf.api.formats import object_response, plain_response, table_response
+from opencrf.api.formats import plain_response, table_response
 from opencrf.dictionary.choices import checkbox_column, parse_choices
 from opencrf.dictionary.columns import API_COLUMNS
 from opencrf.dictionary.design import ProjectDesign, design_of
-from opencrf.projects.models import DataAccessGroup, Project, ProjectStatus
+from opencrf.projects.models import DataAccessGroup, Project
 from opencrf.records.selectors import next_record_id
 
 # The REDCap version the API speaks: clients branch on it (spec §2.15), so every structure
@@ -47,44 +44,6 @@ def _design(call: Call) -> ProjectDesign:
 
 def version(call: Call) -> HttpResponseBase:
     return plain_response(REDCAP_VERSION)
-
-
-def _redcap_time(value: datetime | None) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
-
-
-def project_info(call: Call) -> HttpResponseBase:
-    project = _project(call)
-    design = _design(call)
-    info: dict[str, Any] = {
-        "project_id": project.pk,
-        "project_title": project.title,
-        "creation_time": _redcap_time(project.created_at),
-        "production_time": _redcap_time(project.production_at),
-        "in_production": int(project.status == ProjectStatus.PRODUCTION),
-        "project_language": "English",
-        "purpose": project.purpose,
-        "purpose_other": project.purpose_other,
-        "project_notes": project.notes,
-        "custom_record_label": project.custom_record_label,
-        "secondary_unique_field": "",
-        "is_longitudinal": int(project.is_longitudinal),
-        "has_repeating_instruments_or_events": int(bool(design.repeats)),
-        "surveys_enabled": int(project.surveys_enabled),
-        "scheduling_enabled": 0,
-        "record_autonumbering_enabled": int(project.record_autonumbering),
-        "randomization_enabled": 0,
-        "ddp_enabled": 0,
-        "project_irb_number": "",
-        "project_grant_number": "",
-        "project_pi_firstname": "",
-        "project_pi_lastname": "",
-        "display_today_now_button": 1,
-        "missing_data_codes": "",
-        "external_modules": "",
-        "bypass_branching_erase_field_prompt": 0,
-    }
-    return object_response(call.format, info)
 
 
 def metadata(call: Call) -> HttpResponseBase:
@@ -224,7 +183,7 @@ def next_record_name(call: Call) -> HttpResponseBase:
 
 HANDLERS: dict[str, Handler] = {
     "version": Handler(version, super_token=True),
-    "project": Handler(project_info),
+    "project": Handler(projects.project, super_token=True),
     "metadata": Handler(metadata),
     "exportFieldNames": Handler(field_names),
     "instrument": Handler(instruments),

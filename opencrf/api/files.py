@@ -8,7 +8,9 @@ records service; the file it replaces is then retired. Success is an empty 200.
 
 from __future__ import annotations
 
-from django.core.files.uploadedfile import UploadedFile
+from collections.abc import Iterator
+
+from django.core.files import File
 from django.db import transaction
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -94,7 +96,7 @@ def _export(call: Call) -> HttpResponseBase:
     return response
 
 
-def _chunks(handle):  # type: ignore[no-untyped-def]
+def _chunks(handle: File[bytes]) -> Iterator[bytes]:
     try:
         while chunk := handle.read(CHUNK):
             yield chunk
@@ -105,7 +107,7 @@ def _chunks(handle):  # type: ignore[no-untyped-def]
 def _import(call: Call) -> HttpResponseBase:
     call.require_import()
     record, event, form, instance = _target(call)
-    upload: UploadedFile | None = call.request.FILES.get("file")
+    upload = call.request.FILES.get("file")
     if upload is None:
         raise ApiError('The parameter "file" is missing')
     assert call.project is not None

@@ -345,3 +345,60 @@ def test_records_of_another_group_are_absent_from_an_export(
         "study_id,redcap_repeat_instrument,redcap_repeat_instance",
         "s1,,",
     ]
+
+
+def test_a_super_token_creates_a_project_and_answers_its_token_bare(admin_ada, paula_context):
+    from opencrf.projects.models import Project
+
+    super_token = super_token_create(context=paula_context, user=admin_ada)
+    data = (
+        "<item><project_title>API made</project_title><purpose>0</purpose>"
+        "<is_longitudinal>1</is_longitudinal></item>"
+    )
+
+    response = post({"token": super_token, "content": "project", "format": "xml", "data": data})
+
+    assert response.status_code == 200
+    assert len(response.content) == 32
+    created = Project.objects.get(title="API made")
+    assert (created.purpose, created.is_longitudinal) == (0, True)
+    info = post({"token": response.content.decode(), "content": "project", "format": "json"})
+    assert orjson.loads(info.content)["project_title"] == "API made"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ('{"purpose": "0"}', b"The project_title is missing."),
+        ('{"project_title": "x", "purpose": "9"}', b"The purpose must be 0, 1, 2, 3 or 4."),
+        (
+            '[{"project_title": "a", "purpose": 0}, {"project_title": "b", "purpose": 0}]',
+            b"The data must describe exactly one project.",
+        ),
+    ],
+)
+def test_bad_project_attributes_are_refused_and_nothing_is_created(
+    admin_ada, paula_context, data, message
+):
+    from opencrf.projects.models import Project
+
+    super_token = super_token_create(context=paula_context, user=admin_ada)
+
+    response = post({"token": super_token, "content": "project", "format": "json", "data": data})
+
+    assert response.status_code == 400
+    assert message in response.content
+    assert not Project.objects.exists()
+
+
+def test_a_project_token_cannot_create_projects(token):
+    response = post(
+        {
+            "token": token,
+            "content": "project",
+            "format": "csv",
+            "data": "project_title,purpose\nx,0\n",
+        }
+    )
+
+    assert response.status_code == 400

@@ -1,0 +1,119 @@
+"""`content=project`: a project's information, or (with a super token) a new project (§2.14)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.http.response import HttpResponseBase
+from django.utils import timezone
+
+from opencrf.api.calls import Call
+from opencrf.api.errors import ApiError, forbidden
+from opencrf.api.formats import object_response, plain_response
+from opencrf.api.parsing import parse_rows
+from opencrf.api.tokens import token_create
+from opencrf.dictionary.design import design_of
+from opencrf.projects.models import ProjectStatus, Purpose
+from opencrf.projects.services import project_create, project_update_settings
+
+FLAGS = ("is_longitudinal", "surveys_enabled", "record_autonumbering_enabled")
+
+
+def project(call: Call) -> HttpResponseBase:
+    if call.project is not None:
+        if call.has_data():
+            raise ApiError('The value of the parameter "content" is not valid')
+        return project_info(call)
+    if not call.has_data():
+        raise forbidden()
+    return create(call)
+
+
+def _attributes(call: Call) -> dict[str, str]:
+    rows = parse_rows(call.params.raw("data"), call.format)
+    if len(rows) != 1:
+        raise ApiError("The data must describe exactly one project.")
+    return rows[0]
+
+
+def _flag(values: dict[str, str], name: str, default: bool = False) -> bool:
+    text = values.get(name, "").strip()
+    if text == "":
+        return default
+    if text not in ("0", "1"):
+        raise ApiError(f"The value of {name} must be 0 or 1.")
+    return text == "1"
+
+
+def create(call: Call) -> HttpResponseBase:
+    """A new project from its attributes; answers the creator's new project token, bare."""
+    if not call.user.is_superuser:
+        raise forbidden()
+    values = _attributes(call)
+    title = values.get("project_title", "").strip()
+    purpose = values.get("purpose", "").strip()
+    if not title:
+        raise ApiError("The project_title is missing.")
+    if purpose not in {str(code) for code in Purpose.values}:
+        raise ApiError("The purpose must be 0, 1, 2, 3 or 4.")
+    with transaction.atomic():
+        created = project_create(
+            context=call.context,
+            title=title,
+            purpose=int(purpose),
+            purpose_other=values.get("purpose_other", ""),
+            notes=values.get("project_notes", ""),
+            is_longitudinal=_flag(values, "is_longitudinal"),
+            surveys_enabled=_flag(values, "surveys_enabled"),
+        )
+        autonumbering = _flag(values, "record_autonumbering_enabled", default=True)
+        if autonumbering != created.record_autonumbering:
+            project_update_settings(
+                context=call.context,
+                project=created,
+                values={"record_autonumbering": autonumbering},
+            )
+        token = token_create(context=call.context, user=call.user, project=created)
+    return plain_response(token)
+
+
+def _redcap_time(value: datetime | None) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def project_info(call: Call) -> HttpResponseBase:
+    call.require_export()
+    project = call.project
+    assert project is not None
+    design = design_of(project)
+    info: dict[str, Any] = {
+        "project_id": project.pk,
+        "project_title": project.title,
+        "creation_time": _redcap_time(project.created_at),
+        "production_time": _redcap_time(project.production_at),
+        "in_production": int(project.status == ProjectStatus.PRODUCTION),
+        "project_language": "English",
+        "purpose": project.purpose,
+        "purpose_other": project.purpose_other,
+        "project_notes": project.notes,
+        "custom_record_label": project.custom_record_label,
+        "secondary_unique_field": "",
+        "is_longitudinal": int(project.is_longitudinal),
+        "has_repeating_instruments_or_events": int(bool(design.repeats)),
+        "surveys_enabled": int(project.surveys_enabled),
+        "scheduling_enabled": 0,
+        "record_autonumbering_enabled": int(project.record_autonumbering),
+        "randomization_enabled": 0,
+        "ddp_enabled": 0,
+        "project_irb_number": "",
+        "project_grant_number": "",
+        "project_pi_firstname": "",
+        "project_pi_lastname": "",
+        "display_today_now_button": 1,
+        "missing_data_codes": "",
+        "external_modules": "",
+        "bypass_branching_erase_field_prompt": 0,
+    }
+    return object_response(call.format, info)
