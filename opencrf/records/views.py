@@ -321,6 +321,8 @@ def record_home(request: AuthedRequest, project_id: int, record_id: str) -> Http
     context = {"project": project, "nav": "records", "record": record, "events": events}
     context["grid"] = grid
     context["rights"] = rights
+    # Only members in no group may move records between groups.
+    context["move_groups"] = list(project.groups.all()) if rights.group_id is None else []
     return render(request, "records/record_home.html", context)
 
 
@@ -978,3 +980,21 @@ def record_rename(request: AuthedRequest, project_id: int, record_id: str) -> Ht
         "error": error,
     }
     return render(request, "records/rename.html", context, status=400 if error else 200)
+
+
+@login_required
+@require_POST
+@domain_errors
+def record_group(request: AuthedRequest, project_id: int, record_id: str) -> HttpResponse:
+    """Move a record to another data access group, or to none."""
+    project = project_selectors.access_project(request.user, project_id)
+    record = selectors.access_record(request.user, project, record_id)
+    wanted = request.POST.get("group", "")
+    group = project.groups.filter(pk=int(wanted)).first() if wanted.isdigit() else None
+    if wanted and group is None:
+        raise NotFound(_("No such data access group."))
+    services.record_group_set(
+        context=AuditContext.from_request(request), record=record, group=group
+    )
+    messages.success(request, _("The record's data access group was saved."))
+    return redirect("records:home", project_id=project.pk, record_id=record.record_id)
