@@ -222,3 +222,24 @@ def test_new_recovery_codes_replace_the_old_ones(client, pi_paula):
     new = re.findall(r"<li>([a-z2-9-]{19})</li>", response.content.decode())
     assert len(new) == 10 and not set(new) & set(old)
     assert two_factor.recovery_codes_left(pi_paula) == 10
+
+
+def test_the_first_administrator_enrols_then_replaces_the_one_time_password(client, admin_ada):
+    admin_ada.must_change_password = True
+    admin_ada.save()
+    log_in(client, "admin_ada")
+    assert client.get(PROJECTS)["Location"] == ENROL
+    secret = re.search(
+        r'data-testid="totp-secret">([A-Z2-7]+)<', client.get(ENROL).content.decode()
+    ).group(1)
+    client.post(ENROL, {"code": totp_code(secret)})
+
+    assert client.get(PROJECTS)["Location"] == reverse("accounts:password_change")
+    new = "saffron ladder quiet 31"
+    changed = client.post(
+        reverse("accounts:password_change"), {"new_password1": new, "new_password2": new}
+    )
+
+    assert changed["Location"] == PROJECTS
+    assert client.get(PROJECTS).status_code == 200
+    assert kinds(admin_ada)[-1] == "password.changed"
