@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.http.response import HttpResponseBase
 
+from opencrf.api import design as design_imports
 from opencrf.api import files, people, projects
 from opencrf.api import records as record_contents
 from opencrf.api.calls import Call
@@ -47,6 +48,8 @@ def version(call: Call) -> HttpResponseBase:
 
 
 def metadata(call: Call) -> HttpResponseBase:
+    if call.has_data():
+        return design_imports.metadata_import(call)
     design = _design(call)
     fields = set(call.params.items("fields"))
     forms = set(call.params.items("forms"))

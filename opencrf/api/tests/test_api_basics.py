@@ -402,3 +402,57 @@ def test_a_project_token_cannot_create_projects(token):
     )
 
     assert response.status_code == 400
+
+
+def test_metadata_import_replaces_the_dictionary_and_answers_the_field_count(token, study):
+    rows = [
+        {
+            "field_name": "study_id",
+            "form_name": "enrolment",
+            "field_type": "text",
+            "field_label": "Study ID",
+        },
+        {
+            "field_name": "age",
+            "form_name": "enrolment",
+            "field_type": "text",
+            "field_label": "Age",
+            "text_validation_type_or_show_slider_number": "integer",
+            "text_validation_min": "0.0",
+            "text_validation_max": "130.0",
+        },
+    ]
+
+    response = post(
+        {
+            "token": token,
+            "content": "metadata",
+            "format": "json",
+            "data": orjson.dumps(rows).decode(),
+            "returnFormat": "json",
+        }
+    )
+
+    assert orjson.loads(response.content) == 2
+    exported = orjson.loads(post({"token": token, "content": "metadata", "format": "json"}).content)
+    assert [(r["field_name"], r["text_validation_max"]) for r in exported] == [
+        ("study_id", ""),
+        ("age", "130"),
+    ]
+
+
+def test_an_invalid_dictionary_is_refused_with_its_problems_and_nothing_changes(token, study):
+    before = post({"token": token, "content": "metadata", "format": "csv"}).content
+
+    response = post(
+        {
+            "token": token,
+            "content": "metadata",
+            "format": "csv",
+            "data": "field_name,form_name,field_type,field_label\n1bad,f,text,X\n",
+        }
+    )
+
+    assert response.status_code == 400
+    assert response.content.startswith(b"ERROR: row 2, ")
+    assert post({"token": token, "content": "metadata", "format": "csv"}).content == before
