@@ -11,22 +11,28 @@ from django.utils.translation import gettext as _
 from opencrf.accounts.models import User
 from opencrf.core.errors import NotFound
 from opencrf.files.models import StoredFile
-from opencrf.projects.models import Project, ProjectMember
-from opencrf.projects.selectors import projects_visible_to
+from opencrf.projects.models import FormRight, Project
+from opencrf.projects.selectors import member_rights, projects_visible_to
 
 
 def _record_allows(user: User, stored_file: StoredFile) -> bool:
-    """Whether `user` may fetch the file by its id alone (data access groups).
+    """Whether `user` may fetch the file by its id alone (data access groups, form rights).
 
-    Members bound to a group see only their group's records, and files cannot tell which
-    record holds them (files sit below records); such members download through the record's
-    own page (`records:file_download`), which checks the record. Administrators and members
-    without a group see every record, so every file of the project.
+    Files cannot tell which record or instrument holds them (files sit below records), so
+    only those who see every record and every form may: administrators, and members in no
+    group whose rights show every instrument (design rights, nothing set to "no access").
+    Everyone else downloads through the record's own page (`records:file_download`), which
+    checks the record and the instrument.
     """
     if user.is_superuser:
         return True
-    member = ProjectMember.objects.filter(project_id=stored_file.project_id, user=user).first()
-    return member is not None and member.group_id is None
+    project = stored_file.project
+    try:
+        rights = member_rights(user, project)
+    except NotFound:
+        return False
+    sees_every_form = rights.design and FormRight.NONE not in rights.forms.values()
+    return rights.group_id is None and sees_every_form
 
 
 def access_file(user: User, file_id: int) -> StoredFile:

@@ -119,3 +119,30 @@ def test_a_member_bound_to_a_group_cannot_fetch_a_file_by_id(
 
     # Grouped members reach files through the record's page, which checks the record's group.
     assert client.get(_url(stored.pk)).status_code == 404
+
+
+def test_a_member_without_design_rights_cannot_fetch_a_file_by_id(
+    client, site_b_bea, classic_project, consent
+):
+    from opencrf.projects.models import ProjectMember
+
+    # Bea sees every record but not necessarily every form; the file's form is unknown here.
+    ProjectMember.objects.create(project=classic_project, user=site_b_bea, logging=True)
+    stored, _data = consent
+    client.force_login(site_b_bea)
+
+    assert client.get(_url(stored.pk)).status_code == 404
+
+
+def test_a_designer_with_a_form_set_to_no_access_cannot_fetch_a_file_by_id(
+    client, site_b_bea, classic_project, consent
+):
+    from opencrf.projects.models import ProjectMember
+
+    ProjectMember.objects.create(
+        project=classic_project, user=site_b_bea, design=True, form_rights={"consent": "none"}
+    )
+    stored, _data = consent
+    client.force_login(site_b_bea)
+
+    assert client.get(_url(stored.pk)).status_code == 404
