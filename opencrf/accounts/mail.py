@@ -132,3 +132,20 @@ def send_project_request_decided(
         if reason and approved:
             body += "\n\n" + _("Note from the administrator:") + "\n" + reason
         _send([user.email], subject, body + _signature())
+
+
+def send_project_request_to_administrators(*, title: str, requester: User, path: str) -> None:
+    admins = User.objects.filter(is_superuser=True, is_active=True).exclude(email="")
+    for admin in admins:
+        with translation.override(mail_language(admin.language)):
+            body = _(
+                "%(name)s (%(username)s) asks for a new project:\n%(title)s\n\n"
+                "Review the request here:\n%(link)s"
+            ) % {
+                "name": requester.display_name,
+                "username": requester.username,
+                "title": title,
+                "link": site_link(path),
+            }
+            subject = _("New project request: %(title)s") % {"title": title}
+            _send([admin.email], subject, body + _signature())

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False)),
     path("accounts/", include("opencrf.accounts.urls")),
     path("control/", include("opencrf.accounts.control_urls", namespace="control")),
+    path("", include("opencrf.projects.request_urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("projects/", include("opencrf.projects.urls")),
     path("projects/<int:project_id>/design/", include("opencrf.dictionary.urls")),

@@ -30,6 +30,8 @@ def project_list(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def project_new(request: AuthedRequest) -> HttpResponse:
+    if not (request.user.is_superuser or request.user.may_create_projects):
+        return redirect("project_requests:new")
     form = ProjectCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -166,19 +166,18 @@ def test_the_user_page_changes_expiry_and_project_creation(admin_client, pi_paul
             "position": "",
             "language": "ja",
             "expires_on": "2027-03-31",
-            "may_create_projects": "on",
         },
     )
     assert response.status_code == 302
     paula = User.objects.get(pk=pi_paula.pk)
     assert (str(paula.expires_on), paula.may_create_projects, paula.language) == (
         "2027-03-31",
-        True,
+        False,
         "ja",
     )
     event = SecurityEvent.objects.get(kind="account.changed")
     assert event.actor == admin_ada
-    assert event.details["may_create_projects"] == ["False", "True"]
+    assert event.details["may_create_projects"] == ["True", "False"]
 
 
 def test_creating_an_account_directly_sends_the_activation(
