@@ -120,6 +120,8 @@ def _arm_filter(call: Call) -> set[int] | None:
 
 
 def form_event_mapping(call: Call) -> HttpResponseBase:
+    if call.has_data():
+        return design_imports.mapping_import(call)
     design = _longitudinal(call, "form/event mappings")
     arms = _arm_filter(call)
     rows = [
@@ -133,6 +135,10 @@ def form_event_mapping(call: Call) -> HttpResponseBase:
 
 
 def arms(call: Call) -> HttpResponseBase:
+    if call.action == "delete":
+        return design_imports.arms_delete(call)
+    if call.has_data():
+        return design_imports.arms_import(call)
     design = _longitudinal(call, "arms")
     wanted = _arm_filter(call)
     seen: dict[int, str] = {}
@@ -144,6 +150,10 @@ def arms(call: Call) -> HttpResponseBase:
 
 
 def events(call: Call) -> HttpResponseBase:
+    if call.action == "delete":
+        return design_imports.events_delete(call)
+    if call.has_data():
+        return design_imports.events_import(call)
     design = _longitudinal(call, "events")
     wanted = _arm_filter(call)
     header = ("event_name", "arm_num", "unique_event_name", "custom_event_label", "event_id")
@@ -162,6 +172,8 @@ def events(call: Call) -> HttpResponseBase:
 
 
 def repeating_forms_events(call: Call) -> HttpResponseBase:
+    if call.has_data():
+        return design_imports.repeats_import(call)
     design = _design(call)
     longitudinal = _project(call).is_longitudinal
     names = {event.pk: event.unique_name for event in design.events}
