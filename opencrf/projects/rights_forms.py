@@ -37,7 +37,7 @@ class RightsForm(StyledForm):
         name_field: bool = False,
     ) -> None:
         super().__init__(data, initial=_initial(holder, instruments))
-        flags = {name: RightsFields._meta.get_field(name) for name in RIGHT_FLAGS}
+        flags = {name: ProjectMember._meta.get_field(name) for name in RIGHT_FLAGS}
         fields: dict[str, forms.Field] = {}
         if name_field:
             fields["name"] = forms.CharField(label=_("Role name"), max_length=100)
@@ -55,7 +55,8 @@ class RightsForm(StyledForm):
                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             )
         for name, model_field in flags.items():
-            fields[name] = forms.BooleanField(label=model_field.verbose_name, required=False)
+            label = getattr(model_field, "verbose_name", name)
+            fields[name] = forms.BooleanField(label=label, required=False)
         for name, label in instruments:
             fields[f"form__{name}"] = forms.ChoiceField(
                 label=label, choices=FormRight.choices, required=True

@@ -56,13 +56,16 @@ class FormAccess:
         return self.right not in EDITABLE
 
 
-def access_form(user: User, project: Project, record: Record, form_name: str) -> FormAccess:
-    """The member's access to a form of a visible record; NotFound when they have none.
+def access_form(
+    user: User, project: Project, record: Record, event: Event, form_name: str
+) -> FormAccess:
+    """The member's access to a form of a visible record at an event; NotFound without any.
 
     A form the member has no access to looks exactly like a form the event does not use.
     """
     rights = member_rights(user, project)
-    if record.project_id != project.pk or not rights.can_see_form(form_name):
+    same_project = record.project_id == event.project_id == project.pk
+    if not same_project or not rights.can_see_form(form_name):
         raise NotFound(_("No such form in this event."))
     return FormAccess(rights.form(form_name), rights)
 

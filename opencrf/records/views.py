@@ -388,7 +388,7 @@ def _form_page(
     if event.arm_id != record.arm_id:
         raise Http404(_("This event is not in the record's arm."))
     instrument = design.instrument(event, form_name)
-    access = selectors.access_form(request.user, project, record, instrument.name)
+    access = selectors.access_form(request.user, project, record, event, instrument.name)
     if instance < 1 or (instance > 1 and not design.repeats_form(event, form_name)):
         raise Http404(_("This form does not repeat."))
     fields = design.snapshot.form_rows(instrument.name)

@@ -48,9 +48,9 @@ def test_renaming_a_group_keeps_its_unique_name_and_raises_the_design_version(
 
 
 def test_a_group_holding_records_cannot_be_deleted(classic_project, paula_context, sites):
-    from opencrf.records.services import record_create
-
-    record_create(context=paula_context, project=classic_project, record_id="1", group=sites[0])
+    # Through the reverse relation: the projects app sits below records.
+    arm = classic_project.arms.get()
+    classic_project.records.create(record_id="1", sort_key="1", arm=arm, group=sites[0])
     before = audit_actions(classic_project)
 
     with pytest.raises(InvalidInput) as refused:

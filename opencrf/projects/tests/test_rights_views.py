@@ -90,9 +90,7 @@ def test_adding_an_unknown_or_partial_username_says_the_same_and_adds_nobody(
 def test_saving_a_member_s_rights_stores_flags_and_instrument_rights(
     client, pi_paula, classic_project, bea_member
 ):
-    from opencrf.dictionary.models import Instrument
-
-    Instrument.objects.create(project=classic_project, name="consent", label="Consent", position=1)
+    classic_project.instruments.create(name="consent", label="Consent", position=1)
     client.force_login(pi_paula)
     url = reverse("projects:rights_member", args=[classic_project.pk, bea_member.pk])
 
