@@ -41,3 +41,22 @@ class ApiToken(models.Model):
     @property
     def is_super(self) -> bool:
         return self.project_id is None
+
+
+class IdempotentCall(models.Model):
+    """The answer to a write sent with an `Idempotency-Key` header, kept so that a retry (after
+    a dropped connection) gets the same answer instead of writing twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    request_digest = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    content_type = models.CharField(max_length=100)
+    body = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project", "key"], name="idempotent_call_once")
+        ]

@@ -21,6 +21,7 @@ from opencrf.api.formats import (
     plain_response,
     table_response,
 )
+from opencrf.api.idempotency import once
 from opencrf.api.parsing import parse_rows
 from opencrf.dictionary.choices import checkbox_column
 from opencrf.dictionary.design import ProjectDesign, design_of
@@ -46,11 +47,11 @@ from opencrf.records.services import form_delete, record_delete, record_rename
 def record(call: Call) -> HttpResponseBase:
     action = call.params.text("action")
     if action in ("", "export", "import") and call.has_data():
-        return import_(call)
+        return once(call, import_)
     if action in ("", "export"):
         return export(call)
     if action == "delete":
-        return delete(call)
+        return once(call, delete)
     if action == "rename":
         return rename(call)
     raise ApiError('The value of the parameter "action" is not valid')
@@ -217,7 +218,9 @@ def _import_result(result: ImportResult, returns: str, return_format: str) -> Ht
         pairs = [f"{new},{given}" for new, given in result.auto_ids]
         if return_format == "json":
             return HttpResponse(orjson.dumps(pairs), content_type=CONTENT_TYPES["json"])
-        text = "".join(csv_line([value]) for value in ["id", *pairs])
+        # The new id first, as redcapAPI reads it; the given id beside it.
+        rows = [("id", "original_id"), *result.auto_ids]
+        text = "".join(csv_line(row) for row in rows)
         return HttpResponse(text, content_type=CONTENT_TYPES["csv"])
     count = len(result.records)
     if return_format == "json":

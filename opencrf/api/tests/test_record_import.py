@@ -274,3 +274,43 @@ def test_formula_strings_are_stored_as_text_and_exported_unchanged(token, study)
     assert exported.content.decode().splitlines()[2] == (
         'adverse_event,1,"=HYPERLINK(""http://x"")",0'
     )
+
+
+def test_a_retried_import_with_the_same_idempotency_key_writes_once(token, study):
+    data = {
+        "token": token,
+        "content": "record",
+        "format": "csv",
+        "data": "study_id,sex\n1,1\n",
+        "forceAutoNumber": "true",
+        "returnContent": "auto_ids",
+    }
+
+    first = post(data, HTTP_IDEMPOTENCY_KEY="import-2026-11-25-a")
+    retried = post(data, HTTP_IDEMPOTENCY_KEY="import-2026-11-25-a")
+    other_key = post(data, HTTP_IDEMPOTENCY_KEY="import-2026-11-25-b")
+
+    assert first.content == retried.content == b"id,original_id\n1,1\n"
+    assert other_key.content == b"id,original_id\n2,1\n"
+    assert sorted(Record.objects.filter(project=study).values_list("record_id", flat=True)) == [
+        "1",
+        "2",
+    ]
+
+
+def test_an_idempotency_key_reused_for_another_request_is_refused(token, study):
+    post(
+        {"token": token, "content": "record", "format": "csv", "data": "study_id\n1\n"},
+        HTTP_IDEMPOTENCY_KEY="k1",
+    )
+
+    response = post(
+        {"token": token, "content": "record", "format": "csv", "data": "study_id\n2\n"},
+        HTTP_IDEMPOTENCY_KEY="k1",
+    )
+
+    assert (response.status_code, response.content) == (
+        400,
+        b"ERROR: This Idempotency-Key was used for a different request.",
+    )
+    assert list(Record.objects.filter(project=study).values_list("record_id", flat=True)) == ["1"]
