@@ -23,7 +23,7 @@ class Inbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(parsed)  # type: ignore[arg-type]
+        self.messages.append(parsed)
         self.envelopes.append(list(envelope.rcpt_tos))
         return "250 OK"
 
@@ -44,7 +44,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def smtp(settings) -> Iterator[Inbox]:
+def smtp(settings: Any) -> Iterator[Inbox]:
     """Django sends through its SMTP backend to an aiosmtpd server on 127.0.0.1."""
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
