@@ -32,37 +32,39 @@ def _digest(call: Call) -> str:
             continue
         for value in values:
             digest.update(f"{name}\0{value}\0".encode())
-    for name, upload in sorted(call.request.FILES.items()):
+    for name in sorted(call.request.FILES):
         digest.update(name.encode())
-        for chunk in upload.chunks():
-            digest.update(chunk)
+        for upload in call.request.FILES.getlist(name):
+            for chunk in upload.chunks():
+                digest.update(chunk)
     return digest.hexdigest()
 
 
 def once(call: Call, write: Callable[[Call], HttpResponseBase]) -> HttpResponseBase:
     """Run `write`, or answer as it answered the first time this key was used."""
     key = call.request.headers.get(HEADER, "").strip()
-    if not key:
+    project = call.project
+    if not key or project is None:
         return write(call)
     if len(key) > MAX_KEY:
         raise ApiError(f"The {HEADER} header is longer than {MAX_KEY} characters.")
     digest = _digest(call)
     fresh = timezone.now() - KEPT_FOR
     kept = IdempotentCall.objects.filter(
-        user=call.user, project=call.project, key=key, created_at__gte=fresh
+        user=call.user, project=project, key=key, created_at__gte=fresh
     ).first()
     if kept is not None:
         return _replay(kept, digest)
     try:
         with transaction.atomic():
             IdempotentCall.objects.filter(
-                user=call.user, project=call.project, key=key, created_at__lt=fresh
+                user=call.user, project=project, key=key, created_at__lt=fresh
             ).delete()
             response = write(call)
             if response.status_code == 200 and isinstance(response, HttpResponse):
                 IdempotentCall.objects.create(
                     user=call.user,
-                    project=call.project,
+                    project=project,
                     key=key,
                     request_digest=digest,
                     status=response.status_code,
@@ -70,7 +72,7 @@ def once(call: Call, write: Callable[[Call], HttpResponseBase]) -> HttpResponseB
                     body=response.content,
                 )
     except IntegrityError:  # the same key arrived twice at once: answer as the first did
-        kept = IdempotentCall.objects.get(user=call.user, project=call.project, key=key)
+        kept = IdempotentCall.objects.get(user=call.user, project=project, key=key)
         return _replay(kept, digest)
     return response
 
