@@ -252,3 +252,16 @@ def test_a_request_is_found_in_the_queue(admin_client, pending_request):
     page = admin_client.get(reverse("control:account_requests"))
     assert list(page.context["pending"]) == [pending_request]
     assert AccountRequest.objects.count() == 1
+
+
+def test_only_administrators_see_the_control_centre_in_the_menu(client, admin_ada, pi_paula):
+    link = f'href="{reverse("control:home")}"'
+    client.force_login(pi_paula)
+    assert link not in client.get(reverse("projects:list")).content.decode()
+    client.force_login(admin_ada)
+    assert link in client.get(reverse("projects:list")).content.decode()
+
+
+def test_the_login_page_leads_to_the_account_request(client):
+    page = client.get(reverse("accounts:login")).content.decode()
+    assert f'href="{reverse("accounts:request")}"' in page
