@@ -91,10 +91,15 @@ class SessionLimitsMiddleware:
         request.logout_reason = "expired"  # type: ignore[attr-defined]
         logout(request)
         messages.info(request, _("You were signed out because the session ran out. Log in again."))
-        if request.method == "GET" and not request.path.startswith(("/static/", "/-/")):
-            login_url = reverse("accounts:login")
+        login_url = reverse("accounts:login")
+        if request.method == "GET" and not request.headers.get("HX-Request"):
             return redirect(f"{login_url}?{urlencode({'next': request.get_full_path()})}")
-        return redirect("accounts:login")
+        if request.headers.get("HX-Request"):
+            # An htmx request would swap the login page into a fragment: send the page there.
+            answer = HttpResponse(status=204)
+            answer["HX-Redirect"] = login_url
+            return answer
+        return redirect(login_url)
 
 
 class TwoFactorMiddleware:
@@ -106,6 +111,7 @@ class TwoFactorMiddleware:
         "accounts:logout",
         "accounts:two_factor_verify",
         "accounts:two_factor_enrol",
+        "accounts:reauth",
         "accounts:keep_alive",
         "set_language",
     )

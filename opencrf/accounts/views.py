@@ -134,10 +134,13 @@ def two_factor_verify(request: AuthedRequest) -> HttpResponse:
 def two_factor_enrol(request: AuthedRequest) -> HttpResponse:
     """Enrol an authenticator app (or replace one): QR code, secret, a code to confirm."""
     user = request.user
-    if request.session.get(TWO_FACTOR_PENDING):
+    if two_factor.two_factor_enrolled(user) and not user.is_verified():  # type: ignore[attr-defined]
+        # Replacing a device takes the current one first.
+        request.session[TWO_FACTOR_PENDING] = True
         return redirect("accounts:two_factor_verify")
     device = two_factor.totp_enrolment_start(user)
     form = CodeForm(request.POST or None)
+    form.fields["code"].help_text = _("The 6-digit code your authenticator app shows.")
     if request.method == "POST" and form.is_valid():
         codes = two_factor.totp_enrolment_confirm(
             user=user,
@@ -155,7 +158,8 @@ def two_factor_enrol(request: AuthedRequest) -> HttpResponse:
         "form": form,
         "qr_code": two_factor.qr_code_data_uri(uri),
         "secret": two_factor.totp_secret_base32(device),
-        "required": two_factor.two_factor_required(user),
+        "required": two_factor.two_factor_required(user)
+        and not two_factor.two_factor_enrolled(user),
     }
     return render(request, "accounts/two_factor_enrol.html", context)
 
@@ -213,6 +217,7 @@ def reauth(request: AuthedRequest) -> HttpResponse:
     form = ReauthForm(request.POST or None, with_code=with_code)
     if request.method == "POST" and form.is_valid():
         if _reauth_passes(request, user, form.cleaned_data, with_code=with_code):
+            request.session.cycle_key()
             sessions.mark_authenticated(request)
             return redirect(_safe_next(request, resolve_url("accounts:me")))
         form.add_error(None, sign_in_refused_message())

@@ -14,6 +14,7 @@ from opencrf.accounts import two_factor
 from opencrf.accounts.models import SecurityEvent, TwoFactorPolicy
 from opencrf.accounts.selectors import site_settings
 from opencrf.accounts.sessions import AUTH_AT
+from opencrf.testing.auth import password_only_login
 from opencrf.testing.totp import current_step, totp_code
 
 pytestmark = pytest.mark.django_db
@@ -243,3 +244,29 @@ def test_the_first_administrator_enrols_then_replaces_the_one_time_password(clie
     assert changed["Location"] == PROJECTS
     assert client.get(PROJECTS).status_code == 200
     assert kinds(admin_ada)[-1] == "password.changed"
+
+
+def test_a_forced_enrolment_left_open_past_ten_minutes_asks_for_the_password_again(
+    client, admin_ada
+):
+    log_in(client, "admin_ada")
+    session = client.session
+    session[AUTH_AT] = 0
+    session.save()
+
+    assert (
+        client.get(ENROL)["Location"]
+        == f"{reverse('accounts:reauth')}?next=%2Faccounts%2Ftwo-factor%2Fenrol%2F"
+    )
+    confirm = client.post(reverse("accounts:reauth"), {"password": PASSWORD, "next": ENROL})
+
+    assert confirm["Location"] == ENROL
+    assert client.get(ENROL).status_code == 200
+
+
+def test_replacing_the_device_needs_the_current_code_first(client, pi_paula):
+    enrolled(pi_paula)
+    password_only_login(client, pi_paula)
+
+    assert client.get(ENROL)["Location"] == VERIFY
+    assert client.get(PROJECTS)["Location"] == VERIFY
