@@ -196,6 +196,17 @@ def next_record_name(call: Call) -> HttpResponseBase:
     return plain_response(next_record_id(_project(call), group))
 
 
+def _not_enabled(message: str) -> Callable[[Call], HttpResponseBase]:
+    """A feature OpenCRF does not offer yet: REDCap's refusal for a project without it."""
+
+    def refuse(call: Call) -> HttpResponseBase:
+        call.require_export()
+        raise ApiError(message)
+
+    return refuse
+
+
+SURVEYS_OFF = "Surveys have not been enabled in this project"
 HANDLERS: dict[str, Handler] = {
     "version": Handler(version, super_token=True),
     "project": Handler(projects.project, super_token=True),
@@ -214,4 +225,11 @@ HANDLERS: dict[str, Handler] = {
     "userRoleMapping": Handler(people.role_mapping),
     "dag": Handler(people.dags),
     "userDagMapping": Handler(people.dag_mapping),
+    "report": Handler(_not_enabled('The value of the parameter "report_id" is not valid')),
+    "surveyLink": Handler(_not_enabled(SURVEYS_OFF)),
+    "surveyQueueLink": Handler(_not_enabled(SURVEYS_OFF)),
+    "surveyAccessCode": Handler(_not_enabled(SURVEYS_OFF)),
+    "surveyReturnCode": Handler(_not_enabled(SURVEYS_OFF)),
+    "participantList": Handler(_not_enabled(SURVEYS_OFF)),
+    "randomization": Handler(_not_enabled("Randomization is not enabled in this project")),
 }

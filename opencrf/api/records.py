@@ -54,6 +54,9 @@ def record(call: Call) -> HttpResponseBase:
         return once(call, delete)
     if action == "rename":
         return rename(call)
+    if action == "randomize":
+        call.require_import()
+        raise ApiError("Randomization is not enabled in this project")
     raise ApiError('The value of the parameter "action" is not valid')
 
 

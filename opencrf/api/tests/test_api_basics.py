@@ -456,3 +456,30 @@ def test_an_invalid_dictionary_is_refused_with_its_problems_and_nothing_changes(
     assert response.status_code == 400
     assert response.content.startswith(b"ERROR: row 2, ")
     assert post({"token": token, "content": "metadata", "format": "csv"}).content == before
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"content": "report", "report_id": "1"},
+            'The value of the parameter "report_id" is not valid',
+        ),
+        (
+            {"content": "surveyLink", "record": "1", "instrument": "enrolment"},
+            "Surveys have not been enabled in this project",
+        ),
+        (
+            {"content": "participantList", "instrument": "enrolment"},
+            "Surveys have not been enabled in this project",
+        ),
+        (
+            {"content": "record", "action": "randomize", "record": "1"},
+            "Randomization is not enabled in this project",
+        ),
+    ],
+)
+def test_features_not_offered_yet_answer_as_a_project_without_them(token, values, message):
+    response = post({"token": token, "format": "json", **values})
+
+    assert (response.status_code, orjson.loads(response.content)) == (400, {"error": message})
