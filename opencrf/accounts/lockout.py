@@ -18,10 +18,15 @@ from typing import Any
 from axes.backends import AxesStandaloneBackend
 from axes.exceptions import AxesBackendPermissionDenied
 from axes.handlers.proxy import AxesProxyHandler
+from axes.models import AccessAttempt
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.signals import user_login_failed
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
+from opencrf.accounts.models import User
+from opencrf.accounts.services import security_event_create
 from opencrf.accounts.site_cache import current_site_settings
 from opencrf.core.middleware import client_address
 
@@ -80,3 +85,35 @@ def lockout_response(
     if original_response is None:
         raise ValueError("axes passed no response to keep")
     return original_response
+
+
+def lockouts_current() -> dict[str, list[str]]:
+    """Accounts (usernames as typed) and addresses locked out now, for administrators."""
+    since = timezone.now() - cool_off()
+    recent = AccessAttempt.objects.filter(attempt_time__gte=since)
+    limit = failure_limit()
+
+    def locked(field: str) -> list[str]:
+        totals = recent.values(field).annotate(total=Sum("failures_since_start"))
+        return sorted(str(row[field]) for row in totals.filter(total__gte=limit) if row[field])
+
+    return {"accounts": locked("username"), "addresses": locked("ip_address")}
+
+
+def lockout_clear(*, actor: User, address: str, username: str = "", ip_address: str = "") -> int:
+    """Forget the failures of one account or one address (an administrator unlocks it)."""
+    if bool(username) == bool(ip_address):
+        raise ValueError("give exactly one of username and ip_address")
+    if username:
+        cleared = AxesProxyHandler.reset_attempts(username=username)
+    else:
+        cleared = AxesProxyHandler.reset_attempts(ip_address=ip_address)
+    security_event_create(
+        kind="lockout.cleared",
+        user=User.objects.filter(username=username).first() if username else None,
+        username=username,
+        actor=actor,
+        address=address,
+        details={"address": ip_address} if ip_address else {},
+    )
+    return int(cleared)

@@ -6,29 +6,33 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from opencrf.accounts.decorators import administrator_required
+from opencrf.accounts.lockout import lockout_clear, lockouts_current
 from opencrf.accounts.models import SecurityEvent
+from opencrf.core.middleware import client_address
 
 PAGE_SIZE = 50
 
 
 class SecurityLogFilter(forms.Form):
-    user = forms.CharField(label=_("User"), required=False, max_length=150)
-    kind = forms.ChoiceField(label=_("Event"), required=False)
+    user = forms.CharField(label=gettext_lazy("User"), required=False, max_length=150)
+    kind = forms.ChoiceField(label=gettext_lazy("Event"), required=False)
     since = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     until = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    address = forms.CharField(label=_("Address"), required=False, max_length=64)
+    address = forms.CharField(label=gettext_lazy("Address"), required=False, max_length=64)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -60,6 +64,9 @@ def security_events_filtered(data: dict[str, Any]) -> QuerySet[SecurityEvent]:
 
 @administrator_required
 def security_log(request: HttpRequest) -> HttpResponse:
+    """The log (GET, filtered) and the lockouts in force, which a POST lifts one at a time."""
+    if request.method == "POST":
+        return _unlock(request)
     form = SecurityLogFilter(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     page = Paginator(security_events_filtered(data), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -70,5 +77,20 @@ def security_log(request: HttpRequest) -> HttpResponse:
         "page": page,
         "query": query.urlencode(),
         "zone": timezone.get_current_timezone_name(),
+        "lockouts": lockouts_current(),
     }
     return render(request, "accounts/security_log.html", context)
+
+
+def _unlock(request: HttpRequest) -> HttpResponse:
+    username = request.POST.get("username", "")[:150]
+    ip_address = request.POST.get("ip_address", "")[:64]
+    if bool(username) != bool(ip_address):
+        lockout_clear(
+            actor=request.user,  # type: ignore[arg-type]
+            address=client_address(request),
+            username=username,
+            ip_address=ip_address,
+        )
+        messages.success(request, _("Unlocked %(what)s.") % {"what": username or ip_address})
+    return redirect("control:security_log")

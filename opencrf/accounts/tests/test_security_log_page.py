@@ -126,3 +126,48 @@ def test_the_lost_phone_command_refuses_an_unknown_user():
     with pytest.raises(CommandError, match="No user named 'ghost'"):
         call_command("two_factor_reset", "ghost")
     assert not SecurityEvent.objects.exists()
+
+
+def test_an_administrator_sees_and_lifts_a_lockout_from_the_log_page(client, admin_ada, pi_paula):
+    for n in range(5):
+        Client().post(
+            reverse("accounts:login"),
+            {"username": "pi_paula", "password": "wrong"},
+            REMOTE_ADDR=f"203.0.113.{n}",
+        )
+    client.force_login(admin_ada)
+    assert client.get(LOG).context["lockouts"] == {"accounts": ["pi_paula"], "addresses": []}
+
+    response = client.post(LOG, {"username": "pi_paula"}, REMOTE_ADDR="192.0.2.200")
+
+    assert response["Location"] == LOG
+    assert client.get(LOG).context["lockouts"] == {"accounts": [], "addresses": []}
+    cleared = SecurityEvent.objects.get(kind="lockout.cleared")
+    assert (cleared.user, cleared.actor, cleared.address) == (pi_paula, admin_ada, "192.0.2.200")
+    paula = Client()
+    paula.post(
+        reverse("accounts:login"), {"username": "pi_paula", "password": "correct horse battery"}
+    )
+    assert "_auth_user_id" in paula.session
+
+
+def test_an_address_locked_by_guesses_is_listed_and_can_be_unlocked(client, admin_ada):
+    for n in range(5):
+        Client().post(
+            reverse("accounts:login"),
+            {"username": f"guess{n}", "password": "wrong"},
+            REMOTE_ADDR="198.51.100.66",
+        )
+    client.force_login(admin_ada)
+    assert client.get(LOG).context["lockouts"]["addresses"] == ["198.51.100.66"]
+
+    client.post(LOG, {"ip_address": "198.51.100.66"})
+
+    assert client.get(LOG).context["lockouts"]["addresses"] == []
+
+
+def test_only_administrators_may_unlock(client, pi_paula):
+    client.force_login(pi_paula)
+
+    assert client.post(LOG, {"username": "pi_paula"}).status_code == 404
+    assert not SecurityEvent.objects.filter(kind="lockout.cleared").exists()
