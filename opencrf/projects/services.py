@@ -40,8 +40,29 @@ SETTINGS_FIELDS = (
 )
 
 
+# The right each set-up change needs, by audit action; design for every other one.
+RIGHT_OF_ACTION = {
+    "group.create": "data_access_groups",
+    "group.update": "data_access_groups",
+    "group.delete": "data_access_groups",
+    "member.group": "data_access_groups",
+    "member.switch": "",  # checked against the member's allowed groups instead
+}
+
+
 def _audit(context: AuditContext, project: Project, action: str, **kwargs: Any) -> None:
-    """Audit a change to a project's set-up; every such change is a new design version."""
+    """Audit a change to a project's set-up; every such change is a new design version.
+
+    The acting user must hold the right the change needs (design for most); a refusal here
+    rolls the whole change back, so no service can skip it.
+    """
+    right = RIGHT_OF_ACTION.get(action, "design")
+    if (
+        right
+        and context.actor is not None
+        and not getattr(member_rights(context.actor, project), right)
+    ):
+        raise PermissionDenied(MISSING_RIGHT[right]())
     design_changed(project)
     audit_event_create(context=context, project_id=project.pk, action=action, **kwargs)
 

@@ -21,6 +21,7 @@ from opencrf.projects.selectors import (
     member_rights,
     projects_visible_to,
 )
+from opencrf.projects.services import arm_create
 
 pytestmark = pytest.mark.django_db
 
@@ -311,3 +312,21 @@ def test_unknown_instrument_rights_are_refused(classic_project, paula_context, b
         rights_services.member_update(
             context=paula_context, member=bea_member, rights={"form_rights": {"nope": "edit"}}
         )
+
+
+def test_a_set_up_service_refuses_a_member_without_design_rights_and_changes_nothing(
+    longitudinal_project, bea_member, site_b_bea
+):
+    bea_member.project = longitudinal_project
+    bea_member.save()
+    before = (longitudinal_project.arms.count(), audit_count(longitudinal_project))
+
+    with pytest.raises(PermissionDenied):
+        arm_create(
+            context=AuditContext(actor=site_b_bea),
+            project=longitudinal_project,
+            number=2,
+            name="Control",
+        )
+
+    assert (longitudinal_project.arms.count(), audit_count(longitudinal_project)) == before
