@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 
 from opencrf.api.errors import ApiError
 
@@ -17,7 +18,7 @@ FALSE = frozenset({"false", "0", "no", "n", "off"})
 class Params:
     """The parameters of one API call, read the way every REDCap client sends them."""
 
-    def __init__(self, data: QueryDict) -> None:
+    def __init__(self, data: QueryDict | MultiValueDict[str, str]) -> None:
         self._plain: dict[str, list[str]] = {}
         self._arrays: dict[str, list[tuple[int, int, str]]] = {}
         for order, (key, values) in enumerate(data.lists()):

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils.datastructures import MultiValueDict
 from django.views.decorators.csrf import csrf_exempt
 
 from opencrf.api.calls import Call, return_format_of
@@ -27,6 +30,7 @@ from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import access_project, member_rights
 
 logger = logging.getLogger(__name__)
+MAX_FIELDS = 200_000
 
 
 @csrf_exempt  # authenticated by the token in the body, never by a cookie
@@ -34,9 +38,11 @@ def api_endpoint(request: HttpRequest) -> HttpResponseBase:
     if request.method != "POST":
         return error_response("The requested method is not implemented.", "xml", 501)
     try:
-        params = Params(request.POST)
-    except (RequestDataTooBig, TooManyFieldsSent):
-        return error_response("The request is too large.", "xml", 413)
+        params = Params(_body(request))
+    except (RequestDataTooBig, TooManyFieldsSent, ValueError):
+        limit = settings.OPENCRF_API_MAX_BYTES // (1024 * 1024)
+        message = f"The request is larger than this server accepts ({limit} MB) or malformed."
+        return error_response(message, "xml", 413)
     try:
         return _dispatch(request, params)
     except ApiError as error:
@@ -45,6 +51,22 @@ def api_endpoint(request: HttpRequest) -> HttpResponseBase:
         return error_response(str(error.message), return_format_of(params), 403)
     except (InvalidInput, NotFound) as error:
         return error_response(str(error.message), return_format_of(params), 400)
+
+
+def _body(request: HttpRequest) -> MultiValueDict[str, str]:
+    """The parameters. A form-encoded body (a record import's `data`) may be larger, and hold
+    more fields (PyCap lists every field name), than Django allows a web form."""
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if length > settings.OPENCRF_API_MAX_BYTES:
+        raise RequestDataTooBig("API request too large")
+    if request.content_type != "application/x-www-form-urlencoded":
+        return request.POST  # multipart: files stream to disk, the few other fields are small
+    raw = request.read(length).decode(request.encoding or "utf-8", errors="strict")
+    pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    values: MultiValueDict[str, str] = MultiValueDict()
+    for name, value in pairs:
+        values.appendlist(name, value)
+    return values
 
 
 def _dispatch(request: HttpRequest, params: Params) -> HttpResponseBase:

@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "opencrf.core.middleware.RequestIdMiddleware",
+    "opencrf.core.middleware.RequestSizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -205,9 +206,15 @@ STATICFILES_DIRS = [PACKAGE_DIR / "static", ("bootstrap", xstatic_bootstrap.BASE
 # --- Uploads and background jobs. ---
 
 OPENCRF_DICTIONARY_MAX_BYTES = env_int("OPENCRF_DICTIONARY_MAX_BYTES", 10 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = OPENCRF_DICTIONARY_MAX_BYTES + 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 OPENCRF_FILE_MAX_BYTES = env_int("OPENCRF_FILE_MAX_BYTES", 500 * 1024 * 1024)
+OPENCRF_API_MAX_BYTES = env_int("OPENCRF_API_MAX_BYTES", 64 * 1024 * 1024)
+# Form fields (not files) of one request: API imports send their data so, REDCapR as multipart
+# with one field per parameter. Web pages' form-encoded bodies are held to
+# OPENCRF_FORM_MAX_BYTES by core.middleware.RequestSizeMiddleware.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(OPENCRF_API_MAX_BYTES, OPENCRF_DICTIONARY_MAX_BYTES + 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 20_000
+OPENCRF_FORM_MAX_BYTES = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 OPENCRF_CLAMD_ADDRESS = env_str("OPENCRF_CLAMD_ADDRESS")
 OPENCRF_ALLOW_SQL_FIELDS = env_bool("OPENCRF_ALLOW_SQL_FIELDS", default=False)
 

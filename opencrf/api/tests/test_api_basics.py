@@ -483,3 +483,39 @@ def test_features_not_offered_yet_answer_as_a_project_without_them(token, values
     response = post({"token": token, "format": "json", **values})
 
     assert (response.status_code, orjson.loads(response.content)) == (400, {"error": message})
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(token, study, settings):
+    settings.OPENCRF_API_MAX_BYTES = 2000
+
+    response = post(
+        {"token": token, "content": "record", "format": "csv", "data": "study_id\n" + "1\n" * 2000}
+    )
+
+    assert response.status_code == 413
+    assert (
+        b"<error>The request is larger than this server accepts (0 MB) or malformed.</error>"
+        in (response.content)
+    )
+    from opencrf.records.models import Record
+
+    assert not Record.objects.filter(project=study).exists()
+
+
+def test_thousands_of_array_items_are_accepted_as_pycap_sends_them(token):
+    fields = {f"fields[{n}]": "study_id" for n in range(5000)}
+
+    response = post({"token": token, "content": "metadata", "format": "csv", **fields})
+
+    assert response.status_code == 200
+    assert response.content.decode().splitlines()[1].startswith("study_id,enrolment,")
+
+
+def test_a_body_that_is_not_utf8_is_refused(token):
+    response = Client().post(
+        "/api/",
+        b"token=" + token.encode() + b"&content=version&x=\xff\xfe",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 413
