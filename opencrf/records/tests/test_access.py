@@ -6,16 +6,18 @@ Another group's record is exactly a missing one: the same status and the same bo
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from opencrf.audit.models import AuditEvent
 from opencrf.audit.services import AuditContext
-from opencrf.core.errors import PermissionDenied
+from opencrf.core.errors import InvalidInput, PermissionDenied
 from opencrf.projects.models import ProjectMember
 from opencrf.records.models import Record
-from opencrf.records.selectors import next_record_id
+from opencrf.records.selectors import next_record_id, records_visible_to
 from opencrf.records.services import form_save, record_create, record_group_set
 
 from .conftest import coordinator_rights, snapshot
@@ -186,6 +188,24 @@ def test_a_grouped_member_creates_records_in_their_group_numbered_with_its_id(
     assert (first.record_id, second.record_id) == (f"{osaka.pk}-1", f"{osaka.pk}-2")
     assert first.group == second.group == osaka
     assert next_record_id(salt_rct, osaka) == f"{osaka.pk}-3"
+
+
+def test_a_grouped_member_cannot_create_a_record_in_another_group(osaka_sam, salt_rct, groups):
+    with pytest.raises(InvalidInput) as refused:
+        record_create(
+            context=AuditContext(actor=osaka_sam), project=salt_rct, group=groups["kobe_port"]
+        )
+
+    assert refused.value.message == "No such data access group."
+    assert not Record.objects.filter(project=salt_rct).exists()
+
+
+def test_an_expired_member_sees_no_records(osaka_sam, salt_rct, osaka_record):
+    ProjectMember.objects.filter(user=osaka_sam).update(
+        expires_on=timezone.localdate() - timedelta(days=1)
+    )
+
+    assert list(records_visible_to(osaka_sam, salt_rct)) == []
 
 
 def test_a_member_without_a_group_gets_plain_numbers(salt_rct, groups, paula_context):
