@@ -25,6 +25,7 @@ from opencrf.api.idempotency import once
 from opencrf.api.parsing import parse_rows
 from opencrf.dictionary.choices import checkbox_column
 from opencrf.dictionary.design import ProjectDesign, design_of
+from opencrf.logic import LogicSyntaxError, Node, parse_shared
 from opencrf.records.export import (
     ExportOptions,
     eav_header,
@@ -81,6 +82,7 @@ def export(call: Call) -> HttpResponseBase:
         blank_gray_status=params.flag("exportBlankForGrayFormStatus"),
         groups=layout.groups,
         events=frozenset(_events(design, params.items("events"))),
+        filter=_filter(params.raw("filterLogic")),
     )
     records = _records(call, params.items("records"))
     delimiter = DELIMITERS.get(params.text("csvDelimiter") or ",")
@@ -93,6 +95,16 @@ def export(call: Call) -> HttpResponseBase:
         )
     rows = flat_rows(project, design, records, layout, options)
     return table_response(call.format, layout.header, rows, root="records", delimiter=delimiter)
+
+
+def _filter(text: str) -> Node | None:
+    """filterLogic, parsed once; bad logic is refused with where it went wrong."""
+    if not text.strip():
+        return None
+    try:
+        return parse_shared(text)
+    except LogicSyntaxError as error:
+        raise ApiError(f"The filterLogic is not valid: {error}") from None
 
 
 def _check_names(design: ProjectDesign, fields: list[str], forms: list[str]) -> None:

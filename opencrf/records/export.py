@@ -24,6 +24,7 @@ from opencrf.dictionary.choices import checkbox_column, parse_choices
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign
 from opencrf.files.selectors import files_in_project
+from opencrf.logic import LogicError, Node, evaluate_ast
 from opencrf.projects.models import Event, Project
 from opencrf.records.models import FormData, Record
 
@@ -61,6 +62,7 @@ class ExportOptions:
     blank_gray_status: bool = False  # exportBlankForGrayFormStatus
     groups: bool = False  # exportDataAccessGroups
     events: frozenset[str] = frozenset()  # unique event names; empty = all
+    filter: Node | None = None  # filterLogic: rows for which it is true
 
 
 @dataclass
@@ -188,6 +190,7 @@ class _RowWriter:
         self.labels = {instrument.name: instrument.label for instrument in design.instruments}
         self.file_names: dict[int, str] = {}
         self.file_columns = [c for c in layout.data if c.row and c.row.field_type == "file"]
+        self._logic_data: dict[str, Any] = {}
 
     def load_files(self, groups: Iterable[list[FormData]]) -> None:
         """The names of the files this chunk's rows refer to, in one query."""
@@ -204,6 +207,8 @@ class _RowWriter:
         self.file_names = {pk: stored.original_name for pk, stored in found.items()}
 
     def rows_of(self, record: Record, forms: list[FormData]) -> Iterator[dict[str, Any]]:
+        if self.options.filter is not None:
+            self._logic_data = self._record_data(record, forms)
         wanted = self.options.events
         for event in self.design.events_of_arm(record.arm_id):
             if wanted and event.unique_name not in wanted:
@@ -211,11 +216,48 @@ class _RowWriter:
             here = [form for form in forms if form.event_id == event.pk]
             if not here and self.layout.longitudinal:
                 continue
-            yield from self._event_rows(record, event, here)
+            for row in self._event_rows(record, event, here):
+                if row is not None:
+                    yield row
+
+    def _record_data(self, record: Record, forms: list[FormData]) -> dict[str, Any]:
+        """Every value of the record by event and instance, for logic naming other events."""
+        names = {event.pk: event.unique_name for event in self.design.events}
+        data: dict[str, dict[str, dict[str, str]]] = {}
+        for form in forms:
+            if form.event_id in names:
+                data.setdefault(names[form.event_id], {}).setdefault(str(form.instance), {}).update(
+                    form.values
+                )
+        return data
+
+    def _kept(
+        self, record: Record, event: Event, forms: dict[str, FormData], instance: int | None
+    ) -> bool:
+        """Whether the row passes filterLogic; logic that cannot run keeps nothing."""
+        if self.options.filter is None:
+            return True
+        values = {self.layout.record_field: record.record_id}
+        for form in forms.values():
+            values.update(form.values)
+            values[f"{form.form_name}_complete"] = str(form.status)
+        context = {
+            "record": record.record_id,
+            "event": event.unique_name,
+            "events": [e.unique_name for e in self.design.events_of_arm(record.arm_id)],
+            "instance": instance or 1,
+            "project_id": self.project.pk,
+            "dag": record.group.unique_name if record.group else "",
+            "data": self._logic_data,
+        }
+        try:
+            return bool(evaluate_ast(self.options.filter, values, context, "logic"))
+        except LogicError:
+            return False
 
     def _event_rows(
         self, record: Record, event: Event, forms: list[FormData]
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[dict[str, Any] | None]:
         if (event.pk, "") in self.design.repeats:  # a repeating event: one row per instance
             for instance in sorted({form.instance for form in forms}) or [1]:
                 at = {f.form_name: f for f in forms if f.instance == instance}
@@ -249,7 +291,9 @@ class _RowWriter:
         applies: Any,
         repeat_form: str,
         instance: int | None,
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | None:
+        if not self._kept(record, event, forms, instance):
+            return None
         layout, labels = self.layout, self.options.labels
         row: dict[str, Any] = {}
         if layout.with_record_id:

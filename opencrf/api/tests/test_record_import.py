@@ -314,3 +314,44 @@ def test_an_idempotency_key_reused_for_another_request_is_refused(token, study):
         b"ERROR: This Idempotency-Key was used for a different request.",
     )
     assert list(Record.objects.filter(project=study).values_list("record_id", flat=True)) == ["1"]
+
+
+def test_filter_logic_keeps_the_rows_for_which_it_is_true(token, study):
+    post(
+        {
+            "token": token,
+            "content": "record",
+            "format": "csv",
+            "data": (
+                "study_id,redcap_repeat_instrument,redcap_repeat_instance,sex,ae_term\n"
+                "1,,,1,\n1,adverse_event,1,,Rash\n1,adverse_event,2,,Fever\n2,,,2,\n"
+            ),
+        }
+    )
+
+    by_sex = post(
+        {
+            "token": token,
+            "content": "record",
+            "format": "csv",
+            "fields": "study_id,sex",
+            "filterLogic": "[sex] = '2'",
+        }
+    )
+    by_term = post(
+        {
+            "token": token,
+            "content": "record",
+            "format": "csv",
+            "fields": "study_id,ae_term",
+            "filterLogic": "[ae_term] = 'Fever'",
+        }
+    )
+    bad = post(
+        {"token": token, "content": "record", "format": "json", "filterLogic": "[sex] = = 2"}
+    )
+
+    assert by_sex.content.decode().splitlines()[1:] == ["2,,,2"]
+    assert by_term.content.decode().splitlines()[1:] == ["1,adverse_event,2,Fever"]
+    assert bad.status_code == 400
+    assert orjson.loads(bad.content)["error"].startswith("The filterLogic is not valid: ")
