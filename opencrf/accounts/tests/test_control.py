@@ -265,3 +265,14 @@ def test_only_administrators_see_the_control_centre_in_the_menu(client, admin_ad
 def test_the_login_page_leads_to_the_account_request(client):
     page = client.get(reverse("accounts:login")).content.decode()
     assert f'href="{reverse("accounts:request")}"' in page
+
+
+def test_the_users_list_costs_the_same_for_many_users(
+    admin_client, django_user_model, django_assert_max_num_queries
+):
+    admin_client.get(reverse("control:users"))
+    for n in range(30):
+        django_user_model.objects.create(username=f"user{n:02}", email=f"u{n}@example.jp")
+    with django_assert_max_num_queries(8):
+        page = admin_client.get(reverse("control:users"))
+    assert len(page.context["rows"]) == 31

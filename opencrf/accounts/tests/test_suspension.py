@@ -6,6 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -183,7 +185,9 @@ def test_last_activity_is_written_at_most_once_in_five_minutes(
     first = User.objects.get(pk=hana.pk).last_activity_at
     assert first is not None
 
-    client.get(reverse("projects:list"))
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("projects:list"))
+    assert not [q for q in queries if q["sql"].startswith("UPDATE") and "last_activity" in q["sql"]]
     assert User.objects.get(pk=hana.pk).last_activity_at == first
 
     later = timezone.now() + timedelta(minutes=5)
