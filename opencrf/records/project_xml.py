@@ -449,8 +449,13 @@ def _repeats(design: ProjectDesign) -> Iterator[str]:
     if not design.repeats:
         return
     events = {event.pk: event for event in design.events}
-    forms = [(events[e], f, label) for (e, f), label in sorted(design.repeats.items()) if f]
-    whole = [(events[e], label) for (e, f), label in sorted(design.repeats.items()) if not f]
+    event_order = {event.pk: i for i, event in enumerate(design.events)}
+    form_order = {instrument.name: i for i, instrument in enumerate(design.instruments)}
+    ordered = sorted(
+        design.repeats.items(), key=lambda p: (event_order[p[0][0]], form_order.get(p[0][1], -1))
+    )
+    forms = [(events[e], f, label) for (e, f), label in ordered if f]
+    whole = [(events[e], label) for (e, f), label in ordered if not f]
     yield "\t<redcap:RepeatingInstrumentsAndEvents>\n"
     if forms:
         yield "\t\t<redcap:RepeatingInstruments>\n"

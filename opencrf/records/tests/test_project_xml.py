@@ -10,16 +10,23 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 
 import pytest
 
 from conftest import REDCAP_PROJECTS
+from opencrf.audit.models import AuditEvent
 from opencrf.audit.services import AuditContext
+from opencrf.core.errors import InvalidInput
 from opencrf.dictionary.design import design_of
-from opencrf.projects.models import Project
+from opencrf.dictionary.models import DictionaryRevision, RevisionSource
+from opencrf.dictionary.odm import project_xml_read
+from opencrf.files.models import StoredFile
+from opencrf.files.selectors import open_stored_file
+from opencrf.projects.models import RIGHT_FLAGS, Project, ProjectMember
 from opencrf.records.export import export_layout, flat_rows
-from opencrf.records.models import Record
-from opencrf.records.project_xml import project_create_from_xml
+from opencrf.records.models import FormData, Record
+from opencrf.records.project_xml import project_create_from_xml, project_xml_write
 
 XML_FIXTURES = sorted(path.parent.name for path in REDCAP_PROJECTS.glob("*/project.xml"))
 
@@ -177,3 +184,291 @@ def test_fixture_imports_and_exports_its_data_csv(name, import_context, settings
     compared = [c for c in header if c in ours and c not in quirks]
     assert len(rows) == len(expected)
     assert differences(normal(name, rows), normal(name, expected, csv=True), compared) == {}
+
+
+# --- Round trip ----------------------------------------------------------------------------------
+
+ROUND_TRIP = ["simple", "longitudinal", "repeating-instruments", "vignette-repeating", "dag"]
+
+
+def written(project: Project, user, *, include_data=True, include_files=True) -> bytes:
+    chunks = project_xml_write(
+        project, user, include_data=include_data, include_files=include_files
+    )
+    return "".join(chunks).encode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ROUND_TRIP)
+def test_written_project_reads_back_with_the_same_design_and_data(name, import_context, pi_paula):
+    original = project_xml_read((REDCAP_PROJECTS / name / "project.xml").read_bytes())
+    project = project_create_from_xml(
+        context=import_context, data=(REDCAP_PROJECTS / name / "project.xml").read_bytes()
+    )
+
+    again = project_xml_read(written(project, pi_paula))
+
+    assert again.fields == [
+        row.replace(select_choices_or_calculations=design_choices(project, row.field_name))
+        for row in original.fields
+    ]
+    assert again.instrument_labels == original.instrument_labels
+    assert again.events == original.events
+    assert again.repeats == original.repeats
+    assert again.groups == original.groups
+    assert [role.name for role in again.roles] == [role.name for role in original.roles]
+    assert again.settings == original.settings
+    assert [(f.record, f.field_name, f.doc_name, f.content) for f in again.files] == [
+        (f.record, f.field_name, f.doc_name, f.content) for f in original.files
+    ]
+
+
+def design_choices(project: Project, field_name: str) -> str:
+    return next(
+        row.select_choices_or_calculations
+        for row in design_of(project).rows
+        if row.field_name == field_name
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ROUND_TRIP)
+def test_project_created_from_a_written_project_exports_the_same_records(
+    name, import_context, pi_paula
+):
+    first = project_create_from_xml(
+        context=import_context, data=(REDCAP_PROJECTS / name / "project.xml").read_bytes()
+    )
+
+    second = project_create_from_xml(context=import_context, data=written(first, pi_paula))
+
+    assert exported(second, groups=True) == exported(first, groups=True)
+    assert second.title == first.title
+
+
+# --- What a created project holds ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_creator_is_a_member_with_every_right_and_the_design_comes_from_xml(
+    import_context, pi_paula
+):
+    data = (REDCAP_PROJECTS / "simple" / "project.xml").read_bytes()
+
+    project = project_create_from_xml(context=import_context, data=data, title="Renamed")
+
+    member = ProjectMember.objects.get(project=project, user=pi_paula)
+    assert all(getattr(member, flag) for flag in RIGHT_FLAGS)
+    assert project.title == "Renamed"
+    assert project.purpose == 4
+    assert project.record_autonumbering is True
+    assert project.require_change_reason is False
+    revision = DictionaryRevision.objects.get(project=project)
+    assert revision.source == RevisionSource.XML
+    assert [(i.name, i.label) for i in project.instruments.all()] == [
+        ("demographics", "demographics"),
+        ("health", "health"),
+        ("race_and_ethnicity", "race_and_ethnicity"),
+    ]
+    assert sorted(project.groups.values_list("name", "unique_name")) == [
+        ("dag_1", "dag_1"),
+        ("dag_2", "dag_2"),
+    ]
+
+
+@pytest.mark.django_db
+def test_groups_take_redcaps_unique_names_and_records_keep_their_group(import_context):
+    data = (REDCAP_PROJECTS / "dag" / "project.xml").read_bytes()
+
+    project = project_create_from_xml(context=import_context, data=data)
+
+    assert sorted(project.groups.values_list("name", "unique_name")) == [
+        ("dag-a", "daga"),
+        ("dag-b", "dagb"),
+    ]
+    assert sorted(
+        (record.record_id, record.group.unique_name if record.group else "")
+        for record in project.records.select_related("group")
+    ) == [("331-1", "daga"), ("331-2", "daga"), ("332-3", "dagb")]
+
+
+@pytest.mark.django_db
+def test_roles_are_created_with_legacy_rights_mapped(import_context):
+    data = (REDCAP_PROJECTS / "simple" / "project.xml").read_bytes()
+
+    project = project_create_from_xml(context=import_context, data=data)
+
+    role = project.roles.get()
+    assert role.name == "api"
+    assert (role.user_rights, role.data_access_groups, role.api_export, role.logging) == (
+        True,
+        True,
+        True,
+        True,
+    )
+    assert (role.design, role.api_import, role.record_create, role.data_quality) == (
+        False,
+        False,
+        False,
+        False,
+    )
+    forms = {"demographics": "edit", "health": "edit", "race_and_ethnicity": "edit"}
+    assert role.form_rights == forms
+    assert role.export_rights == dict.fromkeys(forms, "full")
+
+
+@pytest.mark.django_db
+def test_files_are_restored_with_their_names_types_and_bytes(import_context):
+    data = (REDCAP_PROJECTS / "simple" / "project.xml").read_bytes()
+    wanted = project_xml_read(data).files
+
+    project = project_create_from_xml(context=import_context, data=data)
+
+    form = FormData.objects.get(record__project=project, record__record_id="1", form_name="health")
+    stored = StoredFile.objects.get(pk=int(form.values["mugshot"]))
+    with open_stored_file(stored) as handle:
+        content = handle.read()
+    assert (stored.original_name, stored.media_type, content) == (
+        "mugshot-1.jpg",
+        "image/jpeg",
+        wanted[0].content,
+    )
+    assert StoredFile.objects.filter(project=project).count() == 5
+
+
+@pytest.mark.django_db
+def test_records_of_a_second_arm_are_created_in_that_arm(import_context):
+    data = (REDCAP_PROJECTS / "longitudinal" / "project.xml").read_bytes()
+
+    project = project_create_from_xml(context=import_context, data=data)
+
+    assert sorted(project.records.values_list("record_id", "arm__number")) == [
+        ("100", 1),
+        ("220", 1),
+        ("304", 2),
+    ]
+
+
+# --- Writing follows the reader's rights --------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_written_file_holds_only_the_records_of_the_readers_group(
+    import_context, site_b_bea, pi_paula
+):
+    project = project_create_from_xml(
+        context=import_context, data=(REDCAP_PROJECTS / "dag" / "project.xml").read_bytes()
+    )
+    ProjectMember.objects.create(
+        project=project, user=site_b_bea, group=project.groups.get(unique_name="dagb")
+    )
+
+    seen = project_xml_read(written(project, site_b_bea))
+
+    assert {row["record_id"] for row in seen.rows} == {"332-3"}
+    everyone = project_xml_read(written(project, pi_paula))
+    assert {row["record_id"] for row in everyone.rows} == {"331-1", "331-2", "332-3"}
+
+
+@pytest.mark.django_db
+def test_written_file_leaves_out_data_and_files_unless_asked(import_context, pi_paula):
+    project = project_create_from_xml(
+        context=import_context, data=(REDCAP_PROJECTS / "simple" / "project.xml").read_bytes()
+    )
+
+    design_only = project_xml_read(written(project, pi_paula, include_data=False))
+    without_files = project_xml_read(written(project, pi_paula, include_files=False))
+
+    assert (design_only.rows, design_only.files) == ([], [])
+    assert len(without_files.rows) == 5
+    assert without_files.files == []
+
+
+# --- Hostile and broken files: refused, nothing created -----------------------------------------
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3"><Study>&lol3;</Study></ODM>"""
+
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE ODM [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3"><Study>&secret;</Study></ODM>"""
+
+DEEP = (
+    b'<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3">'
+    + b"<a>" * 10_000
+    + b"</a>" * 10_000
+    + b"</ODM>"
+)
+
+
+def simple_with(old: bytes, new: bytes) -> bytes:
+    data = (REDCAP_PROJECTS / "simple" / "project.xml").read_bytes()
+    assert old in data
+    return data.replace(old, new, 1)
+
+
+def simple_with_last(old: bytes, new: bytes) -> bytes:
+    head, found, tail = (REDCAP_PROJECTS / "simple" / "project.xml").read_bytes().rpartition(old)
+    assert found
+    return head + new + tail
+
+
+HOSTILE = {
+    "billion laughs": (
+        BILLION_LAUGHS,
+        "Project XML: document type declarations and entities are not allowed.",
+    ),
+    "external entity": (
+        EXTERNAL_ENTITY,
+        "Project XML: document type declarations and entities are not allowed.",
+    ),
+    "10,000 nested elements": (DEEP, "Project XML: elements are nested deeper than 64 levels."),
+    "data for an unknown field": (
+        simple_with(b'<ItemData ItemOID="name_first"', b'<ItemData ItemOID="no_such_field"'),
+        "Project XML: record 1 has data for the unknown field no_such_field.",
+    ),
+    "no MetaDataVersion": (
+        simple_with(b"<MetaDataVersion ", b"<OtherVersion ").replace(
+            b"</MetaDataVersion>", b"</OtherVersion>"
+        ),
+        "Project XML: <Study> has no <MetaDataVersion>.",
+    ),
+    "not XML": (b"record_id,name\n1,x\n", "Project XML is not well-formed XML: "),
+    "a file for a text field": (
+        simple_with(
+            b'ItemDataBase64Binary ItemOID="mugshot"', b'ItemDataBase64Binary ItemOID="age"'
+        ),
+        "Project XML: record 1 has a file for age, not a file field.",
+    ),
+    "a bad file after four stored ones": (
+        simple_with_last(
+            b'ItemDataBase64Binary ItemOID="mugshot"', b'ItemDataBase64Binary ItemOID="age"'
+        ),
+        "Project XML: record 5 has a file for age, not a file field.",
+    ),
+    "a value its field refuses": (
+        simple_with(b'ItemOID="dob" Value="2003-08-30"', b'ItemOID="dob" Value="yesterday"'),
+        "Project XML: 1 value(s) were refused: 1 dob 'yesterday': ",
+    ),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", list(HOSTILE))
+def test_hostile_or_broken_file_is_refused_and_nothing_is_created(case, import_context, settings):
+    data, message = HOSTILE[case]
+    before = (Project.objects.count(), AuditEvent.objects.count(), StoredFile.objects.count())
+
+    with pytest.raises(InvalidInput) as refused:
+        project_create_from_xml(context=import_context, data=data)
+
+    assert refused.value.message.startswith(message)
+    after = (Project.objects.count(), AuditEvent.objects.count(), StoredFile.objects.count())
+    assert after == before
+    stored = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
+    assert not stored.exists() or not any(path.is_file() for path in stored.rglob("*"))
