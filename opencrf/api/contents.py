@@ -210,6 +210,7 @@ SURVEYS_OFF = "Surveys have not been enabled in this project"
 HANDLERS: dict[str, Handler] = {
     "version": Handler(version, super_token=True),
     "project": Handler(projects.project, super_token=True),
+    "project_xml": Handler(projects.project_xml),
     "metadata": Handler(metadata),
     "exportFieldNames": Handler(field_names),
     "instrument": Handler(instruments),

@@ -6,17 +6,19 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.http import StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from opencrf.api.calls import Call
 from opencrf.api.errors import ApiError, forbidden
-from opencrf.api.formats import object_response, plain_response
+from opencrf.api.formats import CONTENT_TYPES, object_response, plain_response
 from opencrf.api.parsing import parse_rows
 from opencrf.api.tokens import token_create
 from opencrf.dictionary.design import design_of
 from opencrf.projects.models import ProjectStatus, Purpose
 from opencrf.projects.services import project_create, project_update_settings
+from opencrf.records.project_xml import project_create_from_xml, project_xml_write
 
 FLAGS = ("is_longitudinal", "surveys_enabled", "record_autonumbering_enabled")
 
@@ -48,7 +50,8 @@ def _flag(values: dict[str, str], name: str, default: bool = False) -> bool:
 
 
 def create(call: Call) -> HttpResponseBase:
-    """A new project from its attributes; answers the creator's new project token, bare."""
+    """A new project from its attributes, or from Project XML in `odm` (its design, records
+    and files); answers the creator's new project token, bare."""
     if not call.user.is_superuser:
         raise forbidden()
     values = _attributes(call)
@@ -58,25 +61,45 @@ def create(call: Call) -> HttpResponseBase:
         raise ApiError("The project_title is missing.")
     if purpose not in {str(code) for code in Purpose.values}:
         raise ApiError("The purpose must be 0, 1, 2, 3 or 4.")
+    odm = call.params.raw("odm")
     with transaction.atomic():
-        created = project_create(
-            context=call.context,
-            title=title,
-            purpose=int(purpose),
-            purpose_other=values.get("purpose_other", ""),
-            notes=values.get("project_notes", ""),
-            is_longitudinal=_flag(values, "is_longitudinal"),
-            surveys_enabled=_flag(values, "surveys_enabled"),
-        )
-        autonumbering = _flag(values, "record_autonumbering_enabled", default=True)
-        if autonumbering != created.record_autonumbering:
-            project_update_settings(
-                context=call.context,
-                project=created,
-                values={"record_autonumbering": autonumbering},
+        if odm.strip():
+            created = project_create_from_xml(
+                context=call.context, data=odm.encode("utf-8"), title=title
             )
+        else:
+            created = project_create(
+                context=call.context,
+                title=title,
+                purpose=int(purpose),
+                purpose_other=values.get("purpose_other", ""),
+                notes=values.get("project_notes", ""),
+                is_longitudinal=_flag(values, "is_longitudinal"),
+                surveys_enabled=_flag(values, "surveys_enabled"),
+            )
+            autonumbering = _flag(values, "record_autonumbering_enabled", default=True)
+            if autonumbering != created.record_autonumbering:
+                project_update_settings(
+                    context=call.context,
+                    project=created,
+                    values={"record_autonumbering": autonumbering},
+                )
         token = token_create(context=call.context, user=call.user, project=created)
     return plain_response(token)
+
+
+def project_xml(call: Call) -> HttpResponseBase:
+    """The project as Project XML; records (and their files) unless only metadata is asked."""
+    call.require_export()
+    assert call.project is not None
+    with_data = not call.params.flag("returnMetadataOnly")
+    chunks = project_xml_write(
+        call.project,
+        call.user,
+        include_data=with_data,
+        include_files=with_data and call.params.flag("exportFiles"),
+    )
+    return StreamingHttpResponse(chunks, content_type=CONTENT_TYPES["xml"])
 
 
 def _redcap_time(value: datetime | None) -> str:
