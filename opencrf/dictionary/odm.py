@@ -124,9 +124,11 @@ class RepeatSpec:
 
 @dataclass(frozen=True, slots=True)
 class GroupSpec:
-    """A data access group: REDCap's file gives only the display name."""
+    """A data access group. REDCap's files give only the display name; OpenCRF's add the
+    unique name (`unique_group_name`), which REDCap ignores."""
 
     name: str
+    unique_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +196,10 @@ def project_xml_read(data: bytes) -> ProjectXml:
     if globals_ is not None:
         result.repeats = _repeats(globals_)
         result.groups = [
-            GroupSpec(name=element.get("group_name", "").strip())
+            GroupSpec(
+                name=element.get("group_name", "").strip(),
+                unique_name=element.get("unique_group_name", "").strip(),
+            )
             for element in globals_.iter(rc("DataAccessGroups"))
         ]
         result.roles = [_role(element) for element in globals_.iter(rc("UserRoles"))]

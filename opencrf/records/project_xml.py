@@ -157,7 +157,7 @@ def _create_design(context: AuditContext, parsed: ProjectXml, title: str) -> Pro
         )
     taken: set[str] = set()
     for group in parsed.groups:
-        unique = redcap_group_name(group.name)
+        unique = group.unique_name or redcap_group_name(group.name)
         unique = "" if unique in taken else unique
         created = group_create(
             context=context, project=project, name=group.name, unique_name=unique
@@ -439,7 +439,10 @@ def _global_variables(project: Project, design: ProjectDesign) -> Iterator[str]:
     if groups:
         yield "\t<redcap:DataAccessGroupsGroup>\n"
         for group in groups:
-            yield f"\t\t<redcap:DataAccessGroups group_name={_attr(group.name)}/>\n"
+            yield (
+                f"\t\t<redcap:DataAccessGroups group_name={_attr(group.name)}"
+                f" unique_group_name={_attr(group.unique_name)}/>\n"
+            )
         yield "\t</redcap:DataAccessGroupsGroup>\n"
     yield from _roles(project, design)
     yield "</GlobalVariables>\n"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REDCAP_PROJECTS
+from conftest import REDCAP_PROJECTS, SALT_RCT
 from opencrf.audit.models import AuditEvent
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput
@@ -24,9 +24,12 @@ from opencrf.dictionary.odm import project_xml_read
 from opencrf.files.models import StoredFile
 from opencrf.files.selectors import open_stored_file
 from opencrf.projects.models import RIGHT_FLAGS, Project, ProjectMember
+from opencrf.projects.services import repeat_settings_set
 from opencrf.records.export import export_layout, flat_rows
+from opencrf.records.imports import records_import
 from opencrf.records.models import FormData, Record
 from opencrf.records.project_xml import project_create_from_xml, project_xml_write
+from opencrf.records.services import form_save
 
 XML_FIXTURES = sorted(path.parent.name for path in REDCAP_PROJECTS.glob("*/project.xml"))
 
@@ -215,7 +218,10 @@ def test_written_project_reads_back_with_the_same_design_and_data(name, import_c
     assert again.instrument_labels == original.instrument_labels
     assert again.events == original.events
     assert again.repeats == original.repeats
-    assert again.groups == original.groups
+    assert [group.name for group in again.groups] == [group.name for group in original.groups]
+    assert [group.unique_name for group in again.groups] == list(
+        project.groups.order_by("pk").values_list("unique_name", flat=True)
+    )
     assert [role.name for role in again.roles] == [role.name for role in original.roles]
     assert again.settings == original.settings
     assert [(f.record, f.field_name, f.doc_name, f.content) for f in again.files] == [
@@ -244,6 +250,51 @@ def test_project_created_from_a_written_project_exports_the_same_records(
 
     assert exported(second, groups=True) == exported(first, groups=True)
     assert second.title == first.title
+
+
+@pytest.mark.django_db
+def test_salt_rct_with_its_records_survives_the_round_trip(salt_rct, paula_context, pi_paula):
+    rows = list(csv.DictReader((SALT_RCT / "records.csv").open(encoding="utf-8-sig")))
+    records_import(context=paula_context, project=salt_rct, rows=rows)
+
+    copy = project_create_from_xml(context=paula_context, data=written(salt_rct, pi_paula))
+
+    assert exported(copy, groups=True) == exported(salt_rct, groups=True)
+    assert len(exported(copy, groups=True)[1]) == len(exported(salt_rct, groups=True)[1]) > 30
+    assert list(copy.groups.values_list("name", "unique_name")) == list(
+        salt_rct.groups.values_list("name", "unique_name")
+    )
+    assert design_of(copy).rows == design_of(salt_rct).rows
+
+
+@pytest.mark.django_db
+def test_repeating_event_instances_survive_the_round_trip(import_context, pi_paula):
+    data = (REDCAP_PROJECTS / "longitudinal" / "project.xml").read_bytes()
+    project = project_create_from_xml(context=import_context, data=data)
+    visit = project.events.get(unique_name="visit_1_arm_1")
+    repeat_settings_set(
+        context=import_context,
+        project=project,
+        settings={(visit.pk, ""): "[vld1]"},
+        known_forms=[i.name for i in project.instruments.all()],
+    )
+    form_save(
+        context=import_context,
+        record=project.records.get(record_id="100"),
+        event=visit,
+        form_name="visit_lab_data",
+        instance=2,
+        values={"vld1": "3.5"},
+        status=1,
+        base_version=None,
+    )
+
+    copy = project_create_from_xml(context=import_context, data=written(project, pi_paula))
+
+    assert exported(copy, groups=False) == exported(project, groups=False)
+    assert FormData.objects.get(
+        record__project=copy, event__unique_name="visit_1_arm_1", instance=2
+    ).values == {"vld1": "3.5"}
 
 
 # --- What a created project holds ---------------------------------------------------------------
