@@ -132,7 +132,8 @@ def _visible_entries(
     return queryset.filter(Q(record="") | Q(record__in=group_records))
 
 
-def _project_entries(user: User, project: Project) -> QuerySet[AuditEvent]:
+def project_log_entries(user: User, project: Project) -> QuerySet[AuditEvent]:
+    """The project's audit entries `user` may see (the page, its CSV and the API's `log`)."""
     return _visible_entries(user, project, AuditEvent.objects.filter(project_id=project.pk))
 
 
@@ -158,7 +159,7 @@ def _apply_filters(
 
 def _filter_form(request: AuthedRequest, project: Project) -> LoggingFilterForm:
     actions = (
-        _project_entries(request.user, project)
+        project_log_entries(request.user, project)
         .order_by("action")
         .values_list("action", flat=True)
         .distinct()
@@ -221,7 +222,7 @@ def logging_page(request: AuthedRequest, project_id: int) -> HttpResponse:
     form = _filter_form(request, project)
     filters = form.valid_filters()
     _report_ignored_filters(request, form)
-    entries = _apply_filters(_project_entries(request.user, project), filters)
+    entries = _apply_filters(project_log_entries(request.user, project), filters)
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "project": project,
@@ -279,7 +280,7 @@ def _csv_lines(entries: Iterable[AuditEvent]) -> Iterator[str]:
 def logging_export(request: AuthedRequest, project_id: int) -> StreamingHttpResponse:
     project = selectors.access_project_with(request.user, project_id, "logging")
     filters = _filter_form(request, project).valid_filters()
-    entries = _apply_filters(_project_entries(request.user, project), filters)
+    entries = _apply_filters(project_log_entries(request.user, project), filters)
     response = StreamingHttpResponse(
         _csv_lines(entries.iterator(chunk_size=CSV_CHUNK_SIZE)),
         content_type="text/csv; charset=utf-8",
