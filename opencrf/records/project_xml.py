@@ -117,9 +117,21 @@ def _create_design(context: AuditContext, parsed: ProjectXml, title: str) -> Pro
             context=context, project=project, arms=parsed.arms, events=_event_specs(parsed)
         )
     _apply_dictionary(context, project, parsed)
+    _set_events_up(context, project, parsed)
+    _create_groups(context, project, parsed)
+    forms = list(parsed.instrument_labels)
+    for role in parsed.roles:
+        role_create(
+            context=context, project=project, name=role.name, rights=role_rights(role, forms)
+        )
+    return project
+
+
+def _set_events_up(context: AuditContext, project: Project, parsed: ProjectXml) -> None:
+    """The form–event mapping (longitudinal projects) and the repeat set-up."""
     events = {event.unique_name: event for event in project.events.all()}
     forms = list(parsed.instrument_labels)
-    if settings.is_longitudinal:
+    if parsed.settings.is_longitudinal:
         event_instruments_set(
             context=context,
             project=project,
@@ -133,19 +145,19 @@ def _create_design(context: AuditContext, parsed: ProjectXml, title: str) -> Pro
             settings=_repeat_settings(parsed, events),
             known_forms=forms,
         )
+
+
+def _create_groups(context: AuditContext, project: Project, parsed: ProjectXml) -> None:
     taken: set[str] = set()
     for group in parsed.groups:
         unique = group.unique_name or redcap_group_name(group.name)
-        unique = "" if unique in taken else unique
         created = group_create(
-            context=context, project=project, name=group.name, unique_name=unique
+            context=context,
+            project=project,
+            name=group.name,
+            unique_name="" if unique in taken else unique,
         )
         taken.add(created.unique_name)
-    for role in parsed.roles:
-        role_create(
-            context=context, project=project, name=role.name, rights=role_rights(role, forms)
-        )
-    return project
 
 
 def redcap_group_name(name: str) -> str:
@@ -314,6 +326,7 @@ def project_xml_write(
     With `include_data`, the records `user` may see, with the columns their export rights
     allow; with `include_files` too, the files of file fields as base64.
     """
+    member_rights(user, project)  # NotFound now, not halfway through the stream
     return _buffered(_project_parts(project, user, include_data, include_files))
 
 
@@ -437,7 +450,29 @@ class _ClinicalWriter:
             first = False
         if open_event is not None:
             yield "\t\t</StudyEventData>\n"
+        if first:  # nothing saved yet (or nothing to show): the record id keeps the record
+            yield from self._record_only(record)
         yield "\t</SubjectData>\n"
+
+    def _record_only(self, record: Record) -> Iterator[str]:
+        event = next(e for e in self.design.events if e.arm_id == record.arm_id)
+        form = self.design.instruments[0].name
+        if self.project.is_longitudinal:
+            yield (
+                f"\t\t<StudyEventData StudyEventOID={attr('Event.' + event.unique_name)}"
+                f" redcap:UniqueEventName={attr(event.unique_name)}>\n"
+            )
+        yield (
+            f'\t\t\t<FormData FormOID={attr("Form." + form)} FormRepeatKey="1">\n'
+            f"\t\t\t\t<ItemGroupData ItemGroupOID={attr(form + '.' + form)}"
+            ' ItemGroupRepeatKey="1">\n'
+        )
+        yield _item(self.design.record_id_field, record.record_id)
+        if record.group is not None:
+            yield _item(GROUP_COLUMN, record.group.unique_name)
+        yield "\t\t\t\t</ItemGroupData>\n\t\t\t</FormData>\n"
+        if self.project.is_longitudinal:
+            yield "\t\t</StudyEventData>\n"
 
     def _form(self, record: Record, form: FormData, first: bool) -> Iterator[str]:
         name = form.form_name

@@ -17,7 +17,7 @@ import pytest
 from conftest import REDCAP_PROJECTS, SALT_RCT
 from opencrf.audit.models import AuditEvent
 from opencrf.audit.services import AuditContext
-from opencrf.core.errors import InvalidInput
+from opencrf.core.errors import InvalidInput, NotFound
 from opencrf.dictionary.design import design_of
 from opencrf.dictionary.models import DictionaryRevision, RevisionSource
 from opencrf.dictionary.odm import project_xml_read
@@ -29,7 +29,7 @@ from opencrf.records.export import export_layout, flat_rows
 from opencrf.records.imports import records_import
 from opencrf.records.models import FormData, Record
 from opencrf.records.project_xml import project_create_from_xml, project_xml_write
-from opencrf.records.services import form_save
+from opencrf.records.services import form_save, record_create
 
 XML_FIXTURES = sorted(path.parent.name for path in REDCAP_PROJECTS.glob("*/project.xml"))
 
@@ -433,6 +433,63 @@ def test_written_file_leaves_out_data_and_files_unless_asked(import_context, pi_
     assert (design_only.rows, design_only.files) == ([], [])
     assert len(without_files.rows) == 5
     assert without_files.files == []
+
+
+@pytest.mark.django_db
+def test_written_file_leaves_out_forms_the_reader_may_not_export(
+    import_context, site_b_bea, pi_paula
+):
+    project = project_create_from_xml(
+        context=import_context, data=(REDCAP_PROJECTS / "simple" / "project.xml").read_bytes()
+    )
+    ProjectMember.objects.create(
+        project=project,
+        user=site_b_bea,
+        export_rights={"demographics": "full", "health": "none", "race_and_ethnicity": "none"},
+    )
+
+    seen = project_xml_read(written(project, site_b_bea))
+
+    assert set().union(*(row.keys() for row in seen.rows)) == {
+        "record_id",
+        "redcap_data_access_group",
+        "name_first",
+        "name_last",
+        "address",
+        "telephone",
+        "email",
+        "dob",
+        "age",
+        "sex",
+        "demographics_complete",
+    }
+    assert seen.files == []
+
+
+@pytest.mark.django_db
+def test_a_record_without_data_is_written_and_read_back(import_context, pi_paula):
+    project = project_create_from_xml(
+        context=import_context, data=(REDCAP_PROJECTS / "longitudinal" / "project.xml").read_bytes()
+    )
+    record_create(
+        context=import_context, project=project, record_id="999", arm=project.arms.get(number=2)
+    )
+
+    copy = project_create_from_xml(context=import_context, data=written(project, pi_paula))
+
+    assert copy.records.get(record_id="999").arm.number == 2
+
+
+@pytest.mark.django_db
+def test_writing_for_someone_outside_the_project_is_refused_before_any_text(
+    import_context, site_b_bea
+):
+    project = project_create_from_xml(
+        context=import_context, data=(REDCAP_PROJECTS / "simple" / "project.xml").read_bytes()
+    )
+
+    with pytest.raises(NotFound):
+        project_xml_write(project, site_b_bea, include_data=True, include_files=True)
 
 
 # --- Hostile and broken files: refused, nothing created -----------------------------------------
