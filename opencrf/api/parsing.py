@@ -16,30 +16,34 @@ from defusedxml.common import DefusedXmlException
 
 from opencrf.api.errors import ApiError
 
-Row = dict[str, str]
+Row = dict[str, Any]  # strings, and for `nested` contents (user rights) {form: code} maps
 
 
-def parse_rows(text: str, fmt: str, delimiter: str = ",") -> list[Row]:
+def parse_rows(text: str, fmt: str, delimiter: str = ",", *, nested: bool = False) -> list[Row]:
+    """The rows of `data`. With `nested`, a JSON object or nested XML elements become a dict
+    of strings (user and role rights per form); otherwise every value is a string."""
     if fmt == "json":
-        return _json_rows(text)
+        return _json_rows(text, nested)
     if fmt == "csv":
         return _csv_rows(text, delimiter)
-    return _xml_rows(text)
+    return _xml_rows(text, nested)
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, nested: bool = False) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if nested and isinstance(value, dict):
+        return {str(key): _text(inner) for key, inner in value.items()}
     if isinstance(value, (dict, list)):
         raise ApiError("The data contains a nested value where a single value was expected.")
     return str(value)
 
 
-def _json_rows(text: str) -> list[Row]:
+def _json_rows(text: str, nested: bool = False) -> list[Row]:
     try:
         data = orjson.loads(text)
     except orjson.JSONDecodeError as error:
@@ -48,7 +52,7 @@ def _json_rows(text: str) -> list[Row]:
         data = [data]
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise ApiError("The data must be a JSON list of objects.")
-    return [{str(key): _text(value) for key, value in item.items()} for item in data]
+    return [{str(key): _text(value, nested) for key, value in item.items()} for item in data]
 
 
 def _csv_rows(text: str, delimiter: str) -> list[Row]:
@@ -76,11 +80,19 @@ def _csv_rows(text: str, delimiter: str) -> list[Row]:
     return rows
 
 
-def _xml_rows(text: str) -> list[Row]:
+def _xml_rows(text: str, nested: bool = False) -> list[Row]:
     try:
         root = ElementTree.fromstring(text.encode("utf-8"), forbid_dtd=True)
     except DefusedXmlException:
         raise ApiError("The XML data declares entities or a DTD, which are not accepted.") from None
     except ElementTree.ParseError as error:
         raise ApiError(f"The data is not valid XML: {error}") from None
-    return [{child.tag: (child.text or "") for child in item} for item in root.iter("item")]
+    return [{child.tag: _xml_value(child, nested) for child in item} for item in root.iter("item")]
+
+
+def _xml_value(element: Any, nested: bool) -> Any:
+    if nested and len(element):
+        return {inner.tag: (inner.text or "") for inner in element}
+    if len(element):
+        raise ApiError("The data contains a nested value where a single value was expected.")
+    return element.text or ""

@@ -4,16 +4,34 @@ shows them: flags 0/1, per-form rights as REDCap's codes."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
+from django.db import transaction
 from django.http.response import HttpResponseBase
 
 from opencrf.api.calls import Call
 from opencrf.api.errors import ApiError
-from opencrf.api.formats import table_response
+from opencrf.api.formats import count_response, plain_response, table_response
+from opencrf.api.parsing import parse_rows
 from opencrf.dictionary.design import design_of
 from opencrf.projects.models import DataAccessGroup, ProjectMember, Role
 from opencrf.projects.rights import Rights
+from opencrf.projects.rights_services import (
+    member_add,
+    member_remove,
+    member_update,
+    role_create,
+    role_delete,
+    role_update,
+)
+from opencrf.projects.services import (
+    group_create,
+    group_delete,
+    group_rename,
+    member_group_set,
+    member_group_switch,
+)
 
 # REDCap (before 15.6): data entry 0 none, 1 view & edit, 2 read only, 3 edit survey responses;
 # export 0 none, 1 full, 2 de-identified, 3 identifiers removed.
@@ -100,6 +118,10 @@ def _members(call: Call) -> Iterable[ProjectMember]:
 
 
 def users(call: Call) -> HttpResponseBase:
+    if call.action == "delete":
+        return users_delete(call)
+    if call.has_data():
+        return users_import(call)
     call.require_export()
     rows = []
     for member in _members(call):
@@ -124,6 +146,10 @@ def users(call: Call) -> HttpResponseBase:
 
 
 def roles(call: Call) -> HttpResponseBase:
+    if call.action == "delete":
+        return roles_delete(call)
+    if call.has_data():
+        return roles_import(call)
     call.require_export()
     rows = []
     for role in Role.objects.filter(project=call.project).order_by("id"):
@@ -142,6 +168,8 @@ def roles(call: Call) -> HttpResponseBase:
 
 
 def role_mapping(call: Call) -> HttpResponseBase:
+    if call.has_data():
+        return role_mapping_import(call)
     call.require_export()
     rows = [
         {"username": m.user.username, "unique_role_name": m.role.unique_name if m.role else ""}
@@ -156,10 +184,14 @@ def _refuse_grouped(call: Call) -> None:
 
 
 def dags(call: Call) -> HttpResponseBase:
+    if call.action == "switch":
+        return dag_switch(call)
+    if call.action == "delete":
+        return dags_delete(call)
+    if call.has_data():
+        return dags_import(call)
     call.require_export()
     _refuse_grouped(call)
-    if call.action == "switch":
-        raise ApiError("You do not have permission to switch data access groups")
     header = ("data_access_group_name", "unique_group_name", "data_access_group_id")
     rows = [
         {
@@ -173,6 +205,8 @@ def dags(call: Call) -> HttpResponseBase:
 
 
 def dag_mapping(call: Call) -> HttpResponseBase:
+    if call.has_data():
+        return dag_mapping_import(call)
     call.require_export()
     _refuse_grouped(call)
     header = ("username", "redcap_data_access_group")
@@ -184,3 +218,222 @@ def dag_mapping(call: Call) -> HttpResponseBase:
         for m in _members(call)
     ]
     return table_response(call.format, header, rows)
+
+
+# --- Imports and deletes ------------------------------------------------------------------
+
+FORM_RIGHTS = {str(code): right for right, code in FORM_CODES.items()}
+EXPORT_RIGHTS = {str(code): right for right, code in EXPORT_CODES.items()}
+# REDCap's legacy all-forms export right (still accepted on import).
+DATA_EXPORT = {"0": "none", "1": "full", "2": "deidentified", "3": "remove_identifiers"}
+
+
+def _rows(call: Call) -> list[dict[str, Any]]:
+    return parse_rows(call.params.raw("data"), call.format, nested=True)
+
+
+def _codes(value: Any) -> dict[str, str]:
+    """Form rights as sent: `{"form": 1}` (JSON), `form:1,form:2` (CSV), nested XML text."""
+    if isinstance(value, dict):
+        return {str(form): str(code) for form, code in value.items()}
+    pairs = [part.split(":", 1) for part in str(value or "").split(",") if ":" in part]
+    return {form.strip(): code.strip() for form, code in pairs}
+
+
+def _rights(row: Mapping[str, Any], forms: list[str]) -> dict[str, Any]:
+    """OpenCRF rights from REDCap's keys; keys not given are left as they are."""
+    rights: dict[str, Any] = {}
+    for name, right in FLAGS:
+        if right and str(row.get(name, "")).strip() in ("0", "1"):
+            rights[right] = rights.get(right, False) or row[name].strip() == "1"
+    if "forms" in row and row["forms"] not in ("", None):
+        given = _codes(row["forms"])
+        rights["form_rights"] = {
+            f: FORM_RIGHTS.get(c, "none") for f, c in given.items() if f in forms
+        }
+    exports = _codes(row.get("forms_export", ""))
+    if exports:
+        rights["export_rights"] = {
+            f: EXPORT_RIGHTS.get(c, "none") for f, c in exports.items() if f in forms
+        }
+    elif str(row.get("data_export", "")).strip() in DATA_EXPORT:
+        level = DATA_EXPORT[str(row["data_export"]).strip()]
+        rights["export_rights"] = dict.fromkeys(forms, level)
+    return rights
+
+
+def _expiry(text: str) -> date | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(f"The expiration '{text}' is not a date (YYYY-MM-DD).") from None
+
+
+def _group(call: Call, unique_name: str) -> DataAccessGroup | None:
+    if not unique_name.strip():
+        return None
+    group = DataAccessGroup.objects.filter(
+        project=call.project, unique_name=unique_name.strip()
+    ).first()
+    if group is None:
+        raise ApiError(f"The data access group '{unique_name}' does not exist.")
+    return group
+
+
+def _member(call: Call, username: str) -> ProjectMember:
+    member = ProjectMember.objects.filter(project=call.project, user__username=username).first()
+    if member is None:
+        raise ApiError(f"The user '{username}' is not a member of this project.")
+    return member
+
+
+def _forms(call: Call) -> list[str]:
+    return [instrument.name for instrument in design_of(call.project).instruments]  # type: ignore[arg-type]
+
+
+def users_import(call: Call) -> HttpResponseBase:
+    call.require_import()
+    project = call.project
+    assert project is not None
+    forms = _forms(call)
+    rows = _rows(call)
+    with transaction.atomic():
+        for row in rows:
+            username = str(row.get("username", "")).strip()
+            rights = _rights(row, forms)
+            existing = ProjectMember.objects.filter(
+                project=project, user__username=username
+            ).first()
+            if existing is None:
+                member = member_add(
+                    context=call.context,
+                    project=project,
+                    username=username,
+                    rights=rights,
+                    expires_on=_expiry(row.get("expiration", "")),
+                )
+            else:
+                member = existing
+                expiry: Any = _expiry(row["expiration"]) if "expiration" in row else "keep"
+                member_update(context=call.context, member=member, rights=rights, expires_on=expiry)
+            if "data_access_group" in row:
+                member_group_set(
+                    context=call.context,
+                    member=member,
+                    group=_group(call, row["data_access_group"]),
+                )
+    return count_response(len(rows), call.return_format)
+
+
+def users_delete(call: Call) -> HttpResponseBase:
+    call.require_import()
+    names = call.params.items("users")
+    with transaction.atomic():
+        for username in names:
+            member_remove(context=call.context, member=_member(call, username))
+    return count_response(len(names), call.return_format)
+
+
+def roles_import(call: Call) -> HttpResponseBase:
+    call.require_import()
+    project = call.project
+    assert project is not None
+    forms = _forms(call)
+    rows = _rows(call)
+    with transaction.atomic():
+        for row in rows:
+            unique = str(row.get("unique_role_name", "")).strip()
+            label = str(row.get("role_label", "")).strip()
+            if not unique:
+                role_create(
+                    context=call.context, project=project, name=label, rights=_rights(row, forms)
+                )
+                continue
+            role = Role.objects.filter(project=project, unique_name=unique).first()
+            if role is None:
+                raise ApiError(f"The role '{unique}' does not exist.")
+            role_update(
+                context=call.context, role=role, name=label or None, rights=_rights(row, forms)
+            )
+    return count_response(len(rows), call.return_format)
+
+
+def roles_delete(call: Call) -> HttpResponseBase:
+    call.require_import()
+    names = call.params.items("roles")
+    with transaction.atomic():
+        for unique in names:
+            role = Role.objects.filter(project=call.project, unique_name=unique).first()
+            if role is None:
+                raise ApiError(f"The role '{unique}' does not exist.")
+            role_delete(context=call.context, role=role)
+    return count_response(len(names), call.return_format)
+
+
+def role_mapping_import(call: Call) -> HttpResponseBase:
+    call.require_import()
+    rows = _rows(call)
+    with transaction.atomic():
+        for row in rows:
+            member = _member(call, str(row.get("username", "")).strip())
+            unique = str(row.get("unique_role_name", "")).strip()
+            role = Role.objects.filter(project=call.project, unique_name=unique).first()
+            if unique and role is None:
+                raise ApiError(f"The role '{unique}' does not exist.")
+            member_update(context=call.context, member=member, role=role)
+    return count_response(len(rows), call.return_format)
+
+
+def dags_import(call: Call) -> HttpResponseBase:
+    call.require_import()
+    _refuse_grouped(call)
+    project = call.project
+    assert project is not None
+    rows = _rows(call)
+    with transaction.atomic():
+        for row in rows:
+            name = str(row.get("data_access_group_name", "")).strip()
+            unique = str(row.get("unique_group_name", "")).strip()
+            existing = DataAccessGroup.objects.filter(project=project, unique_name=unique).first()
+            if unique and existing is not None:
+                group_rename(context=call.context, group=existing, name=name)
+            else:
+                group_create(context=call.context, project=project, name=name, unique_name=unique)
+    return count_response(len(rows), call.return_format)
+
+
+def dags_delete(call: Call) -> HttpResponseBase:
+    call.require_import()
+    _refuse_grouped(call)
+    names = call.params.items("dags")
+    with transaction.atomic():
+        for unique in names:
+            group = _group(call, unique)
+            assert group is not None
+            group_delete(context=call.context, group=group)
+    return count_response(len(names), call.return_format)
+
+
+def dag_switch(call: Call) -> HttpResponseBase:
+    call.require_export()
+    group = _group(call, call.params.text("dag"))
+    if group is None:
+        raise ApiError('The parameter "dag" is missing')
+    assert call.project is not None
+    member_group_switch(context=call.context, project=call.project, group=group)
+    return plain_response("1")
+
+
+def dag_mapping_import(call: Call) -> HttpResponseBase:
+    call.require_import()
+    _refuse_grouped(call)
+    rows = _rows(call)
+    with transaction.atomic():
+        for row in rows:
+            member = _member(call, str(row.get("username", "")).strip())
+            group = _group(call, str(row.get("redcap_data_access_group", "")))
+            member_group_set(context=call.context, member=member, group=group)
+    return count_response(len(rows), call.return_format)

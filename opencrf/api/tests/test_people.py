@@ -115,3 +115,221 @@ def test_users_in_xml_nest_form_rights(token, site, site_b_bea):
         "<forms><enrolment><![CDATA[1]]></enrolment><adverse_event><![CDATA[2]]></adverse_event></forms>"
         in body
     )
+
+
+def test_users_are_added_updated_and_removed(token, study, site_b_bea):
+    added = post(
+        {
+            "token": token,
+            "content": "user",
+            "format": "json",
+            "data": orjson.dumps(
+                [
+                    {
+                        "username": site_b_bea.username,
+                        "expiration": "2027-03-31",
+                        "record_create": "1",
+                        "api_export": "1",
+                        "forms": {"enrolment": 2, "adverse_event": 1},
+                        "forms_export": {"enrolment": 3},
+                    }
+                ]
+            ).decode(),
+        }
+    )
+    member = ProjectMember.objects.get(project=study, user=site_b_bea)
+
+    assert orjson.loads(added.content) == 1
+    assert (member.record_create, member.api_export, str(member.expires_on)) == (
+        True,
+        True,
+        "2027-03-31",
+    )
+    assert member.form_rights == {"enrolment": "read", "adverse_event": "edit"}
+    assert member.export_rights == {"enrolment": "remove_identifiers"}
+
+    post(
+        {
+            "token": token,
+            "content": "user",
+            "format": "csv",
+            "data": f'username,record_create,forms\n{site_b_bea.username},0,"enrolment:0"\n',
+        }
+    )
+    member.refresh_from_db()
+    assert (member.record_create, member.form_rights["enrolment"]) == (False, "none")
+
+    removed = post(
+        {
+            "token": token,
+            "content": "user",
+            "action": "delete",
+            "users[0]": site_b_bea.username,
+            "returnFormat": "json",
+        }
+    )
+    assert orjson.loads(removed.content) == 1
+    assert not ProjectMember.objects.filter(project=study, user=site_b_bea).exists()
+
+
+def test_an_unknown_username_is_refused_and_nothing_is_added(token, study):
+    response = post(
+        {
+            "token": token,
+            "content": "user",
+            "format": "json",
+            "data": '[{"username": "nobody_here", "design": "1"}]',
+        }
+    )
+
+    assert response.status_code == 400
+    assert orjson.loads(response.content) == {
+        "error": "No account with that username can be added."
+    }
+    assert ProjectMember.objects.filter(project=study).count() == 1
+
+
+def test_roles_are_created_assigned_and_deleted(token, study, site_b_bea):
+    post(
+        {
+            "token": token,
+            "content": "user",
+            "format": "json",
+            "data": f'[{{"username": "{site_b_bea.username}"}}]',
+        }
+    )
+
+    created = post(
+        {
+            "token": token,
+            "content": "userRole",
+            "format": "json",
+            "data": '[{"role_label": "Monitor", "logging": "1", "forms": {"enrolment": 2}}]',
+        }
+    )
+    role = Role.objects.get(project=study, name="Monitor")
+    assigned = post(
+        {
+            "token": token,
+            "content": "userRoleMapping",
+            "format": "json",
+            "data": orjson.dumps(
+                [{"username": site_b_bea.username, "unique_role_name": role.unique_name}]
+            ).decode(),
+        }
+    )
+
+    assert (orjson.loads(created.content), orjson.loads(assigned.content)) == (1, 1)
+    assert (role.logging, role.form_rights) == (True, {"enrolment": "read"})
+    assert ProjectMember.objects.get(project=study, user=site_b_bea).role == role
+    refused = post(
+        {
+            "token": token,
+            "content": "userRole",
+            "action": "delete",
+            "roles": role.unique_name,
+            "format": "json",
+        }
+    )
+    assert refused.status_code == 400
+    post(
+        {
+            "token": token,
+            "content": "userRoleMapping",
+            "format": "json",
+            "data": f'[{{"username": "{site_b_bea.username}", "unique_role_name": ""}}]',
+        }
+    )
+    deleted = post(
+        {
+            "token": token,
+            "content": "userRole",
+            "action": "delete",
+            "roles": role.unique_name,
+            "format": "json",
+        }
+    )
+    assert orjson.loads(deleted.content) == 1
+
+
+def test_groups_are_created_renamed_assigned_switched_and_deleted(
+    token, study, site_b_bea, paula_context
+):
+    created = post(
+        {
+            "token": token,
+            "content": "dag",
+            "action": "import",
+            "format": "json",
+            "data": '[{"data_access_group_name": "Test DAG", "unique_group_name": ""}]',
+        }
+    )
+    renamed = post(
+        {
+            "token": token,
+            "content": "dag",
+            "action": "import",
+            "format": "json",
+            "data": '[{"data_access_group_name": "Renamed", "unique_group_name": "test_dag"}]',
+        }
+    )
+    post(
+        {
+            "token": token,
+            "content": "user",
+            "format": "json",
+            "data": f'[{{"username": "{site_b_bea.username}", "api_export": "1"}}]',
+        }
+    )
+    mapped = post(
+        {
+            "token": token,
+            "content": "userDagMapping",
+            "action": "import",
+            "format": "json",
+            "data": orjson.dumps(
+                [{"username": site_b_bea.username, "redcap_data_access_group": "test_dag"}]
+            ).decode(),
+        }
+    )
+
+    assert [orjson.loads(r.content) for r in (created, renamed, mapped)] == [1, 1, 1]
+    assert ProjectMember.objects.get(project=study, user=site_b_bea).group.name == "Renamed"
+    post(
+        {
+            "token": token,
+            "content": "userDagMapping",
+            "action": "import",
+            "format": "json",
+            "data": f'[{{"username": "{site_b_bea.username}", "redcap_data_access_group": ""}}]',
+        }
+    )
+    deleted = post(
+        {
+            "token": token,
+            "content": "dag",
+            "action": "delete",
+            "dags[0]": "test_dag",
+            "format": "json",
+        }
+    )
+    assert orjson.loads(deleted.content) == 1
+    assert not study.groups.exists()
+
+
+def test_switching_to_a_group_one_is_not_allowed_in_looks_like_a_missing_group(
+    token, study, paula_context
+):
+    group_create(context=paula_context, project=study, name="North site")
+
+    response = post(
+        {
+            "token": token,
+            "content": "dag",
+            "action": "switch",
+            "dag": "north_site",
+            "returnFormat": "csv",
+        }
+    )
+
+    assert (response.status_code, response.content) == (400, b"ERROR: No such data access group.")
