@@ -31,6 +31,8 @@ from opencrf.dictionary.odm import (
     CLASSIC_EVENT,
     EVENT_COLUMN,
     GROUP_COLUMN,
+    REPEAT_FORM_COLUMN,
+    REPEAT_INSTANCE_COLUMN,
     FileItem,
     ProjectXml,
     project_xml_read,
@@ -62,6 +64,7 @@ from opencrf.records.services import form_save, record_create
 __all__ = ["project_create_from_xml", "project_xml_read", "project_xml_write"]
 
 MAX_PROBLEMS_SHOWN = 10
+KEY_COLUMNS = (EVENT_COLUMN, REPEAT_FORM_COLUMN, REPEAT_INSTANCE_COLUMN)
 
 _NOT_NAME = re.compile(r"[^a-z0-9_]")
 
@@ -222,7 +225,15 @@ def _import_records(context: AuditContext, project: Project, parsed: ProjectXml)
     if not parsed.rows:
         return
     _create_records(context, project, parsed)
-    rows = [{k: v for k, v in row.items() if k != GROUP_COLUMN} for row in parsed.rows]
+    # Records exist by now; a row naming nothing but its record would make an empty form.
+    keys = {parsed.record_id_field, GROUP_COLUMN, *KEY_COLUMNS}
+    rows = [
+        {k: v for k, v in row.items() if k != GROUP_COLUMN}
+        for row in parsed.rows
+        if set(row) - keys
+    ]
+    if not rows:
+        return
     try:
         records_import(context=context, project=project, rows=rows)
     except ImportRefused as refused:

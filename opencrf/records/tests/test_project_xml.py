@@ -478,6 +478,8 @@ def test_a_record_without_data_is_written_and_read_back(import_context, pi_paula
     copy = project_create_from_xml(context=import_context, data=written(project, pi_paula))
 
     assert copy.records.get(record_id="999").arm.number == 2
+    assert not FormData.objects.filter(record__project=copy, record__record_id="999").exists()
+    assert exported(copy, groups=False) == exported(project, groups=False)
 
 
 @pytest.mark.django_db
