@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.http.response import HttpResponseBase
 
 from opencrf.api import design as design_imports
-from opencrf.api import files, logs, pdf, people, projects
+from opencrf.api import files, logs, pdf, people, projects, repository
 from opencrf.api import records as record_contents
 from opencrf.api.calls import Call
 from opencrf.api.errors import ApiError
@@ -223,6 +223,7 @@ HANDLERS: dict[str, Handler] = {
     "file": Handler(files.file),
     "log": Handler(logs.log),
     "pdf": Handler(pdf.pdf),
+    "fileRepository": Handler(repository.repository),
     "user": Handler(people.users),
     "userRole": Handler(people.roles),
     "userRoleMapping": Handler(people.role_mapping),

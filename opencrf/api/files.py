@@ -84,6 +84,11 @@ def _export(call: Call) -> HttpResponseBase:
     stored = _stored(call, *_target(call))
     if stored is None:
         raise ApiError("There is no file to download for this record")
+    return file_download(stored)
+
+
+def file_download(stored: StoredFile) -> HttpResponseBase:
+    """The bytes, named in the Content-Type as PyCap and REDCapR read it."""
     handle = open_stored_file(stored)
     name = stored.original_name.replace('"', "")
     content_type = f'{stored.media_type}; name="{name}"'
