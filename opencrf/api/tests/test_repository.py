@@ -55,11 +55,11 @@ def test_a_group_folder_is_hidden_from_another_group(token, study, paula_context
     opened = repo(bea, "list", format="csv", folder_id=str(folder_id))
 
     assert listed == []
-    assert (opened.status_code, opened.content) == (
-        400,
+    message = (
         f"ERROR: The File Repository folder folder_id={folder_id} does not exist or else you do "
-        "not have permission to that folder because it is DAG-restricted or Role-restricted.".encode(),
+        "not have permission to that folder because it is DAG-restricted or Role-restricted."
     )
+    assert (opened.status_code, opened.content) == (400, message.encode())
 
 
 def test_an_unknown_action_is_refused(token, study):
