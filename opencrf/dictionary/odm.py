@@ -229,7 +229,8 @@ def _references(match: re.Match[bytes]) -> bytes:
     value = match.group(2)
     if b"\n" not in value and b"\r" not in value:
         return match.group(0)
-    value = value.replace(b"\r", b"&#13;").replace(b"\n", b"&#10;")
+    # XML reads \r\n and a lone \r as \n, in values as in text.
+    value = value.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"&#10;")
     return match.group(1) + value + match.group(3)
 
 

@@ -26,7 +26,7 @@ from opencrf.accounts.models import User
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput
 from opencrf.dictionary.design import ProjectDesign, design_of
-from opencrf.dictionary.models import RevisionSource
+from opencrf.dictionary.models import Instrument, RevisionSource
 from opencrf.dictionary.odm import (
     CLASSIC_EVENT,
     EVENT_COLUMN,
@@ -43,7 +43,15 @@ from opencrf.dictionary.services import DictionaryInvalid, dictionary_apply
 from opencrf.files.models import StoredFile
 from opencrf.files.selectors import files_in_project, open_stored_file
 from opencrf.files.services import file_store
-from opencrf.projects.models import DataAccessGroup, Event, Project
+from opencrf.projects.models import (
+    Arm,
+    DataAccessGroup,
+    Event,
+    Project,
+    Purpose,
+    RepeatSetting,
+    Role,
+)
 from opencrf.projects.rights_services import role_create
 from opencrf.projects.selectors import member_rights
 from opencrf.projects.services import (
@@ -97,6 +105,7 @@ def project_create_from_xml(*, context: AuditContext, data: bytes, title: str = 
 
 def _create_design(context: AuditContext, parsed: ProjectXml, title: str) -> Project:
     settings = parsed.settings
+    _check_values(parsed, title.strip() or settings.title)
     project = project_create(
         context=context,
         title=title.strip() or settings.title,
@@ -128,6 +137,49 @@ def _create_design(context: AuditContext, parsed: ProjectXml, title: str) -> Pro
             context=context, project=project, name=role.name, rights=role_rights(role, forms)
         )
     return project
+
+
+def _check_values(parsed: ProjectXml, title: str) -> None:
+    """Refuse what the services would store wrongly or the database refuse with an error."""
+    settings = parsed.settings
+    if settings.purpose not in Purpose.values:
+        raise InvalidInput(
+            _("Project XML: redcap:Purpose %(value)s is not one of REDCap's purposes (0 to 4).")
+            % {"value": settings.purpose}
+        )
+    texts = [
+        ("StudyName", title, Project, "title"),
+        ("redcap:PurposeOther", settings.purpose_other, Project, "purpose_other"),
+        ("redcap:CustomRecordLabel", settings.custom_record_label, Project, "custom_record_label"),
+        *(("redcap:ArmName", name, Arm, "name") for _number, name in parsed.arms),
+        *(("redcap:EventName", e.name, Event, "name") for e in parsed.events),
+        *(("redcap:UniqueEventName", e.unique_name, Event, "unique_name") for e in parsed.events),
+        *(
+            ("redcap:CustomEventLabel", e.custom_label, Event, "custom_label")
+            for e in parsed.events
+        ),
+        *(
+            ("redcap:CustomLabel", r.custom_label, RepeatSetting, "custom_label")
+            for r in parsed.repeats
+        ),
+        *(("group_name", g.name, DataAccessGroup, "name") for g in parsed.groups),
+        *(
+            ("unique_group_name", g.unique_name, DataAccessGroup, "unique_name")
+            for g in parsed.groups
+        ),
+        *(("role_name", r.name, Role, "name") for r in parsed.roles),
+        *(
+            ("FormDef Name", label, Instrument, "label")
+            for label in parsed.instrument_labels.values()
+        ),
+    ]
+    for where, value, model, name in texts:
+        limit = getattr(model._meta.get_field(name), "max_length", None)
+        if limit is not None and len(value) > limit:
+            raise InvalidInput(
+                _("Project XML: %(where)s is longer than %(limit)d characters: %(value)s")
+                % {"where": where, "limit": limit, "value": value[:50]}
+            )
 
 
 def _set_events_up(context: AuditContext, project: Project, parsed: ProjectXml) -> None:
@@ -276,9 +328,15 @@ def _create_records(context: AuditContext, project: Project, parsed: ProjectXml)
         if name or record not in group_of:
             group_of[record] = groups.get(name) if name else group_of.get(record)
     for record, arm in arms.items():
-        record_create(
-            context=context, project=project, record_id=record, arm=arm, group=group_of[record]
-        )
+        try:
+            record_create(
+                context=context, project=project, record_id=record, arm=arm, group=group_of[record]
+            )
+        except InvalidInput as error:
+            raise InvalidInput(
+                _("Project XML: record %(record)s: %(message)s")
+                % {"record": record, "message": error.message}
+            ) from None
 
 
 def _import_files(

@@ -561,6 +561,20 @@ HOSTILE = {
         ),
         "Project XML: record 5 has a file for age, not a file field.",
     ),
+    "an unknown purpose": (
+        simple_with(b"<redcap:Purpose>4<", b"<redcap:Purpose>9<"),
+        "Project XML: redcap:Purpose 9 is not one of REDCap's purposes (0 to 4).",
+    ),
+    "a title too long for the project": (
+        simple_with(b"<StudyName>REDCapR: simple<", b"<StudyName>" + b"x" * 201 + b"<"),
+        "Project XML: StudyName is longer than 200 characters: xxxxx",
+    ),
+    "a record id OpenCRF refuses": (
+        simple_with(b'SubjectKey="1"', b'SubjectKey="a/b"').replace(
+            b'ItemOID="record_id" Value="1"', b'ItemOID="record_id" Value="a/b"'
+        ),
+        "Project XML: record a/b: A record ID may not contain / or \\, nor be “new”.",
+    ),
     "a value its field refuses": (
         simple_with(b'ItemOID="dob" Value="2003-08-30"', b'ItemOID="dob" Value="yesterday"'),
         "Project XML: 1 value(s) were refused: 1 dob 'yesterday': ",
