@@ -6,7 +6,6 @@ the same record queue rather than deadlock.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,11 +39,10 @@ from opencrf.records.values import (
     check_value,
     form_columns,
     range_warnings,
+    record_id_problem,
     required_warning,
     unknown_key_problem,
 )
-
-MAX_RECORD_ID = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,15 +83,9 @@ def _require(rights: Rights, right: str) -> None:
 
 
 def _check_record_id(project: Project, record_id: str, *, exclude: int | None = None) -> None:
-    if not 1 <= len(record_id) <= MAX_RECORD_ID:
-        raise InvalidInput(_("A record ID has 1 to 100 characters."))
-    if record_id != record_id.strip():
-        raise InvalidInput(_("A record ID may not begin or end with a space."))
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in record_id):
-        raise InvalidInput(_("A record ID may not contain control characters."))
-    # A record ID is one part of a page address; `/` would split it, `new` names the add page.
-    if "/" in record_id or "\\" in record_id or record_id == "new":
-        raise InvalidInput(_("A record ID may not contain / or \\, nor be “new”."))
+    problem = record_id_problem(record_id)
+    if problem is not None:
+        raise InvalidInput(problem)
     taken = Record.objects.filter(project=project, record_id=record_id)
     if exclude is not None:
         taken = taken.exclude(pk=exclude)

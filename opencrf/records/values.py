@@ -7,6 +7,7 @@ and tells the user, and so does OpenCRF.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 
 from django.utils.translation import gettext as _
@@ -23,6 +24,23 @@ CHOICE_TYPES = frozenset({"dropdown", "radio"})
 # Computed and display-only fields cannot be answered, so "required" means nothing for them.
 # A file field is answered by the id of its stored file.
 NEVER_REQUIRED = frozenset({"calc", "descriptive"})
+
+
+MAX_RECORD_ID = 100
+
+
+def record_id_problem(record_id: str) -> str | None:
+    """Why `record_id` cannot name a record, or None when it can (existence aside)."""
+    if not 1 <= len(record_id) <= MAX_RECORD_ID:
+        return _("A record ID has 1 to 100 characters.")
+    if record_id != record_id.strip():
+        return _("A record ID may not begin or end with a space.")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in record_id):
+        return _("A record ID may not contain control characters.")
+    # A record ID is one part of a page address; `/` would split it, `new` names the add page.
+    if "/" in record_id or "\\" in record_id or record_id == "new":
+        return _("A record ID may not contain / or \\, nor be “new”.")
+    return None
 
 
 def form_columns(rows: Sequence[FieldRow]) -> dict[str, FieldRow]:

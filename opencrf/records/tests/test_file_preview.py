@@ -1,4 +1,4 @@
-"""Image previews of uploaded files: served inline only for sniffed raster images, via the record."""
+"""Image previews of uploaded files: served inline only for sniffed raster images, via records."""
 
 from __future__ import annotations
 
