@@ -530,22 +530,24 @@ class _ClinicalReader:
                     "StudyEventOID", ""
                 ).removeprefix("Event.")
                 key = block.get("StudyEventRepeatKey", "")
-                instance = self._instance(key, record) if event in self.repeating_events else None
+                repeats = event in self.repeating_events
+                instance = self._instance(key, record, "StudyEventRepeatKey") if repeats else None
                 self._forms(record, event, instance, block)
         self.project.rows = list(self.rows.values())
 
-    def _instance(self, text: str, record: str) -> int:
-        number = _integer(text or "1", f"SubjectData {record} repeat key")
+    def _instance(self, text: str, record: str, attribute: str) -> int:
+        number = _integer(text or "1", f"SubjectData {record} {attribute}")
         if number < 1:
             raise InvalidInput(
-                _("Project XML: record %(record)s has a repeat key below 1.") % {"record": record}
+                _("Project XML: record %(record)s has a %(attribute)s below 1.")
+                % {"record": record, "attribute": attribute}
             )
         return number
 
     def _forms(self, record: str, event: str, event_instance: int | None, parent: Element) -> None:
         for form in parent.findall(odm("FormData")):
             form_name = _form_of_oid(form.get("FormOID", ""))
-            form_instance = self._instance(form.get("FormRepeatKey", ""), record)
+            form_instance = self._instance(form.get("FormRepeatKey", ""), record, "FormRepeatKey")
             for group in form.findall(odm("ItemGroupData")):
                 for item in group:
                     self._item(record, event, event_instance, form_name, form_instance, item)

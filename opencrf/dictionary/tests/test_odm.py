@@ -293,7 +293,12 @@ BROKEN = {
     "a repeat key that is not a number": (
         '<FormData FormOID="Form.a" FormRepeatKey="two"><ItemGroupData>'
         '<ItemData ItemOID="record_id" Value="7"/></ItemGroupData></FormData>',
-        "Project XML: SubjectData 7 repeat key is not a whole number: two",
+        "Project XML: SubjectData 7 FormRepeatKey is not a whole number: two",
+    ),
+    "a repeat key below 1": (
+        '<FormData FormOID="Form.a" FormRepeatKey="0"><ItemGroupData>'
+        '<ItemData ItemOID="record_id" Value="7"/></ItemGroupData></FormData>',
+        "Project XML: record 7 has a FormRepeatKey below 1.",
     ),
 }
 
@@ -358,3 +363,16 @@ def test_a_root_other_than_odm_is_refused():
     assert refused.value.message == (
         "Project XML: the root element must be an ODM 1.3 <ODM> element."
     )
+
+
+def test_line_breaks_in_values_are_read_as_xml_reads_them_in_text():
+    data = (
+        '<FormData FormOID="Form.b"><ItemGroupData>'
+        '<ItemData ItemOID="record_id" Value="7"/>'
+        '<ItemData ItemOID="score" Value="one\r\ntwo\rthree\nfour"/>'
+        "</ItemGroupData></FormData>"
+    )
+
+    rows = project_xml_read(tiny(data)).rows
+
+    assert rows[0]["score"] == "one\ntwo\nthree\nfour"
