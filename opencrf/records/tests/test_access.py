@@ -154,9 +154,9 @@ def test_the_log_of_a_member_without_a_group_shows_every_record(
 def test_the_log_filters_groups_in_one_query(
     osaka_sam, salt_rct, kyoto_record, osaka_record, django_assert_num_queries
 ):
-    from opencrf.projects.logging_views import _project_entries
+    from opencrf.projects.logging_views import project_log_entries
 
-    entries = _project_entries(osaka_sam, salt_rct)  # reads the member's rights: one query
+    entries = project_log_entries(osaka_sam, salt_rct)  # reads the member's rights: one query
     with django_assert_num_queries(1):
         records = set(entries.values_list("record", flat=True))
 
