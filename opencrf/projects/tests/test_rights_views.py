@@ -53,6 +53,8 @@ def test_the_navigation_links_rights_and_groups_only_with_the_rights(
     assert 'data-testid="nav-rights"' not in bea_html
     assert 'data-testid="nav-groups"' not in bea_html
     assert reverse("projects:logging", args=[classic_project.pk]) not in bea_html
+    assert reverse("projects:settings", args=[classic_project.pk]) not in bea_html
+    assert reverse("projects:settings", args=[classic_project.pk]) in paula_html
 
 
 def test_adding_a_member_by_exact_username_opens_their_rights(
