@@ -71,6 +71,8 @@ def session_touch(request: HttpRequest, *, force: bool = False) -> None:
     moment = now()
     if force or moment - request.session.get(SEEN_AT, 0) >= SEEN_WRITE_SECONDS:
         request.session[SEEN_AT] = moment
+        # A session from before these clocks existed starts its lifetime now.
+        request.session.setdefault(LOGIN_AT, moment)
 
 
 def recently_authenticated(request: HttpRequest) -> bool:

@@ -211,3 +211,15 @@ def test_an_expired_htmx_request_sends_the_whole_page_to_the_login(pi_paula):
 
     assert (response.status_code, response["HX-Redirect"]) == (204, LOGIN)
     assert "_auth_user_id" not in client.session
+
+
+def test_a_session_without_a_login_time_starts_its_lifetime_at_its_next_request(pi_paula):
+    client = signed_in_client(pi_paula)
+    session = client.session
+    del session[sessions.LOGIN_AT]
+    session[sessions.SEEN_AT] = sessions.now() - 120
+    session.save()
+
+    client.get(PROJECTS)
+
+    assert sessions.now() - client.session[sessions.LOGIN_AT] < 60
