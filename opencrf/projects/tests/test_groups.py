@@ -204,3 +204,43 @@ def test_the_switcher_is_offered_only_to_members_allowed_several_groups(
     assert response.status_code == 302
     bea_member.refresh_from_db()
     assert bea_member.group == sites[1]
+
+
+HOSTILE = '</title><script>alert(1)</script><img src=x OnError="alert(2)">'
+
+
+def test_hostile_group_and_role_names_render_inert(
+    client, pi_paula, paula_context, classic_project, bea_member
+):
+    from opencrf.projects.rights_services import role_create
+
+    group = services.group_create(context=paula_context, project=classic_project, name=HOSTILE)
+    role_create(context=paula_context, project=classic_project, name=HOSTILE)
+    services.member_group_set(context=paula_context, member=bea_member, group=group)
+    client.force_login(pi_paula)
+
+    pages = [
+        client.get(reverse("projects:groups", args=[classic_project.pk])),
+        client.get(reverse("projects:rights", args=[classic_project.pk])),
+        client.get(reverse("projects:rights_member", args=[classic_project.pk, bea_member.pk])),
+    ]
+
+    for response in pages:
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "<script>alert(1)" not in html
+        assert 'OnError="alert(2)"' not in html
+        assert "&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_group_changes_take_post(client, pi_paula, classic_project, sites):
+    client.force_login(pi_paula)
+    project_id = classic_project.pk
+
+    responses = [
+        client.get(reverse("projects:group_add", args=[project_id])),
+        client.get(reverse("projects:group_edit", args=[project_id, sites[0].pk])),
+        client.get(reverse("projects:group_switch", args=[project_id])),
+    ]
+
+    assert [response.status_code for response in responses] == [405, 405, 405]
