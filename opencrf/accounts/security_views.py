@@ -17,7 +17,9 @@ from django.utils.translation import gettext_lazy
 
 from opencrf.accounts.decorators import administrator_required
 from opencrf.accounts.lockout import lockout_clear, lockouts_current
-from opencrf.accounts.models import SecurityEvent
+from opencrf.accounts.models import SecurityEvent, User
+from opencrf.accounts.sessions import sessions_end_all
+from opencrf.accounts.two_factor import two_factor_disable
 from opencrf.core.middleware import client_address
 
 PAGE_SIZE = 50
@@ -64,7 +66,9 @@ def security_events_filtered(data: dict[str, Any]) -> QuerySet[SecurityEvent]:
 
 @administrator_required
 def security_log(request: HttpRequest) -> HttpResponse:
-    """The log (GET, filtered) and the lockouts in force, which a POST lifts one at a time."""
+    """The log (GET, filtered); a POST lifts a lockout or removes a lost second factor."""
+    if request.method == "POST" and "two_factor_reset" in request.POST:
+        return _two_factor_reset(request)
     if request.method == "POST":
         return _unlock(request)
     form = SecurityLogFilter(request.GET or None)
@@ -93,4 +97,25 @@ def _unlock(request: HttpRequest) -> HttpResponse:
             ip_address=ip_address,
         )
         messages.success(request, _("Unlocked %(what)s.") % {"what": username or ip_address})
+    return redirect("control:security_log")
+
+
+def _two_factor_reset(request: HttpRequest) -> HttpResponse:
+    """A user lost their phone and codes: remove their second factor, end their sessions."""
+    username = request.POST.get("two_factor_reset", "").strip()[:150]
+    user = User.objects.filter(username=username).first()
+    removed = user is not None and two_factor_disable(
+        user=user,
+        actor=request.user,  # type: ignore[arg-type]
+        address=client_address(request),
+    )
+    if user is not None and removed:
+        sessions_end_all(user)
+        messages.success(
+            request,
+            _("The second factor of %(user)s is removed; their sessions have ended.")
+            % {"user": username},
+        )
+    else:
+        messages.error(request, _("%(user)s has no second factor to remove.") % {"user": username})
     return redirect("control:security_log")

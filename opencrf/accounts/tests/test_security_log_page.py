@@ -171,3 +171,35 @@ def test_only_administrators_may_unlock(client, pi_paula):
 
     assert client.post(LOG, {"username": "pi_paula"}).status_code == 404
     assert not SecurityEvent.objects.filter(kind="lockout.cleared").exists()
+
+
+def test_an_administrator_removes_a_lost_second_factor_from_the_log_page(
+    client, admin_ada, pi_paula
+):
+    device = two_factor.totp_enrolment_start(pi_paula)
+    two_factor.totp_enrolment_confirm(
+        user=pi_paula,
+        device=device,
+        code=totp_code(two_factor.totp_secret_base32(device)),
+        address="",
+    )
+    browser = Client()
+    browser.force_login(pi_paula)
+    client.force_login(admin_ada)
+
+    response = client.post(LOG, {"two_factor_reset": "pi_paula"}, REMOTE_ADDR="192.0.2.9")
+
+    assert response["Location"] == LOG
+    assert not TOTPDevice.objects.filter(user=pi_paula).exists()
+    assert browser.get(reverse("projects:list")).status_code == 302
+    event = SecurityEvent.objects.get(kind="2fa.disabled")
+    assert (event.user, event.actor, event.address) == (pi_paula, admin_ada, "192.0.2.9")
+
+
+def test_removing_a_second_factor_that_does_not_exist_changes_nothing(client, admin_ada):
+    client.force_login(admin_ada)
+
+    response = client.post(LOG, {"two_factor_reset": "nobody"}, follow=True)
+
+    assert "nobody has no second factor to remove." in response.content.decode()
+    assert not SecurityEvent.objects.filter(kind="2fa.disabled").exists()
