@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from conftest import REDCAP_PROJECTS, SALT_RCT
 from opencrf.audit.models import AuditEvent
@@ -28,7 +30,11 @@ from opencrf.projects.services import repeat_settings_set
 from opencrf.records.export import export_layout, flat_rows
 from opencrf.records.imports import records_import
 from opencrf.records.models import FormData, Record
-from opencrf.records.project_xml import project_create_from_xml, project_xml_write
+from opencrf.records.project_xml import (
+    OUTPUT_CHUNK,
+    project_create_from_xml,
+    project_xml_write,
+)
 from opencrf.records.services import form_save, record_create
 
 XML_FIXTURES = sorted(path.parent.name for path in REDCAP_PROJECTS.glob("*/project.xml"))
@@ -471,6 +477,25 @@ def test_writing_for_someone_outside_the_project_is_refused_before_any_text(
 
     with pytest.raises(NotFound):
         project_xml_write(project, site_b_bea, include_data=True, include_files=True)
+
+
+@pytest.mark.django_db
+def test_writing_reads_records_in_chunks_with_a_fixed_number_of_queries(import_context, pi_paula):
+    small, large = (
+        project_create_from_xml(
+            context=import_context, data=(REDCAP_PROJECTS / name / "project.xml").read_bytes()
+        )
+        for name in ("repeating-instruments", "multilevel-model-1")
+    )
+
+    with CaptureQueriesContext(connection) as for_two_records:
+        list(project_xml_write(small, pi_paula, include_data=True, include_files=True))
+    with CaptureQueriesContext(connection) as for_twenty_records:
+        chunks = list(project_xml_write(large, pi_paula, include_data=True, include_files=True))
+
+    assert len(for_twenty_records) == len(for_two_records)
+    assert len(chunks) == 3
+    assert all(len(chunk) < OUTPUT_CHUNK + 2_000 for chunk in chunks)
 
 
 # --- Hostile and broken files: refused, nothing created -----------------------------------------
