@@ -15,7 +15,7 @@ import base64
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
-from typing import IO, Any
+from typing import IO
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -63,6 +63,7 @@ from opencrf.projects.services import (
     project_update_settings,
     repeat_settings_set,
 )
+from opencrf.records.errors import InvalidValues
 from opencrf.records.export import CHUNK, export_layout
 from opencrf.records.imports import ImportRefused, UnknownFields, records_import
 from opencrf.records.models import FormData, Record
@@ -312,7 +313,7 @@ def _create_records(context: AuditContext, project: Project, parsed: ProjectXml)
     events = {event.unique_name: event for event in project.events.select_related("arm")}
     groups = {group.unique_name: group for group in project.groups.all()}
     record_field = parsed.record_id_field
-    arms: dict[str, Any] = {}
+    arms: dict[str, Arm | None] = {}
     group_of: dict[str, DataAccessGroup | None] = {}
     for row in parsed.rows:
         record = row[record_field]
@@ -355,18 +356,36 @@ def _import_files(
                 _("Project XML: record %(record)s has a file for %(field)s, not a file field.")
                 % {"record": item.record, "field": item.field_name}
             )
-        upload = ContentFile(item.content, name=item.doc_name)
-        stored = file_store(context=context, project=project, upload=upload, allow_empty=True)
-        stored_keys.append(stored.key)
-        form_save(
-            context=context,
-            record=records[item.record],
-            event=_event_of(item, events, design),
-            form_name=row.form_name,
-            instance=item.instance or 1,
-            values={item.field_name: str(stored.pk)},
-            base_version=None,
-        )
+        event = _event_of(item, events, design)
+        try:
+            upload = ContentFile(item.content, name=item.doc_name)
+            stored = file_store(context=context, project=project, upload=upload, allow_empty=True)
+            stored_keys.append(stored.key)
+            form_save(
+                context=context,
+                record=records[item.record],
+                event=event,
+                form_name=row.form_name,
+                instance=item.instance or 1,
+                values={item.field_name: str(stored.pk)},
+                base_version=None,
+            )
+        except InvalidInput as error:
+            raise InvalidInput(
+                _("Project XML: the file %(name)s of %(field)s in record %(record)s: %(message)s")
+                % {
+                    "name": item.doc_name,
+                    "field": item.field_name,
+                    "record": item.record,
+                    "message": _problems_text(error),
+                }
+            ) from None
+
+
+def _problems_text(error: InvalidInput) -> str:
+    if isinstance(error, InvalidValues):
+        return "; ".join(problem.message for problem in error.problems[:MAX_PROBLEMS_SHOWN])
+    return error.message
 
 
 def _event_of(item: FileItem, events: Mapping[str, Event], design: ProjectDesign) -> Event:

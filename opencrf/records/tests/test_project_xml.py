@@ -7,6 +7,7 @@ QUIRKS and MISSING_COLUMNS, each with its reason.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import re
@@ -578,6 +579,16 @@ HOSTILE = {
             b'ItemOID="record_id" Value="1"', b'ItemOID="record_id" Value="a/b"'
         ),
         "Project XML: record a/b: A record ID may not contain / or \\, nor be “new”.",
+    ),
+    "a Windows program named as a photo": (
+        re.sub(
+            rb"(ItemOID=\"mugshot\" redcap:DocName=\"mugshot-1.jpg\"[^>]*><!\[CDATA\[)[^\]]*",
+            lambda match: match.group(1) + base64.b64encode(b"MZ\x90\x00" + b"\x00" * 60),
+            (REDCAP_PROJECTS / "simple" / "project.xml").read_bytes(),
+            count=1,
+        ),
+        "Project XML: the file mugshot-1.jpg of mugshot in record 1: “mugshot-1.jpg” cannot be "
+        "stored: it looks like a Windows program.",
     ),
     "a value its field refuses": (
         simple_with(b'ItemOID="dob" Value="2003-08-30"', b'ItemOID="dob" Value="yesterday"'),
