@@ -11,7 +11,7 @@ inside one transaction.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -23,7 +23,8 @@ from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.dictionary.validation import validation_type
 from opencrf.projects.models import DataAccessGroup, Event, Project
-from opencrf.records.errors import InvalidValues
+from opencrf.projects.selectors import member_rights
+from opencrf.records.bulk import FormWrite, forms_write_many, records_create_many
 from opencrf.records.export import (
     EVENT_COLUMN,
     GROUP_COLUMN,
@@ -32,7 +33,6 @@ from opencrf.records.export import (
 )
 from opencrf.records.models import FormData, FormStatus, Record
 from opencrf.records.selectors import next_record_id, records_visible_to
-from opencrf.records.services import form_save, record_create
 from opencrf.records.values import check_value, form_columns
 
 IGNORED = frozenset({"redcap_survey_identifier"})
@@ -329,45 +329,52 @@ def _write(
 ) -> ImportResult:
     result = ImportResult()
     given = list(dict.fromkeys(instance.record for instance in instances))
-    records = _records(context, project, planner, given, options, result)
-    next_instance: dict[tuple[int, int, str], int] = {}
+    try:
+        records = _records(context, project, planner, given, options, result)
+        writes = _numbered(instances, records)
+        forms_write_many(
+            context=context,
+            project=project,
+            design=planner.design,
+            writes=writes,
+            reason=options.reason,
+        )
+    except (InvalidInput, PermissionDenied) as error:
+        raise ImportRefused([ImportProblem("", "", "", error.message)]) from None
+    return result
+
+
+def _numbered(instances: list[_Instance], records: Mapping[str, Record]) -> list[FormWrite]:
+    """The writes, with `new` instances numbered after the highest stored one (one query)."""
+    wanted = [item for item in instances if not isinstance(item.instance, int)]
+    highest: dict[tuple[int, int, str], int] = {}
+    if wanted:
+        rows = (
+            FormData.objects.filter(record__in=[records[i.record].pk for i in wanted])
+            .values_list("record_id", "event_id", "form_name")
+            .annotate(top=Max("instance"))
+        )
+        highest = {(r, e, f): top for r, e, f, top in rows}
+    for item in instances:  # numbers given in this import count too
+        if isinstance(item.instance, int):
+            key = (records[item.record].pk, item.event.pk, item.form)
+            highest[key] = max(highest.get(key, 0), item.instance)
+    writes = []
     for item in instances:
         record = records[item.record]
         number = item.instance
-        if number == "new" or isinstance(number, str):
+        if not isinstance(number, int):
             key = (record.pk, item.event.pk, item.form)
-            if key not in next_instance:
-                highest = FormData.objects.filter(
-                    record=record, event=item.event, form_name=item.form
-                ).aggregate(top=Max("instance"))["top"]
-                next_instance[key] = (highest or 0) + 1
-            number, next_instance[key] = next_instance[key], next_instance[key] + 1
-        try:
-            form_save(
-                context=context,
-                record=record,
-                event=item.event,
-                form_name=item.form,
-                instance=int(number),
-                values=item.values,
-                status=item.status,
-                base_version=None,
-                reason=options.reason,
-            )
-        except InvalidValues as error:
-            raise ImportRefused(
-                [ImportProblem(item.record, p.field, p.value, p.message) for p in error.problems]
-            ) from None
-        except (InvalidInput, PermissionDenied) as error:
-            raise ImportRefused([ImportProblem(item.record, "", "", error.message)]) from None
-    return result
+            number = highest[key] = highest.get(key, 0) + 1
+        writes.append(FormWrite(record, item.event, item.form, number, item.values, item.status))
+    return writes
 
 
 def _records(
     context: AuditContext,
     project: Project,
     planner: _Planner,
-    given: Iterable[str],
+    given: list[str],
     options: ImportOptions,
     result: ImportResult,
 ) -> dict[str, Record]:
@@ -375,41 +382,39 @@ def _records(
     assert context.actor is not None
     visible = {
         r.record_id: r
-        for r in records_visible_to(context.actor, project).filter(record_id__in=list(given))
+        for r in records_visible_to(context.actor, project)
+        .filter(record_id__in=given)
+        .select_related("group")
     }
     groups = {group.unique_name: group for group in DataAccessGroup.objects.filter(project=project)}
-    found: dict[str, Record] = {}
-    for record_id in given:
-        group_name = planner.groups.get(record_id, "")
-        if group_name and group_name not in groups:
-            raise ImportRefused(
-                [
-                    ImportProblem(
-                        record_id,
-                        GROUP_COLUMN,
-                        group_name,
-                        f"The data access group '{group_name}' does not exist.",
-                    )
-                ]
-            )
-        group = groups.get(group_name) if group_name else None
-        if record_id in visible and not options.force_auto_number:
-            found[record_id] = visible[record_id]
-        else:
-            new_id = next_record_id(project) if options.force_auto_number else record_id
-            try:
-                found[record_id] = record_create(
-                    context=context, project=project, record_id=new_id, group=group
-                )
-            except (InvalidInput, PermissionDenied) as error:
-                raise ImportRefused(
-                    [
-                        ImportProblem(
-                            record_id, planner.design.record_id_field, record_id, error.message
-                        )
-                    ]
-                ) from None
-            if options.force_auto_number:
-                result.auto_ids.append((found[record_id].record_id, record_id))
-        result.records.append(found[record_id].record_id)
+    for record_id, name in planner.groups.items():
+        if name not in groups:
+            message = f"The data access group '{name}' does not exist."
+            raise ImportRefused([ImportProblem(record_id, GROUP_COLUMN, name, message)])
+    new_ids = _new_ids(context, project, given, visible, options)
+    wanted = [(new_ids[r], groups.get(planner.groups.get(r, ""))) for r in given if r in new_ids]
+    created = records_create_many(context=context, project=project, wanted=wanted)
+    found = {r: visible[r] if r not in new_ids else created[new_ids[r]] for r in given}
+    result.records = [found[r].record_id for r in given]
+    if options.force_auto_number:
+        result.auto_ids = [(new_ids[r], r) for r in given]
     return found
+
+
+def _new_ids(
+    context: AuditContext,
+    project: Project,
+    given: list[str],
+    visible: Mapping[str, Record],
+    options: ImportOptions,
+) -> dict[str, str]:
+    """Given id → the id to create: itself, or with forced auto-numbering the next numbers
+    (with the group prefix for a member in a group, as REDCap numbers them)."""
+    if not options.force_auto_number:
+        return {r: r for r in given if r not in visible}
+    assert context.actor is not None
+    group_id = member_rights(context.actor, project).group_id
+    group = DataAccessGroup.objects.filter(pk=group_id).first() if group_id else None
+    prefix, _dash, first = next_record_id(project, group).rpartition("-")
+    start = int(first)
+    return {r: f"{prefix}-{start + n}" if prefix else str(start + n) for n, r in enumerate(given)}

@@ -355,3 +355,58 @@ def test_filter_logic_keeps_the_rows_for_which_it_is_true(token, study):
     assert by_term.content.decode().splitlines()[1:] == ["1,adverse_event,2,Fever"]
     assert bad.status_code == 400
     assert orjson.loads(bad.content)["error"].startswith("The filterLogic is not valid: ")
+
+
+def test_a_bulk_import_audits_every_record_and_form_and_the_chain_verifies(token, study):
+    from opencrf.audit.verify import verify_chain
+
+    data = "study_id,sex,race___a\n" + "".join(f"{n},1,1\n" for n in range(1, 251))
+
+    response = post({"token": token, "content": "record", "format": "csv", "data": data})
+
+    assert response.content == b"250"
+    actions = AuditEvent.objects.filter(project_id=study.pk, source="api")
+    assert actions.filter(action="record.create").count() == 250
+    assert actions.filter(action="form.update").count() == 250
+    assert verify_chain(study.pk).ok
+
+
+def test_calculations_are_computed_on_import_from_the_records_other_forms(
+    study, paula_context, token
+):
+    from opencrf.dictionary.columns import FieldRow
+    from opencrf.dictionary.services import dictionary_apply
+
+    rows = [
+        FieldRow(field_name="study_id", form_name="enrolment", field_label="ID"),
+        FieldRow(
+            field_name="weight",
+            form_name="enrolment",
+            field_label="Weight",
+            field_type="text",
+            text_validation_type_or_show_slider_number="number",
+        ),
+        FieldRow(
+            field_name="double",
+            form_name="follow_up",
+            field_label="Twice",
+            field_type="calc",
+            select_choices_or_calculations="[weight] * 2",
+        ),
+        FieldRow(field_name="seen", form_name="follow_up", field_label="Seen", field_type="yesno"),
+    ]
+    dictionary_apply(context=paula_context, project=study, rows=rows, source="upload")
+
+    post(
+        {
+            "token": token,
+            "content": "record",
+            "format": "csv",
+            "data": "study_id,weight,seen\n1,31.5,1\n",
+        }
+    )
+
+    assert stored(study) == [
+        ("1", "enrolment", 1, {"weight": "31.5"}, 0),
+        ("1", "follow_up", 1, {"double": "63", "seen": "1"}, 0),
+    ]

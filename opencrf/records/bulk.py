@@ -1,0 +1,275 @@
+"""Many records and forms written at once (imports): the same rules as `form_save`, in bulk SQL.
+
+`records_create_many` and `forms_write_many` are the services behind record imports. They
+check rights once per form, read the stored forms of a chunk of records in one query, compute
+each form's calculations with the same engine as a single save (`evaluate_form`, given every
+value of the record so that calculations reading other forms and events see them), write new
+and changed forms with `bulk_create` / `bulk_update`, and append one audit entry per created
+record and per changed form with `audit_events_create`: one chain lock, hashes chained in
+order. The caller holds the transaction, so an import is all or nothing.
+
+Unlike the data-entry page, an import writes fields that carry action tags such as @READONLY
+(tags shape the form, not the data), and in production needs no reason for a change, as
+REDCap's API does; a reason given is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from opencrf.audit.services import AuditContext, AuditEntry, AuditTarget, audit_events_create
+from opencrf.core.errors import InvalidInput, PermissionDenied
+from opencrf.dictionary.design import ProjectDesign
+from opencrf.dictionary.form_logic import calculation_of, evaluate_form
+from opencrf.projects.models import Arm, DataAccessGroup, Event, Project
+from opencrf.projects.rights import Rights
+from opencrf.projects.selectors import MISSING_RIGHT, member_rights
+from opencrf.records.models import FormData, FormStatus, Record, record_sort_key
+from opencrf.records.selectors import require_form_edit
+from opencrf.records.values import blank_value, form_columns, record_id_problem
+
+CHUNK = 1000
+
+
+@dataclass
+class FormWrite:
+    """One form instance to write: checked values (a blank erases), and a status or None."""
+
+    record: Record
+    event: Event
+    form: str
+    instance: int
+    values: dict[str, str]
+    status: int | None = None
+
+
+def _rights(context: AuditContext, project: Project) -> Rights:
+    return Rights.everything() if context.actor is None else member_rights(context.actor, project)
+
+
+@transaction.atomic
+def records_create_many(
+    *,
+    context: AuditContext,
+    project: Project,
+    wanted: Sequence[tuple[str, DataAccessGroup | None]],
+) -> dict[str, Record]:
+    """New records (id, group) in arm 1, audited as `record.create`; refused if one exists.
+
+    A member in a group creates records in that group, whatever group was asked.
+    """
+    rights = _rights(context, project)
+    if not rights.record_create:
+        raise PermissionDenied(MISSING_RIGHT["record_create"]())
+    for record_id, _group in wanted:
+        if (problem := record_id_problem(record_id)) is not None:
+            raise InvalidInput(f"{record_id}: {problem}")
+    ids = [record_id for record_id, _group in wanted]
+    taken = set(
+        Record.objects.filter(project=project, record_id__in=ids).values_list(
+            "record_id", flat=True
+        )
+    )
+    if taken:
+        raise InvalidInput(_("Record %(record)s exists already.") % {"record": sorted(taken)[0]})
+    arm = Arm.objects.filter(project=project).order_by("number").first()
+    if arm is None:
+        raise InvalidInput(_("No such arm."))
+    own_group = (
+        DataAccessGroup.objects.filter(pk=rights.group_id).first() if rights.group_id else None
+    )
+    records = [
+        Record(
+            project=project,
+            record_id=record_id,
+            sort_key=record_sort_key(record_id),
+            arm=arm,
+            group=own_group or group,
+            created_by=context.actor,
+        )
+        for record_id, group in wanted
+    ]
+    Record.objects.bulk_create(records, batch_size=CHUNK)
+    created = {
+        record.record_id: record
+        for record in Record.objects.filter(project=project, record_id__in=ids).select_related(
+            "group", "arm"
+        )
+    }
+    entries = []
+    for record_id in ids:
+        group = created[record_id].group
+        changes = {"arm": ["", str(arm.number)], "group": ["", group.unique_name if group else ""]}
+        entries.append(AuditEntry("record.create", AuditTarget(record=record_id), changes))
+    audit_events_create(context=context, project_id=project.pk, entries=entries)
+    return created
+
+
+@transaction.atomic
+def forms_write_many(
+    *,
+    context: AuditContext,
+    project: Project,
+    design: ProjectDesign,
+    writes: Sequence[FormWrite],
+    reason: str = "",
+) -> int:
+    """Write every form instance in `writes`; returns how many changed."""
+    rights = _rights(context, project)
+    for form in {write.form for write in writes}:
+        require_form_edit(rights, form)
+    for write in writes:
+        if write.status is not None and write.status not in FormStatus.values:
+            raise InvalidInput(_("No such form status: %(status)s.") % {"status": write.status})
+    writer = _Writer(context, project, design, reason)
+    changed = 0
+    for start in range(0, len(writes), CHUNK):
+        changed += writer.write(writes[start : start + CHUNK])
+    return changed
+
+
+class _Writer:
+    def __init__(
+        self, context: AuditContext, project: Project, design: ProjectDesign, reason: str
+    ) -> None:
+        self.context = context
+        self.project = project
+        self.design = design
+        self.reason = reason
+        self.rows = {i.name: design.form_rows(i.name) for i in design.instruments}
+        self.columns = {name: form_columns(rows) for name, rows in self.rows.items()}
+        for columns in self.columns.values():
+            columns.pop(design.record_id_field, None)
+        self.calculated = {
+            name for name, rows in self.rows.items() if any(calculation_of(r)[0] for r in rows)
+        }
+        self.event_names = {event.pk: event.unique_name for event in design.events}
+
+    def write(self, writes: Sequence[FormWrite]) -> int:
+        stored = self._stored(writes)
+        new: list[FormData] = []
+        changed: list[FormData] = []
+        entries: list[AuditEntry] = []
+        queued: set[tuple[int, int, str, int]] = set()
+        now = timezone.now()
+        for write in writes:
+            key = (write.record.pk, write.event.pk, write.form, write.instance)
+            form = stored.get(key)
+            result = self._apply(write, form, stored)
+            if result is None:
+                continue
+            form, changes = result
+            form.updated_by, form.updated_at = self.context.actor, now
+            if key not in queued:  # written twice in one chunk: one row, changed twice
+                (changed if form.pk else new).append(form)
+                queued.add(key)
+            stored[key] = form
+            target = AuditTarget(
+                record=write.record.record_id,
+                event=write.event.unique_name,
+                instrument=write.form,
+                instance=write.instance,
+            )
+            entries.append(AuditEntry("form.update", target, changes, reason=self.reason))
+        FormData.objects.bulk_create(new, batch_size=CHUNK)
+        fields = ["values", "status", "version", "updated_by", "updated_at"]
+        FormData.objects.bulk_update(changed, fields, batch_size=CHUNK)
+        audit_events_create(context=self.context, project_id=self.project.pk, entries=entries)
+        return len(entries)
+
+    def _stored(self, writes: Iterable[FormWrite]) -> dict[tuple[int, int, str, int], FormData]:
+        """Every stored form of the records written (calculations may read any of them)."""
+        records = {write.record.pk for write in writes}
+        return {
+            (f.record_id, f.event_id, f.form_name, f.instance): f
+            for f in FormData.objects.filter(record_id__in=records)
+        }
+
+    def _apply(
+        self,
+        write: FormWrite,
+        form: FormData | None,
+        stored: Mapping[tuple[int, int, str, int], FormData],
+    ) -> tuple[FormData, dict[str, list[str]]] | None:
+        columns = self.columns[write.form]
+        before = dict(form.values) if form else {}
+        merged = {**before, **{k: v for k, v in write.values.items() if k in columns}}
+        if write.form in self.calculated:
+            context, data = self._logic_context(write, stored)
+            calculated, _shown = evaluate_form(self.rows[write.form], {**data, **merged}, context)
+            merged.update({k: v for k, v in calculated.items() if k in columns})
+        after = {k: v for k, v in merged.items() if v != "" and k in columns}
+        changes = {
+            key: [_effective(before, key, columns), _effective(after, key, columns)]
+            for key in columns
+            if _effective(before, key, columns) != _effective(after, key, columns)
+        }
+        old_status = form.status if form else FormStatus.INCOMPLETE
+        new_status = old_status if write.status is None else write.status
+        if new_status != old_status:
+            changes[f"{write.form}_complete"] = [str(old_status), str(new_status)]
+        if not changes and form is not None:
+            return None
+        if form is None:
+            form = FormData(
+                project_id=self.project.pk,
+                record=write.record,
+                event=write.event,
+                form_name=write.form,
+                instance=write.instance,
+                version=0,
+            )
+        form.values, form.status = after, new_status
+        form.version += 1
+        return form, changes
+
+    def _logic_context(
+        self, write: FormWrite, stored: Mapping[tuple[int, int, str, int], FormData]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """The context of `evaluate_form`, and the values of the event's other forms that the
+        form sees (the same rule as a single save)."""
+        record = write.record
+        data: dict[str, dict[str, dict[str, str]]] = {}
+        visible: dict[str, str] = {}
+        repeating = self.design.repeating_at(write.event)
+        for (record_pk, event_id, form_name, instance), other in stored.items():
+            if record_pk != record.pk or event_id not in self.event_names:
+                continue
+            data.setdefault(self.event_names[event_id], {}).setdefault(str(instance), {}).update(
+                other.values
+            )
+            same_event = event_id == write.event.pk and form_name != write.form
+            if same_event and _shares(form_name, instance, repeating, write.instance):
+                visible.update(other.values)
+        arm_events = self.design.events_of_arm(record.arm_id)
+        context = {
+            "record": record.record_id,
+            "event": write.event.unique_name,
+            "event_id": write.event.pk,
+            "events": [event.unique_name for event in arm_events],
+            "arm_number": arm_events[0].arm.number if arm_events else 1,
+            "instance": write.instance,
+            "data": data,
+            "project_id": self.project.pk,
+            "dag": record.group.unique_name if record.group else "",
+            "dag_id": record.group_id or "",
+        }
+        return context, visible
+
+
+def _shares(form_name: str, instance: int, repeating: set[str], wanted: int) -> bool:
+    if "" in repeating:
+        return instance == wanted
+    return form_name not in repeating and instance == 1
+
+
+def _effective(values: Mapping[str, str], key: str, columns: Mapping[str, Any]) -> str:
+    row = columns.get(key)
+    default = blank_value(key, row) if row is not None else ""
+    return values.get(key, "") or default
