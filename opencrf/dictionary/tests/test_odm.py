@@ -9,7 +9,8 @@ from opencrf.core.errors import InvalidInput
 from opencrf.dictionary.choices import parse_choices
 from opencrf.dictionary.columns import API_COLUMNS
 from opencrf.dictionary.csvio import parse_dictionary_csv
-from opencrf.dictionary.odm import EventSpec, RepeatSpec, project_xml_read
+from opencrf.dictionary.odm import EventSpec, RepeatSpec, RoleSpec, project_xml_read
+from opencrf.dictionary.odm_roles import role_rights
 
 XML_FIXTURES = sorted(path.parent.name for path in REDCAP_PROJECTS.glob("*/project.xml"))
 # `decimal-comma` spells its dictionary `dictionay.csv`; `russian` and `simple-write` have none.
@@ -376,3 +377,31 @@ def test_line_breaks_in_values_are_read_as_xml_reads_them_in_text():
     rows = project_xml_read(tiny(data)).rows
 
     assert rows[0]["score"] == "one\ntwo\nthree\nfour"
+
+
+def test_legacy_role_rights_map_to_opencrfs_rights():
+    role = RoleSpec(
+        name="Monitor",
+        unique_name="U-ABCDEFGHIJ",
+        rights={
+            "design": "0",
+            "data_logging": "1",
+            "lock_record": "2",
+            "data_quality_execute": "1",
+            "data_import_tool": "1",
+            "data_entry": "[a,2][b,3][gone,1]",
+            "data_export_tool": "2",
+            "calendar": "1",
+        },
+    )
+
+    rights = role_rights(role, ["a", "b"])
+
+    assert {flag for flag, value in rights.items() if value is True} == {
+        "logging",
+        "lock_unlock",
+        "data_quality",
+        "data_import",
+    }
+    assert rights["form_rights"] == {"a": "read", "b": "survey_edit"}
+    assert rights["export_rights"] == {"a": "deidentified", "b": "deidentified"}

@@ -35,6 +35,7 @@ from opencrf.records.project_xml import (
     OUTPUT_CHUNK,
     project_create_from_xml,
     project_xml_write,
+    redcap_group_name,
 )
 from opencrf.records.services import form_save, record_create
 
@@ -611,3 +612,11 @@ def test_hostile_or_broken_file_is_refused_and_nothing_is_created(case, import_c
     assert after == before
     stored = Path(settings.STORAGES["default"]["OPTIONS"]["location"])
     assert not stored.exists() or not any(path.is_file() for path in stored.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("name", "unique"),
+    [("Test DAG", "test_dag"), ("dag-a", "daga"), ("Site 2 (Kobe)", "site_2_kobe"), ("京都", "")],
+)
+def test_groups_get_the_unique_name_redcap_gives_them(name, unique):
+    assert redcap_group_name(name) == unique
