@@ -153,6 +153,9 @@ class _Writer:
 
     def write(self, writes: Sequence[FormWrite]) -> int:
         stored = self._stored(writes)
+        self._by_record: dict[int, dict[tuple[int, str, int], FormData]] = {}
+        for (record_pk, event_id, form_name, instance), found in stored.items():
+            self._by_record.setdefault(record_pk, {})[(event_id, form_name, instance)] = found
         new: list[FormData] = []
         changed: list[FormData] = []
         entries: list[AuditEntry] = []
@@ -160,8 +163,7 @@ class _Writer:
         now = timezone.now()
         for write in writes:
             key = (write.record.pk, write.event.pk, write.form, write.instance)
-            form = stored.get(key)
-            result = self._apply(write, form, stored)
+            result = self._apply(write, stored.get(key), stored)
             if result is None:
                 continue
             form, changes = result
@@ -170,6 +172,7 @@ class _Writer:
                 (changed if form.pk else new).append(form)
                 queued.add(key)
             stored[key] = form
+            self._by_record.setdefault(key[0], {})[key[1:]] = form
             target = AuditTarget(
                 record=write.record.record_id,
                 event=write.event.unique_name,
@@ -238,8 +241,8 @@ class _Writer:
         data: dict[str, dict[str, dict[str, str]]] = {}
         visible: dict[str, str] = {}
         repeating = self.design.repeating_at(write.event)
-        for (record_pk, event_id, form_name, instance), other in stored.items():
-            if record_pk != record.pk or event_id not in self.event_names:
+        for (event_id, form_name, instance), other in self._by_record.get(record.pk, {}).items():
+            if event_id not in self.event_names:
                 continue
             data.setdefault(self.event_names[event_id], {}).setdefault(str(instance), {}).update(
                 other.values

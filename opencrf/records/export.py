@@ -191,6 +191,7 @@ class _RowWriter:
         self.file_names: dict[int, str] = {}
         self.file_columns = [c for c in layout.data if c.row and c.row.field_type == "file"]
         self._logic_data: dict[str, Any] = {}
+        self._designated: dict[tuple[int, str], bool] = {}
 
     def load_files(self, groups: Iterable[list[FormData]]) -> None:
         """The names of the files this chunk's rows refer to, in one query."""
@@ -312,9 +313,16 @@ class _RowWriter:
         for column in layout.data:
             if column.name == layout.record_field:
                 continue
-            usable = self.design.has_form(self.project, event, column.form) and applies(column.form)
+            usable = self._has_form(event, column.form) and applies(column.form)
             row[column.name] = self._cell(column, forms.get(column.form)) if usable else ""
         return row
+
+    def _has_form(self, event: Event, form: str) -> bool:
+        key = (event.pk, form)
+        found = self._designated.get(key)
+        if found is None:
+            found = self._designated[key] = self.design.has_form(self.project, event, form)
+        return found
 
     def _cell(self, column: Column, form: FormData | None) -> str:
         if column.is_status:

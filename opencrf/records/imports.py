@@ -131,6 +131,8 @@ class _Planner:
         self.events = {event.unique_name: event for event in design.events}
         self.problems: list[ImportProblem] = []
         self.groups: dict[str, str] = {}  # record id → unique group name given
+        self._designated: dict[tuple[int, str], bool] = {}
+        self._repeating: dict[tuple[int, str], bool] = {}
 
     def plan(self, rows: Sequence[Mapping[str, str]]) -> list[_Instance]:
         merged: dict[tuple[str, int, str, int | str], _Instance] = {}
@@ -181,7 +183,7 @@ class _Planner:
         instance = self._instance_number(record, instance_text, repeat_form or whole_event)
         if instance is None:
             return []
-        if repeat_form and not self.design.repeats_form(event, repeat_form):
+        if repeat_form and not self._repeats(event, repeat_form):
             self._problem(
                 record,
                 REPEAT_FORM_COLUMN,
@@ -205,15 +207,13 @@ class _Planner:
                     record,
                     event,
                     form,
-                    instance
-                    if repeat_form or whole_event or not self.design.repeats_form(event, form)
-                    else 1,
+                    instance if repeat_form or whole_event or not self._repeats(event, form) else 1,
                 ),
             )
             self._put(target, name, value)
         if not by_form:  # a row holding only the record id still creates the record
             first = self.design.rows[0].form_name if self.design.rows else ""
-            if first and self.design.has_form(self.project, event, first):
+            if first and self._has_form(event, first):
                 by_form[first] = _Instance(record, event, first, 1)
         return list(by_form.values())
 
@@ -254,7 +254,7 @@ class _Planner:
         repeat_form: str,
         whole_event: bool,
     ) -> bool:
-        if not self.design.has_form(self.project, event, form):
+        if not self._has_form(event, form):
             label = f"{event.name} (Arm {event.arm.number}: {event.arm.name})"
             self._problem(
                 record,
@@ -274,7 +274,7 @@ class _Planner:
                     f"This field is not on the repeating instrument '{repeat_form}' of this row.",
                 )
             return False
-        if not repeat_form and not whole_event and self.design.repeats_form(event, form) and value:
+        if not repeat_form and not whole_event and self._repeats(event, form) and value:
             self._problem(
                 record,
                 name,
@@ -284,6 +284,18 @@ class _Planner:
             )
             return False
         return True
+
+    def _has_form(self, event: Event, form: str) -> bool:
+        key = (event.pk, form)
+        if key not in self._designated:
+            self._designated[key] = self.design.has_form(self.project, event, form)
+        return self._designated[key]
+
+    def _repeats(self, event: Event, form: str) -> bool:
+        key = (event.pk, form)
+        if key not in self._repeating:
+            self._repeating[key] = self.design.repeats_form(event, form)
+        return self._repeating[key]
 
     def _put(self, target: _Instance, name: str, value: str) -> None:
         if name == f"{target.form}_complete":
