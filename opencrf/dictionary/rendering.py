@@ -85,7 +85,6 @@ _INPUT_MODES = {
     "postalcode_australia": "numeric",
     "postalcode_germany": "numeric",
 }
-_DATE_ORDERS = {"ymd": "YYYY-MM-DD", "mdy": "MM-DD-YYYY", "dmy": "DD-MM-YYYY"}
 
 _TAG_START = re.compile(r"(?<![\w@.])@([A-Z][A-Z0-9_]*(?:-[A-Z0-9_]+)*)")
 _TAG_EQUALS = re.compile(r"[ \t]*=[ \t]*")
@@ -481,18 +480,20 @@ def _range(row: FieldRow) -> tuple[str, str]:
 
 
 def format_hint(kind: ValidationType | None) -> str:
-    """What people are shown under an input: the order to type a date or time in, an
-    example value for the other text types, "Signature" for a signature."""
+    """What people are shown under an input: how to type a date or time, an example value
+    for the other text types, "Signature" for a signature.
+
+    Dates and times are typed as they are stored (YYYY-MM-DD, HH:MM): the input holds the
+    stored value whatever the field's display order (`_mdy`, `_dmy`), and the calendar and
+    Today / Now buttons write it so.
+    """
     if kind is None:
         return ""
     if kind.name == "signature":
         return str(SIGNATURE)
     if not kind.storage_format:
         return ""
-    if kind.display_order:
-        time_part = kind.storage_format[len("YYYY-MM-DD") :]
-        return _DATE_ORDERS[kind.display_order] + time_part
-    if kind.kind == "time":
+    if kind.display_order or kind.kind == "time":
         return kind.storage_format
     return _("e.g. %(example)s") % {"example": kind.storage_format}
 

@@ -247,8 +247,8 @@ def test_slider_with_two_labels_and_no_range_runs_from_0_to_100():
     ("validation", "name", "hint", "inputmode"),
     [
         ("date_ymd", "date_ymd", "YYYY-MM-DD", ""),
-        ("date_mdy", "date_mdy", "MM-DD-YYYY", ""),
-        ("datetime_seconds_dmy", "datetime_seconds_dmy", "DD-MM-YYYY HH:MM:SS", ""),
+        ("date_mdy", "date_mdy", "YYYY-MM-DD", ""),
+        ("datetime_seconds_dmy", "datetime_seconds_dmy", "YYYY-MM-DD HH:MM:SS", ""),
         ("time", "time", "HH:MM", ""),
         ("int", "integer", "e.g. 123", "numeric"),
         ("number_2dp_comma_decimal", "number_2dp_comma_decimal", "e.g. 0,00", "decimal"),
@@ -553,7 +553,7 @@ def test_preview_of_the_validation_types_project_shows_every_field_to_try_out(
     assert 'data-testid="preview-note"' in html
     assert "Menu of Validation Types (for Text Boxes)" in html
     assert "placeholder" not in html.split('id="f-v_date_mdy"')[1].split(">")[0]
-    assert "MM-DD-YYYY" in html
+    assert "MM-DD-YYYY" not in html  # the input takes the stored order (format_hint)
 
 
 @pytest.mark.django_db
