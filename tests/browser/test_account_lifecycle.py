@@ -1,4 +1,5 @@
-"""The account lifecycle in Chromium: request an account, approval, activation, first login."""
+"""The account lifecycle in Chromium: request an account, approval, activation, first login,
+two-factor enrolment and a login with a code."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_journeys import log_in
+from tests.browser.test_journeys import AUTHENTICATOR, log_in, next_code
 
 pytestmark = pytest.mark.browser
 
@@ -80,3 +81,23 @@ def test_request_approve_activate_and_log_in(
     expect(page.get_by_role("heading", level=1)).to_have_text("My Projects")
     page.get_by_role("link", name="New project").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Request a project")
+
+    # The new user turns on two-factor authentication, then logs in again with a code.
+    page.goto("/accounts/me/")
+    page.get_by_role("link", name="Set up two-factor authentication").click()
+    # Just logged in: the password was confirmed moments ago, so no second confirmation.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Set up two-factor authentication")
+    AUTHENTICATOR[username] = (page.get_by_test_id("totp-secret").inner_text(), -1)
+    page.get_by_label("Code").fill(next_code(username))
+    page.get_by_role("button", name="Confirm and turn on").click()
+    expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+    page.get_by_role("link", name=re.compile("continue")).click()
+    page.get_by_role("button", name="Log out", exact=True).click()
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Two-factor authentication")
+    page.get_by_label("Code").fill(next_code(username))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My Projects")
