@@ -241,3 +241,32 @@ def test_another_projects_file_is_a_missing_file(world, paula_context):
 
     assert (theirs.status_code, body(theirs)) == (missing.status_code, body(missing))
     assert theirs.status_code == 404
+
+
+# Views that take no cookie-authenticated change: the API authenticates by token.
+CSRF_EXEMPT = {"api": "authenticated by the token in the body, never by a cookie"}
+
+
+@pytest.mark.parametrize(
+    ("route", "name"), [(r, n) for r, n, _k in ALL], ids=[n or r for r, n, _k in ALL]
+)
+def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(
+    world, admin_ada, route, name
+):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_ada)
+    values = {
+        **DUMMY,
+        "project_id": world["P"].pk,
+        "record_id": "1-1",
+        "event_name": "screening_arm_1",
+        "form_name": "screening",
+    }
+    before = state()
+
+    response = client.post(url(route, values), {"name": "x", "action": "delete"})
+
+    if name in CSRF_EXEMPT:
+        return
+    assert response.status_code in (403, 405), (route, response.status_code)
+    assert state() == before
