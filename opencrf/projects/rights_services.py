@@ -211,7 +211,9 @@ def member_update(
     actor_rights = _actor_rights(context, project)
     # A fresh, locked copy: a refusal leaves the caller's instance as it was.
     member = (
-        ProjectMember.objects.select_for_update().select_related("role", "user").get(pk=member.pk)
+        ProjectMember.objects.select_for_update(of=("self",))
+        .select_related("role", "user")
+        .get(pk=member.pk)
     )
     names = _form_names(project)
     before = _member_summary(member, names)

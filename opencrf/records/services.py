@@ -479,7 +479,9 @@ def record_group_set(
         raise PermissionDenied(_("Members of a data access group cannot move records."))
     if group is not None and group.project_id != record.project_id:
         raise InvalidInput(_("No such data access group."))
-    locked = Record.objects.select_for_update().select_related("group").get(pk=record.pk)
+    locked = (
+        Record.objects.select_for_update(of=("self",)).select_related("group").get(pk=record.pk)
+    )
     old = locked.group.unique_name if locked.group else ""
     new = group.unique_name if group else ""
     if old == new:
