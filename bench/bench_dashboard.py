@@ -35,6 +35,7 @@ from opencrf.dictionary.services import dictionary_apply  # noqa: E402
 from opencrf.projects.models import Project  # noqa: E402
 from opencrf.projects.services import event_create, event_instruments_set, project_create  # noqa: E402
 from opencrf.records.models import FormData, Record, record_sort_key  # noqa: E402
+from opencrf.testing.auth import force_login_verified  # noqa: E402
 
 FORMS = [f"form_{n}" for n in range(1, 9)]
 EVENTS = 5
@@ -158,7 +159,7 @@ def main() -> None:
     user, project, form_rows = setup(args.records)
     built = time.perf_counter() - start
     client = Client(HTTP_HOST="localhost")
-    client.force_login(user)
+    force_login_verified(client, user)  # both factors, as after the code step
     url = reverse("records:dashboard", args=(project.pk,))
     pages = -(-args.records // 50)
     cases = [

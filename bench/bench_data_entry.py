@@ -41,6 +41,7 @@ from opencrf.projects.models import Project  # noqa: E402
 from opencrf.projects.services import project_create  # noqa: E402
 from opencrf.records.models import FormData, Record  # noqa: E402
 from opencrf.records.services import record_create  # noqa: E402
+from opencrf.testing.auth import force_login_verified  # noqa: E402
 
 FORM = "big_form"
 CHOICES = "1, Never | 2, Rarely | 3, Sometimes | 4, Often | 5, Always"
@@ -199,7 +200,7 @@ def main() -> None:
     user, project, record, rows = setup(args.fields)
     event = project.events.get()
     client = Client(HTTP_HOST="localhost")  # CSRF is not enforced by the test client
-    client.force_login(user)
+    force_login_verified(client, user)  # both factors, as after the code step
     url = reverse("records:form", args=(project.pk, record.record_id, event.unique_name, FORM, 1))
 
     get_times: list[float] = []

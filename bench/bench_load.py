@@ -92,7 +92,7 @@ for n in range(1, users + 1):
     user = User.objects.create(
         username=f"load{n:03d}", password=hashed, email=f"load{n}@example.org"
     )
-    ProjectMember.objects.create(project=project, user=user)
+    ProjectMember.objects.create(project=project, user=user, form_rights={"visit": "edit"})
     names.append(user.username)
 own = [record_create(context=context, project=project, record_id=f"own-{n:03d}").record_id
        for n in range(1, users + 1)]

@@ -35,6 +35,7 @@ from opencrf.dictionary.rendering import instrument_layout  # noqa: E402
 from opencrf.dictionary.services import dictionary_apply  # noqa: E402
 from opencrf.projects.models import Project  # noqa: E402
 from opencrf.projects.services import project_create  # noqa: E402
+from opencrf.testing.auth import force_login_verified  # noqa: E402
 
 FORM = "big_form"
 CHOICES = "1, Never | 2, Rarely | 3, Sometimes | 4, Often | 5, Always"
@@ -167,7 +168,7 @@ def main() -> None:
     args = parser.parse_args()
     user, project, rows = setup(args.fields)
     client = Client(HTTP_HOST="localhost")
-    client.force_login(user)
+    force_login_verified(client, user)  # both factors, as after the code step
     url = reverse("dictionary:instrument", args=(project.pk, FORM))
     response = client.get(url)
     assert response.status_code == 200, response.status_code
