@@ -13,8 +13,6 @@ opencrf manage   any Django management command, for the rare expert task
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,41 +21,14 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ImproperlyConfigured
 
 from opencrf.config.env import env_bool, env_int, env_str
+from opencrf.core.commandline import CommandError
+from opencrf.core.commandline import setup_django as _setup_django
+from opencrf.ops.backups.cli import add_parsers as backup_parsers
+from opencrf.ops.maintenance_cli import add_parsers as maintenance_parsers
+from opencrf.ops.upgrade_cli import add_parsers as upgrade_parsers
 
 if TYPE_CHECKING:
     from opencrf.audit.verify import ChainReport
-
-SETTINGS_MODULE = "opencrf.config.settings"
-
-
-class CommandError(Exception):
-    """A failure to report in one line, with exit status 1."""
-
-
-def _setup_django(*, installs: bool = False) -> None:
-    """Load Django; commands that set up an installation (`installs`) may create its key."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", SETTINGS_MODULE)
-    if installs:
-        _ensure_secret_key()
-    import django
-
-    django.setup()
-
-
-def _ensure_secret_key() -> None:
-    """Create the data folder; without OPENCRF_SECRET_KEY, keep a key there (mode 0600)."""
-    from opencrf.config.env import SECRET_KEY_FILE_NAME, data_dir
-
-    folder = data_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    if os.environ.get("OPENCRF_SECRET_KEY"):
-        return
-    key_file = folder / SECRET_KEY_FILE_NAME
-    if not key_file.exists():
-        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_urlsafe(50))
-        print(f"Created a secret key in {key_file}")
 
 
 def _migrate(verbose: bool = False) -> None:
@@ -144,10 +115,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     _setup_django()
-    from opencrf.ops.jobs import make_worker
+    from opencrf.ops.jobs import make_worker, worker_id
+    from opencrf.ops.schedule import start_scheduler_thread
 
     print("Background worker started; Ctrl+C stops it.")
     worker = make_worker(interval=args.interval)
+    start_scheduler_thread(worker_id())
     worker.configure_signals()  # type: ignore[attr-defined]
     worker.run()  # type: ignore[attr-defined]
 
@@ -285,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_audit_parser(commands)
     _add_token_parser(commands)
+    backup_parsers(commands)
+    maintenance_parsers(commands)
+    upgrade_parsers(commands)
 
     manage = commands.add_parser("manage", help="run a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

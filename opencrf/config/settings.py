@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "opencrf.core.middleware.RequestIdMiddleware",
+    "opencrf.ops.metrics_middleware.RequestMetricsMiddleware",
     "opencrf.core.middleware.RequestSizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -70,6 +71,8 @@ MIDDLEWARE = [
     "opencrf.accounts.lifecycle_middleware.TermsAcceptanceMiddleware",
     "opencrf.accounts.lifecycle_middleware.LastActivityMiddleware",
     "axes.middleware.AxesMiddleware",
+    # After authentication: administrators may still switch maintenance mode off.
+    "opencrf.ops.maintenance.MaintenanceModeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "opencrf.core.middleware.ContentSecurityPolicyMiddleware",
@@ -89,6 +92,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "opencrf.ops.context.operations_banners",
             ],
         },
     },
@@ -242,6 +246,45 @@ DEFAULT_FROM_EMAIL = env_str("OPENCRF_MAIL_FROM", "opencrf@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The address users reach the site at, for links in e-mails (no trailing slash).
 OPENCRF_SITE_URL = env_str("OPENCRF_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- Operations: instance role, backups, drills, monitoring and alerts (see ops/). ---
+
+# production, shared (a service for other institutions), validation (for trying upgrades) or
+# training (a banner on every page, no outgoing e-mail, reset nightly to the demo study).
+OPENCRF_INSTANCE_ROLE = env_choice(
+    "OPENCRF_INSTANCE_ROLE", ("production", "shared", "validation", "training"), "production"
+)
+OPENCRF_BACKUP_DIR = Path(env_str("OPENCRF_BACKUP_DIR") or DATA_DIR / "backups").expanduser()
+# An S3-compatible bucket instead of the folder: s3://bucket/prefix, with endpoint and keys.
+OPENCRF_BACKUP_S3_URL = env_str("OPENCRF_BACKUP_S3_URL")
+OPENCRF_BACKUP_S3_ENDPOINT = env_str("OPENCRF_BACKUP_S3_ENDPOINT")
+OPENCRF_BACKUP_S3_REGION = env_str("OPENCRF_BACKUP_S3_REGION", "us-east-1")
+OPENCRF_BACKUP_S3_ACCESS_KEY = env_str("OPENCRF_BACKUP_S3_ACCESS_KEY")
+OPENCRF_BACKUP_S3_SECRET_KEY = env_str("OPENCRF_BACKUP_S3_SECRET_KEY")
+# Encrypts backups when set (a passphrase of 20+ characters); keep a copy away from the server.
+OPENCRF_BACKUP_KEY = env_str("OPENCRF_BACKUP_KEY")
+# Daily backup at this local time (HH:MM); empty turns scheduled backups off.
+OPENCRF_BACKUP_TIME = env_str("OPENCRF_BACKUP_TIME", "02:30")
+OPENCRF_BACKUP_KEEP_DAILY = env_int("OPENCRF_BACKUP_KEEP_DAILY", 7)
+OPENCRF_BACKUP_KEEP_WEEKLY = env_int("OPENCRF_BACKUP_KEEP_WEEKLY", 4)
+# The newest verified backup may be this old before /-/ready fails and an alert goes out.
+OPENCRF_BACKUP_MAX_AGE_HOURS = env_int("OPENCRF_BACKUP_MAX_AGE_HOURS", 26)
+# Weekly restore drill: ISO weekday (1 Monday … 7 Sunday) and local time; empty time: off.
+OPENCRF_DRILL_WEEKDAY = env_int("OPENCRF_DRILL_WEEKDAY", 7)
+OPENCRF_DRILL_TIME = env_str("OPENCRF_DRILL_TIME", "04:00")
+# Scratch space for drills and `opencrf restore --verify` (default: a folder in the data dir).
+OPENCRF_SCRATCH_DIR = Path(env_str("OPENCRF_SCRATCH_DIR") or DATA_DIR / "scratch").expanduser()
+# /-/ready fails, and an alert goes out, below this share of free disk (percent).
+OPENCRF_DISK_MIN_FREE_PERCENT = env_int("OPENCRF_DISK_MIN_FREE_PERCENT", 10)
+# A worker silent for longer than this (seconds) counts as down.
+OPENCRF_WORKER_STALE_SECONDS = env_int("OPENCRF_WORKER_STALE_SECONDS", 120)
+# /metrics: loopback always; others with `Authorization: Bearer <token>` or from these networks.
+OPENCRF_METRICS_TOKEN = env_str("OPENCRF_METRICS_TOKEN")
+OPENCRF_METRICS_ALLOW = env_list("OPENCRF_METRICS_ALLOW", "")
+# Alert e-mails go to every active administrator with an address, and to these addresses.
+OPENCRF_ALERT_EMAILS = env_list("OPENCRF_ALERT_EMAILS", "")
+# Training instances reset themselves to the demo study at this local time every night.
+OPENCRF_TRAINING_RESET_TIME = env_str("OPENCRF_TRAINING_RESET_TIME", "03:00")
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False)),
     path("accounts/", include("opencrf.accounts.urls")),
     path("control/", include("opencrf.accounts.control_urls", namespace="control")),
+    path("control/ops/", include("opencrf.ops.control_urls", namespace="ops_control")),
+    path("control/reports/", include("opencrf.ops.report_urls", namespace="ops_reports")),
     path("", include("opencrf.projects.request_urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("projects/", include("opencrf.projects.urls")),

@@ -11,6 +11,10 @@ logger = logging.getLogger(__name__)
 _started = threading.Event()
 
 
+def worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
 def make_worker(*, interval: float = 1.0, max_tasks: int | None = None) -> object:
     from django_tasks_db.management.commands.db_worker import Worker
 
@@ -21,17 +25,20 @@ def make_worker(*, interval: float = 1.0, max_tasks: int | None = None) -> objec
         backend_name="default",
         startup_delay=True,
         max_tasks=max_tasks,
-        worker_id=f"{socket.gethostname()}-{os.getpid()}",
+        worker_id=worker_id(),
         excluded_queue_names=[],
     )
 
 
 def start_inprocess_worker() -> bool:
-    """Run jobs on a daemon thread of this process; once per process."""
+    """Run jobs, and the periodic-job scheduler, on daemon threads of this process; once."""
     if _started.is_set():
         return False
     _started.set()
+    from opencrf.ops.schedule import start_scheduler_thread
+
     worker = make_worker()
+    start_scheduler_thread(worker_id())
     thread = threading.Thread(target=worker.run, name="opencrf-jobs", daemon=True)  # type: ignore[attr-defined]
     thread.start()
     logger.info("Background jobs run in this process (thread %s)", thread.name)

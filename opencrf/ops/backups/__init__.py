@@ -1,0 +1,1 @@
+"""Backups: create, list, restore, verify, retention; the scheduled backup and drill."""

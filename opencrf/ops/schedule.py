@@ -1,0 +1,194 @@
+"""Periodic jobs: run once per period across every node, by whichever worker claims them first.
+
+Every job worker (the thread inside each `opencrf serve` process, or `opencrf worker`) runs a
+scheduler loop beside it. Each pass it records its heartbeat and, for every periodic job that is
+due, tries to insert a `ScheduledRun(job, period)`. The unique constraint lets exactly one worker
+win the period; that worker enqueues the job as an ordinary background task, so a long backup
+never holds up the heartbeat. A period that was missed (the server was off at 02:30) is caught up
+at the next pass on the same day: a daily job is due from its time until midnight.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from opencrf.ops.models import ScheduledRun, WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
+
+PASS_SECONDS = 30.0
+
+
+def parse_clock(text: str) -> time | None:
+    """`HH:MM` as a time; empty means "off". Anything else is a configuration error."""
+    if not text:
+        return None
+    try:
+        hours, minutes = text.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError(f"expected a time as HH:MM, not {text!r}") from None
+
+
+Due = Callable[[datetime], str | None]
+
+
+def daily_at(clock: time | None) -> Due:
+    """Due from `clock` (local time) until midnight, once per day; never when `clock` is None."""
+
+    def due(now: datetime) -> str | None:
+        if clock is None or now.time() < clock:
+            return None
+        return now.date().isoformat()
+
+    return due
+
+
+def weekly_on(weekday: int, clock: time | None) -> Due:
+    """Due once per ISO week, from `weekday` (1 = Monday) at `clock` until the week ends."""
+
+    def due(now: datetime) -> str | None:
+        if clock is None:
+            return None
+        today = now.isoweekday()
+        if today < weekday or (today == weekday and now.time() < clock):
+            return None
+        year, week, _day = now.isocalendar()
+        return f"{year}-W{week:02d}"
+
+    return due
+
+
+def every_minutes(minutes: int) -> Due:
+    def due(now: datetime) -> str | None:
+        slot = (now.hour * 60 + now.minute) // minutes
+        return f"{now.date().isoformat()}T{slot:04d}"
+
+    return due
+
+
+@dataclass(frozen=True, slots=True)
+class Periodic:
+    job: str
+    due: Due
+    task: str  # dotted path of a django_tasks task
+    when: Callable[[], bool] = lambda: True
+
+
+def periodic_jobs() -> list[Periodic]:
+    """The schedule, read from the settings at each pass (tests change them)."""
+    training = settings.OPENCRF_INSTANCE_ROLE == "training"
+    return [
+        Periodic(
+            "backup",
+            daily_at(parse_clock(settings.OPENCRF_BACKUP_TIME)),
+            "opencrf.ops.backups.tasks.scheduled_backup",
+        ),
+        Periodic(
+            "restore_drill",
+            weekly_on(settings.OPENCRF_DRILL_WEEKDAY, parse_clock(settings.OPENCRF_DRILL_TIME)),
+            "opencrf.ops.backups.tasks.restore_drill",
+        ),
+        Periodic("capacity_snapshot", daily_at(time(0, 10)), "opencrf.ops.capacity.snapshot_task"),
+        Periodic("alerts", every_minutes(1), "opencrf.ops.alerts.tasks.evaluate_alerts"),
+        Periodic(
+            "audit_verify", daily_at(time(1, 30)), "opencrf.ops.alerts.tasks.verify_audit_chains"
+        ),
+        Periodic(
+            "suspend_inactive_users",
+            daily_at(time(0, 20)),
+            "opencrf.accounts.tasks.suspend_inactive_users",
+        ),
+        Periodic(
+            "training_reset",
+            daily_at(parse_clock(settings.OPENCRF_TRAINING_RESET_TIME)),
+            "opencrf.ops.instance.training_reset_task",
+            when=lambda: training,
+        ),
+    ]
+
+
+def claim(job: str, period: str, worker_id: str) -> bool:
+    """True for the one caller that claims (job, period); False for everyone else."""
+    try:
+        with transaction.atomic():
+            ScheduledRun.objects.create(job=job, period=period, claimed_by=worker_id)
+    except IntegrityError:
+        return False
+    return True
+
+
+def heartbeat(worker_id: str, *, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    updated = WorkerHeartbeat.objects.filter(worker_id=worker_id).update(last_seen_at=now)
+    if not updated:
+        try:
+            with transaction.atomic():
+                WorkerHeartbeat.objects.create(
+                    worker_id=worker_id, started_at=now, last_seen_at=now
+                )
+        except IntegrityError:
+            WorkerHeartbeat.objects.filter(worker_id=worker_id).update(last_seen_at=now)
+
+
+class Scheduler:
+    """One worker's view of the schedule; remembers what it has already seen claimed."""
+
+    def __init__(self, worker_id: str) -> None:
+        self.worker_id = worker_id
+        self._seen: set[tuple[str, str]] = set()
+
+    def tick(self, now: datetime | None = None) -> list[str]:
+        """One pass: heartbeat, then enqueue what is due and unclaimed; returns those jobs."""
+        now = now or timezone.now()
+        heartbeat(self.worker_id, now=now)
+        local = timezone.localtime(now)
+        enqueued = []
+        for periodic in periodic_jobs():
+            if not periodic.when():
+                continue
+            period = periodic.due(local)
+            if period is None or (periodic.job, period) in self._seen:
+                continue
+            self._seen.add((periodic.job, period))
+            if not claim(periodic.job, period, self.worker_id):
+                continue
+            try:
+                import_string(periodic.task).enqueue()
+            except Exception:
+                logger.exception("Could not enqueue the periodic job %s", periodic.job)
+                ScheduledRun.objects.filter(job=periodic.job, period=period).update(
+                    ok=False, error="could not enqueue", finished_at=timezone.now()
+                )
+                continue
+            enqueued.append(periodic.job)
+        if len(self._seen) > 10_000:  # one entry per job and period; forget old periods
+            self._seen.clear()
+        return enqueued
+
+    def run_forever(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # a database hiccup must not end the loop
+                logger.exception("Scheduler pass failed")
+            stop.wait(PASS_SECONDS)
+
+
+def start_scheduler_thread(worker_id: str) -> threading.Event:
+    """Run the scheduler on a daemon thread; set the returned event to stop it."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=Scheduler(worker_id).run_forever, args=(stop,), name="opencrf-schedule", daemon=True
+    )
+    thread.start()
+    return stop
