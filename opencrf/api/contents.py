@@ -211,6 +211,7 @@ HANDLERS: dict[str, Handler] = {
     "version": Handler(version, super_token=True),
     "project": Handler(projects.project, super_token=True),
     "project_xml": Handler(projects.project_xml),
+    "project_settings": Handler(projects.project_settings),
     "metadata": Handler(metadata),
     "exportFieldNames": Handler(field_names),
     "instrument": Handler(instruments),

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from opencrf.api.calls import Call
 from opencrf.api.errors import ApiError, forbidden
-from opencrf.api.formats import CONTENT_TYPES, object_response, plain_response
+from opencrf.api.formats import CONTENT_TYPES, count_response, object_response, plain_response
 from opencrf.api.parsing import parse_rows
 from opencrf.api.tokens import token_create
+from opencrf.core.errors import InvalidInput
 from opencrf.dictionary.design import design_of
 from opencrf.projects.models import ProjectStatus, Purpose
 from opencrf.projects.services import project_create, project_update_settings
@@ -86,6 +87,51 @@ def create(call: Call) -> HttpResponseBase:
                 )
         token = token_create(context=call.context, user=call.user, project=created)
     return plain_response(token)
+
+
+# REDCap's editable project attributes → OpenCRF's project settings, with how to read each.
+SETTINGS_KEYS: dict[str, tuple[str, str]] = {
+    "project_title": ("title", "text"),
+    "purpose": ("purpose", "purpose"),
+    "purpose_other": ("purpose_other", "text"),
+    "project_notes": ("notes", "text"),
+    "custom_record_label": ("custom_record_label", "text"),
+    "is_longitudinal": ("is_longitudinal", "flag"),
+    "surveys_enabled": ("surveys_enabled", "flag"),
+    "record_autonumbering_enabled": ("record_autonumbering", "flag"),
+}
+
+
+def project_settings(call: Call) -> HttpResponseBase:
+    """`content=project_settings`: update the project's attributes; answers how many values
+    were accepted. REDCap attributes OpenCRF does not keep (IRB number, PI names, …) are
+    ignored and not counted; an invalid value refuses the whole import."""
+    call.require_import()
+    if not call.rights.design:
+        raise forbidden("You do not have permissions to use the API")
+    project = call.project
+    assert project is not None
+    if not call.has_data():
+        raise ApiError('The parameter "data" is missing.')
+    attributes = _attributes(call)
+    values: dict[str, Any] = {}
+    for key, (setting, kind) in SETTINGS_KEYS.items():
+        if key not in attributes:
+            continue
+        text = attributes[key]
+        if kind == "flag":
+            values[setting] = _flag(attributes, key, default=getattr(project, setting))
+        elif kind == "purpose":
+            if text.strip() not in {str(code) for code in Purpose.values}:
+                raise ApiError("The purpose must be 0, 1, 2, 3 or 4.")
+            values[setting] = int(text)
+        else:
+            values[setting] = text
+    try:
+        project_update_settings(context=call.context, project=project, values=values)
+    except InvalidInput as error:
+        raise ApiError(error.message) from None
+    return count_response(len(values), call.return_format)
 
 
 def project_xml(call: Call) -> HttpResponseBase:
