@@ -34,9 +34,13 @@ def csv_line(values: Iterable[Any], delimiter: str = ",") -> str:
 
 
 def csv_lines(
-    header: Sequence[str], rows: Iterable[Mapping[str, Any]], delimiter: str = ","
+    header: Sequence[str],
+    rows: Iterable[Mapping[str, Any]],
+    delimiter: str = ",",
+    shown_header: Sequence[str] | None = None,
 ) -> Iterator[str]:
-    yield csv_line(header, delimiter)
+    """CSV lines; `shown_header` replaces the first line (label headers may repeat)."""
+    yield csv_line(header if shown_header is None else shown_header, delimiter)
     for row in rows:
         yield csv_line((row.get(name, "") for name in header), delimiter)
 
@@ -84,13 +88,14 @@ def table_response(
     *,
     root: str = "items",
     delimiter: str = ",",
+    shown_header: Sequence[str] | None = None,
 ) -> StreamingHttpResponse:
-    """Rows of one content in the asked format, streamed."""
+    """Rows of one content in the asked format, streamed; `shown_header` is CSV's first line."""
     body: Iterable[Any]
     if fmt == "json":
         body = json_lines(rows)
     elif fmt == "csv":
-        body = csv_lines(header, rows, delimiter)
+        body = csv_lines(header, rows, delimiter, shown_header)
     else:
         body = xml_lines(root, rows, header)
     return StreamingHttpResponse(body, content_type=CONTENT_TYPES["xml" if fmt == "odm" else fmt])

@@ -83,6 +83,7 @@ def export(call: Call) -> HttpResponseBase:
         groups=layout.groups,
         events=frozenset(_events(design, params.items("events"))),
         filter=_filter(params.raw("filterLogic")),
+        decimal_comma=_decimal_comma(params.text("decimalCharacter")),
     )
     records = _records(call, params.items("records"))
     delimiter = DELIMITERS.get(params.text("csvDelimiter") or ",")
@@ -94,7 +95,24 @@ def export(call: Call) -> HttpResponseBase:
             call.format, eav_header(layout), rows, root="records", delimiter=delimiter
         )
     rows = flat_rows(project, design, records, layout, options)
-    return table_response(call.format, layout.header, rows, root="records", delimiter=delimiter)
+    label_headers = params.choice("rawOrLabelHeaders", ("raw", "label"), "raw") == "label"
+    return table_response(
+        call.format,
+        layout.header,
+        rows,
+        root="records",
+        delimiter=delimiter,
+        shown_header=layout.label_header(design) if label_headers else None,
+    )
+
+
+def _decimal_comma(text: str) -> bool:
+    """decimalCharacter: `,` (or its name, `comma`) writes numbers with a decimal comma."""
+    if text in ("", ".", "dot", "period"):
+        return False
+    if text in (",", "comma"):
+        return True
+    raise ApiError('The value of the parameter "decimalCharacter" is not valid')
 
 
 def _filter(text: str) -> Node | None:

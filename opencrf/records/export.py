@@ -19,6 +19,7 @@ from itertools import islice
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.html import strip_tags
 
 from opencrf.dictionary.choices import checkbox_column, parse_choices
 from opencrf.dictionary.columns import FieldRow
@@ -63,6 +64,7 @@ class ExportOptions:
     groups: bool = False  # exportDataAccessGroups
     events: frozenset[str] = frozenset()  # unique event names; empty = all
     filter: Node | None = None  # filterLogic: rows for which it is true
+    decimal_comma: bool = False  # decimalCharacter=",": numbers and calculations with a comma
 
 
 @dataclass
@@ -86,6 +88,29 @@ class Layout:
         if self.groups:
             names.append(GROUP_COLUMN)
         return names + [column.name for column in self.data if column.name != self.record_field]
+
+    def label_header(self, design: ProjectDesign) -> list[str]:
+        """The header as REDCap writes it with `rawOrLabelHeaders=label`: field labels (tags
+        removed), `Label (choice=Choice)` for checkbox options, `Complete?` for each status."""
+        labels = {row.field_name: strip_tags(row.field_label).strip() for row in design.rows}
+        names = [labels.get(self.record_field, self.record_field)] if self.with_record_id else []
+        if self.longitudinal:
+            names.append("Event Name")
+        if self.repeating:
+            names += ["Repeat Instrument", "Repeat Instance"]
+        if self.groups:
+            names.append("Data Access Group")
+        for column in self.data:
+            if column.name == self.record_field:
+                continue
+            if column.row is None:
+                names.append("Complete?")
+            elif column.is_checkbox:
+                choice = strip_tags(_choice_label(column.row, column.code)).strip()
+                names.append(f"{labels[column.row.field_name]} (choice={choice})")
+            else:
+                names.append(labels[column.row.field_name])
+        return names
 
 
 def export_layout(
@@ -191,6 +216,7 @@ class _RowWriter:
         self.file_names: dict[int, str] = {}
         self.file_columns = [c for c in layout.data if c.row and c.row.field_type == "file"]
         self._logic_data: dict[str, Any] = {}
+        self.decimal_columns = {c.name for c in layout.data if c.row and _is_decimal(c.row)}
         self._designated: dict[tuple[int, str], bool] = {}
 
     def load_files(self, groups: Iterable[list[FormData]]) -> None:
@@ -341,6 +367,8 @@ class _RowWriter:
         if value == "":
             return ""
         kind = column.row.field_type
+        if self.options.decimal_comma and column.name in self.decimal_columns:
+            return value.replace(".", ",")
         if kind == "file":
             return self.file_names.get(int(value), "") if value.isdigit() else ""
         if self.options.labels:
@@ -349,6 +377,14 @@ class _RowWriter:
             if kind in BOOLEAN_LABELS:
                 return BOOLEAN_LABELS[kind].get(value, value)
         return value
+
+
+def _is_decimal(row: FieldRow) -> bool:
+    """Whether `decimalCharacter` applies: calculations and number-validated text."""
+    validation = row.text_validation_type_or_show_slider_number.strip()
+    return row.field_type == "calc" or (
+        row.field_type == "text" and validation.startswith("number")
+    )
 
 
 def _label_or(writer: _RowWriter, labels: dict[str, str], code: str) -> str:
