@@ -7,7 +7,7 @@ from datetime import datetime
 import orjson
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
@@ -41,6 +41,7 @@ from opencrf.records.imports import (
     records_import,
 )
 from opencrf.records.models import FormData, Record
+from opencrf.records.project_xml import project_xml_write
 from opencrf.records.selectors import records_visible_to
 from opencrf.records.services import form_delete, record_delete, record_rename
 
@@ -85,6 +86,8 @@ def export(call: Call) -> HttpResponseBase:
         filter=_filter(params.raw("filterLogic")),
         decimal_comma=_decimal_comma(params.text("decimalCharacter")),
     )
+    if call.format == "odm":
+        return _odm(call)
     records = _records(call, params.items("records"))
     delimiter = DELIMITERS.get(params.text("csvDelimiter") or ",")
     if delimiter is None:
@@ -104,6 +107,19 @@ def export(call: Call) -> HttpResponseBase:
         delimiter=delimiter,
         shown_header=layout.label_header(design) if label_headers else None,
     )
+
+
+def _odm(call: Call) -> HttpResponseBase:
+    """`format=odm`: the project's Project XML with the chosen records' ClinicalData."""
+    assert call.project is not None
+    chunks = project_xml_write(
+        call.project,
+        call.user,
+        include_data=True,
+        include_files=False,
+        record_ids=call.params.items("records"),
+    )
+    return StreamingHttpResponse(chunks, content_type=CONTENT_TYPES["xml"])
 
 
 def _decimal_comma(text: str) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import IO
 
@@ -407,15 +407,21 @@ FILE_PIECE = 3 * 16 * 1024
 
 
 def project_xml_write(
-    project: Project, user: User, *, include_data: bool, include_files: bool
+    project: Project,
+    user: User,
+    *,
+    include_data: bool,
+    include_files: bool,
+    record_ids: Sequence[str] = (),
 ) -> Iterator[str]:
     """The project as REDCap-shaped Project XML, in chunks of text.
 
-    With `include_data`, the records `user` may see, with the columns their export rights
-    allow; with `include_files` too, the files of file fields as base64.
+    With `include_data`, the records `user` may see (only `record_ids` when given), with the
+    columns their export rights allow; with `include_files` too, the files of file fields
+    as base64.
     """
     member_rights(user, project)  # NotFound now, not halfway through the stream
-    return _buffered(_project_parts(project, user, include_data, include_files))
+    return _buffered(_project_parts(project, user, include_data, include_files, record_ids))
 
 
 def _buffered(parts: Iterable[str], size: int = OUTPUT_CHUNK) -> Iterator[str]:
@@ -433,7 +439,11 @@ def _buffered(parts: Iterable[str], size: int = OUTPUT_CHUNK) -> Iterator[str]:
 
 
 def _project_parts(
-    project: Project, user: User, include_data: bool, include_files: bool
+    project: Project,
+    user: User,
+    include_data: bool,
+    include_files: bool,
+    record_ids: Sequence[str] = (),
 ) -> Iterator[str]:
     design = design_of(project)
     oid = f"Project.{project.pk}"
@@ -444,7 +454,8 @@ def _project_parts(
     if include_data:
         version = attr(mdv_oid(project))
         yield f"<ClinicalData StudyOID={attr(oid)} MetaDataVersionOID={version}>\n"
-        yield from _ClinicalWriter(project, design, user, include_files).subjects()
+        writer = _ClinicalWriter(project, design, user, include_files)
+        yield from writer.subjects(record_ids)
         yield "</ClinicalData>\n"
     yield "</ODM>\n"
 
@@ -472,8 +483,10 @@ class _ClinicalWriter:
         self.form_order = {instrument.name: i for i, instrument in enumerate(design.instruments)}
         self.files: dict[int, StoredFile] = {}
 
-    def subjects(self) -> Iterator[str]:
+    def subjects(self, record_ids: Sequence[str] = ()) -> Iterator[str]:
         records = records_visible_to(self.user, self.project).select_related("group")
+        if record_ids:
+            records = records.filter(record_id__in=record_ids)
         ordered = records.order_by("sort_key", "pk").iterator(CHUNK)
         while chunk := list(islice(ordered, CHUNK)):
             forms = FormData.objects.filter(record__in=[record.pk for record in chunk])

@@ -95,3 +95,19 @@ def test_an_unknown_decimal_character_is_refused(vitals_token):
         400,
         b'{"error":"The value of the parameter \\"decimalCharacter\\" is not valid"}',
     )
+
+
+def test_odm_exports_the_chosen_records_as_clinical_data(
+    vitals_token, paula_context, classic_project
+):
+    record_create(context=paula_context, project=classic_project, record_id="2")
+
+    everything = post({"token": vitals_token, "content": "record", "format": "odm"})
+    one = post({"token": vitals_token, "content": "record", "format": "odm", "records": "1"})
+
+    body = everything.content.decode()
+    assert (everything.status_code, everything.content_type) == (200, "text/xml; charset=utf-8")
+    assert body.count("<SubjectData ") == 2
+    assert one.content.decode().count("<SubjectData ") == 1
+    assert 'SubjectKey="1"' in one.content.decode()
+    assert '<ItemData ItemOID="weight" Value="61.5"/>' in one.content.decode()
