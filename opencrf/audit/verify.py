@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import DEFAULT_DB_ALIAS
+
 from opencrf.audit.models import AuditEvent
 from opencrf.audit.services import GENESIS_HASH, audit_hash, audit_payload
 
@@ -33,10 +35,11 @@ class ChainReport:
     head_hash: str
 
 
-def verify_chain(project_id: int) -> ChainReport:
-    """Check every entry of the chain of `project_id` (0 for the system chain)."""
+def verify_chain(project_id: int, *, using: str = DEFAULT_DB_ALIAS) -> ChainReport:
+    """Check every entry of the chain of `project_id` (0 for the system chain) in `using`."""
     entries = (
-        AuditEvent.objects.filter(project_id=project_id)
+        AuditEvent.objects.using(using)
+        .filter(project_id=project_id)
         .order_by("sequence")
         .iterator(chunk_size=CHUNK_SIZE)
     )
@@ -53,13 +56,16 @@ def verify_chain(project_id: int) -> ChainReport:
     return ChainReport(project_id, checked, True, None, None, previous_hash)
 
 
-def verify_all() -> list[ChainReport]:
+def verify_all(*, using: str = DEFAULT_DB_ALIAS) -> list[ChainReport]:
     """Check every chain present, the system chain (0) included, in project order."""
     # An explicit order_by: the model's default ordering would add `sequence` to the DISTINCT.
     chains = (
-        AuditEvent.objects.order_by("project_id").values_list("project_id", flat=True).distinct()
+        AuditEvent.objects.using(using)
+        .order_by("project_id")
+        .values_list("project_id", flat=True)
+        .distinct()
     )
-    return [verify_chain(project_id) for project_id in chains]
+    return [verify_chain(project_id, using=using) for project_id in chains]
 
 
 def _entry_problem(
