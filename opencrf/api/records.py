@@ -16,6 +16,7 @@ from opencrf.api.errors import ApiError
 from opencrf.api.formats import (
     CONTENT_TYPES,
     DELIMITERS,
+    cells_response,
     count_response,
     csv_line,
     plain_response,
@@ -31,7 +32,7 @@ from opencrf.records.export import (
     eav_header,
     eav_rows,
     export_layout,
-    flat_rows,
+    flat_cells,
 )
 from opencrf.records.imports import (
     ImportOptions,
@@ -97,12 +98,12 @@ def export(call: Call) -> HttpResponseBase:
         return table_response(
             call.format, eav_header(layout), rows, root="records", delimiter=delimiter
         )
-    rows = flat_rows(project, design, records, layout, options)
+    cells = flat_cells(project, design, records, layout, options)
     label_headers = params.choice("rawOrLabelHeaders", ("raw", "label"), "raw") == "label"
-    return table_response(
+    return cells_response(
         call.format,
         layout.header,
-        rows,
+        cells,
         root="records",
         delimiter=delimiter,
         shown_header=layout.label_header(design) if label_headers else None,

@@ -189,17 +189,92 @@ def flat_rows(
     layout: Layout,
     options: ExportOptions = ExportOptions(),
 ) -> Iterator[dict[str, Any]]:
-    """Every row of the export, record by record in natural order, read in chunks."""
-    ordered = records.select_related("group").order_by("sort_key", "pk").iterator(CHUNK)
+    """Every row of the export as a {column: value} dict, in the layout's column order."""
+    header = layout.header
+    for cells in flat_cells(project, design, records, layout, options):
+        yield dict(zip(header, cells, strict=True))
+
+
+def flat_cells(
+    project: Project,
+    design: ProjectDesign,
+    records: QuerySet[Record],
+    layout: Layout,
+    options: ExportOptions = ExportOptions(),
+) -> Iterator[list[Any]]:
+    """Every row of the export as a list of cells in `layout.header` order, record by record
+    in natural order, read in chunks."""
+    ordered = stored_records(records)
     writer = _RowWriter(project, design, layout, options)
     while chunk := list(islice(ordered, CHUNK)):
-        forms = FormData.objects.filter(record__in=[record.pk for record in chunk])
-        by_record: dict[int, list[FormData]] = {}
-        for form in forms:
+        by_record: dict[int, list[StoredForm]] = {}
+        for form in stored_forms([record.pk for record in chunk]):
             by_record.setdefault(form.record_id, []).append(form)
         writer.load_files(by_record.values())
         for record in chunk:
             yield from writer.rows_of(record, by_record.get(record.pk, []))
+
+
+class StoredRecord:
+    """What an export reads of a Record row (and its group), without a model instance."""
+
+    __slots__ = ("arm_id", "group_name", "group_unique_name", "pk", "record_id")
+
+    def __init__(
+        self, pk: int, record_id: str, arm_id: int, group_name: str | None, group_unique: str | None
+    ) -> None:
+        self.pk = pk
+        self.record_id = record_id
+        self.arm_id = arm_id
+        self.group_name = group_name or ""
+        self.group_unique_name = group_unique or ""
+
+
+def stored_records(records: QuerySet[Record]) -> Iterator[StoredRecord]:
+    """The records in natural order, read in chunks."""
+    fields = ("pk", "record_id", "arm_id", "group__name", "group__unique_name")
+    ordered = records.order_by("sort_key", "pk").values_list(*fields)
+    for row in ordered.iterator(CHUNK):
+        yield StoredRecord(*row)
+
+
+class StoredForm:
+    """What an export reads of a FormData row, without building a model instance."""
+
+    __slots__ = ("event_id", "form_name", "instance", "record_id", "status", "values")
+
+    def __init__(
+        self,
+        record_id: int,
+        event_id: int,
+        form_name: str,
+        instance: int,
+        values: dict[str, str],
+        status: int,
+    ) -> None:
+        self.record_id = record_id
+        self.event_id = event_id
+        self.form_name = form_name
+        self.instance = instance
+        self.values = values
+        self.status = status
+
+
+def stored_forms(record_pks: list[int]) -> Iterator[StoredForm]:
+    fields = ("record_id", "event_id", "form_name", "instance", "values", "status")
+    for row in FormData.objects.filter(record__in=record_pks).values_list(*fields):
+        yield StoredForm(*row)
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """Consecutive data columns of one form, all `plain` (the stored value as it is: no
+    checkbox, status, file, label or decimal rewriting; the fast path) or all not."""
+
+    form: str
+    columns: tuple[Column, ...]
+    names: tuple[str, ...]
+    plain: bool
 
 
 class _RowWriter:
@@ -217,9 +292,41 @@ class _RowWriter:
         self.file_columns = [c for c in layout.data if c.row and c.row.field_type == "file"]
         self._logic_data: dict[str, Any] = {}
         self.decimal_columns = {c.name for c in layout.data if c.row and _is_decimal(c.row)}
-        self._designated: dict[tuple[int, str], bool] = {}
+        self.segments = self._segments()
+        self._usable: dict[tuple[int, str, bool], tuple[bool, ...]] = {}
 
-    def load_files(self, groups: Iterable[list[FormData]]) -> None:
+    def _segments(self) -> list[_Segment]:
+        segments: list[_Segment] = []
+        current: list[Column] = []
+        for column in self.layout.data:
+            if column.name == self.layout.record_field:
+                continue
+            plain = self._is_plain(column)
+            if current and (current[0].form != column.form or self._is_plain(current[0]) != plain):
+                segments.append(self._segment(current))
+                current = []
+            current.append(column)
+        if current:
+            segments.append(self._segment(current))
+        return segments
+
+    def _segment(self, columns: list[Column]) -> _Segment:
+        return _Segment(
+            form=columns[0].form,
+            columns=tuple(columns),
+            names=tuple(column.name for column in columns),
+            plain=all(self._is_plain(column) for column in columns),
+        )
+
+    def _is_plain(self, column: Column) -> bool:
+        if column.row is None or column.is_checkbox or column.row.field_type == "file":
+            return False
+        if self.options.decimal_comma and column.name in self.decimal_columns:
+            return False
+        labelled = ("radio", "dropdown", *BOOLEAN_LABELS)
+        return not (self.options.labels and column.row.field_type in labelled)
+
+    def load_files(self, groups: Iterable[list[StoredForm]]) -> None:
         """The names of the files this chunk's rows refer to, in one query."""
         if not self.file_columns:
             return
@@ -233,7 +340,7 @@ class _RowWriter:
         found = files_in_project(self.project, ids)
         self.file_names = {pk: stored.original_name for pk, stored in found.items()}
 
-    def rows_of(self, record: Record, forms: list[FormData]) -> Iterator[dict[str, Any]]:
+    def rows_of(self, record: StoredRecord, forms: list[StoredForm]) -> Iterator[list[Any]]:
         if self.options.filter is not None:
             self._logic_data = self._record_data(record, forms)
         wanted = self.options.events
@@ -247,7 +354,7 @@ class _RowWriter:
                 if row is not None:
                     yield row
 
-    def _record_data(self, record: Record, forms: list[FormData]) -> dict[str, Any]:
+    def _record_data(self, record: StoredRecord, forms: list[StoredForm]) -> dict[str, Any]:
         """Every value of the record by event and instance, for logic naming other events."""
         names = {event.pk: event.unique_name for event in self.design.events}
         data: dict[str, dict[str, dict[str, str]]] = {}
@@ -259,7 +366,7 @@ class _RowWriter:
         return data
 
     def _kept(
-        self, record: Record, event: Event, forms: dict[str, FormData], instance: int | None
+        self, record: StoredRecord, event: Event, forms: dict[str, StoredForm], instance: int | None
     ) -> bool:
         """Whether the row passes filterLogic; logic that cannot run keeps nothing."""
         if self.options.filter is None:
@@ -274,7 +381,7 @@ class _RowWriter:
             "events": [e.unique_name for e in self.design.events_of_arm(record.arm_id)],
             "instance": instance or 1,
             "project_id": self.project.pk,
-            "dag": record.group.unique_name if record.group else "",
+            "dag": record.group_unique_name,
             "data": self._logic_data,
         }
         try:
@@ -283,16 +390,18 @@ class _RowWriter:
             return False
 
     def _event_rows(
-        self, record: Record, event: Event, forms: list[FormData]
-    ) -> Iterator[dict[str, Any] | None]:
+        self, record: StoredRecord, event: Event, forms: list[StoredForm]
+    ) -> Iterator[list[Any] | None]:
         if (event.pk, "") in self.design.repeats:  # a repeating event: one row per instance
             for instance in sorted({form.instance for form in forms}) or [1]:
                 at = {f.form_name: f for f in forms if f.instance == instance}
-                yield self._row(record, event, at, lambda form: True, "", instance)
+                yield self._row(record, event, at, "", instance, whole_event=True)
             return
         repeating = {form for (event_id, form) in self.design.repeats if event_id == event.pk}
         base = {f.form_name: f for f in forms if f.form_name not in repeating and f.instance == 1}
-        yield self._row(record, event, base, lambda form: form not in repeating, "", None)
+        yield self._row(record, event, base, "", None)
+        if not repeating:
+            return
         for instrument in self.design.instruments:
             if instrument.name not in repeating:
                 continue
@@ -300,57 +409,72 @@ class _RowWriter:
                 (f for f in forms if f.form_name == instrument.name), key=lambda f: f.instance
             )
             for form in instances:
-                name = instrument.name
                 yield self._row(
-                    record,
-                    event,
-                    {name: form},
-                    lambda other, n=name: other == n,
-                    name,
-                    form.instance,
+                    record, event, {instrument.name: form}, instrument.name, form.instance
                 )
+
+    def _usable_segments(
+        self, event: Event, repeat_form: str, whole_event: bool
+    ) -> tuple[bool, ...]:
+        """Which segments hold values in this kind of row: the form is used at the event, and
+        the row is the form's own (a repeat row holds only its form; the base row none of
+        the event's repeating forms)."""
+        key = (event.pk, repeat_form, whole_event)
+        found = self._usable.get(key)
+        if found is None:
+            repeating = {form for (event_id, form) in self.design.repeats if event_id == event.pk}
+
+            def applies(form: str) -> bool:
+                if whole_event:
+                    return True
+                return form == repeat_form if repeat_form else form not in repeating
+
+            found = self._usable[key] = tuple(
+                self.design.has_form(self.project, event, segment.form) and applies(segment.form)
+                for segment in self.segments
+            )
+        return found
 
     def _row(
         self,
-        record: Record,
+        record: StoredRecord,
         event: Event,
-        forms: dict[str, FormData],
-        applies: Any,
+        forms: dict[str, StoredForm],
         repeat_form: str,
         instance: int | None,
-    ) -> dict[str, Any] | None:
+        *,
+        whole_event: bool = False,
+    ) -> list[Any] | None:
         if not self._kept(record, event, forms, instance):
             return None
         layout, labels = self.layout, self.options.labels
-        row: dict[str, Any] = {}
+        row: list[Any] = []
         if layout.with_record_id:
-            row[layout.record_field] = record.record_id
+            row.append(record.record_id)
         if layout.longitudinal:
-            row[EVENT_COLUMN] = event.name if labels else event.unique_name
+            row.append(event.name if labels else event.unique_name)
         if layout.repeating:
-            shown_form = self.labels.get(repeat_form, repeat_form) if labels else repeat_form
-            row[REPEAT_FORM_COLUMN] = shown_form
-            row[REPEAT_INSTANCE_COLUMN] = instance if instance is not None else ""
+            row.append(self.labels.get(repeat_form, repeat_form) if labels else repeat_form)
+            row.append(instance if instance is not None else "")
         if layout.groups:
-            group = record.group
-            row[GROUP_COLUMN] = (
-                "" if group is None else (group.name if labels else group.unique_name)
-            )
-        for column in layout.data:
-            if column.name == layout.record_field:
+            row.append(record.group_name if labels else record.group_unique_name)
+        usable = self._usable_segments(event, repeat_form, whole_event)
+        for segment, used in zip(self.segments, usable, strict=True):
+            if not used:
+                row.extend([""] * len(segment.names))
                 continue
-            usable = self._has_form(event, column.form) and applies(column.form)
-            row[column.name] = self._cell(column, forms.get(column.form)) if usable else ""
+            form = forms.get(segment.form)
+            if segment.plain:
+                if form is None:
+                    row.extend([""] * len(segment.names))
+                else:
+                    get = form.values.get
+                    row.extend([get(name, "") for name in segment.names])
+            else:
+                row.extend([self._cell(column, form) for column in segment.columns])
         return row
 
-    def _has_form(self, event: Event, form: str) -> bool:
-        key = (event.pk, form)
-        found = self._designated.get(key)
-        if found is None:
-            found = self._designated[key] = self.design.has_form(self.project, event, form)
-        return found
-
-    def _cell(self, column: Column, form: FormData | None) -> str:
+    def _cell(self, column: Column, form: StoredForm | None) -> str:
         if column.is_status:
             if form is None:
                 return "" if self.options.blank_gray_status else _label_or(self, STATUS_LABELS, "0")
@@ -408,12 +532,11 @@ def eav_rows(
     """One row per stored non-blank value (spec §2.1, EAV): checkboxes one row per ticked box
     with the base field name and the code; file fields hold the file's id."""
     wanted = {column.name for column in layout.data}
-    ordered = records.order_by("sort_key", "pk").iterator(CHUNK)
+    ordered = stored_records(records)
     events = {event.pk: event for event in design.events}
     while chunk := list(islice(ordered, CHUNK)):
-        forms = FormData.objects.filter(record__in=[record.pk for record in chunk])
-        by_record: dict[int, list[FormData]] = {}
-        for form in forms:
+        by_record: dict[int, list[StoredForm]] = {}
+        for form in stored_forms([record.pk for record in chunk]):
             by_record.setdefault(form.record_id, []).append(form)
         for record in chunk:
             for form in _in_design_order(by_record.get(record.pk, []), design):
@@ -423,7 +546,7 @@ def eav_rows(
                 yield from _eav_of(record, event, form, layout, design, wanted)
 
 
-def _in_design_order(forms: list[FormData], design: ProjectDesign) -> list[FormData]:
+def _in_design_order(forms: list[StoredForm], design: ProjectDesign) -> list[StoredForm]:
     events = {event.pk: n for n, event in enumerate(design.events)}
     instruments = {instrument.name: n for n, instrument in enumerate(design.instruments)}
     return sorted(
@@ -433,9 +556,9 @@ def _in_design_order(forms: list[FormData], design: ProjectDesign) -> list[FormD
 
 
 def _eav_of(
-    record: Record,
+    record: StoredRecord,
     event: Event,
-    form: FormData,
+    form: StoredForm,
     layout: Layout,
     design: ProjectDesign,
     wanted: set[str],
