@@ -235,7 +235,10 @@ EMAIL_HOST_PASSWORD = env_str("OPENCRF_SMTP_PASSWORD")
 EMAIL_USE_TLS = _SMTP_TLS == "starttls"
 EMAIL_USE_SSL = _SMTP_TLS == "ssl"
 EMAIL_TIMEOUT = 30
-if EMAIL_HOST:
+if env_str("OPENCRF_INSTANCE_ROLE").lower() == "training":
+    # A training instance sends nothing: it logs one line per message instead.
+    EMAIL_BACKEND = "opencrf.ops.instance.SuppressedEmailBackend"
+elif EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 elif DEBUG:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
