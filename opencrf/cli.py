@@ -138,16 +138,31 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> None:
+    """Print every readiness check; exit 1 if one fails.
+
+    Before the first start no job worker has reported yet: that is printed as a warning and
+    does not fail the command. A worker that reported once and fell silent fails it and
+    raises the `worker_down` alert (with its e-mail), so a cron entry running
+    `opencrf check` catches the case where no worker is left to raise alerts.
+    """
     _setup_django()
     from django.core.management import call_command
 
-    from opencrf.ops.health import run_checks
+    from opencrf.ops.alerts.evaluate import alert_evaluate
+    from opencrf.ops.health import NO_WORKER_YET, run_checks
 
     failures = 0
     for result in run_checks(verbose_errors=True):
-        mark = "ok  " if result.ok else "FAIL"
-        print(f"{mark} {result.name}: {result.detail}")
+        if result.name == "worker" and result.detail == NO_WORKER_YET:
+            print(f"WARN worker: {result.detail} (start `opencrf serve` or `opencrf worker`)")
+            continue
+        print(f"{'ok  ' if result.ok else 'FAIL'} {result.name}: {result.detail}")
         failures += not result.ok
+        if result.name == "worker" and not result.ok:
+            try:
+                print(f"     worker_down alert: {alert_evaluate('worker_down')}")
+            except Exception as error:  # the database may be down too: the checks said so
+                print(f"     could not raise the worker_down alert ({type(error).__name__})")
     try:
         call_command("check", deploy=args.deploy, fail_level="WARNING" if args.deploy else "ERROR")
         print(

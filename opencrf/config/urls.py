@@ -3,6 +3,7 @@ from django.views.generic import RedirectView
 
 from opencrf.accounts.views import set_language
 from opencrf.api.views import api_endpoint
+from opencrf.ops import views as ops_views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False)),
@@ -18,5 +19,6 @@ urlpatterns = [
     path("projects/<int:project_id>/api/", include("opencrf.api.urls")),
     path("files/", include("opencrf.files.urls")),
     path("-/", include("opencrf.ops.urls")),
+    path("metrics", ops_views.metrics, name="metrics"),
     path("api/", api_endpoint, name="api"),
 ]

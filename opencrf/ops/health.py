@@ -1,19 +1,34 @@
 """Readiness checks shared by `/-/ready` and `opencrf check`.
 
 A failed check publishes only the class name of its error, never its text: the page is
-public and error texts can carry paths or credentials.
+public and error texts can carry paths or credentials. The one exception is `CheckFailed`,
+whose message is written here to be shown ("free disk 4 % < 10 %") and names no path.
+
+The checks, in order: database, migrations, storage (read and write), worker (some job worker
+was seen within `OPENCRF_WORKER_STALE_SECONDS`), disk (the filesystems of the data and backup
+folders keep `OPENCRF_DISK_MIN_FREE_PERCENT` free) and backup (the newest verified backup is
+younger than `OPENCRF_BACKUP_MAX_AGE_HOURS`; a new installation has that long to make one).
 """
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.recorder import MigrationRecorder
+from django.db.models import Max
+from django.utils import timezone
+
+from opencrf.ops.models import BackupRun, RunStatus, WorkerHeartbeat
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +36,25 @@ class CheckResult:
     name: str
     ok: bool
     detail: str
+
+
+class CheckFailed(Exception):
+    """A check found a problem; its message is safe to publish (no paths, no secrets)."""
+
+
+class PendingMigrations(CheckFailed):
+    pass
+
+
+class StorageMismatch(Exception):
+    pass
+
+
+NO_WORKER_YET = "no job worker has reported yet"
+
+
+class NoWorkerYet(CheckFailed):
+    """No job worker has ever reported: nothing has been started yet (see `opencrf check`)."""
 
 
 def check_database() -> str:
@@ -50,18 +84,136 @@ def check_storage() -> str:
     return "writable"
 
 
-class PendingMigrations(Exception):
-    pass
+def newest_heartbeat() -> datetime | None:
+    newest: datetime | None = WorkerHeartbeat.objects.aggregate(newest=Max("last_seen_at"))[
+        "newest"
+    ]
+    return newest
 
 
-class StorageMismatch(Exception):
-    pass
+def check_worker(now: datetime | None = None) -> str:
+    now = now or timezone.now()
+    newest = newest_heartbeat()
+    if newest is None:
+        raise NoWorkerYet(NO_WORKER_YET)
+    age = max(0, int((now - newest).total_seconds()))
+    limit = settings.OPENCRF_WORKER_STALE_SECONDS
+    if age > limit:
+        raise CheckFailed(f"no job worker seen for {age} s (limit {limit} s)")
+    alive = WorkerHeartbeat.objects.filter(last_seen_at__gte=now - timedelta(seconds=limit))
+    return f"{alive.count()} alive, last seen {age} s ago"
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    """A filesystem the service writes to, named by its role, never by its path."""
+
+    name: str
+    total_bytes: int
+    free_bytes: int
+
+    @property
+    def free_percent(self) -> float:
+        return 100.0 * self.free_bytes / self.total_bytes if self.total_bytes else 0.0
+
+
+def _existing(path: Path) -> Path:
+    """`path`, or its nearest existing parent (a backup folder not made yet)."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def volumes() -> list[Volume]:
+    """The data folder's filesystem and, when backups go to a folder, the backup folder's."""
+    folders = {"data": Path(settings.DATA_DIR)}
+    if not settings.OPENCRF_BACKUP_S3_URL:
+        folders["backups"] = Path(settings.OPENCRF_BACKUP_DIR)
+    found = []
+    for name, folder in folders.items():
+        usage = shutil.disk_usage(_existing(folder))
+        found.append(Volume(name, usage.total, usage.free))
+    return found
+
+
+def check_disk() -> str:
+    minimum = settings.OPENCRF_DISK_MIN_FREE_PERCENT
+    found = volumes()
+    low = [v for v in found if v.free_percent < minimum]
+    if low:
+        raise CheckFailed(
+            "; ".join(f"{v.name}: free disk {v.free_percent:.0f} % < {minimum} %" for v in low)
+        )
+    return ", ".join(f"{v.name} {v.free_percent:.0f} % free" for v in found)
+
+
+def installed_at() -> datetime | None:
+    """When the first migration was applied: the installation's birthday."""
+    recorder = MigrationRecorder(connections[DEFAULT_DB_ALIAS])
+    first: datetime | None = (
+        recorder.migration_qs.order_by("applied").values_list("applied", flat=True).first()
+    )
+    return first
+
+
+def newest_verified_backup() -> BackupRun | None:
+    return (
+        BackupRun.objects.filter(status=RunStatus.SUCCEEDED, verified_at__isnull=False)
+        .order_by("-verified_at", "-id")
+        .first()
+    )
+
+
+def _hours(delta: timedelta) -> int:
+    return int(delta.total_seconds() // 3600)
+
+
+def stale_backup_age(now: datetime | None = None) -> timedelta | None:
+    """How old the backups are when older than allowed, else None: shared with `backup_stale`.
+
+    The age of the newest verified backup; with none, the age of the installation, so a new
+    one has `OPENCRF_BACKUP_MAX_AGE_HOURS` to make its first.
+    """
+    now = now or timezone.now()
+    limit = timedelta(hours=settings.OPENCRF_BACKUP_MAX_AGE_HOURS)
+    newest = newest_verified_backup()
+    if newest is not None and newest.verified_at is not None:
+        age = now - newest.verified_at
+    else:
+        born = installed_at()
+        age = now - born if born is not None else timedelta(0)
+    return age if age > limit else None
+
+
+def backup_age_problem(now: datetime | None = None) -> str | None:
+    age = stale_backup_age(now)
+    if age is None:
+        return None
+    limit = f"limit {settings.OPENCRF_BACKUP_MAX_AGE_HOURS} h"
+    if newest_verified_backup() is None:
+        return f"no verified backup in the {_hours(age)} h since installation ({limit})"
+    return f"last verified backup {_hours(age)} h ago ({limit})"
+
+
+def check_backup(now: datetime | None = None) -> str:
+    now = now or timezone.now()
+    off = "" if settings.OPENCRF_BACKUP_TIME else "; scheduled backups are off"
+    problem = backup_age_problem(now)
+    if problem:
+        raise CheckFailed(problem + off)
+    newest = newest_verified_backup()
+    if newest is None or newest.verified_at is None:
+        return "no backup yet" + off
+    return f"last verified backup {_hours(now - newest.verified_at)} h ago" + off
 
 
 CHECKS: dict[str, Callable[[], str]] = {
     "database": check_database,
     "migrations": check_migrations,
     "storage": check_storage,
+    "worker": check_worker,
+    "disk": check_disk,
+    "backup": check_backup,
 }
 
 
@@ -70,6 +222,8 @@ def run_checks(*, verbose_errors: bool = False) -> list[CheckResult]:
     for name, check in CHECKS.items():
         try:
             results.append(CheckResult(name, True, check()))
+        except CheckFailed as failure:
+            results.append(CheckResult(name, False, str(failure)))
         except Exception as error:  # every failure is reported, none stops the others
             detail = f"{type(error).__name__}: {error}" if verbose_errors else type(error).__name__
             results.append(CheckResult(name, False, detail))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -22,11 +25,50 @@ def default_workers() -> int:
     return min(2 * cpus + 1, 9)
 
 
-def _post_worker_init(worker: Any) -> None:
+def prepare_metrics_dir(folder: Path) -> Path:
+    """An empty folder for prometheus_client's multiprocess files, named in the environment.
+
+    Set before any web process starts (the library chooses its mode when a metric is made;
+    opencrf.ops.metrics makes them at the first request) and emptied, so the counts of an
+    earlier run are not added to this one's.
+    """
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    # The URL checks of `migrate` may have imported the library already, in single mode.
+    from prometheus_client import values
+
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+    return folder
+
+
+def _post_worker_init_jobs(worker: Any) -> None:
     # Each web process takes jobs; the database hands each job to one of them only.
     from opencrf.ops.jobs import start_inprocess_worker
 
+    _post_worker_init(worker)
     start_inprocess_worker()
+
+
+def _post_worker_init(worker: Any) -> None:
+    from opencrf.ops.alerts.traffic import start_flusher
+
+    start_flusher()
+
+
+def _worker_exit(server: Any, worker: Any) -> None:
+    from opencrf.ops.alerts.traffic import flush
+
+    try:
+        flush()
+    except Exception:  # leaving anyway; a few requests go uncounted
+        server.log.exception("Could not store the request counts at exit")
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 class Server(BaseApplication):  # type: ignore[misc]
@@ -44,6 +86,7 @@ class Server(BaseApplication):  # type: ignore[misc]
 
 
 def run_server(*, host: str, port: int, workers: int = 0, jobs: bool = True) -> None:
+    prepare_metrics_dir(Path(settings.DATA_DIR) / "metrics")
     from django.core.wsgi import get_wsgi_application
 
     options: dict[str, Any] = {
@@ -60,8 +103,9 @@ def run_server(*, host: str, port: int, workers: int = 0, jobs: bool = True) -> 
         # The runtime control socket is not used; it would write into $HOME.
         "control_socket_disable": True,
         "preload_app": False,
+        "post_worker_init": _post_worker_init_jobs if jobs else _post_worker_init,
+        "worker_exit": _worker_exit,
+        "child_exit": _child_exit,
     }
-    if jobs:
-        options["post_worker_init"] = _post_worker_init
     print(f"OpenCRF is serving on http://{options['bind']}/  (Ctrl+C stops it)", flush=True)
     Server(get_wsgi_application(), options).run()

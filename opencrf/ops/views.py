@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from opencrf.ops.health import run_checks
+from opencrf.ops.metrics import CONTENT_TYPE, metrics_allowed, render_metrics
 
 
 @never_cache
@@ -17,11 +18,21 @@ def alive(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def ready(request: HttpRequest) -> JsonResponse:
-    """Every dependency answers; 503 names the failing checks by class only."""
+    """Every dependency answers; 503 lists the failing checks with a reason safe to publish."""
     results = run_checks()
     ok = all(result.ok for result in results)
     body = {
         "status": "ready" if ok else "not ready",
         "checks": {r.name: {"ok": r.ok, "detail": r.detail} for r in results},
+        "failing": [r.name for r in results if not r.ok],
     }
     return JsonResponse(body, status=200 if ok else 503)
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format; loopback, the bearer token or an allowed network only."""
+    if not metrics_allowed(request):
+        return HttpResponse("Forbidden\n", status=403, content_type="text/plain")
+    return HttpResponse(render_metrics(), content_type=CONTENT_TYPE)
