@@ -1,0 +1,93 @@
+"""Operations report pages for administrators: the index, monthly and annual, and their PDFs."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+
+from opencrf.accounts.decorators import administrator_required
+from opencrf.core.errors import InvalidInput
+from opencrf.ops.report_pdf import report_pdf
+from opencrf.ops.reports import (
+    OperationsReport,
+    annual_report,
+    monthly_report,
+    parse_period,
+    recent_periods,
+    report_charts,
+)
+
+
+@administrator_required
+def index(request: HttpRequest) -> HttpResponse:
+    """Choose a month or a year; GET ?period=YYYY-MM or YYYY opens that report."""
+    chosen = request.GET.get("period", "").strip()[:20]
+    error = ""
+    if chosen:
+        try:
+            period = parse_period(chosen)
+        except InvalidInput as invalid:
+            error = invalid.message
+        else:
+            if period.month is None:
+                return redirect("ops_reports:annual", year=f"{period.year:04d}")
+            return redirect(
+                "ops_reports:monthly", year=f"{period.year:04d}", month=f"{period.month:02d}"
+            )
+    months, years = recent_periods()
+    context = {
+        "months": months,
+        "years": years,
+        "chosen": chosen,
+        "error": error,
+        "section": "reports",
+    }
+    return render(request, "ops/reports/index.html", context, status=400 if error else 200)
+
+
+def _monthly(year: str, month: str) -> OperationsReport:
+    try:
+        return monthly_report(int(year), int(month))
+    except InvalidInput:
+        raise Http404 from None
+
+
+def _annual(year: str) -> OperationsReport:
+    try:
+        return annual_report(int(year))
+    except InvalidInput:
+        raise Http404 from None
+
+
+def _page(request: HttpRequest, report: OperationsReport) -> HttpResponse:
+    charts = [(spec, spec.svg()) for spec in report_charts(report)]
+    context = {"report": report, "charts": charts, "section": "reports"}
+    return render(request, "ops/reports/report.html", context)
+
+
+def _pdf(report: OperationsReport) -> HttpResponse:
+    response = HttpResponse(report_pdf(report, language=get_language()), "application/pdf")
+    name = f"opencrf-operations-report-{report.period.label}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@administrator_required
+def monthly(request: HttpRequest, year: str, month: str) -> HttpResponse:
+    return _page(request, _monthly(year, month))
+
+
+@administrator_required
+def annual(request: HttpRequest, year: str) -> HttpResponse:
+    return _page(request, _annual(year))
+
+
+@administrator_required
+def monthly_pdf(request: HttpRequest, year: str, month: str) -> HttpResponse:
+    return _pdf(_monthly(year, month))
+
+
+@administrator_required
+def annual_pdf(request: HttpRequest, year: str) -> HttpResponse:
+    return _pdf(_annual(year))

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from opencrf.ops.models import CapacitySnapshot, Incident
+from opencrf.ops.tests.test_reports import at, incident
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ada(client, admin_ada):
+    client.force_login(admin_ada)
+    return client
+
+
+def test_only_administrators_see_the_reports(client, pi_paula):
+    urls = ["/control/reports/", "/control/reports/2026-11/", "/control/reports/2026.pdf"]
+    for url in urls:
+        assert client.get(url).status_code == 404
+    client.force_login(pi_paula)
+    for url in urls:
+        assert client.get(url).status_code == 404
+
+
+def test_the_index_lists_recent_months_and_years(ada):
+    response = ada.get(reverse("ops_reports:index"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('href="/control/reports/') >= 2 * (12 + 3)
+    assert 'href="/control/reports/2026/"' in html
+
+
+def test_choosing_a_period_opens_its_report(ada):
+    response = ada.get("/control/reports/", {"period": "2026-11"})
+    assert response.status_code == 302
+    assert response["Location"] == "/control/reports/2026-11/"
+    response = ada.get("/control/reports/", {"period": "2026"})
+    assert response["Location"] == "/control/reports/2026/"
+
+
+def test_a_bad_period_is_refused_with_a_clear_message(ada):
+    response = ada.get("/control/reports/", {"period": "2026-13"})
+    assert response.status_code == 400
+    assert "The month must be between 1 and 12." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url", ["/control/reports/2026-13/", "/control/reports/2026-00.pdf", "/control/reports/1999/"]
+)
+def test_an_invalid_period_in_the_address_is_not_found(ada, url):
+    assert ada.get(url).status_code == 404
+
+
+def test_the_monthly_page_draws_charts_inline_and_escapes_incident_text(ada):
+    incident(2, at(2026, 11, 3, 10), hours=1, title='<img src=x onerror="alert(1)">')
+    CapacitySnapshot.objects.create(day=date(2026, 11, 1), records=7, users_registered=4)
+    CapacitySnapshot.objects.create(day=date(2026, 11, 2), records=9, users_registered=5)
+
+    response = ada.get("/control/reports/2026-11/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    for key in ("incidents", "sizes", "records", "projects", "users"):
+        assert re.search(
+            rf'data-testid="chart-{key}"><figcaption[^<]*>[^<]+</figcaption><svg ', html
+        )
+    assert html.count("<polyline ") >= 4
+    assert not re.search(r"<svg[^>]*style=|<(rect|line|text|polyline)[^>]*style=", html)
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert Incident.objects.count() == 1
+
+
+def test_the_annual_page_and_the_pdfs_download(ada):
+    response = ada.get("/control/reports/2026/")
+    assert response.status_code == 200
+    assert "Annual operations report for 2026" in response.content.decode()
+    for url, name in [
+        ("/control/reports/2026-11.pdf", "opencrf-operations-report-2026-11.pdf"),
+        ("/control/reports/2026.pdf", "opencrf-operations-report-2026.pdf"),
+    ]:
+        pdf = ada.get(url)
+        assert pdf.status_code == 200
+        assert pdf["Content-Type"] == "application/pdf"
+        assert pdf["Content-Disposition"] == f'attachment; filename="{name}"'
+        assert pdf.content.startswith(b"%PDF-")
+
+
+def test_the_page_follows_the_users_language(ada, admin_ada):
+    admin_ada.language = "ja"
+    admin_ada.save()
+    html = ada.get("/control/reports/2026-11/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert '<html lang="ja">' in html
+    assert "コントロールセンター" in html
