@@ -65,8 +65,7 @@ def request_figures() -> RequestFigures:
     return RequestFigures(
         Histogram(
             "opencrf_http_request_duration_seconds",
-            "Time to answer a request, by HTTP method.",
-            ["method"],
+            "Time to answer a request (its _count: every request answered).",
             registry=REQUEST_REGISTRY,
         ),
         Counter(
@@ -91,7 +90,7 @@ def method_label(method: str | None) -> str:
 def observe_request(method: str | None, status: int, seconds: float) -> None:
     figures = request_figures()
     method = method_label(method)
-    figures.seconds.labels(method).observe(seconds)
+    figures.seconds.observe(seconds)
     figures.requests.labels(method, f"{status // 100}xx").inc()
     if status >= 500:
         figures.server_errors.inc()
@@ -264,6 +263,18 @@ def backup_metrics() -> Iterator[Metric]:
     yield CounterMetricFamily(
         "opencrf_backup_failures", "Backups that failed or were interrupted.", value=failures
     )
+    attempt = BackupRun.objects.exclude(status=RunStatus.RUNNING).order_by("-started_at", "-id")
+    newest = attempt.values_list("status", flat=True).first()
+    yield _gauge(
+        "opencrf_backup_last_attempt_failed",
+        "1 when the newest finished backup attempt failed or was interrupted, else 0.",
+        float(newest in (RunStatus.FAILED, RunStatus.INTERRUPTED)),
+    )
+    yield _gauge(
+        "opencrf_installed_timestamp_seconds",
+        "When the first migration was applied (Unix time): the grace for a first backup.",
+        _seconds(health.installed_at()),
+    )
     drill = (
         DrillRun.objects.exclude(status=RunStatus.RUNNING).order_by("-started_at", "-id").first()
     )
@@ -366,6 +377,16 @@ def state_metrics(now: datetime) -> Iterator[Metric]:
         "Open incidents by level (1 no impact … 4 disaster).",
         "level",
         _counts(rows, [str(level) for level in IncidentLevel.values]),
+    )
+    from opencrf.ops.alerts.rules import ALERTS
+
+    keys = Incident.objects.filter(status=IncidentStatus.OPEN).exclude(key="")
+    open_keys = set(keys.values_list("key", flat=True))
+    yield _by_label(
+        "opencrf_alerts_open",
+        "1 while the alert's incident is open (raised by the worker's checks), else 0.",
+        "key",
+        {key: float(key in open_keys) for key in ALERTS},
     )
     stale = now - timedelta(seconds=settings.OPENCRF_WORKER_STALE_SECONDS)
     yield _gauge(

@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db.migrations.recorder import MigrationRecorder
 from django.http import HttpResponse
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
@@ -133,7 +134,7 @@ def test_requests_are_counted_by_method_and_status_class(client):
     assert delta("opencrf_http_requests_total", method="GET", status="2xx") == 3
     assert delta("opencrf_http_requests_total", method="POST", status="4xx") == 1
     assert delta("opencrf_http_requests_total", method="other", status="4xx") == 1
-    assert delta("opencrf_http_request_duration_seconds_count", method="GET") == 3
+    assert delta("opencrf_http_request_duration_seconds_count") == 5
     assert delta("opencrf_http_server_errors_total") == 0
 
 
@@ -179,7 +180,8 @@ def test_operations_figures_are_read_from_the_database(client, pi_paula, admin_a
     type(admin_ada).objects.filter(pk=admin_ada.pk).update(last_login=now - timedelta(days=2))
     Incident.objects.create(title="a", level=1)
     Incident.objects.create(title="b", level=3)
-    Incident.objects.create(title="c", level=3, status="resolved")
+    Incident.objects.create(title="c", level=3, status="resolved", key="disk_low")
+    Incident.objects.create(title="d", level=1, status="open", key="backup_failed")
     WorkerHeartbeat.objects.create(worker_id="w1", last_seen_at=now - timedelta(seconds=12))
     OperationsState.objects.create(pk=1, maintenance_mode=True)
 
@@ -194,6 +196,7 @@ def test_operations_figures_are_read_from_the_database(client, pi_paula, admin_a
     assert one(found, "opencrf_backup_last_size_bytes") == 123456
     assert one(found, "opencrf_backup_last_duration_seconds") == 90
     assert one(found, "opencrf_backup_failures_total") == 2
+    assert one(found, "opencrf_backup_last_attempt_failed") == 1
     assert one(found, "opencrf_drill_last_timestamp_seconds") == pytest.approx(
         (now - timedelta(hours=3)).timestamp()
     )
@@ -207,11 +210,14 @@ def test_operations_figures_are_read_from_the_database(client, pi_paula, admin_a
     active = {days: one(found, "opencrf_users_active", days=days) for days in ("7", "30", "90")}
     assert active == {"7": 1, "30": 2, "90": 2}
     assert {level: one(found, "opencrf_incidents_open", level=level) for level in "1234"} == {
-        "1": 1,
+        "1": 2,
         "2": 0,
         "3": 1,
         "4": 0,
     }
+    assert one(found, "opencrf_alerts_open", key="backup_failed") == 1
+    assert one(found, "opencrf_alerts_open", key="disk_low") == 0
+    assert one(found, "opencrf_alerts_open", key="audit_chain_broken") == 0
     assert one(found, "opencrf_workers_alive") == 1
     assert one(found, "opencrf_worker_heartbeat_age_seconds") == pytest.approx(12, abs=2)
     assert one(found, "opencrf_maintenance_mode") == 1
@@ -243,6 +249,9 @@ def test_projects_records_and_jobs_are_counted(client, classic_project, longitud
 def test_a_site_without_workers_or_runs_reports_zeros_not_guesses(client):
     found = scrape(client)
     assert one(found, "opencrf_backup_last_verified_timestamp_seconds") == 0
+    assert one(found, "opencrf_backup_last_attempt_failed") == 0
+    installed = MigrationRecorder.Migration.objects.order_by("applied").first().applied
+    assert one(found, "opencrf_installed_timestamp_seconds") == installed.timestamp()
     assert one(found, "opencrf_drill_last_ok") == 0
     assert one(found, "opencrf_workers_alive") == 0
     assert ("opencrf_worker_heartbeat_age_seconds", ()) not in found
