@@ -113,7 +113,7 @@ def backup_create(*, trigger: str, store: BackupStore | None = None) -> BackupRu
         store.delete(backup_id)  # only this attempt's own, partial data
         _finish(run, RunStatus.FAILED, error=message)
         raise BackupFailed(message) from error
-    run.size_bytes = sum(part["size"] for part in manifest["parts"].values())
+    run.size_bytes = manifest["size_bytes"]
     run.file_count = manifest["summary"]["files"]
     run.summary = manifest["summary"]
     run.verified_at = timezone.now()
@@ -141,7 +141,7 @@ def _refuse_if_another_runs(run: BackupRun) -> None:
 
 
 def write_backup(store: BackupStore, backup_id: str) -> dict[str, Any]:
-    """Write every part and then the manifest; return the manifest (with a `summary`)."""
+    """Write every part and then the manifest; return it, with `summary` and `size_bytes`."""
     key, encryption = encryption_block(backup_id)
     writer = PartsWriter(store, backup_id, key)
     vendor = connections[DEFAULT_DB_ALIAS].vendor
@@ -163,8 +163,10 @@ def write_backup(store: BackupStore, backup_id: str) -> dict[str, Any]:
         "parts": writer.parts,
         "contents": None if key is not None else contents,
     }
-    store.commit(backup_id, json.dumps(manifest, indent=1, sort_keys=True).encode())
+    written = json.dumps(manifest, indent=1, sort_keys=True).encode()
+    store.commit(backup_id, written)
     manifest["summary"] = summary_of(contents)
+    manifest["size_bytes"] = len(written) + sum(part["size"] for part in writer.parts.values())
     return manifest
 
 

@@ -24,6 +24,7 @@ import dj_database_url
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.utils import load_backend
 from django.db.migrations.loader import MigrationLoader
 
 from opencrf.audit.verify import verify_all
@@ -226,17 +227,18 @@ def _restore(opened: Opened, target: Target, *, replace: bool) -> dict[str, str]
 
 @contextlib.contextmanager
 def _connection(settings_dict: dict[str, Any]) -> Iterator[str]:
-    """A Django database alias for the restored database, removed afterwards."""
+    """A Django database alias for the restored database, for this thread, removed afterwards.
+
+    The alias is not added to the settings: it exists only while the restore verifies.
+    """
     alias = f"opencrf_restored_{secrets.token_hex(4)}"
-    connections.settings[alias] = settings_dict
+    wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, alias)
+    connections[alias] = wrapper
     try:
         yield alias
     finally:
-        with contextlib.suppress(Exception):
-            connections[alias].close()
-        with contextlib.suppress(AttributeError, KeyError):
-            del connections[alias]
-        connections.settings.pop(alias, None)
+        wrapper.close()
+        del connections[alias]
 
 
 def verify_restored(opened: Opened, target: Target, written: dict[str, str]) -> VerifyReport:
