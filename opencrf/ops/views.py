@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from opencrf.ops.health import run_checks
+from opencrf.ops.health import CHECKS, run_checks
 from opencrf.ops.metrics import CONTENT_TYPE, metrics_allowed, render_metrics
 
 
@@ -18,8 +18,19 @@ def alive(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_GET
 def ready(request: HttpRequest) -> JsonResponse:
-    """Every dependency answers; 503 lists the failing checks with a reason safe to publish."""
-    results = run_checks()
+    """Every dependency answers; 503 lists the failing checks with a reason safe to publish.
+
+    `?checks=database,migrations,storage` runs only those: what a load balancer should ask,
+    so that a stale backup or a silent worker never takes every node out of service.
+    """
+    names = None
+    if "checks" in request.GET:
+        names = [name.strip() for name in request.GET["checks"].split(",") if name.strip()]
+        unknown = sorted(set(names) - set(CHECKS))
+        if unknown or not names:
+            known = ", ".join(CHECKS)
+            return JsonResponse({"error": f"unknown check; known: {known}"}, status=400)
+    results = run_checks(names=names)
     ok = all(result.ok for result in results)
     body = {
         "status": "ready" if ok else "not ready",

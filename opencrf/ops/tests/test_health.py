@@ -70,6 +70,22 @@ def test_a_fresh_site_is_ready_on_all_six_checks(client, fresh_site, tmp_path):
     assert body["checks"]["backup"] == {"ok": True, "detail": "no backup yet"}
 
 
+def test_a_load_balancer_can_ask_for_the_serving_checks_only(client, fresh_site):
+    WorkerHeartbeat.objects.all().delete()
+    response = client.get(reverse("ops:ready"), {"checks": "storage,database,migrations"})
+    assert response.status_code == 200
+    assert list(response.json()["checks"]) == ["database", "migrations", "storage"]
+
+
+def test_an_unknown_check_name_is_refused(client, fresh_site):
+    for asked in ["database,<script>", ""]:
+        response = client.get(reverse("ops:ready"), {"checks": asked})
+        assert (response.status_code, response.json()) == (
+            400,
+            {"error": "unknown check; known: database, migrations, storage, worker, disk, backup"},
+        )
+
+
 def test_a_failing_check_answers_503_naming_only_the_error_class(client, fresh_site, monkeypatch):
     def broken() -> str:
         raise PermissionError("/secret/path is not writable")
