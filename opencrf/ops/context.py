@@ -7,18 +7,22 @@ and one that does reads the per-process copy of the switch and the calendar
 
 from __future__ import annotations
 
+import logging
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
-from opencrf.ops.maintenance import operations_snapshot, refusal_text
+from opencrf.ops.maintenance import OperationsSnapshot, operations_snapshot, refusal_text
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +51,21 @@ def role_banner(role: str) -> Banner | None:
 
 def current_banners(now: datetime | None = None) -> list[Banner]:
     """The banners to show now, most urgent first (escaped by the template)."""
-    snapshot = operations_snapshot()
+    banners = role_banners()
+    try:
+        snapshot = operations_snapshot()
+    except DatabaseError:  # a page (even an error page) must not fail for want of its banner
+        logger.warning("Could not read maintenance mode and the calendar for the banners")
+        return banners
+    return [*_operations(snapshot, now), *banners]
+
+
+def role_banners() -> list[Banner]:
+    role = role_banner(settings.OPENCRF_INSTANCE_ROLE)
+    return [] if role is None else [role]
+
+
+def _operations(snapshot: OperationsSnapshot, now: datetime | None) -> list[Banner]:
     banners = []
     if snapshot.status.on:
         banners.append(Banner("maintenance_mode", "warning", refusal_text(snapshot.status.message)))
@@ -58,9 +76,6 @@ def current_banners(now: datetime | None = None) -> list[Banner]:
             "end": local_time(window.ends_at),
         }
         banners.append(Banner("planned", "info", text))
-    role = role_banner(settings.OPENCRF_INSTANCE_ROLE)
-    if role is not None:
-        banners.append(role)
     return banners
 
 

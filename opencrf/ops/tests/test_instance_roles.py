@@ -258,3 +258,21 @@ def test_the_reset_of_an_empty_training_site_loads_the_demo(training):
     assert result.projects_removed == 0
     assert Project.objects.get().pk == result.demo_project_id
     assert all(report.ok for report in verify_all())
+
+
+def test_a_page_still_renders_its_role_banner_when_the_switch_cannot_be_read(
+    client, training, monkeypatch
+):
+    from opencrf.ops import context
+
+    def unreadable():
+        raise DatabaseError("database is locked")
+
+    monkeypatch.setattr(context, "operations_snapshot", unreadable)
+
+    response = client.get(reverse("accounts:login"))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-banner="training"' in html
+    assert 'data-banner="maintenance_mode"' not in html
