@@ -310,7 +310,7 @@ def test_serving_prepares_an_empty_multiprocess_folder(tmp_path, monkeypatch):
     from prometheus_client import values
 
     monkeypatch.setattr(values, "ValueClass", values.ValueClass)
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # restored (to absent) after the test
     folder = tmp_path / "metrics"
     folder.mkdir()
     (folder / "counter_123.db").write_bytes(b"old run")
