@@ -224,9 +224,7 @@ def test_another_process_with_a_stale_copy_still_refuses_writes(client, pi_paula
     assert not Project.objects.exists()
 
 
-def test_reads_take_no_query_for_the_switch_while_the_copy_is_fresh(
-    client, pi_paula, django_assert_max_num_queries
-):
+def test_reads_take_no_query_for_the_switch_while_the_copy_is_fresh(client, pi_paula):
     client.force_login(pi_paula)
     client.get(reverse("projects:list"))  # fills the copy
     with_copy = _queries_of(client, reverse("projects:list"))
@@ -263,3 +261,30 @@ def test_without_a_registered_source_the_site_is_never_read_only():
         assert core_maintenance.read_only_reason() is None
     finally:
         core_maintenance.register(registered)
+
+
+def test_the_api_is_left_to_answer_for_itself(client):
+    maintenance_start(by="ops")
+
+    response = client.post("/api/", {"token": "0" * 32, "content": "version"})
+
+    assert response.status_code != 503
+    assert REFUSAL.encode() not in response.content
+
+
+def test_the_idle_warnings_keep_alive_still_answers(client, pi_paula):
+    maintenance_start(by="ops")
+    client.force_login(pi_paula)
+
+    response = client.post(reverse("accounts:keep_alive"))
+
+    assert response.status_code == 200
+    assert "seconds_left" in response.json()
+
+
+def test_a_write_to_a_missing_page_is_refused_too(client, pi_paula):
+    maintenance_start(by="ops")
+    client.force_login(pi_paula)
+
+    assert client.post("/no/such/page/").status_code == 503
+    assert client.get("/no/such/page/").status_code == 404
