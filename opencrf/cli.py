@@ -153,6 +153,9 @@ def cmd_check(args: argparse.Namespace) -> None:
 
     failures = 0
     for result in run_checks(verbose_errors=True):
+        if result.skipped:
+            print(f"SKIP {result.name}: {result.detail}")
+            continue
         if result.name == "worker" and result.detail == NO_WORKER_YET:
             print(f"WARN worker: {result.detail} (start `opencrf serve` or `opencrf worker`)")
             continue

@@ -36,13 +36,14 @@ class CheckResult:
     name: str
     ok: bool
     detail: str
+    skipped: bool = False  # not run: it reads tables the failing database checks vouch for
 
 
 class CheckFailed(Exception):
     """A check found a problem; its message is safe to publish (no paths, no secrets)."""
 
 
-class PendingMigrations(CheckFailed):
+class PendingMigrations(Exception):
     pass
 
 
@@ -207,6 +208,10 @@ def check_backup(now: datetime | None = None) -> str:
     return f"last verified backup {_hours(now - newest.verified_at)} h ago" + off
 
 
+# Checks that read OpenCRF's own tables: run only once `database` and `migrations` pass.
+NEEDS_SCHEMA = frozenset({"worker", "backup"})
+NOT_CHECKED = "not checked: the database or its migrations are not ready"
+
 CHECKS: dict[str, Callable[[], str]] = {
     "database": check_database,
     "migrations": check_migrations,
@@ -221,9 +226,14 @@ def run_checks(
     *, verbose_errors: bool = False, names: list[str] | None = None
 ) -> list[CheckResult]:
     """Run every check (or those `names`, in the usual order); none stops the others."""
-    results = []
+    results: list[CheckResult] = []
     for name, check in CHECKS.items():
         if names is not None and name not in names:
+            continue
+        if name in NEEDS_SCHEMA and any(
+            not r.ok for r in results if r.name in ("database", "migrations")
+        ):
+            results.append(CheckResult(name, False, NOT_CHECKED, skipped=True))
             continue
         try:
             results.append(CheckResult(name, True, check()))

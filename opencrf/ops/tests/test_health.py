@@ -121,10 +121,28 @@ def test_ready_fails_when_the_database_does_not_answer(client, fresh_site, monke
 
     assert status == 503
     assert body["status"] == "not ready"
-    assert body["failing"] == ["database", "migrations"]
+    assert body["failing"] == ["database", "migrations", "worker", "backup"]
     assert body["checks"]["database"] == {"ok": False, "detail": "OperationalError"}
     assert body["checks"]["migrations"] == {"ok": False, "detail": "OperationalError"}
+    not_checked = {"ok": False, "detail": health.NOT_CHECKED}
+    assert body["checks"]["worker"] == body["checks"]["backup"] == not_checked
     assert str(tmp_path) not in str(body)
+
+
+def test_pending_migrations_are_named_by_class_and_skip_the_table_checks(
+    client, fresh_site, monkeypatch
+):
+    from django.db.migrations.executor import MigrationExecutor
+
+    monkeypatch.setattr(MigrationExecutor, "migration_plan", lambda self, targets: [1, 2, 3])
+    status, body = ready(client)
+
+    assert status == 503
+    assert body["failing"] == ["migrations", "worker", "backup"]
+    assert body["checks"]["migrations"] == {"ok": False, "detail": "PendingMigrations"}
+    assert health.run_checks(verbose_errors=True, names=["migrations"])[0].detail == (
+        "PendingMigrations: 3 pending"
+    )
 
 
 def test_ready_fails_when_free_disk_is_below_the_threshold(client, fresh_site, tmp_path):
