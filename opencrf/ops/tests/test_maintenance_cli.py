@@ -129,3 +129,20 @@ def test_the_real_command_switches_a_fresh_installation(tmp_path: Path):
     assert status.stdout.splitlines()[1] == "Message: Disk replacement"
     assert off.stdout == "Maintenance mode is off: changes are accepted again.\n"
     assert after.stdout == "Maintenance mode: off\n"
+
+
+@pytest.mark.django_db
+def test_training_reset_on_a_training_instance_says_what_it_did(capsys, settings):
+    from opencrf.projects.models import Project
+
+    settings.OPENCRF_INSTANCE_ROLE = "training"
+
+    code, out, err = run_here(capsys, "training-reset")
+
+    demo = Project.objects.get()
+    assert (code, err) == (0, "")
+    assert re.fullmatch(
+        rf"Training reset: removed 0 project\(s\), 0 audit entries and 0 file\(s\); "
+        rf"the demo study is project {demo.pk}\.\n",
+        out,
+    )
