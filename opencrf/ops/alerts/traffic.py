@@ -37,7 +37,11 @@ def count(status: int, *, now: float | None = None) -> None:
     """Count one answered request in this process (flushed later)."""
     minute = minute_of(time.time() if now is None else now)
     with _lock:
-        tally = _pending.setdefault(minute, [0, 0])
+        tally = _pending.get(minute)
+        if tally is None:
+            if len(_pending) >= KEEP_MINUTES:  # never flushed (no flusher thread): forget old
+                del _pending[min(_pending)]
+            tally = _pending[minute] = [0, 0]
         tally[0] += 1
         tally[1] += status >= 500
 
