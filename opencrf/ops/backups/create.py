@@ -34,7 +34,7 @@ from opencrf.ops.backups.manifest import (
     check_parts,
     encryption_block,
 )
-from opencrf.ops.backups.store import BackupStore, backup_store
+from opencrf.ops.backups.store import BACKUP_ID, BackupStore, backup_store, backup_time
 from opencrf.ops.models import BackupRun, RunStatus
 
 # A RUNNING backup older than this is taken as dead even if its process cannot be checked.
@@ -46,6 +46,15 @@ def new_backup_id(now: datetime | None = None) -> str:
     """A sortable id such as 20261202T025900Z-3fa2 (UTC, plus four random hex digits)."""
     now = now or datetime.now(UTC)
     return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+def _next_backup_id() -> str:
+    """A new id later than every recorded one, so that ids keep the order backups ran in."""
+    now = datetime.now(UTC)
+    latest = BackupRun.objects.order_by("-backup_id").values_list("backup_id", flat=True).first()
+    if latest and BACKUP_ID.match(latest) and new_backup_id(now) <= latest:
+        now = backup_time(latest) + timedelta(seconds=1)
+    return new_backup_id(now)
 
 
 def node_name() -> str:
@@ -92,7 +101,7 @@ def backup_create(*, trigger: str, store: BackupStore | None = None) -> BackupRu
     """Make, write and read back one backup; raise BackupFailed (recorded) if any step fails."""
     store = store or backup_store()
     runs_mark_interrupted(store)
-    backup_id = new_backup_id()
+    backup_id = _next_backup_id()
     run = BackupRun.objects.create(
         backup_id=backup_id,
         trigger=trigger,

@@ -250,7 +250,7 @@ def pg_table_count(params: dict[str, str]) -> int:
 
 
 def pg_empty_schema(params: dict[str, str]) -> None:
-    """Drop every table, view and sequence of the current schema (for `restore --replace`)."""
+    """Drop every table, view, sequence and function of the current schema (`--replace`)."""
     with pg_connect(params) as connection, connection.cursor() as cursor:
         for kind, catalog, column in (
             ("VIEW", "pg_views", "viewname"),
@@ -262,4 +262,11 @@ def pg_empty_schema(params: dict[str, str]) -> None:
             )
             for (name,) in cursor.fetchall():
                 cursor.execute(f"DROP {kind} IF EXISTS {quote(name)} CASCADE")
+        # Functions (the audit trail's trigger function) print quoted by regprocedure.
+        cursor.execute(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n "
+            "ON n.oid = p.pronamespace WHERE n.nspname = current_schema()"
+        )
+        for (signature,) in cursor.fetchall():
+            cursor.execute(f"DROP FUNCTION IF EXISTS {signature} CASCADE")
         connection.commit()

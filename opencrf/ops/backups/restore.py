@@ -24,8 +24,8 @@ import dj_database_url
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.utils import load_backend
 from django.db.migrations.loader import MigrationLoader
+from django.db.utils import load_backend
 
 from opencrf.audit.verify import verify_all
 from opencrf.ops.backups import database
@@ -176,7 +176,11 @@ def _refuse_unsafe_target(target: Target, into: Path, opened: Opened, replace: b
         )
     if into.exists() and any(into.iterdir()):
         raise RestoreRefused(f"{into} is not empty; restore into an empty folder")
-    if target.vendor == "postgresql":
+    if target.vendor == "sqlite":
+        path = target.sqlite_path
+        if path.exists() and path.stat().st_size > 0:
+            raise RestoreRefused(f"the database {path} is not empty; restore into an empty one")
+    else:
         params = database.pg_params(target.settings_dict)
         name = params["dbname"]
         if database.pg_database_exists(params, name) and database.pg_table_count(params):
@@ -342,8 +346,10 @@ def restore_verify(backup_id: str, *, store: BackupStore | None = None) -> Verif
     """Restore into scratch space, verify everything, remove the scratch; touches nothing live.
 
     Problems found in the backup are reported (`ok` False), not raised; a backup that cannot
-    be opened at all (missing, wrong key) is reported the same way.
+    be opened at all (missing, wrong key) is reported the same way. Only an id that is not a
+    backup id at all raises InvalidBackupId.
     """
+    validate_backup_id(backup_id)
     started = time.monotonic()
     report = VerifyReport(backup_id)
     try:
