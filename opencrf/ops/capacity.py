@@ -59,9 +59,9 @@ def storage_bytes() -> int:
 
 
 def _backup_store_bytes() -> int:
-    from opencrf.ops.backups.store import backup_store  # type: ignore[import-not-found,unused-ignore]
+    from opencrf.ops.backups.store import backup_store
 
-    return sum(int(getattr(entry, "size_bytes", 0) or 0) for entry in backup_store().list())
+    return sum(entry.size_bytes for entry in backup_store().list())
 
 
 def backup_bytes(now: datetime) -> int:

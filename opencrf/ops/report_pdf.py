@@ -7,6 +7,7 @@ text from the database is escaped before it reaches ReportLab's paragraph markup
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 from django.template.defaultfilters import filesizeformat
@@ -67,7 +68,7 @@ def _when(moment: object) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")  # type: ignore[arg-type]
 
 
-def _table(header: list[str], rows: list[list[object]], widths: list[float]) -> Table:
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]], widths: list[float]) -> Table:
     cells = [[_p(text, SMALL) for text in header]]
     cells += [[_p(text, SMALL) for text in row] for row in rows]
     table = Table(cells, colWidths=[width * mm for width in widths], repeatRows=1)
@@ -282,7 +283,7 @@ def _work(report: OperationsReport) -> list[object]:
                 _when(run.started_at),
                 run.from_version,
                 run.to_version,
-                str(run.get_status_display()),  # type: ignore[attr-defined]
+                str(run.get_status_display()),
                 str(len(run.migrations_applied)),
             ]
             for run in report.upgrades
@@ -301,7 +302,7 @@ def _maintenance(report: OperationsReport) -> list[object]:
     rows: list[list[object]] = [
         [
             window.title,
-            str(window.get_kind_display()),  # type: ignore[attr-defined]
+            str(window.get_kind_display()),
             _when(window.starts_at),
             _when(window.ends_at),
             window.description,
