@@ -2,6 +2,7 @@
 #
 #   make install        .venv with a pinned pip, then OpenCRF editable with its test and dev extras
 #   make serve          install, load the demo study, serve plain HTTP on $(HOST):$(PORT)
+#   make upgrade        after `git pull`: install, then `opencrf upgrade` (backup, migrate, verify)
 #   make chromium       Debian's Chromium at /usr/bin/chromium, for the browser tests (root)
 #   make test           the whole suite (unit + browser) on DATABASE_URL, SQLite when unset
 #   make test-postgres  the whole suite on the local PostgreSQL
@@ -37,7 +38,7 @@ TOOL_DATA := $(VENV)/tool-data
 TOOL_ENV := OPENCRF_SECRET_KEY=make-tool-key-not-for-serving OPENCRF_HTTPS=false \
 	OPENCRF_DEBUG=false OPENCRF_DATA_DIR=$(CURDIR)/$(TOOL_DATA) DATABASE_URL=
 
-.PHONY: help install serve chromium gettext test test-postgres check check-format check-lint \
+.PHONY: help install serve upgrade chromium gettext test test-postgres check check-format check-lint \
 	check-types check-imports check-migrations check-tests messages bench clean clean-data
 
 help:
@@ -64,6 +65,11 @@ serve: install
 	OPENCRF_DATA_DIR=$(OPENCRF_DATA_DIR) OPENCRF_HTTPS=false $(BIN)/opencrf demo
 	OPENCRF_DATA_DIR=$(OPENCRF_DATA_DIR) OPENCRF_HTTPS=false \
 		$(BIN)/opencrf serve --host $(HOST) --port $(PORT)
+
+# --- Upgrading this installation after `git pull`: backup, migrate, verify (docs/operations/upgrade.md).
+
+upgrade: install
+	OPENCRF_DATA_DIR=$(OPENCRF_DATA_DIR) $(BIN)/opencrf upgrade
 
 # --- System packages (Debian). apt-get needs root; the targets say so rather than fail oddly. ---
 

@@ -64,10 +64,20 @@ def current_version() -> str:
     return opencrf.__version__
 
 
+def _set_up() -> bool:
+    """Whether `opencrf init` has created the operations tables of this database."""
+    return UpgradeRun._meta.db_table in connections[DEFAULT_DB_ALIAS].introspection.table_names()
+
+
 def previous_version() -> str:
     """The version the last successful upgrade installed, or "unknown"."""
-    last = UpgradeRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-started_at").first()
-    return last.to_version if last else "unknown"
+    if not _set_up():
+        return "unknown"
+    runs = UpgradeRun.objects.filter(status=RunStatus.SUCCEEDED).order_by("-started_at", "-id")
+    for run in runs.iterator():
+        if not run.report.get("demo"):  # made up by `opencrf report demo-history`
+            return run.to_version
+    return "unknown"
 
 
 def pending_migrations() -> list[str]:
@@ -77,7 +87,13 @@ def pending_migrations() -> list[str]:
 
 
 def row_counts() -> dict[str, int]:
-    return {label: apps.get_model(label).objects.count() for label in COUNTED_MODELS}
+    """Rows of the main tables; 0 for a table a first installation has yet to create."""
+    tables = set(connections[DEFAULT_DB_ALIAS].introspection.table_names())
+    counts = {}
+    for label in COUNTED_MODELS:
+        model = apps.get_model(label)
+        counts[label] = model.objects.count() if model._meta.db_table in tables else 0
+    return counts
 
 
 # Readiness checks that must pass before and after. The worker is often stopped while a new
@@ -162,6 +178,8 @@ def upgrade_dry_run(say: Say) -> list[str]:
 
 def upgrade_run(*, by: str, say: Say) -> UpgradeRun:
     """Upgrade the database to the installed version; raise UpgradeStopped or UpgradeFailed."""
+    if not _set_up():
+        raise UpgradeStopped("this database was never set up: run `opencrf init` first")
     from_version, to_version = previous_version(), current_version()
     say(f"Upgrade from {from_version} to {to_version}")
     problems, notes = readiness(REQUIRED_BEFORE)

@@ -186,3 +186,13 @@ def test_a_failed_readiness_check_stops_before_anything(backups_here, monkeypatc
     assert not UpgradeRun.objects.exists()
     assert not BackupRun.objects.exists()
     assert maintenance_status().on is False
+
+
+def test_the_previous_version_ignores_failed_and_made_up_upgrades():
+    assert upgrade.previous_version() == "unknown"
+    UpgradeRun.objects.create(from_version="0.0.1", to_version="0.0.2", status="succeeded")
+    UpgradeRun.objects.create(from_version="0.0.2", to_version="0.0.3", status="failed")
+    UpgradeRun.objects.create(
+        from_version="0.0.2", to_version="9.9.9", status="succeeded", report={"demo": True}
+    )
+    assert upgrade.previous_version() == "0.0.2"
