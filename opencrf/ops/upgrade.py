@@ -141,16 +141,18 @@ def verify(before: dict[str, int]) -> Verification:
 
 def way_back(from_version: str, backup_id: str) -> list[str]:
     """The operator's steps back to the state before the upgrade, with every value filled in."""
-    data_dir = settings.DATA_DIR
     if from_version == "unknown":
         reinstall = "Reinstall the version of OpenCRF you ran before this upgrade."
     else:
         reinstall = f"Reinstall the previous version: pip install 'opencrf=={from_version}'"
+    restore = f"opencrf restore {backup_id} --into {settings.DATA_DIR}"
+    if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
+        # The live PostgreSQL database, named by the setting rather than printed with its password.
+        restore += ' --database-url "$DATABASE_URL"'
     return [
         "Stop the service: systemctl stop opencrf-web opencrf-worker",
         reinstall,
-        f"Put back the data from before the upgrade: opencrf restore {backup_id} "
-        f"--into {data_dir} --replace",
+        f"Put back the data from before the upgrade: {restore} --replace",
         "Start the service: systemctl start opencrf-web opencrf-worker",
         "Check it, then end maintenance mode: opencrf check && opencrf maintenance off",
     ]

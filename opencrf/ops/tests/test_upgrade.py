@@ -131,7 +131,8 @@ def test_a_failed_verification_leaves_maintenance_on_and_prints_the_way_back(
     assert "VERIFICATION FAILED. Maintenance mode stays on. The way back:" in out
     assert "Reinstall the version of OpenCRF you ran before this upgrade." in out
     data_dir = backups_here.DATA_DIR
-    assert f"opencrf restore {run.backup_id} --into {data_dir} --replace" in out
+    database = ' --database-url "$DATABASE_URL"' if connection.vendor == "postgresql" else ""
+    assert f"opencrf restore {run.backup_id} --into {data_dir}{database} --replace" in out
     assert BackupRun.objects.get(backup_id=run.backup_id).status == RunStatus.SUCCEEDED
 
 
