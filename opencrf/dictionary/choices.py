@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 CHOICE_SEPARATOR = "|"
 _NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
@@ -38,6 +39,12 @@ def parse_choice(option: str) -> Choice:
 def parse_choices(text: str) -> list[Choice]:
     """The choices of a choice string, in order; `""` gives no choices."""
     return [parse_choice(option) for option in choice_options(text)]
+
+
+@lru_cache(maxsize=4096)
+def choice_codes(text: str) -> frozenset[str]:
+    """The codes of a choice string (kept per string: imports check every value)."""
+    return frozenset(choice.code for choice in parse_choices(text))
 
 
 def format_choices(choices: Iterable[Choice]) -> str:

@@ -8,6 +8,7 @@ only what reads the changed field. Text is never sent for the browser to parse.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from django.utils import timezone
@@ -71,12 +72,22 @@ def form_logic_spec(
     return {"fields": spec, "context": dict(context or {}), "depends": depends}
 
 
-def _compiled(fields: Sequence[FieldRow]) -> list[tuple[FieldRow, Node | None, Node | None, str]]:
+Compiled = tuple[tuple[FieldRow, Node | None, Node | None, str], ...]
+
+
+def _compiled(fields: Sequence[FieldRow]) -> Compiled:
+    return _compiled_rows(tuple(fields))
+
+
+@lru_cache(maxsize=256)
+def _compiled_rows(fields: tuple[FieldRow, ...]) -> Compiled:
+    """Each field's parsed branching and calculation; kept per form (rows are immutable), so
+    an import of many records parses each expression once."""
     compiled = []
     for row in fields:
         expression, mode = calculation_of(row)
         compiled.append((row, _ast(row.branching_logic), _ast(expression), mode))
-    return compiled
+    return tuple(compiled)
 
 
 def evaluate_form(

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import ClassVar, Literal
 
 from django.utils.translation import gettext as _
@@ -423,7 +424,12 @@ def readonly_by_tag(row: FieldRow) -> bool:
 
 def char_limit(row: FieldRow) -> int | None:
     """The most characters @CHARLIMIT allows, or None."""
-    return _char_limit(parse_action_tags(row.field_annotation))
+    return _annotation_char_limit(row.field_annotation)
+
+
+@lru_cache(maxsize=4096)
+def _annotation_char_limit(annotation: str) -> int | None:
+    return _char_limit(parse_action_tags(annotation))
 
 
 def default_values(fields: Sequence[FieldRow], *, now: datetime) -> dict[str, str]:

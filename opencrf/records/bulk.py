@@ -144,6 +144,11 @@ class _Writer:
         self.reason = reason
         self.rows = {i.name: design.form_rows(i.name) for i in design.instruments}
         self.columns = {name: form_columns(rows) for name, rows in self.rows.items()}
+        # What a missing key reads as, per form: "0" for checkbox options, else "".
+        self.blanks = {
+            form: {key: blank_value(key, row) for key, row in columns.items()}
+            for form, columns in self.columns.items()
+        }
         for columns in self.columns.values():
             columns.pop(design.record_id_field, None)
         self.calculated = {
@@ -208,11 +213,11 @@ class _Writer:
             calculated, _shown = evaluate_form(self.rows[write.form], {**data, **merged}, context)
             merged.update({k: v for k, v in calculated.items() if k in columns})
         after = {k: v for k, v in merged.items() if v != "" and k in columns}
-        changes = {
-            key: [_effective(before, key, columns), _effective(after, key, columns)]
-            for key in columns
-            if _effective(before, key, columns) != _effective(after, key, columns)
-        }
+        changes = {}
+        for key, blank in self.blanks[write.form].items():
+            old, new = before.get(key, "") or blank, after.get(key, "") or blank
+            if old != new:
+                changes[key] = [old, new]
         old_status = form.status if form else FormStatus.INCOMPLETE
         new_status = old_status if write.status is None else write.status
         if new_status != old_status:
@@ -270,9 +275,3 @@ def _shares(form_name: str, instance: int, repeating: set[str], wanted: int) -> 
     if "" in repeating:
         return instance == wanted
     return form_name not in repeating and instance == 1
-
-
-def _effective(values: Mapping[str, str], key: str, columns: Mapping[str, Any]) -> str:
-    row = columns.get(key)
-    default = blank_value(key, row) if row is not None else ""
-    return values.get(key, "") or default

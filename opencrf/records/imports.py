@@ -133,6 +133,10 @@ class _Planner:
         self.groups: dict[str, str] = {}  # record id → unique group name given
         self._designated: dict[tuple[int, str], bool] = {}
         self._repeating: dict[tuple[int, str], bool] = {}
+        self._form_names: dict[str, str | None] = {}
+        # (event, form, repeat form, whole event) where every value may go: no checks to run.
+        self._clear: set[tuple[int, str, str, bool]] = set()
+        self._dates = {name: row for name, row in self.columns.items() if _is_date_field(row)}
 
     def plan(self, rows: Sequence[Mapping[str, str]]) -> list[_Instance]:
         merged: dict[tuple[str, int, str, int | str], _Instance] = {}
@@ -192,15 +196,22 @@ class _Planner:
             )
             return []
         by_form: dict[str, _Instance] = {}
+        record_field = self.design.record_id_field
         for name, raw in row.items():
-            value = "" if raw is None else str(raw)
-            form = self._form_of(name)
-            if form is None or name == self.design.record_id_field:
+            value = "" if raw is None else raw if isinstance(raw, str) else str(raw)
+            form = self._form_names.get(name, "")
+            if form == "":
+                form = self._form_names[name] = self._form_of(name)
+            if form is None or name == record_field:
                 continue
             if not self.options.overwrite and value == "":
                 continue
-            if not self._applies(record, event, form, name, value, repeat_form, whole_event):
-                continue
+            clear = (event.pk, form, repeat_form, whole_event)
+            if clear not in self._clear:
+                if not self._applies(record, event, form, name, value, repeat_form, whole_event):
+                    continue
+                if self._always_applies(event, form, repeat_form, whole_event):
+                    self._clear.add(clear)
             target = by_form.setdefault(
                 form,
                 _Instance(
@@ -285,6 +296,12 @@ class _Planner:
             return False
         return True
 
+    def _always_applies(self, event: Event, form: str, repeat_form: str, whole: bool) -> bool:
+        """Whether `_applies` passes every value of `form` in such rows, blank or not."""
+        if not self._has_form(event, form) or (repeat_form and form != repeat_form):
+            return False
+        return bool(repeat_form or whole or not self._repeats(event, form))
+
     def _has_form(self, event: Event, form: str) -> bool:
         key = (event.pk, form)
         if key not in self._designated:
@@ -307,11 +324,21 @@ class _Planner:
             target.status = int(value)
             return
         row = self.columns[name]
-        value = _iso_date(row, value, self.options.date_format)
+        if name in self._dates:
+            value = _iso_date(row, value, self.options.date_format)
         if value != "" and (problem := check_value(name, value, row)) is not None:
             self._problem(target.record, name, value, problem.message)
             return
         target.values[name] = value
+
+
+def _is_date_field(row: FieldRow) -> bool:
+    vtype = validation_type(row.text_validation_type_or_show_slider_number.strip())
+    return (
+        row.field_type == "text"
+        and vtype is not None
+        and vtype.name.startswith(("date", "datetime"))
+    )
 
 
 def _iso_date(row: FieldRow, value: str, order: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from django.utils.translation import gettext as _
 
-from opencrf.dictionary.choices import checkbox_column, parse_choices
+from opencrf.dictionary.choices import checkbox_column, choice_codes, parse_choices
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.rendering import char_limit
 from opencrf.dictionary.validation import ValidationType, validation_type
@@ -66,7 +66,7 @@ def check_value(key: str, value: str, row: FieldRow) -> ValueProblem | None:
     if kind == "checkbox" or kind in BOOLEAN_TYPES:
         return None if value in ("0", "1") else _problem(key, value, "boolean")
     if kind in CHOICE_TYPES:
-        codes = {c.code for c in parse_choices(row.select_choices_or_calculations)}
+        codes = choice_codes(row.select_choices_or_calculations)
         return None if value in codes else _problem(key, value, "choice")
     if kind == "slider":
         ok = value.lstrip("-").isdigit() and 0 <= int(value) <= 100
