@@ -19,6 +19,7 @@ Prints the sizes and durations. Everything is removed at exit.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import platform
 import sys
@@ -58,13 +59,14 @@ from opencrf.ops.backups.restore import restore_verify  # noqa: E402
 
 
 def fresh_postgres() -> None:
-    """Drop and create the --database-url database before migrating."""
+    """Drop and create the --database-url database before migrating; drop it at exit."""
     from opencrf.ops.backups import database
 
     params = database.pg_params(connection.settings_dict)
     connection.close()
     database.pg_drop_database(params, params["dbname"])
     database.pg_create_database(params, params["dbname"])
+    atexit.register(database.pg_drop_database, params, params["dbname"])
 
 
 def build_rows(rows: int) -> None:
@@ -133,6 +135,8 @@ def timed(label: str, work):
 
 
 def main() -> None:
+    from django.db import connections
+
     print(f"Python {sys.version.split()[0]} on {platform.platform()}, {os.cpu_count()} CPUs")
     if connection.vendor == "postgresql":
         fresh_postgres()
@@ -161,6 +165,7 @@ def main() -> None:
         f"backup {backup_seconds:.1f} s ({run.size_bytes / 2**20 / backup_seconds:,.0f} MiB/s); "
         f"recovery time {report.duration:.1f} s; ok: {report.ok}"
     )
+    connections.close_all()
     if not report.ok:
         sys.exit(1)
 

@@ -9,6 +9,7 @@ never touched here (retention is a separate step, run only after a verified back
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -100,7 +101,6 @@ def runs_mark_interrupted(store: BackupStore | None = None) -> list[BackupRun]:
 def backup_create(*, trigger: str, store: BackupStore | None = None) -> BackupRun:
     """Make, write and read back one backup; raise BackupFailed (recorded) if any step fails."""
     store = store or backup_store()
-    runs_mark_interrupted(store)
     backup_id = _next_backup_id()
     run = BackupRun.objects.create(
         backup_id=backup_id,
@@ -112,6 +112,7 @@ def backup_create(*, trigger: str, store: BackupStore | None = None) -> BackupRu
         encrypted=bool(settings.OPENCRF_BACKUP_KEY),
     )
     try:
+        runs_mark_interrupted(store)
         _refuse_if_another_runs(run)
         manifest = write_backup(store, backup_id)
         problems = check_parts(store, manifest)
@@ -119,7 +120,8 @@ def backup_create(*, trigger: str, store: BackupStore | None = None) -> BackupRu
             raise BackupFailed("read back from the store, " + "; ".join(problems))
     except Exception as error:
         message = _message(error)
-        store.delete(backup_id)  # only this attempt's own, partial data
+        with contextlib.suppress(Exception):  # the store may be what failed
+            store.delete(backup_id)  # only this attempt's own, partial data
         _finish(run, RunStatus.FAILED, error=message)
         raise BackupFailed(message) from error
     run.size_bytes = manifest["size_bytes"]

@@ -26,7 +26,11 @@ def _backup_then_prune(trigger: str) -> dict[str, Any]:
         # Recorded as a failed BackupRun; the alerts read it. The worker lives on.
         logger.error("Backup failed: %s", error)
         return {"ok": False, "error": str(error)}
-    plan = retention_apply()
+    try:
+        plan = retention_apply()
+    except Exception as error:  # the backup is made; retention is tried again next time
+        logger.exception("Retention after backup %s failed", run.backup_id)
+        return {"ok": True, "backup_id": run.backup_id, "deleted": [], "prune_error": str(error)}
     return {"ok": True, "backup_id": run.backup_id, "deleted": plan.delete}
 
 

@@ -544,3 +544,44 @@ def test_a_failed_backup_command_says_why_in_one_line(backup_settings, capsys, m
     monkeypatch.setattr(create, "write_files_tar", _raise_oserror)
     assert main(["backup"]) == 1
     assert capsys.readouterr().err == "opencrf backup: OSError: no space left\n"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_prune_command_removes_what_retention_does_not_keep(backup_settings, capsys):
+    backup_settings.OPENCRF_BACKUP_KEEP_DAILY = 1
+    backup_settings.OPENCRF_BACKUP_KEEP_WEEKLY = 0
+    root = Path(backup_settings.OPENCRF_BACKUP_DIR)
+    for backup_id in ("20261130T173000Z-0001", "20261201T173000Z-0001"):
+        (root / backup_id).mkdir(parents=True)
+        (root / backup_id / "manifest.json").write_text("{}")
+
+    assert main(["backup", "prune"]) == 0
+
+    assert capsys.readouterr().out == (
+        "  removed 20261130T173000Z-0001 (beyond the kept generations)\n  1 backup(s) kept\n"
+    )
+    assert [path.name for path in root.iterdir()] == ["20261201T173000Z-0001"]
+
+
+@pytest.mark.parametrize(
+    "command", [["backup"], ["backup", "list"], ["backup", "prune"], ["restore"]]
+)
+def test_every_backup_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: opencrf {' '.join(command)}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unreachable_bucket_fails_the_backup_clearly_and_records_it(study, settings):
+    settings.OPENCRF_BACKUP_S3_URL = "s3://opencrf-tests/nowhere"
+    settings.OPENCRF_BACKUP_S3_ENDPOINT = "http://127.0.0.1:9"  # discard port: nothing listens
+    settings.OPENCRF_BACKUP_S3_ACCESS_KEY = settings.OPENCRF_BACKUP_S3_SECRET_KEY = "x"
+
+    with pytest.raises(BackupFailed, match="EndpointConnectionError"):
+        backup_create(trigger="schedule")
+
+    run = BackupRun.objects.get()
+    assert run.status == RunStatus.FAILED
+    assert run.error.startswith("EndpointConnectionError: Could not connect to the endpoint URL")

@@ -110,7 +110,7 @@ def test_a_backup_killed_midway_leaves_every_earlier_generation_intact(
     assert main(["backup", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"(marked {killed} as interrupted; its partial data was removed)"
-    assert [line.split()[0] for line in lines[1:]] == [*earlier, killed]
+    assert [line.split()[0] for line in lines[1:]] == [*earlier, killed], lines
     assert [line.split()[-1] for line in lines[1:]] == ["complete", "complete", "interrupted"]
     assert BackupRun.objects.get(backup_id=killed).status == RunStatus.INTERRUPTED
     assert sorted(path.name for path in backup_dir.iterdir()) == earlier
