@@ -26,6 +26,7 @@ from opencrf.api.tokens import token_find
 from opencrf.audit.models import AuditSource
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput, NotFound, PermissionDenied
+from opencrf.core.maintenance import read_only_reason
 from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import access_project, member_rights
 
@@ -89,4 +90,19 @@ def _dispatch(request: HttpRequest, params: Params) -> HttpResponseBase:
         raise ApiError('The value of the parameter "content" is not valid')
     if project is None and not handler.super_token:
         raise forbidden()
+    if _writes(call) and (reason := read_only_reason()) is not None:
+        raise ApiError(reason, status=503)
     return handler.run(call)
+
+
+WRITE_ACTIONS = frozenset({"import", "delete", "rename", "switch", "createFolder", "randomize"})
+
+
+def _writes(call: Call) -> bool:
+    """Whether the call would change anything: data sent, a changing action, or a new
+    project. Reads go on during maintenance; writes are refused."""
+    return (
+        call.has_data()
+        or call.params.text("action") in WRITE_ACTIONS
+        or (call.content == "project" and call.project is None)
+    )
