@@ -141,3 +141,13 @@ def test_nginx_lets_only_the_monitoring_host_read_metrics():
     lines = [line.strip() for line in block.group(1).strip().splitlines()]
     assert lines[:2] == ["allow 203.0.113.5;", "deny all;"]
     assert "location = /-/ready {" in nginx_config()
+
+
+@pytest.mark.parametrize("name", ["runbook.md", "runbook.ja.md"])
+def test_the_runbook_has_one_section_per_alert_in_both_languages(name):
+    from opencrf.ops.alerts.rules import ALERTS
+
+    text = (REPO / "docs" / "operations" / name).read_text(encoding="utf-8")
+    anchors = re.findall(r'^<a id="([a-z_]+)"></a>\n### `([a-z_]+)`', text, re.M)
+    assert [anchor for anchor, _heading in anchors] == [heading for _a, heading in anchors]
+    assert sorted(anchor for anchor, _heading in anchors) == sorted(ALERTS)
