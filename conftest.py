@@ -33,12 +33,15 @@ def _complete_sign_ins(monkeypatch):
     from django.test import Client
 
     from opencrf.accounts.site_cache import forget_site_settings
+    from opencrf.ops.maintenance import forget_operations_snapshot
     from opencrf.testing.auth import force_login_verified
 
     monkeypatch.setattr(Client, "force_login", force_login_verified)
     forget_site_settings()
+    forget_operations_snapshot()
     yield
     forget_site_settings()
+    forget_operations_snapshot()
 
 
 @pytest.fixture(autouse=True)

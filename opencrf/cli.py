@@ -4,9 +4,13 @@ opencrf init     create or migrate the database; optionally the first administra
 opencrf serve    run the production server (gunicorn + whitenoise) with background jobs
 opencrf worker   run background jobs in their own process
 opencrf demo     load the bilingual demo study
-opencrf check    readiness checks (database, migrations, storage, configuration)
+opencrf check    readiness checks (database, migrations, storage, worker, disk, backup, configuration)
 opencrf audit    audit trail tasks: `opencrf audit verify` recomputes the hash chains
 opencrf token    print an API token: a member's project token, or an administrator's super token
+opencrf backup   back up now (`backup list`, `backup prune`); `opencrf restore` puts one back
+opencrf maintenance  maintenance mode on, off or status; the training instance's reset
+opencrf upgrade  after installing a new version: backup, migrate, verify, report
+opencrf report   operations reports (monthly, annual) and a demo operations history
 opencrf manage   any Django management command, for the rare expert task
 """
 

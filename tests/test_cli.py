@@ -20,7 +20,21 @@ import pytest
 
 from opencrf import cli
 
-SUBCOMMANDS = {"init", "serve", "worker", "demo", "check", "audit", "token", "manage"}
+SUBCOMMANDS = {
+    "init",
+    "serve",
+    "worker",
+    "demo",
+    "check",
+    "audit",
+    "token",
+    "manage",
+    "backup",
+    "restore",
+    "maintenance",
+    "upgrade",
+    "report",
+}
 GOOD_PASSWORD = "correct horse battery staple"
 
 

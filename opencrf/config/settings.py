@@ -177,7 +177,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS and env_bool("OPENCRF_HSTS_PRELOAD", default=True)
 # Leaving the preload list is the domain owner's choice, not a misconfiguration.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD or not HTTPS else ["security.W021"]
-SECURE_REDIRECT_EXEMPT = [r"^-/alive$", r"^-/ready$"]
+SECURE_REDIRECT_EXEMPT = [r"^-/alive$", r"^-/ready$", r"^metrics$"]
 BEHIND_PROXY = env_bool("OPENCRF_BEHIND_PROXY", default=False)
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

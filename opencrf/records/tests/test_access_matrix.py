@@ -44,6 +44,7 @@ ANONYMOUS = {
     "set_language": "switching the language of the login page",
     "ops:alive": "the liveness probe",
     "ops:ready": "the readiness probe",
+    "metrics": "Prometheus metrics: loopback, or a token or allowed network (403 otherwise)",
     "api": "the API, authenticated by its token",
     "": "the site root, which redirects",
 }
@@ -100,6 +101,10 @@ DUMMY = {
     "version_id": 1,
     "token": "t",
     "uidb64": "u",
+    "incident_id": 1,
+    "window_id": 1,
+    "year": 2026,
+    "month": "11",
 }
 
 
