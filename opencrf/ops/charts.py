@@ -34,13 +34,18 @@ def plain_number(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
 
 
-def nice_ticks(top: float, count: int = 5) -> list[float]:
-    """Round tick values from 0 past `top` (1, 2 or 5 times a power of ten apart)."""
+def nice_ticks(top: float, count: int = 5, *, whole: bool = False) -> list[float]:
+    """Round tick values from 0 past `top` (1, 2 or 5 times a power of ten apart).
+
+    `whole`: the values are counts, so no tick falls between two whole numbers.
+    """
     if top <= 0:
         return [0.0, 1.0]
     raw = top / count
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    if whole:
+        step = max(step, 1)
     ticks = [0.0]
     while ticks[-1] < top:
         ticks.append(ticks[-1] + step)
@@ -140,12 +145,13 @@ def line_chart(
     *,
     fmt: Formatter = plain_number,
     empty: str = "",
+    whole: bool = False,
 ) -> SafeString:
     """One line per series over the `labels` (x axis); None values break the line."""
     values = [v for one in series for v in one.values if v is not None]
     if not labels or not values:
         return _empty(title, empty)
-    ticks = nice_ticks(max(values))
+    ticks = nice_ticks(max(values), whole=whole)
     frame = _Frame(points=len(labels), top=ticks[-1])
     body = _axes(frame, ticks, labels, fmt)
     for index, one in enumerate(series):
@@ -182,12 +188,13 @@ def bar_chart(
     *,
     fmt: Formatter = plain_number,
     empty: str = "",
+    whole: bool = False,
 ) -> SafeString:
     """Stacked bars: one bar per label, one coloured segment per series."""
     totals = [sum(one.values[i] or 0 for one in series) for i in range(len(labels))]
     if not labels or not series:
         return _empty(title, empty)
-    ticks = nice_ticks(max(totals))
+    ticks = nice_ticks(max(totals), whole=whole)
     frame = _Frame(points=len(labels), top=ticks[-1])
     body = _axes(frame, ticks, labels, fmt)
     bar = frame.slot() * 0.6
@@ -227,7 +234,8 @@ class ChartSpec:
     labels: list[str]
     series: list[Series]
     empty: str = ""
+    whole: bool = True  # counts; False for sizes
 
     def svg(self) -> SafeString:
         draw = bar_chart if self.kind == "bar" else line_chart
-        return draw(self.title, self.labels, self.series, empty=self.empty)
+        return draw(self.title, self.labels, self.series, empty=self.empty, whole=self.whole)

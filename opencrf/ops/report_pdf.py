@@ -86,14 +86,15 @@ def _chart(spec: ChartSpec) -> Drawing:
     chart = VerticalBarChart() if spec.kind == "bar" else HorizontalLineChart()
     chart.x, chart.y = 36, 36
     chart.width, chart.height = CHART_WIDTH - 50, CHART_HEIGHT - 60
-    chart.data = [[v if v is not None else None for v in one.values] for one in spec.series]
+    chart.data = [list(one.values) for one in spec.series]  # None: a gap in the line
     if spec.kind == "bar":
         chart.categoryAxis.style = "stacked"
         totals = [sum(one.values[i] or 0 for one in spec.series) for i in range(len(spec.labels))]
-        top = nice_ticks(max(totals))[-1]
+        ticks = nice_ticks(max(totals), whole=spec.whole)
     else:
-        top = nice_ticks(max(values))[-1]
-    chart.valueAxis.valueMin, chart.valueAxis.valueMax = 0, top
+        ticks = nice_ticks(max(values), whole=spec.whole)
+    chart.valueAxis.valueMin, chart.valueAxis.valueMax = 0, ticks[-1]
+    chart.valueAxis.valueStep = ticks[1] - ticks[0]
     chart.valueAxis.labels.fontName = FONT
     chart.valueAxis.labels.fontSize = 7
     every = max(1, -(-len(spec.labels) // 12))

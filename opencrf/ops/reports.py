@@ -432,6 +432,7 @@ def report_charts(report: OperationsReport) -> list[ChartSpec]:
                 Series(_("File storage"), [round(p.storage_bytes / divisor, 1) for p in points]),
             ],
             no_data,
+            whole=False,
         ),
         ChartSpec(
             "records",

@@ -189,6 +189,8 @@ def test_nice_ticks_are_round_and_cover_the_top():
     assert nice_ticks(47) == [0, 10, 20, 30, 40, 50]
     assert nice_ticks(0.8) == [0, 0.2, 0.4, 0.6000000000000001, 0.8]
     assert nice_ticks(0) == [0.0, 1.0]
+    assert nice_ticks(1, whole=True) == [0, 1]
+    assert nice_ticks(3, whole=True) == [0, 1, 2, 3]
 
 
 def test_charts_escape_every_label_and_need_no_inline_style():
