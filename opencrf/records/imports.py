@@ -70,6 +70,10 @@ class ImportOptions:
     force_auto_number: bool = False
     date_format: str = "YMD"  # the order of dates in the data: YMD, MDY or DMY
     reason: str = ""
+    # Values another system already stored (a Project XML's ClinicalData): kept as they are,
+    # because REDCap keeps values entered before a validation was added. Record ids, events,
+    # instruments, instances and statuses are still checked.
+    keep_stored_values: bool = False
 
 
 @dataclass
@@ -326,7 +330,8 @@ class _Planner:
         row = self.columns[name]
         if name in self._dates:
             value = _iso_date(row, value, self.options.date_format)
-        if value != "" and (problem := check_value(name, value, row)) is not None:
+        keep = self.options.keep_stored_values
+        if value != "" and not keep and (problem := check_value(name, value, row)) is not None:
             self._problem(target.record, name, value, problem.message)
             return
         target.values[name] = value

@@ -65,7 +65,7 @@ from opencrf.projects.services import (
 )
 from opencrf.records.errors import InvalidValues
 from opencrf.records.export import CHUNK, export_layout
-from opencrf.records.imports import ImportRefused, UnknownFields, records_import
+from opencrf.records.imports import ImportOptions, ImportRefused, UnknownFields, records_import
 from opencrf.records.models import FormData, Record
 from opencrf.records.selectors import records_visible_to
 from opencrf.records.services import form_save, record_create
@@ -288,7 +288,8 @@ def _import_records(context: AuditContext, project: Project, parsed: ProjectXml)
     if not rows:
         return
     try:
-        records_import(context=context, project=project, rows=rows)
+        options = ImportOptions(keep_stored_values=True)
+        records_import(context=context, project=project, rows=rows, options=options)
     except ImportRefused as refused:
         details = "; ".join(
             f"{p.record} {p.field} '{p.value}': {p.message}"

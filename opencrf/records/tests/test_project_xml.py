@@ -106,9 +106,6 @@ NO_DATA_CSV = {"simple-write": 5}
 XFAIL: dict[str, str] = {
     "arm-multiple-delete": "a record belongs to one arm in OpenCRF (Record.arm), but REDCap "
     "lets record 101 hold data in arms 1, 2 and 3; the import refuses arm 2's event",
-    "potentially-problematic-values": "records_import checks values against the field's "
-    "validation and refuses 'before validation 1' in a date_ymd and an integer field; REDCap "
-    "kept values entered before the validation was added",
 }
 
 # Settings a fixture needs, with the reason.
