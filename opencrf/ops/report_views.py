@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language
+from django.views.decorators.http import require_safe
 
 from opencrf.accounts.decorators import administrator_required
 from opencrf.core.errors import InvalidInput
 from opencrf.ops.report_pdf import report_pdf
 from opencrf.ops.reports import (
     OperationsReport,
+    Period,
     annual_report,
     monthly_report,
     parse_period,
@@ -20,6 +23,7 @@ from opencrf.ops.reports import (
 
 
 @administrator_required
+@require_safe
 def index(request: HttpRequest) -> HttpResponse:
     """Choose a month or a year; GET ?period=YYYY-MM or YYYY opens that report."""
     chosen = request.GET.get("period", "").strip()[:20]
@@ -31,10 +35,8 @@ def index(request: HttpRequest) -> HttpResponse:
             error = invalid.message
         else:
             if period.month is None:
-                return redirect("ops_reports:annual", year=f"{period.year:04d}")
-            return redirect(
-                "ops_reports:monthly", year=f"{period.year:04d}", month=f"{period.month:02d}"
-            )
+                return redirect("ops_reports:annual", year=period.year)
+            return redirect(period_url(period))
     months, years = recent_periods()
     context = {
         "months": months,
@@ -46,16 +48,23 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "ops/reports/index.html", context, status=400 if error else 200)
 
 
-def _monthly(year: str, month: str) -> OperationsReport:
+def period_url(period: Period) -> str:
+    """The month's address, with a two-digit month (`/control/reports/2026-01/`)."""
+    return reverse(
+        "ops_reports:monthly", kwargs={"year": period.year, "month": f"{period.month:02d}"}
+    )
+
+
+def _monthly(year: int, month: int) -> OperationsReport:
     try:
-        return monthly_report(int(year), int(month))
+        return monthly_report(year, month)
     except InvalidInput:
         raise Http404 from None
 
 
-def _annual(year: str) -> OperationsReport:
+def _annual(year: int) -> OperationsReport:
     try:
-        return annual_report(int(year))
+        return annual_report(year)
     except InvalidInput:
         raise Http404 from None
 
@@ -74,20 +83,24 @@ def _pdf(report: OperationsReport) -> HttpResponse:
 
 
 @administrator_required
-def monthly(request: HttpRequest, year: str, month: str) -> HttpResponse:
+@require_safe
+def monthly(request: HttpRequest, year: int, month: int) -> HttpResponse:
     return _page(request, _monthly(year, month))
 
 
 @administrator_required
-def annual(request: HttpRequest, year: str) -> HttpResponse:
+@require_safe
+def annual(request: HttpRequest, year: int) -> HttpResponse:
     return _page(request, _annual(year))
 
 
 @administrator_required
-def monthly_pdf(request: HttpRequest, year: str, month: str) -> HttpResponse:
+@require_safe
+def monthly_pdf(request: HttpRequest, year: int, month: int) -> HttpResponse:
     return _pdf(_monthly(year, month))
 
 
 @administrator_required
-def annual_pdf(request: HttpRequest, year: str) -> HttpResponse:
+@require_safe
+def annual_pdf(request: HttpRequest, year: int) -> HttpResponse:
     return _pdf(_annual(year))

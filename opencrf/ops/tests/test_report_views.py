@@ -98,3 +98,20 @@ def test_the_page_follows_the_users_language(ada, admin_ada):
     html = ada.get("/control/reports/2026-11/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert '<html lang="ja">' in html
     assert "コントロールセンター" in html
+
+
+def test_the_pages_only_answer_reading(ada):
+    from django.test import Client
+
+    from opencrf.accounts.models import User
+
+    assert ada.post("/control/reports/2026-11/").status_code == 405
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(User.objects.get(username="admin_ada"))
+    assert client.post("/control/reports/2026-11/").status_code == 403
+
+
+def test_the_month_links_have_two_digit_months(ada):
+    html = ada.get("/control/reports/2026-01/").content.decode()
+    assert 'href="/control/reports/2026-01.pdf"' in html
+    assert ada.get("/control/reports/2026-1/").status_code == 200
