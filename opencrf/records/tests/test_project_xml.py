@@ -588,11 +588,27 @@ HOSTILE = {
         "Project XML: the file mugshot-1.jpg of mugshot in record 1: “mugshot-1.jpg” cannot be "
         "stored: it looks like a Windows program.",
     ),
-    "a value its field refuses": (
-        simple_with(b'ItemOID="dob" Value="2003-08-30"', b'ItemOID="dob" Value="yesterday"'),
-        "Project XML: 1 value(s) were refused: 1 dob 'yesterday': ",
+    # Values are kept as REDCap stored them (test_a_value_entered_before_its_validation_...),
+    # but a form status is structure, and still checked.
+    "a form status that does not exist": (
+        simple_with(
+            b'ItemOID="demographics_complete" Value="2"',
+            b'ItemOID="demographics_complete" Value="7"',
+        ),
+        "Project XML: 1 value(s) were refused: 1 demographics_complete '7': The form status "
+        "must be 0, 1 or 2.",
     ),
 }
+
+
+@pytest.mark.django_db
+def test_a_value_entered_before_its_validation_was_added_is_kept(import_context):
+    data = simple_with(b'ItemOID="dob" Value="2003-08-30"', b'ItemOID="dob" Value="yesterday"')
+
+    project = project_create_from_xml(context=import_context, data=data)
+
+    form = FormData.objects.get(project=project, record__record_id="1", form_name="demographics")
+    assert form.values["dob"] == "yesterday"
 
 
 @pytest.mark.django_db
