@@ -21,7 +21,6 @@ from opencrf.audit.models import AuditEvent
 from opencrf.ops.backups.errors import BackupError
 
 COPY_CHUNK = 1024 * 1024
-SQLITE_PAGES_PER_STEP = 4096
 DUMP_TIMEOUT_SECONDS = 24 * 3600
 
 
@@ -79,11 +78,16 @@ def audit_heads(cursor: Any, tables: dict[str, int]) -> dict[str, dict[str, Any]
 
 
 def sqlite_copy(source: Path, target: Path) -> None:
-    """A consistent copy of a live SQLite database through the online backup API."""
+    """A consistent copy of a live SQLite database through the online backup API.
+
+    One step copies every page: in WAL mode that is one read transaction, which writers do not
+    wait for. Copying in several steps would let a write between two steps restart the copy,
+    and a site saving every few milliseconds would keep it from ever finishing.
+    """
     reader = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
     writer = sqlite3.connect(target)
     try:
-        reader.backup(writer, pages=SQLITE_PAGES_PER_STEP)
+        reader.backup(writer, pages=-1)
         writer.execute("PRAGMA journal_mode=DELETE")
     finally:
         writer.close()

@@ -585,3 +585,39 @@ def test_an_unreachable_bucket_fails_the_backup_clearly_and_records_it(study, se
     run = BackupRun.objects.get()
     assert run.status == RunStatus.FAILED
     assert run.error.startswith("EndpointConnectionError: Could not connect to the endpoint URL")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_taken_while_another_connection_keeps_writing_is_consistent(study):
+    import threading
+    import time
+
+    from django.db import connections
+
+    from opencrf.ops.models import WorkerHeartbeat
+
+    stop, written = threading.Event(), []
+
+    def keep_writing() -> None:
+        try:
+            while not stop.is_set():
+                WorkerHeartbeat.objects.create(worker_id=f"writer-{len(written)}")
+                written.append(1)
+                time.sleep(0.002)
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        while len(written) < 20:
+            time.sleep(0.01)
+        run = backup_create(trigger="manual")
+    finally:
+        stop.set()
+        writer.join()
+
+    in_backup = run.summary["tables"]["ops_workerheartbeat"]
+    assert 20 <= in_backup < len(written)
+    report = restore_verify(run.backup_id)
+    assert report.ok is True, report.problems
