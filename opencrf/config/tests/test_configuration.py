@@ -16,7 +16,10 @@ def _variables_read_by_code() -> set[str]:
     for path in (REPO / "opencrf").rglob("*.py"):
         if "tests" not in path.parts:
             names |= set(_READ.findall(path.read_text(encoding="utf-8")))
-    return names - {"DJANGO_SETTINGS_MODULE"}
+    # Set by the programs themselves, never by the operator: Django's settings module, and
+    # prometheus_client's folder, which `opencrf serve` makes (its mere presence, even empty,
+    # would switch the library to multi-process mode).
+    return names - {"DJANGO_SETTINGS_MODULE", "PROMETHEUS_MULTIPROC_DIR"}
 
 
 def test_every_variable_the_code_reads_is_listed_in_env_example():
