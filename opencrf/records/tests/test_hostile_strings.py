@@ -10,16 +10,19 @@ administrator and as a member; no page may carry a payload as markup.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from opencrf.accounts.models import User
 from opencrf.audit.services import AuditContext
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.services import dictionary_apply, instrument_relabel
 from opencrf.files.services import file_store
+from opencrf.ops.models import Incident, MaintenanceWindow
 from opencrf.projects.models import ProjectMember, Role
 from opencrf.projects.services import (
     arm_create,
@@ -106,7 +109,25 @@ def world(admin_ada, pi_paula, django_user_model):
     )
     pi_paula.first_name = hostile("Paula")
     pi_paula.save(update_fields=["first_name"])
+    # The operations pages show what administrators and alerts typed.
+    now = timezone.now()
+    incident = Incident.objects.create(
+        title=hostile("Incident"),
+        level=2,
+        detail=hostile("detail"),
+        impact=hostile("impact"),
+        actions=hostile("actions"),
+    )
+    window = MaintenanceWindow.objects.create(
+        title=hostile("Upgrade"),
+        kind="upgrade",
+        starts_at=now + timedelta(days=1),
+        ends_at=now + timedelta(days=1, hours=2),
+        description=hostile("description"),
+    )
     return {
+        "incident": incident,
+        "window": window,
         "project": project,
         "event": first,
         "record": record,
@@ -133,8 +154,10 @@ def pages(world) -> list[str]:
         "member_id": ProjectMember.objects.get(project=project, user=world["member"]).pk,
         "user_id": world["member"].pk,
         "file_id": world["file"].pk,
+        "incident_id": world["incident"].pk,
+        "window_id": world["window"].pk,
     }
-    skip = {"accounts:logout", "api", "ops:alive", "ops:ready"}
+    skip = {"accounts:logout", "api", "ops:alive", "ops:ready", "metrics"}
     return [url(route, values) for route, name, _kwargs in ALL if name not in skip]
 
 
@@ -156,7 +179,7 @@ def test_no_page_shows_a_payload_as_markup_to_an_administrator(world, admin_ada)
 
     opened = assert_inert(client, pages(world))
 
-    assert opened == 46
+    assert opened == 59
 
 
 def test_no_page_shows_a_payload_as_markup_to_a_member(world):
