@@ -51,9 +51,9 @@ def new_backup_id(now: datetime | None = None) -> str:
 
 def _next_backup_id() -> str:
     """A new id later than every recorded one, so that ids keep the order backups ran in."""
-    now = datetime.now(UTC)
+    now = datetime.now(UTC).replace(microsecond=0)
     latest = BackupRun.objects.order_by("-backup_id").values_list("backup_id", flat=True).first()
-    if latest and BACKUP_ID.match(latest) and new_backup_id(now) <= latest:
+    if latest and BACKUP_ID.match(latest) and now <= backup_time(latest):
         now = backup_time(latest) + timedelta(seconds=1)
     return new_backup_id(now)
 
