@@ -17,12 +17,13 @@ from typing import Any, BinaryIO
 from django.conf import settings
 
 from opencrf.ops.backups import crypto
-from opencrf.ops.backups.errors import CorruptBackup, WrongKey
+from opencrf.ops.backups.errors import BackupFailed, CorruptBackup, WrongKey
 from opencrf.ops.backups.store import BackupStore
 
 FORMAT = 1
 CONTENTS = "contents.json"
 READ_CHUNK = 1024 * 1024
+MIN_PASSPHRASE = 20
 
 
 class HashingSink:
@@ -74,6 +75,8 @@ def encryption_block(backup_id: str) -> tuple[bytes | None, dict[str, Any] | Non
     passphrase = settings.OPENCRF_BACKUP_KEY
     if not passphrase:
         return None, None
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise BackupFailed(f"OPENCRF_BACKUP_KEY must be at least {MIN_PASSPHRASE} characters long")
     salt = os.urandom(crypto.SALT_SIZE)
     key = crypto.derive_key(passphrase, salt)
     block = {

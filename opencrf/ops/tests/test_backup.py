@@ -621,3 +621,12 @@ def test_a_backup_taken_while_another_connection_keeps_writing_is_consistent(stu
     assert 20 <= in_backup < len(written)
     report = restore_verify(run.backup_id)
     assert report.ok is True, report.problems
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_short_backup_key_is_refused_before_anything_is_written(backup_settings):
+    backup_settings.OPENCRF_BACKUP_KEY = "too short"
+    with pytest.raises(BackupFailed, match="OPENCRF_BACKUP_KEY must be at least 20 characters"):
+        backup_create(trigger="manual")
+    assert backup_store().list() == []
+    assert BackupRun.objects.get().status == RunStatus.FAILED
