@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class RunStatus(models.TextChoices):
@@ -120,7 +121,7 @@ class IncidentLevel(models.IntegerChoices):
 
 
 class IncidentStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("incident status", "Open")
     RESOLVED = "resolved", _("Resolved")
 
 
@@ -131,7 +132,7 @@ class Incident(models.Model):
     same alert updates it (count, last seen) instead of opening another.
     """
 
-    title = models.CharField(_("title"), max_length=300)
+    title = models.CharField(pgettext_lazy("incident", "title"), max_length=300)
     level = models.PositiveSmallIntegerField(_("level"), choices=IncidentLevel.choices)
     status = models.CharField(
         _("status"), max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.OPEN
@@ -181,7 +182,7 @@ class MaintenanceKind(models.TextChoices):
 class MaintenanceWindow(models.Model):
     """Planned maintenance on the calendar; announced by a banner before and while it runs."""
 
-    title = models.CharField(_("title"), max_length=300)
+    title = models.CharField(pgettext_lazy("maintenance", "title"), max_length=300)
     kind = models.CharField(_("kind"), max_length=16, choices=MaintenanceKind.choices)
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"))
