@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import tarfile
+import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -18,6 +19,7 @@ from django.core.files.storage import Storage
 from opencrf.ops.backups.errors import CorruptBackup
 
 CHUNK = 1024 * 1024
+SPOOL_BYTES = 8 * 1024 * 1024
 
 
 def storage_names(storage: Storage, folder: str = "") -> Iterator[str]:
@@ -117,9 +119,14 @@ def restore_files_tar(
             reader = HashingReader(extracted)
             if replace and storage.exists(name):
                 storage.delete(name)
-            content = File(reader, name=posixpath.basename(name))  # type: ignore[arg-type]
-            content.size = member.size
-            saved = storage.save(name, content)
+            # Spooled so that any storage may seek (S3 uploads rewind); memory stays bounded.
+            with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+                while chunk := reader.read(CHUNK):
+                    spool.write(chunk)
+                spool.seek(0)
+                content = File(spool, name=posixpath.basename(name))
+                content.size = member.size
+                saved = storage.save(name, content)
             if saved != name:
                 storage.delete(saved)
                 raise CorruptBackup(f"the storage renamed {name!r} to {saved!r}; restore stopped")

@@ -31,7 +31,7 @@ from opencrf.audit.verify import verify_all
 from opencrf.ops.backups import database
 from opencrf.ops.backups.create import FILES_PART
 from opencrf.ops.backups.errors import BackupError, CorruptBackup, RestoreRefused
-from opencrf.ops.backups.files import check_file_list, restore_files_tar
+from opencrf.ops.backups.files import check_file_list, file_sha256, restore_files_tar
 from opencrf.ops.backups.manifest import (
     backup_key,
     check_parts,
@@ -312,6 +312,8 @@ def _check_files(
             problems.append(f"file {name} is listed but missing from the backup")
         elif written[name] != item.get("sha256") or storage.size(name) != item.get("size"):
             problems.append(f"file {name}: its SHA-256 or size differs from the manifest")
+        elif file_sha256(storage, name) != item.get("sha256"):  # read back as restored
+            problems.append(f"file {name}: the restored copy differs from the backup")
     report.problems += problems
     if not problems:
         size = sum(int(item["size"]) for item in listed.values())
