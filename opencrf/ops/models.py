@@ -48,7 +48,8 @@ class BackupRun(models.Model):
     # Row counts and audit-chain heads, as in the manifest.
     summary = models.JSONField(default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
-    # Set by a restore drill that verified this backup.
+    # Set once every part written was read back from the store and matched its SHA-256;
+    # the readiness check and the alerts look at the newest verified backup.
     verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
 
     class Meta:
