@@ -248,5 +248,6 @@ def main() -> None:
     tracemalloc.stop()
     print(f"API export peak Python memory (second run, traced): {peak / 1e6:.0f} MB")
 
+
 if __name__ == "__main__":
     main()

@@ -4,7 +4,7 @@ opencrf init     create or migrate the database; optionally the first administra
 opencrf serve    run the production server (gunicorn + whitenoise) with background jobs
 opencrf worker   run background jobs in their own process
 opencrf demo     load the bilingual demo study
-opencrf check    readiness checks (database, migrations, storage, worker, disk, backup, configuration)
+opencrf check    readiness checks (database, migrations, storage, worker, disk, backup, settings)
 opencrf audit    audit trail tasks: `opencrf audit verify` recomputes the hash chains
 opencrf token    print an API token: a member's project token, or an administrator's super token
 opencrf backup   back up now (`backup list`, `backup prune`); `opencrf restore` puts one back
