@@ -10,7 +10,6 @@ minute per process. docs/operations/monitoring.md lists every metric.
 
 from __future__ import annotations
 
-import functools
 import hmac
 import ipaddress
 import logging
@@ -58,10 +57,24 @@ class RequestFigures:
     server_errors: Counter
 
 
-@functools.cache
+_figures_lock = threading.Lock()
+_figures: RequestFigures | None = None
+
+
 def request_figures() -> RequestFigures:
     """Made at the first request, in the web process: after `opencrf.ops.server` has chosen
-    multiprocess mode, which takes effect only for metrics made after it."""
+    multiprocess mode, which takes effect only for metrics made after it. Made once under a
+    lock: the first requests of a process arrive on several threads at once, and a second
+    registration of the same names would fail."""
+    global _figures
+    if _figures is None:
+        with _figures_lock:
+            if _figures is None:
+                _figures = _make_request_figures()
+    return _figures
+
+
+def _make_request_figures() -> RequestFigures:
     return RequestFigures(
         Histogram(
             "opencrf_http_request_duration_seconds",

@@ -320,3 +320,40 @@ def test_serving_prepares_an_empty_multiprocess_folder(tmp_path, monkeypatch):
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(folder)
     assert list(folder.iterdir()) == []
     assert values.ValueClass is not values.MutexValue
+
+
+def test_the_first_requests_of_a_process_on_many_threads_share_one_set_of_figures(monkeypatch):
+    # Regression: 50 simultaneous first logins made the histogram twice, and the second
+    # registration answered 500 (bench/bench_load.py found it).
+    import threading
+    import time as clock
+
+    from prometheus_client import CollectorRegistry
+
+    monkeypatch.setattr(metrics, "REQUEST_REGISTRY", CollectorRegistry(auto_describe=True))
+    monkeypatch.setattr(metrics, "_figures", None)
+    made = metrics._make_request_figures
+
+    def slow_make():
+        clock.sleep(0.05)  # widen the window in which a second thread could start making
+        return made()
+
+    monkeypatch.setattr(metrics, "_make_request_figures", slow_make)
+    start = threading.Barrier(16)
+    got, failures = [], []
+
+    def first_request():
+        start.wait()
+        try:
+            got.append(metrics.request_figures())
+        except Exception as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=first_request) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert len(got) == 16 and all(figures is got[0] for figures in got)
