@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from opencrf.accounts.models import User
 from opencrf.audit.models import AuditEvent, AuditSource
+from opencrf.core.bulk_sql import insert_rows
 from opencrf.core.middleware import client_address
 
 GENESIS_HASH = "0" * 64
@@ -171,8 +172,29 @@ def audit_events_create(
         )
         event.hash = prev_hash = audit_hash(event.prev_hash, audit_payload(event))
         rows.append(event)
-    AuditEvent.objects.bulk_create(rows, batch_size=batch)
-    return len(rows)
+    return insert_rows(AuditEvent, rows, AUDIT_COLUMNS, batch=batch)
+
+
+AUDIT_COLUMNS = (
+    "project_id",
+    "sequence",
+    "at",
+    "actor",
+    "actor_name",
+    "source",
+    "action",
+    "record",
+    "event",
+    "instrument",
+    "instance",
+    "details",
+    "changes",
+    "reason",
+    "request_id",
+    "client_address",
+    "prev_hash",
+    "hash",
+)
 
 
 def _lock_chain_head(chain: int) -> AuditEvent | None:

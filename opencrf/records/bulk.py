@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from opencrf.audit.services import AuditContext, AuditEntry, AuditTarget, audit_events_create
+from opencrf.core.bulk_sql import insert_rows
 from opencrf.core.errors import InvalidInput, PermissionDenied
 from opencrf.dictionary.design import ProjectDesign
 from opencrf.dictionary.form_logic import calculation_of, evaluate_form
@@ -134,6 +135,20 @@ def forms_write_many(
     return changed
 
 
+NEW_FORM_COLUMNS = (
+    "project",
+    "record",
+    "event",
+    "form_name",
+    "instance",
+    "values",
+    "status",
+    "version",
+    "updated_at",
+    "updated_by",
+)
+
+
 class _Writer:
     def __init__(
         self, context: AuditContext, project: Project, design: ProjectDesign, reason: str
@@ -185,7 +200,7 @@ class _Writer:
                 instance=write.instance,
             )
             entries.append(AuditEntry("form.update", target, changes, reason=self.reason))
-        FormData.objects.bulk_create(new, batch_size=CHUNK)
+        insert_rows(FormData, new, NEW_FORM_COLUMNS)
         fields = ["values", "status", "version", "updated_by", "updated_at"]
         FormData.objects.bulk_update(changed, fields, batch_size=CHUNK)
         audit_events_create(context=self.context, project_id=self.project.pk, entries=entries)
