@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from django.db.models import QuerySet
+import orjson
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils.html import strip_tags
 
 from opencrf.dictionary.choices import checkbox_column, parse_choices
@@ -261,9 +263,17 @@ class StoredForm:
 
 
 def stored_forms(record_pks: list[int]) -> Iterator[StoredForm]:
-    fields = ("record_id", "event_id", "form_name", "instance", "values", "status")
-    for row in FormData.objects.filter(record__in=record_pks).values_list(*fields):
-        yield StoredForm(*row)
+    """The stored forms of these records; values read as JSON text and decoded with orjson
+    (several times faster than the ORM's decoding, which an export does per row)."""
+    fields = ("record_id", "event_id", "form_name", "instance", "values_text", "status")
+    rows = (
+        FormData.objects.filter(record__in=record_pks)
+        .annotate(values_text=Cast("values", TextField()))
+        .values_list(*fields)
+    )
+    loads = orjson.loads
+    for record_id, event_id, form_name, instance, text, status in rows:
+        yield StoredForm(record_id, event_id, form_name, instance, loads(text), status)
 
 
 @dataclass(frozen=True)
