@@ -148,6 +148,7 @@ def audit_events_create(
     last = _lock_chain_head(project_id)
     sequence, prev_hash = (last.sequence, last.hash) if last else (0, GENESIS_HASH)
     now = datetime.now(UTC)
+    actor_id = context.actor.pk if context.actor else None
     rows = []
     for entry in entries:
         sequence += 1
@@ -155,7 +156,7 @@ def audit_events_create(
             project_id=project_id,
             sequence=sequence,
             at=now,
-            actor=context.actor,
+            actor_id=actor_id,
             actor_name=context.actor.username if context.actor else "",
             source=context.source,
             action=entry.action,

@@ -86,13 +86,13 @@ def records_create_many(
         DataAccessGroup.objects.filter(pk=rights.group_id).first() if rights.group_id else None
     )
     records = [
-        Record(
-            project=project,
+        Record(  # ids, not objects: assigning related objects costs more than the insert
+            project_id=project.pk,
             record_id=record_id,
             sort_key=record_sort_key(record_id),
-            arm=arm,
-            group=own_group or group,
-            created_by=context.actor,
+            arm_id=arm.pk,
+            group_id=own_group.pk if own_group else group.pk if group else None,
+            created_by_id=context.actor.pk if context.actor else None,
         )
         for record_id, group in wanted
     ]
@@ -170,6 +170,7 @@ class _Writer:
             name for name, rows in self.rows.items() if any(calculation_of(r)[0] for r in rows)
         }
         self.event_names = {event.pk: event.unique_name for event in design.events}
+        self.actor_id = context.actor.pk if context.actor else None
 
     def write(self, writes: Sequence[FormWrite]) -> int:
         stored = self._stored(writes)
@@ -187,7 +188,7 @@ class _Writer:
             if result is None:
                 continue
             form, changes = result
-            form.updated_by, form.updated_at = self.context.actor, now
+            form.updated_by_id, form.updated_at = self.actor_id, now
             if key not in queued:  # written twice in one chunk: one row, changed twice
                 (changed if form.pk else new).append(form)
                 queued.add(key)
@@ -242,8 +243,8 @@ class _Writer:
         if form is None:
             form = FormData(
                 project_id=self.project.pk,
-                record=write.record,
-                event=write.event,
+                record_id=write.record.pk,
+                event_id=write.event.pk,
                 form_name=write.form,
                 instance=write.instance,
                 version=0,
