@@ -192,6 +192,32 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _stop(process)
 
 
+def run_opencrf(data_dir: str, *args: str) -> str:
+    """Run an `opencrf` command on the browser server's data folder (its settings, not the
+    test process's); returns what it printed. Fails the test on a non-zero exit."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCRF_", "DJANGO_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(OPENCRF_DATA_DIR=data_dir, OPENCRF_HTTPS="false", OPENCRF_SECRET_KEY="x" * 50)
+    result = subprocess.run(
+        [sys.executable, "-m", "opencrf", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def server_data_dir(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The data folder of the server behind `server_url`."""
+    data_dirs = sorted(tmp_path_factory.getbasetemp().glob("browser-server*/data"))
+    assert data_dirs, "the browser server's data folder"
+    return str(data_dirs[0])
+
+
 @pytest.fixture(scope="module")
 def browser(chromium_executable: str) -> Iterator[Any]:
     """One Chromium per test module.

@@ -7,11 +7,8 @@ the administrator turns it off and the same save goes through.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ACTION_TIMEOUT_MS
+from tests.browser.conftest import ACTION_TIMEOUT_MS, run_opencrf
 from tests.browser.test_journeys import log_in
 
 pytestmark = pytest.mark.browser
@@ -35,33 +32,10 @@ User.objects.create_user(username="{username}", password="{password}", may_creat
 """
 
 
-def _opencrf(data_dir: str, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCRF_", "DJANGO_"))}
-    env.pop("DATABASE_URL", None)
-    env.update(OPENCRF_DATA_DIR=data_dir, OPENCRF_HTTPS="false", OPENCRF_SECRET_KEY="x" * 50)
-    result = subprocess.run(
-        [sys.executable, "-m", "opencrf", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
-@pytest.fixture(scope="module")
-def server_data_dir(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    data_dirs = sorted(tmp_path_factory.getbasetemp().glob("browser-server*/data"))
-    assert data_dirs, "the browser server's data folder"
-    return str(data_dirs[0])
-
-
 @pytest.fixture
 def user_credentials(server_data_dir: str) -> tuple[str, str]:
     username, password = f"reader_{secrets.token_hex(3)}", secrets.token_urlsafe(16)
-    _opencrf(
+    run_opencrf(
         server_data_dir,
         "manage",
         "shell",
@@ -88,7 +62,7 @@ def user_page(browser: Any, server_url: str) -> Iterator[Any]:
 def maintenance_left_off(server_data_dir: str) -> Iterator[None]:
     """Whatever happens, the shared test server leaves this test accepting changes."""
     yield
-    _opencrf(server_data_dir, "maintenance", "off")
+    run_opencrf(server_data_dir, "maintenance", "off")
 
 
 def wait_for_banner(page: Any, *, shown: bool) -> None:

@@ -8,16 +8,14 @@ of another site by its address, that record's form, its field history and the lo
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import run_opencrf
 from tests.browser.test_journeys import log_in
 
 pytestmark = pytest.mark.browser
@@ -38,30 +36,12 @@ print(project.pk)
 """
 
 
-def _opencrf(data_dir: str, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENCRF_", "DJANGO_"))}
-    env.pop("DATABASE_URL", None)
-    env.update(OPENCRF_DATA_DIR=data_dir, OPENCRF_HTTPS="false", OPENCRF_SECRET_KEY="x" * 50)
-    result = subprocess.run(
-        [sys.executable, "-m", "opencrf", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
-def coordinator(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, int]:
-    data_dirs = sorted(tmp_path_factory.getbasetemp().glob("browser-server*/data"))
-    assert data_dirs, "the browser server's data folder"
-    data_dir = str(data_dirs[0])
-    _opencrf(data_dir, "demo")
+def coordinator(server_data_dir: str) -> tuple[str, str, int]:
+    data_dir = server_data_dir
+    run_opencrf(data_dir, "demo")
     username, password = f"hokurei_{secrets.token_hex(3)}", secrets.token_urlsafe(16)
-    out = _opencrf(
+    out = run_opencrf(
         data_dir, "manage", "shell", "-c", SETUP.format(username=username, password=password)
     )
     return username, password, int(out.strip().splitlines()[-1])

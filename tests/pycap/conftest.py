@@ -81,3 +81,22 @@ def create_project(api_server: tuple[str, str], title: str, *, longitudinal: boo
     )
     assert response.status_code == 200, response.text
     return response.text[-32:]
+
+
+def create_project_from_xml(api_server: tuple[str, str], title: str, odm: str) -> str:
+    """A new project made with the super token from Project XML, as PyCap's own integration
+    tests make theirs; its token."""
+    url, super_token = api_server
+    response = requests.post(
+        url,
+        data={
+            "token": super_token,
+            "content": "project",
+            "format": "xml",
+            "data": f"<item><project_title>{title}</project_title><purpose>0</purpose></item>",
+            "odm": odm,
+        },
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    return response.text[-32:]

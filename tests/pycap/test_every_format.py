@@ -9,10 +9,10 @@ import re
 
 import pandas as pd
 import pytest
-import requests
 from redcap import Project, RedcapError
 
 from conftest import REDCAP_PROJECTS
+from tests.pycap.conftest import create_project_from_xml
 
 TITLE = "PyCap in every format"
 # PyCap's export methods that take `format_type`, with the keyword arguments they need here.
@@ -39,21 +39,8 @@ EXPORTS_NO_FRAME = {"export_file_repository": {}}
 
 @pytest.fixture(scope="module")
 def project(api_server) -> Project:
-    url, super_token = api_server
     odm = (REDCAP_PROJECTS / "longitudinal" / "project.xml").read_text(encoding="utf-8")
-    response = requests.post(
-        url,
-        data={
-            "token": super_token,
-            "content": "project",
-            "format": "xml",
-            "data": f"<item><project_title>{TITLE}</project_title><purpose>0</purpose></item>",
-            "odm": odm,
-        },
-        timeout=120,
-    )
-    assert response.status_code == 200, response.text
-    made = Project(url, response.text[-32:])
+    made = Project(api_server[0], create_project_from_xml(api_server, TITLE, odm))
     made.import_dags([{"data_access_group_name": "Site A", "unique_group_name": ""}])
     made.import_user_roles([{"role_label": "Monitor"}])
     made.create_folder_in_repository("Protocols")

@@ -6,31 +6,18 @@ from __future__ import annotations
 import io
 
 import pytest
-import requests
 from redcap import Project, RedcapError
 
 from conftest import REDCAP_PROJECTS
+from tests.pycap.conftest import create_project_from_xml
 
 TITLE = "PyCap longitudinal"
 
 
 @pytest.fixture(scope="module")
 def project(api_server) -> Project:
-    url, super_token = api_server
     odm = (REDCAP_PROJECTS / "longitudinal" / "project.xml").read_text(encoding="utf-8")
-    response = requests.post(
-        url,
-        data={
-            "token": super_token,
-            "content": "project",
-            "format": "xml",
-            "data": f"<item><project_title>{TITLE}</project_title><purpose>0</purpose></item>",
-            "odm": odm,
-        },
-        timeout=120,
-    )
-    assert response.status_code == 200, response.text
-    return Project(url, response.text[-32:])
+    return Project(api_server[0], create_project_from_xml(api_server, TITLE, odm))
 
 
 def test_it_is_longitudinal_with_two_arms_and_their_events(project):
