@@ -14,10 +14,11 @@ from django.http import HttpRequest
 
 from opencrf.accounts.models import User
 from opencrf.audit.models import AuditEvent, AuditSource
-from opencrf.core.bulk_sql import insert_rows
+from opencrf.core.bulk_sql import insert_values
 from opencrf.core.middleware import client_address
 
 GENESIS_HASH = "0" * 64
+AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the time in hashed payloads, always UTC
 SYSTEM_CHAIN = 0
 # Advisory-lock keys of audit chains: this base plus the project id, clear of other users.
 AUDIT_LOCK_BASE = 0x0A0D17 << 32
@@ -67,7 +68,7 @@ def audit_payload(event: AuditEvent) -> dict[str, Any]:
     return {
         "project_id": event.project_id,
         "sequence": event.sequence,
-        "at": event.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "at": event.at.astimezone(UTC).strftime(AT_FORMAT),
         "actor_id": event.actor_id,
         "actor_name": event.actor_name,
         "source": event.source,
@@ -148,34 +149,42 @@ def audit_events_create(
     last = _lock_chain_head(project_id)
     sequence, prev_hash = (last.sequence, last.hash) if last else (0, GENESIS_HASH)
     now = datetime.now(UTC)
+    at = now.strftime(AT_FORMAT)
     actor_id = context.actor.pk if context.actor else None
+    actor_name = context.actor.username if context.actor else ""
     rows = []
+    # Plain payloads and rows rather than AuditEvent instances: the same hash as
+    # `audit_payload` gives for the stored row, at a fraction of the cost per entry.
     for entry in entries:
         sequence += 1
-        event = AuditEvent(
-            project_id=project_id,
-            sequence=sequence,
-            at=now,
-            actor_id=actor_id,
-            actor_name=context.actor.username if context.actor else "",
-            source=context.source,
-            action=entry.action,
-            record=entry.target.record,
-            event=entry.target.event,
-            instrument=entry.target.instrument,
-            instance=entry.target.instance,
-            details=entry.details,
-            changes=dict(entry.changes),
-            reason=entry.reason,
-            request_id=context.request_id,
-            client_address=context.client_address,
-            prev_hash=prev_hash,
-        )
-        event.hash = prev_hash = audit_hash(event.prev_hash, audit_payload(event))
-        rows.append(event)
-    return insert_rows(AuditEvent, rows, AUDIT_COLUMNS, batch=batch)
+        target = entry.target
+        changes = dict(entry.changes)
+        payload = {
+            "project_id": project_id,
+            "sequence": sequence,
+            "at": at,
+            "actor_id": actor_id,
+            "actor_name": actor_name,
+            "source": context.source,
+            "action": entry.action,
+            "record": target.record,
+            "event": target.event,
+            "instrument": target.instrument,
+            "instance": target.instance,
+            "details": entry.details,
+            "changes": changes,
+            "reason": entry.reason,
+            "request_id": context.request_id,
+            "client_address": context.client_address,
+        }
+        entry_hash = audit_hash(prev_hash, payload)
+        payload["at"] = now  # stored as a timestamp; hashed as its text above
+        rows.append((*payload.values(), prev_hash, entry_hash))  # in AUDIT_COLUMNS order
+        prev_hash = entry_hash
+    return insert_values(AuditEvent, AUDIT_COLUMNS, rows, batch=batch)
 
 
+# The payload's fields in `audit_payload`'s order, then the two hashes.
 AUDIT_COLUMNS = (
     "project_id",
     "sequence",

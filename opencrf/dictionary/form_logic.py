@@ -8,6 +8,7 @@ only what reads the changed field. Text is never sent for the browser to parse.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -72,22 +73,40 @@ def form_logic_spec(
     return {"fields": spec, "context": dict(context or {}), "depends": depends}
 
 
-Compiled = tuple[tuple[FieldRow, Node | None, Node | None, str], ...]
+@dataclass(frozen=True)
+class CompiledForm:
+    """A form's parsed logic: (row, branching, calculation, mode) per field, and how many
+    passes its calculations need (two only when one reads a calculation at or after it)."""
+
+    fields: tuple[tuple[FieldRow, Node | None, Node | None, str], ...]
+    passes: int
+
+    @property
+    def calculates(self) -> bool:
+        return any(calc is not None for _row, _branching, calc, _mode in self.fields)
 
 
-def _compiled(fields: Sequence[FieldRow]) -> Compiled:
-    return _compiled_rows(tuple(fields))
+def compile_form(fields: Sequence[FieldRow]) -> CompiledForm:
+    """The form's logic parsed once per process (rows are immutable, so the cache is safe):
+    an import of many records parses each expression once."""
+    return _compile_rows(tuple(fields))
 
 
 @lru_cache(maxsize=256)
-def _compiled_rows(fields: tuple[FieldRow, ...]) -> Compiled:
-    """Each field's parsed branching and calculation; kept per form (rows are immutable), so
-    an import of many records parses each expression once."""
+def _compile_rows(fields: tuple[FieldRow, ...]) -> CompiledForm:
     compiled = []
     for row in fields:
         expression, mode = calculation_of(row)
         compiled.append((row, _ast(row.branching_logic), _ast(expression), mode))
-    return tuple(compiled)
+    calcs = [(row.field_name, c) for row, _branching, c, _mode in compiled if c is not None]
+    names = [name for name, _calc in calcs]
+    reads_later = any(
+        name in names[position:]
+        for position, (_name, calc) in enumerate(calcs)
+        for _event, name in references(calc)
+    )
+    passes = 2 if reads_later else 1
+    return CompiledForm(tuple(compiled), passes)
 
 
 def evaluate_form(
@@ -99,23 +118,34 @@ def evaluate_form(
     settles calculations that read a later one. Every save recomputes calculations this way,
     whatever the path (web, import, API), so stored results never depend on a browser.
     """
-    current = dict(values)
-    session = Session(current, {**_clock(), **(context or {})})
-    compiled = _compiled(fields)
-    results: dict[str, str] = {}
-    for _pass in range(2):
-        for row, _branching, calc, mode in compiled:
-            if calc is not None:
-                value = _calculate(session, calc, mode)
-                results[row.field_name] = current[row.field_name] = value
+    form = compile_form(fields)
+    full_context = {**clock(), **(context or {})}
+    results = calculate_form(form, values, full_context)
+    session = Session({**values, **results}, full_context)
     shown = {
         row.field_name: branching is None or _shown(session, branching)
-        for row, branching, _calc, _mode in compiled
+        for row, branching, _calc, _mode in form.fields
     }
     return results, shown
 
 
-def _clock() -> dict[str, str]:
+def calculate_form(
+    form: CompiledForm, values: Mapping[str, str], context: Mapping[str, Any]
+) -> dict[str, str]:
+    """The calculated values of a compiled form, as `evaluate_form` computes them; `context`
+    must hold the `clock()` keys (an import reads the clock once for many records)."""
+    current = dict(values)
+    session = Session(current, context)
+    results: dict[str, str] = {}
+    for _pass in range(form.passes):
+        for row, _branching, calc, mode in form.fields:
+            if calc is not None:
+                value = _calculate(session, calc, mode)
+                results[row.field_name] = current[row.field_name] = value
+    return results
+
+
+def clock() -> dict[str, str]:
     """One reading of the server's clock for a whole form, so `today` cannot change mid-save."""
     now = timezone.localtime()
     return {"today": now.strftime("%Y-%m-%d"), "now": now.strftime("%Y-%m-%d %H:%M:%S")}

@@ -27,7 +27,7 @@ from opencrf.audit.services import AuditContext, AuditEntry, AuditTarget, audit_
 from opencrf.core.bulk_sql import insert_rows
 from opencrf.core.errors import InvalidInput, PermissionDenied
 from opencrf.dictionary.design import ProjectDesign
-from opencrf.dictionary.form_logic import calculation_of, evaluate_form
+from opencrf.dictionary.form_logic import calculate_form, clock, compile_form
 from opencrf.projects.models import Arm, DataAccessGroup, Event, Project
 from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import MISSING_RIGHT, member_rights
@@ -85,29 +85,25 @@ def records_create_many(
     own_group = (
         DataAccessGroup.objects.filter(pk=rights.group_id).first() if rights.group_id else None
     )
-    records = [
-        Record(  # ids, not objects: assigning related objects costs more than the insert
+    created: dict[str, Record] = {}
+    entries = []
+    for record_id, asked in wanted:
+        group = own_group or asked
+        record = created[record_id] = Record(  # ids, not objects: assigning costs more
             project_id=project.pk,
             record_id=record_id,
             sort_key=record_sort_key(record_id),
             arm_id=arm.pk,
-            group_id=own_group.pk if own_group else group.pk if group else None,
+            group_id=group.pk if group else None,
             created_by_id=context.actor.pk if context.actor else None,
         )
-        for record_id, group in wanted
-    ]
-    Record.objects.bulk_create(records, batch_size=CHUNK)
-    created = {
-        record.record_id: record
-        for record in Record.objects.filter(project=project, record_id__in=ids).select_related(
-            "group", "arm"
-        )
-    }
-    entries = []
-    for record_id in ids:
-        group = created[record_id].group
+        # The related objects callers read, cached without a query.
+        Record.arm.field.set_cached_value(record, arm)
+        Record.group.field.set_cached_value(record, group)
         changes = {"arm": ["", str(arm.number)], "group": ["", group.unique_name if group else ""]}
         entries.append(AuditEntry("record.create", AuditTarget(record=record_id), changes))
+    # Both databases return the new primary keys from the multi-row INSERT.
+    Record.objects.bulk_create(created.values(), batch_size=CHUNK)
     audit_events_create(context=context, project_id=project.pk, entries=entries)
     return created
 
@@ -166,9 +162,9 @@ class _Writer:
         }
         for columns in self.columns.values():
             columns.pop(design.record_id_field, None)
-        self.calculated = {
-            name for name, rows in self.rows.items() if any(calculation_of(r)[0] for r in rows)
-        }
+        compiled = {name: compile_form(rows) for name, rows in self.rows.items()}
+        self.logic = {name: form for name, form in compiled.items() if form.calculates}
+        self.clock: dict[str, str] = {}  # read at each chunk
         self.event_names = {event.pk: event.unique_name for event in design.events}
         self.actor_id = context.actor.pk if context.actor else None
 
@@ -182,6 +178,7 @@ class _Writer:
         entries: list[AuditEntry] = []
         queued: set[tuple[int, int, str, int]] = set()
         now = timezone.now()
+        self.clock = clock()  # read once a chunk, as a single save reads it once a form
         for write in writes:
             key = (write.record.pk, write.event.pk, write.form, write.instance)
             result = self._apply(write, stored.get(key), stored)
@@ -224,9 +221,9 @@ class _Writer:
         columns = self.columns[write.form]
         before = dict(form.values) if form else {}
         merged = {**before, **{k: v for k, v in write.values.items() if k in columns}}
-        if write.form in self.calculated:
+        if write.form in self.logic:
             context, data = self._logic_context(write, stored)
-            calculated, _shown = evaluate_form(self.rows[write.form], {**data, **merged}, context)
+            calculated = calculate_form(self.logic[write.form], {**data, **merged}, context)
             merged.update({k: v for k, v in calculated.items() if k in columns})
         after = {k: v for k, v in merged.items() if v != "" and k in columns}
         changes = {}
@@ -273,6 +270,7 @@ class _Writer:
                 visible.update(other.values)
         arm_events = self.design.events_of_arm(record.arm_id)
         context = {
+            **self.clock,
             "record": record.record_id,
             "event": write.event.unique_name,
             "event_id": write.event.pk,

@@ -37,6 +37,7 @@ from opencrf.records.values import check_value, form_columns
 
 IGNORED = frozenset({"redcap_survey_identifier"})
 NOT_IMPORTED = frozenset({"calc", "descriptive", "file"})
+STATUS_CODES = frozenset(str(code) for code in FormStatus.values)
 _DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(.*)$")
 
 
@@ -141,6 +142,7 @@ class _Planner:
         # (event, form, repeat form, whole event) where every value may go: no checks to run.
         self._clear: set[tuple[int, str, str, bool]] = set()
         self._dates = {name: row for name, row in self.columns.items() if _is_date_field(row)}
+        self._statuses = {f"{form}_complete" for form in self.forms}
 
     def plan(self, rows: Sequence[Mapping[str, str]]) -> list[_Instance]:
         merged: dict[tuple[str, int, str, int | str], _Instance] = {}
@@ -201,14 +203,14 @@ class _Planner:
             return []
         by_form: dict[str, _Instance] = {}
         record_field = self.design.record_id_field
+        overwrite = self.options.overwrite
+        form_names = self._form_names
         for name, raw in row.items():
             value = "" if raw is None else raw if isinstance(raw, str) else str(raw)
-            form = self._form_names.get(name, "")
+            form = form_names.get(name, "")
             if form == "":
-                form = self._form_names[name] = self._form_of(name)
-            if form is None or name == record_field:
-                continue
-            if not self.options.overwrite and value == "":
+                form = form_names[name] = self._form_of(name)
+            if form is None or name == record_field or (value == "" and not overwrite):
                 continue
             clear = (event.pk, form, repeat_form, whole_event)
             if clear not in self._clear:
@@ -216,15 +218,12 @@ class _Planner:
                     continue
                 if self._always_applies(event, form, repeat_form, whole_event):
                     self._clear.add(clear)
-            target = by_form.setdefault(
-                form,
-                _Instance(
-                    record,
-                    event,
-                    form,
-                    instance if repeat_form or whole_event or not self._repeats(event, form) else 1,
-                ),
-            )
+            target = by_form.get(form)
+            if target is None:
+                number = (
+                    instance if repeat_form or whole_event or not self._repeats(event, form) else 1
+                )
+                target = by_form[form] = _Instance(record, event, form, number)
             self._put(target, name, value)
         if not by_form:  # a row holding only the record id still creates the record
             first = self.design.rows[0].form_name if self.design.rows else ""
@@ -319,10 +318,10 @@ class _Planner:
         return self._repeating[key]
 
     def _put(self, target: _Instance, name: str, value: str) -> None:
-        if name == f"{target.form}_complete":
+        if name in self._statuses:  # `<form>_complete`, of this target's form (see _form_of)
             if value == "":
                 return
-            if value not in {str(code) for code in FormStatus.values}:
+            if value not in STATUS_CODES:
                 self._problem(target.record, name, value, "The form status must be 0, 1 or 2.")
                 return
             target.status = int(value)

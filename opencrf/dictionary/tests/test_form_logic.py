@@ -7,7 +7,7 @@ import pytest
 from conftest import SALT_RCT
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.csvio import parse_dictionary_csv
-from opencrf.dictionary.form_logic import evaluate_form, form_logic_spec
+from opencrf.dictionary.form_logic import compile_form, evaluate_form, form_logic_spec
 
 ROWS = parse_dictionary_csv((SALT_RCT / "dictionary.csv").read_bytes())
 RECORDS = list(csv.DictReader((SALT_RCT / "records.csv").open(encoding="utf-8-sig")))
@@ -54,6 +54,24 @@ def test_a_calculation_reading_a_later_calculation_settles_in_the_second_pass():
     ]
     calculated, _shown = evaluate_form(rows, {"x": "4"})
     assert calculated == {"double": "10", "base": "5"}
+    assert compile_form(rows).passes == 2
+
+
+def test_calculations_reading_only_earlier_ones_take_one_pass_with_the_same_results():
+    rows = [
+        FieldRow("x", "f"),
+        FieldRow("base", "f", field_type="calc", select_choices_or_calculations="[x] + 1"),
+        FieldRow("double", "f", field_type="calc", select_choices_or_calculations="[base] * 2"),
+        FieldRow("note", "f", field_annotation="@CALCTEXT(if([double] > 9, 'big', 'small'))"),
+    ]
+    assert compile_form(rows).passes == 1
+    calculated, _shown = evaluate_form(rows, {"x": "4", "base": "stale", "double": "stale"})
+    assert calculated == {"base": "5", "double": "10", "note": "big"}
+
+
+def test_a_calculation_reading_itself_counts_as_reading_a_later_one():
+    rows = [FieldRow("n", "f", field_type="calc", select_choices_or_calculations="[n] + 1")]
+    assert compile_form(rows).passes == 2
 
 
 def test_calctext_gives_text_and_a_broken_calculation_stores_blank():
