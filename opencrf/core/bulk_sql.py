@@ -4,8 +4,8 @@
 more than the database's own work for an import of thousands of rows. `insert_values` prepares
 each column's conversion once and hands the rows to the driver's `executemany`, with the same
 parameter binding (never string formatting); `insert_rows` feeds it from model instances, and
-callers that need no instance at all (audit entries) give it plain rows. It returns no primary keys: callers use it only
-for rows they do not touch again in the same transaction.
+callers that need no instance at all (audit entries) give it plain rows. Neither returns
+primary keys: callers use them only for rows they do not touch again in the transaction.
 """
 
 from __future__ import annotations
