@@ -24,7 +24,7 @@ from opencrf.files.selectors import files_in_project, open_stored_file
 from opencrf.files.services import file_delete, file_store
 from opencrf.projects.models import Event
 from opencrf.records.models import FormData, Record
-from opencrf.records.selectors import records_visible_to
+from opencrf.records.selectors import record_arm_ids, records_visible_to
 from opencrf.records.services import form_save
 
 CHUNK = 64 * 1024
@@ -55,7 +55,8 @@ def _target(call: Call) -> tuple[Record, Event, str, int]:
     if record is None:
         raise ApiError(f'The record "{record_id}" does not exist')
     event_name = call.params.text("event")
-    events = design.events_of_arm(record.arm_id)
+    arm_ids = record_arm_ids(record)
+    events = [event for event in design.events if event.arm_id in arm_ids]
     event = next((e for e in events if e.unique_name == event_name), None)
     if event is None and (event_name or project.is_longitudinal):
         raise ApiError(f"The event '{event_name}' does not exist")

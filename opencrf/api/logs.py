@@ -29,11 +29,12 @@ RECORD_ACTIONS = {
     "record.delete": "Delete record",
     "record.rename": "Update record",
     "record.group": "Update record",
+    "record.arm": "Update record",
 }
 LOG_TYPES = {
     "record": list(RECORD_ACTIONS),
     "record_add": ["record.create"],
-    "record_edit": ["form.update", "record.rename", "record.group"],
+    "record_edit": ["form.update", "record.rename", "record.group", "record.arm"],
     "record_delete": ["form.delete", "record.delete"],
     "user": [
         "member.add",

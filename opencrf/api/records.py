@@ -41,10 +41,15 @@ from opencrf.records.imports import (
     UnknownFields,
     records_import,
 )
-from opencrf.records.models import FormData, Record
+from opencrf.records.models import FormData, Record, RecordArm
 from opencrf.records.project_xml import project_xml_write
 from opencrf.records.selectors import records_visible_to
-from opencrf.records.services import form_delete, record_delete, record_rename
+from opencrf.records.services import (
+    form_delete,
+    record_arm_remove,
+    record_delete,
+    record_rename,
+)
 
 
 def record(call: Call) -> HttpResponseBase:
@@ -309,17 +314,21 @@ def delete(call: Call) -> HttpResponseBase:
     events = [e for e in design.events if not event_name or e.unique_name == event_name]
     if event_name and not events:
         raise ApiError(f"The event '{event_name}' does not exist")
-    targets = [r for r in found.values() if arm is None or r.arm.number == arm]
+    arms_of: dict[int, set[int]] = {}  # record pk → arm numbers
+    links = RecordArm.objects.filter(record__in=found.values())
+    for record_pk, number in links.values_list("record_id", "arm__number"):
+        arms_of.setdefault(record_pk, set()).add(number)
+    # With `arm`, only that arm's data goes; a record also in other arms stays in those.
+    targets = [r for r in found.values() if arm is None or arm in arms_of.get(r.pk, set())]
+    event_ids = {e.pk for e in events if arm is None or e.arm.number == arm}
+    whole = not (instrument or event_name or instance is not None)
     with transaction.atomic():
         for target in targets:
-            _delete_in(
-                call,
-                target,
-                instrument,
-                {e.pk for e in events},
-                instance,
-                whole=not (instrument or event_name or instance is not None),
-            )
+            if whole and arm is not None and len(arms_of[target.pk]) > 1:
+                in_arm = project.arms.get(number=arm)
+                record_arm_remove(context=call.context, record=target, arm=in_arm)
+            else:
+                _delete_in(call, target, instrument, event_ids, instance, whole=whole)
     return count_response(len(targets), call.return_format)
 
 

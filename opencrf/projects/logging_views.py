@@ -67,6 +67,7 @@ ACTION_LABELS = {
     "record.create": gettext_lazy("Create record"),
     "record.delete": gettext_lazy("Delete record"),
     "record.rename": gettext_lazy("Rename record"),
+    "record.arm": gettext_lazy("Change the arms of a record"),
     "form.update": gettext_lazy("Update form"),
     "form.delete": gettext_lazy("Delete form"),
 }

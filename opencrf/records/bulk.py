@@ -24,14 +24,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from opencrf.audit.services import AuditContext, AuditEntry, AuditTarget, audit_events_create
-from opencrf.core.bulk_sql import insert_rows
+from opencrf.core.bulk_sql import insert_rows, insert_values
 from opencrf.core.errors import InvalidInput, PermissionDenied
 from opencrf.dictionary.design import ProjectDesign
 from opencrf.dictionary.form_logic import calculate_form, clock, compile_form
 from opencrf.projects.models import Arm, DataAccessGroup, Event, Project
 from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import MISSING_RIGHT, member_rights
-from opencrf.records.models import FormData, FormStatus, Record, record_sort_key
+from opencrf.records.models import FormData, FormStatus, Record, RecordArm, record_sort_key
 from opencrf.records.selectors import require_form_edit
 from opencrf.records.values import blank_value, form_columns, record_id_problem
 
@@ -59,19 +59,20 @@ def records_create_many(
     *,
     context: AuditContext,
     project: Project,
-    wanted: Sequence[tuple[str, DataAccessGroup | None]],
+    wanted: Sequence[tuple[str, DataAccessGroup | None, Arm | None]],
 ) -> dict[str, Record]:
-    """New records (id, group) in arm 1, audited as `record.create`; refused if one exists.
+    """New records (id, group, arm: arm 1 when None), audited as `record.create`; refused if
+    one exists.
 
     A member in a group creates records in that group, whatever group was asked.
     """
     rights = _rights(context, project)
     if not rights.record_create:
         raise PermissionDenied(MISSING_RIGHT["record_create"]())
-    for record_id, _group in wanted:
+    for record_id, _group, _arm in wanted:
         if (problem := record_id_problem(record_id)) is not None:
             raise InvalidInput(f"{record_id}: {problem}")
-    ids = [record_id for record_id, _group in wanted]
+    ids = [record_id for record_id, _group, _arm in wanted]
     taken = set(
         Record.objects.filter(project=project, record_id__in=ids).values_list(
             "record_id", flat=True
@@ -79,31 +80,32 @@ def records_create_many(
     )
     if taken:
         raise InvalidInput(_("Record %(record)s exists already.") % {"record": sorted(taken)[0]})
-    arm = Arm.objects.filter(project=project).order_by("number").first()
-    if arm is None:
+    first_arm = Arm.objects.filter(project=project).order_by("number").first()
+    if first_arm is None:
         raise InvalidInput(_("No such arm."))
     own_group = (
         DataAccessGroup.objects.filter(pk=rights.group_id).first() if rights.group_id else None
     )
     created: dict[str, Record] = {}
+    arms: dict[str, Arm] = {}
     entries = []
-    for record_id, asked in wanted:
-        group = own_group or asked
+    for record_id, asked, arm in wanted:
+        group, arm = own_group or asked, arm or first_arm
         record = created[record_id] = Record(  # ids, not objects: assigning costs more
             project_id=project.pk,
             record_id=record_id,
             sort_key=record_sort_key(record_id),
-            arm_id=arm.pk,
             group_id=group.pk if group else None,
             created_by_id=context.actor.pk if context.actor else None,
         )
-        # The related objects callers read, cached without a query.
-        Record.arm.field.set_cached_value(record, arm)
-        Record.group.field.set_cached_value(record, group)
+        Record.group.field.set_cached_value(record, group)  # read by callers, not queried
+        arms[record_id] = arm
         changes = {"arm": ["", str(arm.number)], "group": ["", group.unique_name if group else ""]}
         entries.append(AuditEntry("record.create", AuditTarget(record=record_id), changes))
     # Both databases return the new primary keys from the multi-row INSERT.
     Record.objects.bulk_create(created.values(), batch_size=CHUNK)
+    links = [(record.pk, arms[record_id].pk) for record_id, record in created.items()]
+    insert_values(RecordArm, ("record", "arm"), links)
     audit_events_create(context=context, project_id=project.pk, entries=entries)
     return created
 
@@ -124,11 +126,40 @@ def forms_write_many(
     for write in writes:
         if write.status is not None and write.status not in FormStatus.values:
             raise InvalidInput(_("No such form status: %(status)s.") % {"status": write.status})
+    _join_arms(context, project, writes)
     writer = _Writer(context, project, design, reason)
     changed = 0
     for start in range(0, len(writes), CHUNK):
         changed += writer.write(writes[start : start + CHUNK])
     return changed
+
+
+def _join_arms(context: AuditContext, project: Project, writes: Sequence[FormWrite]) -> None:
+    """Put each record in the arms of the events it is written at, as REDCap does when data
+    arrive for another arm's event; audited as `record.arm`."""
+    wanted = {(write.record.pk, write.event.arm_id): write.record for write in writes}
+    links = RecordArm.objects.filter(record__in={pk for pk, _arm in wanted})
+    have: dict[int, set[int]] = {}
+    for record_pk, arm_id in links.values_list("record_id", "arm_id"):
+        have.setdefault(record_pk, set()).add(arm_id)
+    missing = [key for key in wanted if key[1] not in have.get(key[0], set())]
+    if not missing:
+        return
+    numbers = dict(Arm.objects.filter(project=project).values_list("pk", "number"))
+    entries = []
+    for record_pk, arm_id in missing:
+        before = sorted(numbers[arm] for arm in have.setdefault(record_pk, set()))
+        have[record_pk].add(arm_id)
+        after = sorted(numbers[arm] for arm in have[record_pk])
+        changes = {"arms": [_numbers(before), _numbers(after)]}
+        target = AuditTarget(record=wanted[(record_pk, arm_id)].record_id)
+        entries.append(AuditEntry("record.arm", target, changes))
+    insert_values(RecordArm, ("record", "arm"), missing)
+    audit_events_create(context=context, project_id=project.pk, entries=entries)
+
+
+def _numbers(numbers: Iterable[int]) -> str:
+    return ", ".join(str(number) for number in numbers)
 
 
 NEW_FORM_COLUMNS = (
@@ -268,14 +299,14 @@ class _Writer:
             same_event = event_id == write.event.pk and form_name != write.form
             if same_event and _shares(form_name, instance, repeating, write.instance):
                 visible.update(other.values)
-        arm_events = self.design.events_of_arm(record.arm_id)
+        arm_events = self.design.events_of_arm(write.event.arm_id)
         context = {
             **self.clock,
             "record": record.record_id,
             "event": write.event.unique_name,
             "event_id": write.event.pk,
             "events": [event.unique_name for event in arm_events],
-            "arm_number": arm_events[0].arm.number if arm_events else 1,
+            "arm_number": write.event.arm.number,
             "instance": write.instance,
             "data": data,
             "project_id": self.project.pk,

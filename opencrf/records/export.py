@@ -29,7 +29,7 @@ from opencrf.dictionary.design import ProjectDesign
 from opencrf.files.selectors import files_in_project
 from opencrf.logic import LogicError, Node, evaluate_ast
 from opencrf.projects.models import Event, Project
-from opencrf.records.models import FormData, Record
+from opencrf.records.models import FormData, Record, RecordArm
 
 CHUNK = 500
 EVENT_COLUMN = "redcap_event_name"
@@ -218,26 +218,36 @@ def flat_cells(
 
 
 class StoredRecord:
-    """What an export reads of a Record row (and its group), without a model instance."""
+    """What an export reads of a Record row (its arms and group), without a model instance."""
 
-    __slots__ = ("arm_id", "group_name", "group_unique_name", "pk", "record_id")
+    __slots__ = ("arm_ids", "group_name", "group_unique_name", "pk", "record_id")
 
     def __init__(
-        self, pk: int, record_id: str, arm_id: int, group_name: str | None, group_unique: str | None
+        self,
+        pk: int,
+        record_id: str,
+        arm_ids: frozenset[int],
+        group_name: str | None,
+        group_unique: str | None,
     ) -> None:
         self.pk = pk
         self.record_id = record_id
-        self.arm_id = arm_id
+        self.arm_ids = arm_ids
         self.group_name = group_name or ""
         self.group_unique_name = group_unique or ""
 
 
 def stored_records(records: QuerySet[Record]) -> Iterator[StoredRecord]:
-    """The records in natural order, read in chunks."""
-    fields = ("pk", "record_id", "arm_id", "group__name", "group__unique_name")
-    ordered = records.order_by("sort_key", "pk").values_list(*fields)
-    for row in ordered.iterator(CHUNK):
-        yield StoredRecord(*row)
+    """The records in natural order, read in chunks, each chunk's arms in one more query."""
+    fields = ("pk", "record_id", "group__name", "group__unique_name")
+    rows = records.order_by("sort_key", "pk").values_list(*fields).iterator(CHUNK)
+    while chunk := list(islice(rows, CHUNK)):
+        arms: dict[int, set[int]] = {}
+        links = RecordArm.objects.filter(record__in=[row[0] for row in chunk])
+        for record_pk, arm_id in links.values_list("record_id", "arm_id"):
+            arms.setdefault(record_pk, set()).add(arm_id)
+        for pk, record_id, group_name, group_unique in chunk:
+            yield StoredRecord(pk, record_id, frozenset(arms.get(pk, ())), group_name, group_unique)
 
 
 class StoredForm:
@@ -354,8 +364,8 @@ class _RowWriter:
         if self.options.filter is not None:
             self._logic_data = self._record_data(record, forms)
         wanted = self.options.events
-        for event in self.design.events_of_arm(record.arm_id):
-            if wanted and event.unique_name not in wanted:
+        for event in self.design.events:  # in arm order: a record in two arms has both
+            if event.arm_id not in record.arm_ids or (wanted and event.unique_name not in wanted):
                 continue
             here = [form for form in forms if form.event_id == event.pk]
             if not here and self.layout.longitudinal:
@@ -388,7 +398,7 @@ class _RowWriter:
         context = {
             "record": record.record_id,
             "event": event.unique_name,
-            "events": [e.unique_name for e in self.design.events_of_arm(record.arm_id)],
+            "events": [e.unique_name for e in self.design.events_of_arm(event.arm_id)],
             "instance": instance or 1,
             "project_id": self.project.pk,
             "dag": record.group_unique_name,

@@ -22,7 +22,7 @@ from opencrf.core.errors import InvalidInput, PermissionDenied
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.dictionary.validation import validation_type
-from opencrf.projects.models import DataAccessGroup, Event, Project
+from opencrf.projects.models import Arm, DataAccessGroup, Event, Project
 from opencrf.projects.selectors import member_rights
 from opencrf.records.bulk import FormWrite, forms_write_many, records_create_many
 from opencrf.records.export import (
@@ -373,7 +373,10 @@ def _write(
     result = ImportResult()
     given = list(dict.fromkeys(instance.record for instance in instances))
     try:
-        records = _records(context, project, planner, given, options, result)
+        arms: dict[str, Arm] = {}  # a new record starts in the arm of its first event given
+        for instance in instances:
+            arms.setdefault(instance.record, instance.event.arm)
+        records = _records(context, project, planner, given, arms, options, result)
         writes = _numbered(instances, records)
         forms_write_many(
             context=context,
@@ -418,6 +421,7 @@ def _records(
     project: Project,
     planner: _Planner,
     given: list[str],
+    arms: Mapping[str, Arm],
     options: ImportOptions,
     result: ImportResult,
 ) -> dict[str, Record]:
@@ -435,7 +439,11 @@ def _records(
             message = f"The data access group '{name}' does not exist."
             raise ImportRefused([ImportProblem(record_id, GROUP_COLUMN, name, message)])
     new_ids = _new_ids(context, project, given, visible, options)
-    wanted = [(new_ids[r], groups.get(planner.groups.get(r, ""))) for r in given if r in new_ids]
+    wanted = [
+        (new_ids[r], groups.get(planner.groups.get(r, "")), arms.get(r))
+        for r in given
+        if r in new_ids
+    ]
     created = records_create_many(context=context, project=project, wanted=wanted)
     found = {r: visible[r] if r not in new_ids else created[new_ids[r]] for r in given}
     result.records = [found[r].record_id for r in given]

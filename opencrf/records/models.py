@@ -20,7 +20,9 @@ class Record(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="records")
     record_id = models.CharField(_("record ID"), max_length=100)
     sort_key = models.CharField(max_length=120, db_index=True)
-    arm = models.ForeignKey(Arm, on_delete=models.PROTECT, related_name="records")
+    # The arms the record is in: one at first; REDCap lets the same record id hold data in
+    # several arms (each arm its own events), and so does OpenCRF.
+    arms = models.ManyToManyField(Arm, through="RecordArm", related_name="records")
     group = models.ForeignKey(
         DataAccessGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="records"
     )
@@ -38,6 +40,19 @@ class Record(models.Model):
 
     def __str__(self) -> str:
         return self.record_id
+
+
+class RecordArm(models.Model):
+    """A record's membership of one arm: its forms may be at that arm's events."""
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="arm_links")
+    arm = models.ForeignKey(Arm, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["record", "arm"], name="record_arm_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.record_id} in arm {self.arm_id}"
 
 
 class FormStatus(models.IntegerChoices):

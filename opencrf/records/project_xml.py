@@ -307,10 +307,8 @@ def _import_records(context: AuditContext, project: Project, parsed: ProjectXml)
 
 
 def _create_records(context: AuditContext, project: Project, parsed: ProjectXml) -> None:
-    """Every record in the arm of its first event and in its group, before its data.
-
-    `records_import` puts new records in arm 1 and would refuse a second arm's events.
-    """
+    """Every record in the arm of its first event and in its group, before its data (the
+    import then puts a record with data in further arms in those arms too)."""
     events = {event.unique_name: event for event in project.events.select_related("arm")}
     groups = {group.unique_name: group for group in project.groups.all()}
     record_field = parsed.record_id_field
@@ -486,6 +484,7 @@ class _ClinicalWriter:
 
     def subjects(self, record_ids: Sequence[str] = ()) -> Iterator[str]:
         records = records_visible_to(self.user, self.project).select_related("group")
+        records = records.prefetch_related("arm_links")
         if record_ids:
             records = records.filter(record_id__in=record_ids)
         ordered = records.order_by("sort_key", "pk").iterator(CHUNK)
@@ -557,7 +556,8 @@ class _ClinicalWriter:
         yield "\t</SubjectData>\n"
 
     def _record_only(self, record: Record) -> Iterator[str]:
-        event = next(e for e in self.design.events if e.arm_id == record.arm_id)
+        arm_ids = {link.arm_id for link in record.arm_links.all()}  # prefetched
+        event = next(e for e in self.design.events if e.arm_id in arm_ids)
         form = self.design.instruments[0].name
         if self.project.is_longitudinal:
             yield (

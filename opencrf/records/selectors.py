@@ -16,7 +16,7 @@ from opencrf.projects.models import DataAccessGroup, Event, Project
 from opencrf.projects.rights import EDITABLE, Rights
 from opencrf.projects.selectors import active_member, member_rights
 from opencrf.records.errors import RecordNotFound
-from opencrf.records.models import FormData, Record
+from opencrf.records.models import FormData, Record, RecordArm
 
 
 def records_visible_to(user: User, project: Project) -> QuerySet[Record]:
@@ -42,6 +42,17 @@ def access_record(user: User, project: Project, record_id: str) -> Record:
     if record is None:
         raise RecordNotFound(_("No such record."))
     return record
+
+
+def record_arm_ids(record: Record) -> frozenset[int]:
+    """The ids of the arms the record is in (one, unless it was put in more)."""
+    return frozenset(RecordArm.objects.filter(record=record).values_list("arm_id", flat=True))
+
+
+def record_arm_numbers(record: Record) -> list[int]:
+    """The numbers of the arms the record is in, in order."""
+    links = RecordArm.objects.filter(record=record).order_by("arm__number")
+    return list(links.values_list("arm__number", flat=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +143,12 @@ def dashboard_rows(
 ) -> tuple[list[DashboardRow], int]:
     """One page of visible records in natural order with their forms' statuses, and the total.
 
-    Two queries for the page, one count: the cells hold only forms that have data; a
-    designated form without data is simply absent (read it as FormCell(None, 0)).
+    Three queries for the page (records, their arms, their forms), one count: the cells hold
+    only forms that have data; a designated form without data is simply absent (read it as
+    FormCell(None, 0)). Each record's arms are in `record.arm_links.all()`.
     """
-    records = records_visible_to(user, project).select_related("group", "arm")
+    records = records_visible_to(user, project).select_related("group")
+    records = records.prefetch_related("arm_links")
     if search.strip():
         records = records.filter(record_id__icontains=search.strip())
     total = records.count()

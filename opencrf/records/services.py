@@ -31,8 +31,13 @@ from opencrf.projects.models import (
 from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import MISSING_RIGHT, member_rights
 from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
-from opencrf.records.models import FormData, FormStatus, Record, record_sort_key
-from opencrf.records.selectors import next_record_id, require_form_edit
+from opencrf.records.models import FormData, FormStatus, Record, RecordArm, record_sort_key
+from opencrf.records.selectors import (
+    next_record_id,
+    record_arm_ids,
+    record_arm_numbers,
+    require_form_edit,
+)
 from opencrf.records.values import (
     NOT_ENTERED,
     blank_value,
@@ -125,13 +130,61 @@ def record_create(
         project=project,
         record_id=record_id,
         sort_key=record_sort_key(record_id),
-        arm=arm,
         group=group,
         created_by=context.actor,
     )
+    RecordArm.objects.create(record=record, arm=arm)
     changes = {"arm": ["", str(arm.number)], "group": ["", group.unique_name if group else ""]}
     _audit(context, project.pk, "record.create", target=_target(record), changes=changes)
     return record
+
+
+@transaction.atomic
+def record_arm_add(*, context: AuditContext, record: Record, arm: Arm) -> None:
+    """Put an existing record in one more arm (REDCap: the same record id in another arm), so
+    that its forms may be entered at that arm's events; audited as `record.arm`."""
+    _require(acting_rights(context, record.project), "record_create")
+    if arm.project_id != record.project_id:
+        raise InvalidInput(_("No such arm."))
+    Record.objects.select_for_update().filter(pk=record.pk).first()
+    before = record_arm_numbers(record)
+    if arm.number in before:
+        return
+    RecordArm.objects.create(record=record, arm=arm)
+    changes = {"arms": [_numbers_text(before), _numbers_text([*before, arm.number])]}
+    _audit(context, record.project_id, "record.arm", target=_target(record), changes=changes)
+
+
+@transaction.atomic
+def record_arm_remove(*, context: AuditContext, record: Record, arm: Arm, reason: str = "") -> None:
+    """Take a record out of one arm, deleting its forms at that arm's events (each audited as
+    `form.delete`); a record left in no arm is deleted (`record_delete`)."""
+    _require(acting_rights(context, record.project), "record_delete")
+    Record.objects.select_for_update().filter(pk=record.pk).first()
+    before = record_arm_numbers(record)
+    if arm.number not in before:
+        return
+    if before == [arm.number]:
+        record_delete(context=context, record=record, reason=reason)
+        return
+    forms = FormData.objects.select_for_update().filter(record=record, event__arm=arm)
+    for form in forms.select_related("event").order_by("event__position", "form_name", "instance"):
+        _delete_form(context, record, form, reason)
+    RecordArm.objects.filter(record=record, arm=arm).delete()
+    after = [number for number in before if number != arm.number]
+    changes = {"arms": [_numbers_text(before), _numbers_text(after)]}
+    _audit(
+        context,
+        record.project_id,
+        "record.arm",
+        target=_target(record),
+        changes=changes,
+        reason=reason,
+    )
+
+
+def _numbers_text(numbers: Sequence[int]) -> str:
+    return ", ".join(str(number) for number in sorted(numbers))
 
 
 def _lock(record: Record, event: Event, form_name: str, instance: int) -> FormData | None:
@@ -147,7 +200,7 @@ def _check_designation(
     design: ProjectDesign, record: Record, event: Event, form_name: str, instance: int
 ) -> None:
     """Refuses forms the event does not collect, and instances of forms that do not repeat."""
-    if event.project_id != record.project_id or event.arm_id != record.arm_id:
+    if event.project_id != record.project_id or event.arm_id not in record_arm_ids(record):
         raise InvalidInput(_("No such event for this record."))
     if not design.has_form(record.project, event, form_name):
         raise InvalidInput(
@@ -228,13 +281,12 @@ def _logic_context(
         if other.event_id == event.pk and _shares_values(other, repeating, instance):
             visible.update(other.values)
     data.setdefault(event.unique_name, {}).setdefault(str(instance), {}).update(merged)
-    arm_events = design.events_of_arm(record.arm_id)
     context = {
         "record": record.record_id,
         "event": event.unique_name,
         "event_id": event.pk,
-        "events": [other.unique_name for other in arm_events],
-        "arm_number": arm_events[0].arm.number if arm_events else record.arm.number,
+        "events": [other.unique_name for other in design.events_of_arm(event.arm_id)],
+        "arm_number": event.arm.number,
         "instance": instance,
         "data": data,
         "project_id": record.project_id,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<str:record_id>/delete/", views.record_delete, name="delete"),
     path("<str:record_id>/rename/", views.record_rename, name="rename"),
     path("<str:record_id>/group/", views.record_group, name="group"),
+    path("<str:record_id>/arm/", views.record_arm, name="arm"),
     path(
         "<str:record_id>/<str:event_name>/<str:form_name>/<int:instance>/",
         views.form_entry,

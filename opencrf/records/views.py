@@ -45,7 +45,7 @@ from opencrf.files.previews import is_previewable
 from opencrf.files.services import file_delete, file_store
 from opencrf.files.views import file_response
 from opencrf.projects import selectors as project_selectors
-from opencrf.projects.models import Event, Project, ProjectStatus
+from opencrf.projects.models import Arm, Event, Project, ProjectStatus
 from opencrf.projects.rights import Rights
 from opencrf.records import selectors, services
 from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
@@ -150,8 +150,9 @@ def _dashboard_cells(
     design: Design, record: Record, statuses: Mapping[tuple[int, str], Any]
 ) -> list[Cell | None]:
     cells: list[Cell | None] = []
+    arm_ids = {link.arm_id for link in record.arm_links.all()}  # prefetched
     for event, form in design.columns():
-        if event.arm_id != record.arm_id:
+        if event.arm_id not in arm_ids:
             cells.append(None)
             continue
         cell = statuses.get((event.pk, form.name))
@@ -195,8 +196,17 @@ def dashboard(request: AuthedRequest, project_id: int) -> HttpResponse:
         "page": paginator.get_page(page),
         "autonumbering": project.record_autonumbering,
         "can_create": rights.record_create,
+        "arms": _arms_with_events(design),
     }
     return render(request, "records/dashboard.html", context)
+
+
+def _arms_with_events(design: Design) -> list[Arm]:
+    """The project's arms that have events, in order: a choice only when there are several."""
+    arms: dict[int, Arm] = {}
+    for event in design.events:
+        arms.setdefault(event.arm_id, event.arm)
+    return list(arms.values()) if len(arms) > 1 else []
 
 
 # ---------------------------------------------------------------- adding a record
@@ -208,20 +218,34 @@ def dashboard(request: AuthedRequest, project_id: int) -> HttpResponse:
 def record_new(request: AuthedRequest, project_id: int) -> HttpResponse:
     project = project_selectors.access_project(request.user, project_id)
     wanted = None if project.record_autonumbering else request.POST.get("record_id", "")
+    arm = _posted_arm(request, project)
     try:
         record = services.record_create(
             context=AuditContext.from_request(request),
             project=project,
             record_id=wanted,
+            arm=arm,
         )
     except InvalidInput as error:
         messages.error(request, error.message)
         return redirect("records:dashboard", project_id=project.pk)
     design = Design.of(project, project_selectors.member_rights(request.user, project))
-    first = next((c for c in design.columns() if c[0].arm_id == record.arm_id), None)
+    arm_ids = selectors.record_arm_ids(record)
+    first = next((c for c in design.columns() if c[0].arm_id in arm_ids), None)
     if first is None:
         return redirect("records:home", project_id=project.pk, record_id=record.record_id)
     return redirect(_form_url(project, record.record_id, first[0], first[1].name, 1))
+
+
+def _posted_arm(request: AuthedRequest, project: Project) -> Arm | None:
+    """The arm chosen by number in the POST (`arm`), None when none was chosen."""
+    number = request.POST.get("arm", "")
+    if not number:
+        return None
+    arm = project.arms.filter(number=int(number)).first() if number.isdigit() else None
+    if arm is None:
+        raise NotFound(_("No such arm."))
+    return arm
 
 
 # ---------------------------------------------------------------- record home
@@ -312,7 +336,8 @@ def record_home(request: AuthedRequest, project_id: int, record_id: str) -> Http
     def pipe_label(label: str, values: Mapping[str, str]) -> str:
         return make_piper(all_rows, values)(label)
 
-    events = [e for e in design.events if e.arm_id == record.arm_id]
+    arm_ids = selectors.record_arm_ids(record)
+    events = [e for e in design.events if e.arm_id in arm_ids]
     grid = [
         (form, [_grid_cell(design, record, event, form, forms, pipe_label) for event in events])
         for form in design.instruments
@@ -323,6 +348,9 @@ def record_home(request: AuthedRequest, project_id: int, record_id: str) -> Http
     context["rights"] = rights
     # Only members in no group may move records between groups.
     context["move_groups"] = list(project.groups.all()) if rights.group_id is None else []
+    arms = _arms_with_events(design)
+    context["arms"] = [arm for arm in arms if arm.pk in arm_ids]
+    context["other_arms"] = [arm for arm in arms if arm.pk not in arm_ids]
     return render(request, "records/record_home.html", context)
 
 
@@ -385,8 +413,8 @@ def _form_page(
     # Forms without access are left out, so they are missing here and in "next form".
     design = Design.of(project, project_selectors.member_rights(request.user, project))
     event = design.event_by_name(event_name)
-    if event.arm_id != record.arm_id:
-        raise Http404(_("This event is not in the record's arm."))
+    if event.arm_id not in selectors.record_arm_ids(record):
+        raise Http404(_("This event is not in the record's arms."))
     instrument = design.instrument(event, form_name)
     access = selectors.access_form(request.user, project, record, event, instrument.name)
     if instance < 1 or (instance > 1 and not design.repeats_form(event, form_name)):
@@ -997,4 +1025,21 @@ def record_group(request: AuthedRequest, project_id: int, record_id: str) -> Htt
         context=AuditContext.from_request(request), record=record, group=group
     )
     messages.success(request, _("The record's data access group was saved."))
+    return redirect("records:home", project_id=project.pk, record_id=record.record_id)
+
+
+@login_required
+@require_POST
+@domain_errors
+def record_arm(request: AuthedRequest, project_id: int, record_id: str) -> HttpResponse:
+    """Put the record in one more arm, as REDCap lets the same record id be in several."""
+    project = project_selectors.access_project(request.user, project_id)
+    record = selectors.access_record(request.user, project, record_id)
+    arm = _posted_arm(request, project)
+    if arm is None:
+        raise NotFound(_("No such arm."))
+    services.record_arm_add(context=AuditContext.from_request(request), record=record, arm=arm)
+    messages.success(
+        request, _("The record is now in arm %(number)s as well.") % {"number": arm.number}
+    )
     return redirect("records:home", project_id=project.pk, record_id=record.record_id)

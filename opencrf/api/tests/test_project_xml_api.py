@@ -24,7 +24,6 @@ from opencrf.records.tests.test_project_xml import (
     XML_FIXTURES,
     data_csv,
     differences,
-    fixture_param,
     normal,
 )
 
@@ -46,7 +45,7 @@ def create(super_token: str, name: str) -> str:
     return response.content.decode()
 
 
-@pytest.mark.parametrize("name", [fixture_param(name) for name in XML_FIXTURES])
+@pytest.mark.parametrize("name", XML_FIXTURES)
 def test_fixture_project_xml_creates_a_project_whose_records_export_as_data_csv(
     name, super_token, settings
 ):

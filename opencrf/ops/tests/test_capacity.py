@@ -17,9 +17,8 @@ pytestmark = pytest.mark.django_db
 def _record(project, record_id, forms=1):
     arm = project.arms.get()
     event = arm.events.get()
-    record = Record.objects.create(
-        project=project, record_id=record_id, sort_key=record_id, arm=arm
-    )
+    record = Record.objects.create(project=project, record_id=record_id, sort_key=record_id)
+    record.arms.add(arm)
     for number in range(1, forms + 1):
         FormData.objects.create(
             project=project, record=record, event=event, form_name="f", instance=number

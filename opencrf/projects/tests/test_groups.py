@@ -50,7 +50,8 @@ def test_renaming_a_group_keeps_its_unique_name_and_raises_the_design_version(
 def test_a_group_holding_records_cannot_be_deleted(classic_project, paula_context, sites):
     # Through the reverse relation: the projects app sits below records.
     arm = classic_project.arms.get()
-    classic_project.records.create(record_id="1", sort_key="1", arm=arm, group=sites[0])
+    record = classic_project.records.create(record_id="1", sort_key="1", group=sites[0])
+    record.arms.add(arm)
     before = audit_actions(classic_project)
 
     with pytest.raises(InvalidInput) as refused:

@@ -47,7 +47,8 @@ def test_the_first_record_of_a_project_is_number_one(salt_rct):
 
 
 def test_a_new_record_goes_to_arm_one_and_its_group(salt_rct, osaka_record, groups):
-    assert (osaka_record.arm.number, osaka_record.group) == (1, groups["osaka_central"])
+    arms = list(osaka_record.arms.values_list("number", flat=True))
+    assert (arms, osaka_record.group) == ([1], groups["osaka_central"])
     assert _audits(salt_rct, "record.create") == [
         ("1-1", {"arm": ["", "1"], "group": ["", "osaka_central"]}, "")
     ]
