@@ -6,8 +6,9 @@ Builds a classic project with one form of `--fields` fields (text with integer, 
 validations, plain text, radio, yes/no, 2 calculations) in a scratch data folder (SQLite, or
 DATABASE_URL when set), and a member's API token. Then, timing each step:
 
-1. raw bulk insert: the same values written as FormData rows with `bulk_create` (no checks,
-   no calculations, no audit) — the floor an import is compared with; the rows are deleted;
+1. raw bulk insert: the same records (with their arm) and values written with `bulk_create`
+   (no checks, no calculations, no audit) — the floor an import is compared with; the rows
+   are deleted;
 2. import through `/api/` (django.test.Client, the real view) in `--batch`-record CSV requests;
 3. unless `--skip-single`, the records deleted and imported again in one request;
 4. raw select + serialise: every stored row read and written as CSV text;
@@ -45,7 +46,12 @@ from opencrf.dictionary.columns import FieldRow  # noqa: E402
 from opencrf.dictionary.services import dictionary_apply  # noqa: E402
 from opencrf.projects.models import Project  # noqa: E402
 from opencrf.projects.services import project_create  # noqa: E402
-from opencrf.records.models import FormData, Record, record_sort_key  # noqa: E402
+from opencrf.records.models import (  # noqa: E402
+    FormData,
+    Record,
+    RecordArm,
+    record_sort_key,
+)
 
 FORM = "visit"
 KINDS = ("integer", "number", "date_ymd", "", "radio", "yesno")
@@ -130,10 +136,13 @@ def raw_insert(project: Project, rows: list[FieldRow], records: int) -> float:
     with transaction.atomic():
         created = Record.objects.bulk_create(
             [
-                Record(project=project, record_id=str(n), sort_key=record_sort_key(str(n)), arm=arm)
+                Record(project=project, record_id=str(n), sort_key=record_sort_key(str(n)))
                 for n in range(1, records + 1)
             ],
             batch_size=2000,
+        )
+        RecordArm.objects.bulk_create(
+            [RecordArm(record=record, arm=arm) for record in created], batch_size=2000
         )
         FormData.objects.bulk_create(
             [

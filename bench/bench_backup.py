@@ -71,7 +71,7 @@ def fresh_postgres() -> None:
 
 def build_rows(rows: int) -> None:
     from opencrf.demo.loader import load_demo
-    from opencrf.records.models import FormData, Record, record_sort_key
+    from opencrf.records.models import FormData, Record, RecordArm, record_sort_key
 
     project, _created = load_demo()
     event = project.events.order_by("id").first()
@@ -79,17 +79,19 @@ def build_rows(rows: int) -> None:
     records = (rows + FORMS_PER_RECORD - 1) // FORMS_PER_RECORD
     now = timezone.now().isoformat()
     record_table, form_table = Record._meta.db_table, FormData._meta.db_table
+    arm_table = RecordArm._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT INTO {record_table} (project_id, record_id, sort_key, arm_id, created_at) "  # noqa: S608
-            "VALUES (%s, %s, %s, %s, %s)",
-            [
-                (project.pk, f"B{n}", record_sort_key(f"B{n}"), arm_id, now)
-                for n in range(1, records + 1)
-            ],
+            f"INSERT INTO {record_table} (project_id, record_id, sort_key, created_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s)",
+            [(project.pk, f"B{n}", record_sort_key(f"B{n}"), now) for n in range(1, records + 1)],
         )
         cursor.execute(f"SELECT id FROM {record_table} WHERE record_id LIKE 'B%%' ORDER BY id")  # noqa: S608
         record_ids = [row[0] for row in cursor.fetchall()]
+        cursor.executemany(
+            f"INSERT INTO {arm_table} (record_id, arm_id) VALUES (%s, %s)",  # noqa: S608
+            [(record_pk, arm_id) for record_pk in record_ids],
+        )
         batch = []
         made = 0
         for record_pk in record_ids:

@@ -34,7 +34,7 @@ from opencrf.dictionary.columns import FieldRow  # noqa: E402
 from opencrf.dictionary.services import dictionary_apply  # noqa: E402
 from opencrf.projects.models import Project  # noqa: E402
 from opencrf.projects.services import event_create, event_instruments_set, project_create  # noqa: E402
-from opencrf.records.models import FormData, Record, record_sort_key  # noqa: E402
+from opencrf.records.models import FormData, Record, RecordArm, record_sort_key  # noqa: E402
 from opencrf.testing.auth import force_login_verified  # noqa: E402
 
 FORMS = [f"form_{n}" for n in range(1, 9)]
@@ -77,7 +77,6 @@ def setup(records: int) -> tuple[User, Project, int]:
                     project=project,
                     record_id=str(n),
                     sort_key=record_sort_key(str(n)),
-                    arm=arm,
                     created_by=user,
                 )
                 for n in range(1, records + 1)
@@ -85,6 +84,9 @@ def setup(records: int) -> tuple[User, Project, int]:
             batch_size=2000,
         )
         pks = list(Record.objects.filter(project=project).values_list("pk", flat=True))
+        RecordArm.objects.bulk_create(
+            (RecordArm(record_id=pk, arm=arm) for pk in pks), batch_size=2000
+        )
         forms = []
         for position, pk in enumerate(pks):
             for cell, (event_id, form_name) in enumerate(designations):
