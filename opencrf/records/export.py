@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import groupby, islice
 from typing import Any
 
 import orjson
@@ -29,7 +29,7 @@ from opencrf.dictionary.design import ProjectDesign
 from opencrf.files.selectors import files_in_project
 from opencrf.logic import LogicError, Node, evaluate_ast
 from opencrf.projects.models import Event, Project
-from opencrf.records.models import FormData, Record, RecordArm
+from opencrf.records.models import FormData, Record
 
 CHUNK = 500
 EVENT_COLUMN = "redcap_event_name"
@@ -238,16 +238,13 @@ class StoredRecord:
 
 
 def stored_records(records: QuerySet[Record]) -> Iterator[StoredRecord]:
-    """The records in natural order, read in chunks, each chunk's arms in one more query."""
-    fields = ("pk", "record_id", "group__name", "group__unique_name")
+    """The records in natural order, read in chunks; a record in several arms comes as one
+    row per arm, consecutive (one query rather than one more per chunk)."""
+    fields = ("pk", "record_id", "group__name", "group__unique_name", "arm_links__arm_id")
     rows = records.order_by("sort_key", "pk").values_list(*fields).iterator(CHUNK)
-    while chunk := list(islice(rows, CHUNK)):
-        arms: dict[int, set[int]] = {}
-        links = RecordArm.objects.filter(record__in=[row[0] for row in chunk])
-        for record_pk, arm_id in links.values_list("record_id", "arm_id"):
-            arms.setdefault(record_pk, set()).add(arm_id)
-        for pk, record_id, group_name, group_unique in chunk:
-            yield StoredRecord(pk, record_id, frozenset(arms.get(pk, ())), group_name, group_unique)
+    for (pk, record_id, group_name, group_unique), same in groupby(rows, key=lambda r: r[:4]):
+        arms = frozenset(row[4] for row in same if row[4] is not None)
+        yield StoredRecord(pk, record_id, arms, group_name, group_unique)
 
 
 class StoredForm:
