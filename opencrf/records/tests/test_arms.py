@@ -207,9 +207,13 @@ def test_a_new_record_goes_to_the_arm_chosen_on_the_dashboard(client, pi_paula, 
     dashboard = client.get(reverse("records:dashboard", args=[three_arms.pk]))
     response = client.post(reverse("records:new", args=[three_arms.pk]), {"arm": "3"})
 
-    assert '<select class="form-select form-select-sm w-auto" id="new-record-arm"' in (
-        dashboard.content.decode()
-    )
+    text = dashboard.content.decode()
+    assert '<select class="form-select form-select-sm w-auto" id="new-record-arm"' in text
+    headers = [
+        f'Event 1<br><span class="small text-body-secondary fw-normal">Arm {n}</span>'
+        for n in (1, 2, 3)
+    ]
+    assert all(header in text for header in headers)
     assert arms_of(three_arms, "121") == [3]  # numbered automatically after 120
     assert response["Location"] == reverse(
         "records:form", args=[three_arms.pk, "121", "event_1_arm_3", "demographics", 1]
