@@ -126,11 +126,12 @@ def forms_write_many(
     for write in writes:
         if write.status is not None and write.status not in FormStatus.values:
             raise InvalidInput(_("No such form status: %(status)s.") % {"status": write.status})
-    _join_arms(context, project, writes)
     writer = _Writer(context, project, design, reason)
     changed = 0
     for start in range(0, len(writes), CHUNK):
-        changed += writer.write(writes[start : start + CHUNK])
+        chunk = writes[start : start + CHUNK]
+        _join_arms(context, project, chunk)
+        changed += writer.write(chunk)
     return changed
 
 
