@@ -24,6 +24,7 @@ from typing import ClassVar, Literal
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from opencrf.core.numbers import whole_number
 from opencrf.dictionary.choices import Choice, checkbox_column, parse_choices, parse_slider_labels
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.piping import Piper
@@ -513,7 +514,7 @@ def _input_mode(kind: ValidationType | None) -> str:
 
 def _char_limit(tags: Mapping[str, str]) -> int | None:
     limit = tags.get("@CHARLIMIT", "")
-    return int(limit) if limit.isdigit() and int(limit) > 0 else None
+    return whole_number(limit, 9) or None
 
 
 def _is_readonly(input_kind: InputKind, tags: Mapping[str, str]) -> bool:

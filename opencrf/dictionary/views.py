@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from opencrf.accounts.typing import AuthedRequest
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput
+from opencrf.core.numbers import whole_number
 from opencrf.core.views import domain_errors
 from opencrf.dictionary import selectors, services, staging
 from opencrf.dictionary.columns import FieldRow
@@ -154,7 +155,7 @@ def revision_download(
 
 
 def _int_or_none(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() else None
+    return whole_number(raw, 9)
 
 
 def _int_param(request: AuthedRequest, name: str) -> int | None:

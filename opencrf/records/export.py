@@ -23,6 +23,7 @@ from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils.html import strip_tags
 
+from opencrf.core.numbers import whole_number
 from opencrf.dictionary.choices import checkbox_column, parse_choices
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign
@@ -511,7 +512,8 @@ class _RowWriter:
         if self.options.decimal_comma and column.name in self.decimal_columns:
             return value.replace(".", ",")
         if kind == "file":
-            return self.file_names.get(int(value), "") if value.isdigit() else ""
+            file_id = whole_number(value)
+            return self.file_names.get(file_id, "") if file_id is not None else ""
         if self.options.labels:
             if kind in ("radio", "dropdown"):
                 return _choice_label(column.row, value)

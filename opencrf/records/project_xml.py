@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from opencrf.accounts.models import User
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput
+from opencrf.core.numbers import whole_number
 from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.dictionary.models import Instrument, RevisionSource
 from opencrf.dictionary.odm import (
@@ -603,7 +604,8 @@ class _ClinicalWriter:
         yield "\t\t\t\t</ItemGroupData>\n\t\t\t</FormData>\n"
 
     def _file(self, name: str, value: str) -> Iterator[str]:
-        stored = self.files.get(int(value)) if value.isdigit() else None
+        file_id = whole_number(value)
+        stored = self.files.get(file_id) if file_id is not None else None
         if stored is None:
             return
         yield (

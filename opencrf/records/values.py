@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from django.utils.translation import gettext as _
 
+from opencrf.core.numbers import whole_number
 from opencrf.dictionary.choices import checkbox_column, choice_codes, parse_choices
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.rendering import char_limit
@@ -69,7 +70,8 @@ def check_value(key: str, value: str, row: FieldRow) -> ValueProblem | None:
         codes = choice_codes(row.select_choices_or_calculations)
         return None if value in codes else _problem(key, value, "choice")
     if kind == "slider":
-        ok = value.lstrip("-").isdigit() and 0 <= int(value) <= 100
+        number = whole_number(value, 3)
+        ok = number is not None and number <= 100
         return None if ok else _problem(key, value, "slider")
     vtype = _text_type(row)
     if vtype is not None and not vtype.is_valid(value):

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from opencrf.accounts.typing import AuthedRequest
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput, NotFound
+from opencrf.core.numbers import whole_number
 from opencrf.core.views import domain_errors
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign, design_of
@@ -163,7 +164,7 @@ def _dashboard_cells(
 
 
 def _page_number(raw: str) -> int:
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    return whole_number(raw, 9) or 1
 
 
 @login_required
@@ -242,7 +243,8 @@ def _posted_arm(request: AuthedRequest, project: Project) -> Arm | None:
     number = request.POST.get("arm", "")
     if not number:
         return None
-    arm = project.arms.filter(number=int(number)).first() if number.isdigit() else None
+    wanted = whole_number(number, 6)
+    arm = project.arms.filter(number=wanted).first() if wanted is not None else None
     if arm is None:
         raise NotFound(_("No such arm."))
     return arm
@@ -650,7 +652,7 @@ def submitted_values(page: FormPage, post: Mapping[str, str]) -> dict[str, str]:
 
 
 def _int_or_none(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() else None
+    return whole_number(raw, 9)
 
 
 def _posted_base_values(raw: str) -> dict[str, str] | None:
@@ -1018,7 +1020,8 @@ def record_group(request: AuthedRequest, project_id: int, record_id: str) -> Htt
     project = project_selectors.access_project(request.user, project_id)
     record = selectors.access_record(request.user, project, record_id)
     wanted = request.POST.get("group", "")
-    group = project.groups.filter(pk=int(wanted)).first() if wanted.isdigit() else None
+    pk = whole_number(wanted)
+    group = project.groups.filter(pk=pk).first() if pk is not None else None
     if wanted and group is None:
         raise NotFound(_("No such data access group."))
     services.record_group_set(

@@ -192,13 +192,18 @@ def test_the_record_home_offers_the_other_arms_and_adding_one_opens_its_events(
     assert 'data-testid="record-arm"' not in client.get(home).content.decode()
 
 
-def test_putting_a_record_in_an_arm_that_does_not_exist_is_refused(client, pi_paula, three_arms):
+@pytest.mark.parametrize("arm", ["9", "", "²", "-1", "9" * 5000, "1 OR 1=1"])
+def test_putting_a_record_in_an_arm_that_does_not_exist_is_refused(
+    client, pi_paula, three_arms, arm
+):
     client.force_login(pi_paula)
+    before = AuditEvent.objects.filter(project_id=three_arms.pk).count()
 
-    response = client.post(reverse("records:arm", args=[three_arms.pk, "102"]), {"arm": "9"})
+    response = client.post(reverse("records:arm", args=[three_arms.pk, "102"]), {"arm": arm})
 
     assert response.status_code == 404
     assert arms_of(three_arms, "102") == [1, 3]
+    assert AuditEvent.objects.filter(project_id=three_arms.pk).count() == before
 
 
 def test_a_new_record_goes_to_the_arm_chosen_on_the_dashboard(client, pi_paula, three_arms):

@@ -199,6 +199,15 @@ def test_bad_values_are_all_listed_and_nothing_is_saved(salt_rct, save):
     assert snapshot(salt_rct) == before
 
 
+@pytest.mark.parametrize("value", ["²", "-0", "9" * 5000, "٣"])
+def test_a_slider_value_that_is_no_plain_whole_number_is_refused(salt_rct, save, value):
+    before = snapshot(salt_rct)
+    with pytest.raises(InvalidValues) as refused:
+        save("baseline_arm_1", "baseline", {"salt_habit": value})
+    assert [(p.field, p.rule) for p in refused.value.problems] == [("salt_habit", "slider")]
+    assert snapshot(salt_rct) == before
+
+
 def test_an_impossible_date_is_refused(salt_rct, save):
     before = snapshot(salt_rct)
     with pytest.raises(InvalidValues) as refused:

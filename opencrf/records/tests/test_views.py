@@ -107,6 +107,19 @@ def test_a_dashboard_page_past_the_end_shows_the_last_page(
     assert "No records yet." not in page.content.decode()
 
 
+@pytest.mark.parametrize("page_number", ["²", "9" * 5000, "0", "-3", "x"])
+def test_a_dashboard_page_number_that_is_no_plain_number_shows_the_first_page(
+    client, pi_paula, salt_rct, paula_context, page_number
+):
+    record_create(context=paula_context, project=salt_rct, record_id="A-1")
+    client.force_login(pi_paula)
+
+    page = client.get(reverse("records:dashboard", args=[salt_rct.pk]), {"page": page_number})
+
+    assert page.status_code == 200
+    assert page.context["page"].number == 1
+
+
 def test_dashboard_queries_do_not_grow_with_the_records(
     client, pi_paula, salt_rct, paula_context, django_assert_max_num_queries
 ):
