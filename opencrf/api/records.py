@@ -322,10 +322,10 @@ def delete(call: Call) -> HttpResponseBase:
     targets = [r for r in found.values() if arm is None or arm in arms_of.get(r.pk, set())]
     event_ids = {e.pk for e in events if arm is None or e.arm.number == arm}
     whole = not (instrument or event_name or instance is not None)
+    in_arm = project.arms.filter(number=arm).first() if arm is not None else None
     with transaction.atomic():
         for target in targets:
-            if whole and arm is not None and len(arms_of[target.pk]) > 1:
-                in_arm = project.arms.get(number=arm)
+            if whole and in_arm is not None and len(arms_of[target.pk]) > 1:
                 record_arm_remove(context=call.context, record=target, arm=in_arm)
             else:
                 _delete_in(call, target, instrument, event_ids, instance, whole=whole)

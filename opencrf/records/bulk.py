@@ -31,7 +31,14 @@ from opencrf.dictionary.form_logic import calculate_form, clock, compile_form
 from opencrf.projects.models import Arm, DataAccessGroup, Event, Project
 from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import MISSING_RIGHT, member_rights
-from opencrf.records.models import FormData, FormStatus, Record, RecordArm, record_sort_key
+from opencrf.records.models import (
+    FormData,
+    FormStatus,
+    Record,
+    RecordArm,
+    arms_text,
+    record_sort_key,
+)
 from opencrf.records.selectors import require_form_edit
 from opencrf.records.values import blank_value, form_columns, record_id_problem
 
@@ -149,18 +156,13 @@ def _join_arms(context: AuditContext, project: Project, writes: Sequence[FormWri
     numbers = dict(Arm.objects.filter(project=project).values_list("pk", "number"))
     entries = []
     for record_pk, arm_id in missing:
-        before = sorted(numbers[arm] for arm in have.setdefault(record_pk, set()))
+        before = arms_text(numbers[arm] for arm in have.setdefault(record_pk, set()))
         have[record_pk].add(arm_id)
-        after = sorted(numbers[arm] for arm in have[record_pk])
-        changes = {"arms": [_numbers(before), _numbers(after)]}
+        changes = {"arms": [before, arms_text(numbers[arm] for arm in have[record_pk])]}
         target = AuditTarget(record=wanted[(record_pk, arm_id)].record_id)
         entries.append(AuditEntry("record.arm", target, changes))
     insert_values(RecordArm, ("record", "arm"), missing)
     audit_events_create(context=context, project_id=project.pk, entries=entries)
-
-
-def _numbers(numbers: Iterable[int]) -> str:
-    return ", ".join(str(number) for number in numbers)
 
 
 NEW_FORM_COLUMNS = (

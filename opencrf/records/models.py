@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -40,6 +42,11 @@ class Record(models.Model):
 
     def __str__(self) -> str:
         return self.record_id
+
+
+def arms_text(numbers: Iterable[int]) -> str:
+    """A record's arm numbers as the audit trail records them: `"1, 3"`."""
+    return ", ".join(str(number) for number in sorted(numbers))
 
 
 class RecordArm(models.Model):

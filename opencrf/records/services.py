@@ -31,7 +31,14 @@ from opencrf.projects.models import (
 from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import MISSING_RIGHT, member_rights
 from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
-from opencrf.records.models import FormData, FormStatus, Record, RecordArm, record_sort_key
+from opencrf.records.models import (
+    FormData,
+    FormStatus,
+    Record,
+    RecordArm,
+    arms_text,
+    record_sort_key,
+)
 from opencrf.records.selectors import (
     next_record_id,
     record_arm_ids,
@@ -151,7 +158,7 @@ def record_arm_add(*, context: AuditContext, record: Record, arm: Arm) -> None:
     if arm.number in before:
         return
     RecordArm.objects.create(record=record, arm=arm)
-    changes = {"arms": [_numbers_text(before), _numbers_text([*before, arm.number])]}
+    changes = {"arms": [arms_text(before), arms_text([*before, arm.number])]}
     _audit(context, record.project_id, "record.arm", target=_target(record), changes=changes)
 
 
@@ -172,7 +179,7 @@ def record_arm_remove(*, context: AuditContext, record: Record, arm: Arm, reason
         _delete_form(context, record, form, reason)
     RecordArm.objects.filter(record=record, arm=arm).delete()
     after = [number for number in before if number != arm.number]
-    changes = {"arms": [_numbers_text(before), _numbers_text(after)]}
+    changes = {"arms": [arms_text(before), arms_text(after)]}
     _audit(
         context,
         record.project_id,
@@ -181,10 +188,6 @@ def record_arm_remove(*, context: AuditContext, record: Record, arm: Arm, reason
         changes=changes,
         reason=reason,
     )
-
-
-def _numbers_text(numbers: Sequence[int]) -> str:
-    return ", ".join(str(number) for number in sorted(numbers))
 
 
 def _lock(record: Record, event: Event, form_name: str, instance: int) -> FormData | None:
