@@ -1,11 +1,12 @@
 """The password policy an administrator sets (SiteSettings), as Django password validators.
 
 `SitePasswordValidator` applies the minimum length and, when the site must follow the
-Japanese ministries' guidelines, the character-class rule. `BreachedPasswordValidator`
-refuses passwords found in an offline breached-password list: the file named by
-OPENCRF_BREACHED_PASSWORDS holds upper- or lower-case SHA-1 hex digests, one per line,
-optionally followed by `:count` (the format of the Have I Been Pwned download). The file is
-never loaded into memory: when it is sorted (as that download is), a binary search by seeking
+Japanese ministries' guidelines, the character-class rule. `ContainsUserNameValidator` refuses a
+password that contains the user name or the local part of the e-mail address.
+`BreachedPasswordValidator` refuses passwords found in an offline breached-password list: the
+file named by OPENCRF_BREACHED_PASSWORDS holds upper- or lower-case SHA-1 hex digests, one per
+line, optionally followed by `:count` (the format of the Have I Been Pwned download). The file
+is never loaded into memory: when it is sorted (as that download is), a binary search by seeking
 reads about 40 lines of a 30 GB file; `BREACHED_PASSWORDS_SORTED=False` below would switch
 to a linear streaming scan, which every line order allows but takes minutes on such a file.
 """
@@ -89,6 +90,37 @@ class SitePasswordValidator:
         if policy.password_character_classes:
             text += " " + _("Include upper- and lower-case letters, digits and symbols.")
         return text
+
+
+# Shorter names ("al") occur inside too many good passwords to be worth refusing.
+MIN_NAME_PART = 3
+
+
+def _name_parts(user: Any) -> list[str]:
+    username = str(getattr(user, "username", "") or "")
+    local_part = str(getattr(user, "email", "") or "").partition("@")[0]
+    parts = {part.casefold() for part in (username, local_part) if len(part) >= MIN_NAME_PART}
+    return sorted(parts)
+
+
+class ContainsUserNameValidator:
+    """Refuse a password that contains the user name or the e-mail address's local part.
+
+    Django's UserAttributeSimilarityValidator compares whole strings and lets `dave12345678`
+    through for user `dave` (similarity 0.5); a plain, case-insensitive containment check
+    does not.
+    """
+
+    def validate(self, password: str, user: Any = None) -> None:
+        folded = password.casefold()
+        if user is not None and any(part in folded for part in _name_parts(user)):
+            raise ValidationError(
+                _("This password contains your user name or e-mail address; choose another one."),
+                code="password_contains_user_name",
+            )
+
+    def get_help_text(self) -> str:
+        return _("It may not contain your user name or e-mail address.")
 
 
 def _line_digest(line: bytes) -> bytes:

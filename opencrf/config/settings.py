@@ -140,6 +140,7 @@ PASSWORD_HASHERS = [
 # Length and character classes come from the site settings (accounts/passwords.py).
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "opencrf.accounts.passwords.ContainsUserNameValidator"},
     {"NAME": "opencrf.accounts.passwords.SitePasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},

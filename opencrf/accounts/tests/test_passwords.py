@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from opencrf.accounts.models import User
 from opencrf.accounts.passwords import BREACHED_PASSWORDS_ENV, password_is_breached
 from opencrf.accounts.selectors import site_settings
 
@@ -98,6 +99,27 @@ def test_without_the_variable_no_list_is_read(monkeypatch):
     monkeypatch.delenv(BREACHED_PASSWORDS_ENV, raising=False)
 
     assert refusals(STRONG) == []
+
+
+def test_a_password_containing_the_user_name_is_refused_whatever_its_case():
+    dave = User(username="dave", email="d.smith@hosp.example.ac.jp")
+
+    assert refusals("dave12345678", dave) == ["password_contains_user_name"]
+    assert refusals("plum DAVE kettle 42", dave) == ["password_contains_user_name"]
+    assert refusals(STRONG, dave) == []
+
+
+def test_a_password_containing_the_e_mail_local_part_is_refused():
+    dave = User(username="dave", email="d.smith@hosp.example.ac.jp")
+
+    assert refusals("kettle d.Smith 4242", dave) == ["password_contains_user_name"]
+    assert refusals("kettle hosp.example 42", dave) == []
+
+
+def test_names_shorter_than_three_characters_are_not_searched_for():
+    al = User(username="al", email="al@hosp.example.ac.jp")
+
+    assert refusals("totally plum kettle", al) == []
 
 
 def test_setting_a_password_records_when(pi_paula):
