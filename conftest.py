@@ -9,7 +9,8 @@ import pytest
 from opencrf.audit.services import AuditContext
 
 REPO = Path(__file__).resolve().parent
-FIXTURES = REPO.parent / "shared" / "fixtures"
+# Copied into the repository (tests/fixtures/SOURCE.md): a clone needs nothing beside it.
+FIXTURES = REPO / "tests" / "fixtures"
 REDCAP_PROJECTS = FIXTURES / "redcap-projects"
 SALT_RCT = FIXTURES / "studies" / "salt_rct"
 

@@ -5,24 +5,17 @@ from __future__ import annotations
 import csv
 import re
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
+from conftest import SALT_RCT
 from opencrf.testing.totp import current_step, totp_code
 
 pytestmark = pytest.mark.browser
 
-SALT_RCT_DICTIONARY = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "fixtures"
-    / "studies"
-    / "salt_rct"
-    / "dictionary.csv"
-)
+SALT_RCT_DICTIONARY = SALT_RCT / "dictionary.csv"
 PROJECT_HOME = re.compile(r"/projects/(\d+)/$")
 
 

@@ -3,12 +3,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import FIXTURES
 from opencrf.dictionary.checks import check_dictionary
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.csvio import read_dictionary_csv
 from opencrf.dictionary.problems import Problem
-
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures"
 
 RECORD_ID = FieldRow(field_name="record_id", form_name="demographics", field_label="Record ID")
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import FIXTURES
 from opencrf.dictionary.columns import API_COLUMNS
 from opencrf.dictionary.csvio import parse_dictionary_csv, write_dictionary_csv
 
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures"
 # `decimal-comma` spells its file `dictionay.csv`; metadata.csv files carry the API names.
 DICTIONARY_FILES = sorted(
     [

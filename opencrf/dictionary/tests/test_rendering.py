@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from conftest import REDCAP_PROJECTS
 from opencrf.audit.services import AuditContext
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.csvio import parse_dictionary_csv
@@ -24,7 +24,6 @@ from opencrf.dictionary.rendering import (
 from opencrf.dictionary.services import dictionary_apply
 from opencrf.projects.services import project_create
 
-FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "redcap-projects"
 ATTACK = '<script>alert(1)</script>" onmouseover="x'
 
 
@@ -536,7 +535,7 @@ def test_preview_of_the_validation_types_project_shows_every_field_to_try_out(
     client, designer, settings
 ):
     settings.OPENCRF_ALLOW_SQL_FIELDS = True  # the fixture has a `sql` field
-    data = (FIXTURES / "validation-types-1" / "dictionary.csv").read_bytes()
+    data = (REDCAP_PROJECTS / "validation-types-1" / "dictionary.csv").read_bytes()
     rows = parse_dictionary_csv(data)
     project = make_project(designer, rows)
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
+from conftest import FIXTURES
 from opencrf.logic import check_syntax
 
-FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures"
 BRANCHING, FIELD_TYPE, CHOICES = 11, 3, 5
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import SALT_RCT as STUDY
 from opencrf.logic import evaluate, format_result
 
-STUDY = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "studies" / "salt_rct"
 COMPUTED_ON_SAVE = {"ae_days"}  # blank on purpose in records.csv
 
 
