@@ -36,6 +36,12 @@ class AuditEvent(models.Model):
     event = models.CharField(max_length=100, blank=True)
     instrument = models.CharField(max_length=100, blank=True)
     instance = models.IntegerField(null=True)
+    # The record's internal key (survives a rename, never reused) and its data access group
+    # when the entry was written: plain numbers, as the audit sits below records and projects.
+    # Both are null on entries about no record, and on record entries written before they
+    # existed (see docs/subsystems/audit.md).
+    record_key = models.BigIntegerField(null=True, blank=True)
+    group_id = models.BigIntegerField(null=True, blank=True)
     details = models.TextField(blank=True)
     changes = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
@@ -49,6 +55,7 @@ class AuditEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project_id", "sequence"], name="audit_sequence_unique")
         ]
+        indexes = [models.Index(fields=["project_id", "record_key"], name="audit_record_key")]
 
     def __str__(self) -> str:
         return f"{self.project_id}#{self.sequence} {self.action}"

@@ -50,11 +50,18 @@ class AuditContext:
 
 @dataclass(frozen=True, slots=True)
 class AuditTarget:
+    """What an entry is about. `record` is the record id as shown; `record_key` the record's
+    internal key, which survives a rename and is never reused after a delete; `group_id` the
+    record's data access group when the entry is written (None: no group). History views
+    decide who sees an entry by the last two, never by the id text."""
+
     record: str = ""
     event: str = ""
     instrument: str = ""
     instance: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    record_key: int | None = None
+    group_id: int | None = None
 
 
 def audit_hash(prev_hash: str, payload: Mapping[str, Any]) -> str:
@@ -65,7 +72,7 @@ def audit_hash(prev_hash: str, payload: Mapping[str, Any]) -> str:
 
 def audit_payload(event: AuditEvent) -> dict[str, Any]:
     """The fields covered by the hash, in a form that survives a database round trip."""
-    return {
+    payload = {
         "project_id": event.project_id,
         "sequence": event.sequence,
         "at": event.at.astimezone(UTC).strftime(AT_FORMAT),
@@ -83,6 +90,19 @@ def audit_payload(event: AuditEvent) -> dict[str, Any]:
         "request_id": event.request_id,
         "client_address": event.client_address,
     }
+    return _with_identity(payload, event.record_key, event.group_id)
+
+
+def _with_identity(
+    payload: dict[str, Any], record_key: int | None, group_id: int | None
+) -> dict[str, Any]:
+    """Add the record's identity to a payload, each key only when set: entries written before
+    these columns existed have neither, and their stored hashes must still verify."""
+    if record_key is not None:
+        payload["record_key"] = record_key
+    if group_id is not None:
+        payload["group_id"] = group_id
+    return payload
 
 
 def audit_event_create(
@@ -113,6 +133,8 @@ def audit_event_create(
         event=target.event,
         instrument=target.instrument,
         instance=target.instance,
+        record_key=target.record_key,
+        group_id=target.group_id,
         details=details,
         changes=dict(changes or {}),
         reason=reason,
@@ -177,14 +199,16 @@ def audit_events_create(
             "request_id": context.request_id,
             "client_address": context.client_address,
         }
-        entry_hash = audit_hash(prev_hash, payload)
+        hashed = _with_identity(dict(payload), target.record_key, target.group_id)
+        entry_hash = audit_hash(prev_hash, hashed)
         payload["at"] = now  # stored as a timestamp; hashed as its text above
-        rows.append((*payload.values(), prev_hash, entry_hash))  # in AUDIT_COLUMNS order
+        identity = (target.record_key, target.group_id)
+        rows.append((*payload.values(), *identity, prev_hash, entry_hash))  # AUDIT_COLUMNS order
         prev_hash = entry_hash
     return insert_values(AuditEvent, AUDIT_COLUMNS, rows, batch=batch)
 
 
-# The payload's fields in `audit_payload`'s order, then the two hashes.
+# The payload's fields in `audit_payload`'s order, the record's identity, then the two hashes.
 AUDIT_COLUMNS = (
     "project_id",
     "sequence",
@@ -202,6 +226,8 @@ AUDIT_COLUMNS = (
     "reason",
     "request_id",
     "client_address",
+    "record_key",
+    "group_id",
     "prev_hash",
     "hash",
 )

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from opencrf.audit.services import AuditContext, AuditEntry, AuditTarget, audit_events_create
+from opencrf.audit.services import AuditContext, AuditEntry, audit_events_create
 from opencrf.core.bulk_sql import insert_rows, insert_values
 from opencrf.core.errors import InvalidInput, PermissionDenied
 from opencrf.dictionary.design import ProjectDesign
@@ -31,6 +31,7 @@ from opencrf.dictionary.form_logic import calculate_form, clock, compile_form
 from opencrf.projects.models import Arm, DataAccessGroup, Event, Project
 from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import MISSING_RIGHT, member_rights
+from opencrf.records.auditing import record_id_taken_message, record_target
 from opencrf.records.models import (
     FormData,
     FormStatus,
@@ -86,7 +87,8 @@ def records_create_many(
         )
     )
     if taken:
-        raise InvalidInput(_("Record %(record)s exists already.") % {"record": sorted(taken)[0]})
+        first = sorted(taken)[0]
+        raise InvalidInput(record_id_taken_message(first, grouped=rights.group_id is not None))
     first_arm = Arm.objects.filter(project=project).order_by("number").first()
     if first_arm is None:
         raise InvalidInput(_("No such arm."))
@@ -107,10 +109,12 @@ def records_create_many(
         )
         Record.group.field.set_cached_value(record, group)  # read by callers, not queried
         arms[record_id] = arm
-        changes = {"arm": ["", str(arm.number)], "group": ["", group.unique_name if group else ""]}
-        entries.append(AuditEntry("record.create", AuditTarget(record=record_id), changes))
     # Both databases return the new primary keys from the multi-row INSERT.
     Record.objects.bulk_create(created.values(), batch_size=CHUNK)
+    for record_id, record in created.items():
+        group_name = record.group.unique_name if record.group else ""
+        changes = {"arm": ["", str(arms[record_id].number)], "group": ["", group_name]}
+        entries.append(AuditEntry("record.create", record_target(record), changes))
     links = [(record.pk, arms[record_id].pk) for record_id, record in created.items()]
     insert_values(RecordArm, ("record", "arm"), links)
     audit_events_create(context=context, project_id=project.pk, entries=entries)
@@ -159,7 +163,7 @@ def _join_arms(context: AuditContext, project: Project, writes: Sequence[FormWri
         before = arms_text(numbers[arm] for arm in have.setdefault(record_pk, set()))
         have[record_pk].add(arm_id)
         changes = {"arms": [before, arms_text(numbers[arm] for arm in have[record_pk])]}
-        target = AuditTarget(record=wanted[(record_pk, arm_id)].record_id)
+        target = record_target(wanted[(record_pk, arm_id)])
         entries.append(AuditEntry("record.arm", target, changes))
     insert_values(RecordArm, ("record", "arm"), missing)
     audit_events_create(context=context, project_id=project.pk, entries=entries)
@@ -225,12 +229,7 @@ class _Writer:
                 queued.add(key)
             stored[key] = form
             self._by_record.setdefault(key[0], {})[key[1:]] = form
-            target = AuditTarget(
-                record=write.record.record_id,
-                event=write.event.unique_name,
-                instrument=write.form,
-                instance=write.instance,
-            )
+            target = record_target(write.record, write.event, write.form, write.instance)
             entries.append(AuditEntry("form.update", target, changes, reason=self.reason))
         insert_rows(FormData, new, NEW_FORM_COLUMNS)
         fields = ["values", "status", "version", "updated_by", "updated_at"]

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
+from opencrf.audit.services import AuditContext, audit_event_create
 from opencrf.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign, design_of
@@ -30,6 +30,7 @@ from opencrf.projects.models import (
 )
 from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import MISSING_RIGHT, member_rights
+from opencrf.records.auditing import record_id_taken_message, record_target
 from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
 from opencrf.records.models import (
     FormData,
@@ -67,15 +68,7 @@ class SaveResult:
     created: bool
 
 
-def _target(
-    record: Record, event: Event | None = None, form: str = "", instance: int | None = None
-) -> AuditTarget:
-    return AuditTarget(
-        record=record.record_id,
-        event=event.unique_name if event else "",
-        instrument=form,
-        instance=instance,
-    )
+_target = record_target
 
 
 def _audit(context: AuditContext, project_id: int, action: str, **kwargs: Any) -> None:
@@ -94,7 +87,9 @@ def _require(rights: Rights, right: str) -> None:
         raise PermissionDenied(MISSING_RIGHT[right]())
 
 
-def _check_record_id(project: Project, record_id: str, *, exclude: int | None = None) -> None:
+def _check_record_id(
+    project: Project, record_id: str, *, grouped: bool, exclude: int | None = None
+) -> None:
     problem = record_id_problem(record_id)
     if problem is not None:
         raise InvalidInput(problem)
@@ -102,7 +97,7 @@ def _check_record_id(project: Project, record_id: str, *, exclude: int | None = 
     if exclude is not None:
         taken = taken.exclude(pk=exclude)
     if taken.exists():
-        raise InvalidInput(_("Record %(record)s exists already.") % {"record": record_id})
+        raise InvalidInput(record_id_taken_message(record_id, grouped=grouped))
 
 
 @transaction.atomic
@@ -129,7 +124,7 @@ def record_create(
         group = DataAccessGroup.objects.get(pk=rights.group_id)
     if record_id is None:
         record_id = next_record_id(project, group if rights.group_id is not None else None)
-    _check_record_id(project, record_id)
+    _check_record_id(project, record_id, grouped=rights.group_id is not None)
     arm = arm or project.arms.order_by("number").first()
     if arm is None or arm.project_id != project.pk:
         raise InvalidInput(_("No such arm."))
@@ -499,12 +494,14 @@ def record_rename(
     *, context: AuditContext, record: Record, new_id: str, reason: str = ""
 ) -> Record:
     """Give a record a new id; its forms and group stay as they are."""
-    _require(acting_rights(context, record.project), "record_rename")
+    rights = acting_rights(context, record.project)
+    _require(rights, "record_rename")
     locked = Record.objects.select_for_update().get(pk=record.pk)
     old_id = locked.record_id
     if new_id == old_id:
         return locked
-    _check_record_id(locked.project, new_id, exclude=locked.pk)
+    grouped = rights.group_id is not None
+    _check_record_id(locked.project, new_id, grouped=grouped, exclude=locked.pk)
     locked.record_id, locked.sort_key = new_id, record_sort_key(new_id)
     locked.save(update_fields=["record_id", "sort_key"])
     changes = {"record_id": [old_id, new_id]}
