@@ -21,8 +21,10 @@ from opencrf.projects.models import DataAccessGroup, Project
 from opencrf.records.selectors import next_record_id
 
 # The REDCap version the API speaks: clients branch on it (spec §2.15), so every structure
-# below is the one REDCap 14.0.0 returns. OpenCRF's own version is shown on its pages.
-REDCAP_VERSION = "14.0.0"
+# below is the one REDCap 16.0.0 returns (the newest structures the clients' tests know:
+# users' `data_access_group_label`, role mappings' `data_access_group`, form rights as bits
+# over 128). OpenCRF's own version is shown on its pages.
+REDCAP_VERSION = "16.0.0"
 NO_EXPORT_IN_FIELD = frozenset({"file", "descriptive"})
 
 

@@ -1,5 +1,5 @@
-"""Users, roles, their assignments and data access groups (spec §2.16–2.18), as REDCap 14.0
-shows them: flags 0/1, per-form rights as REDCap's codes."""
+"""Users, roles, their assignments and data access groups (spec §2.16–2.18), as REDCap 16.0
+shows them (the version `content=version` names): flags 0/1, per-form rights as REDCap's codes."""
 
 from __future__ import annotations
 
@@ -33,9 +33,10 @@ from opencrf.projects.services import (
     member_group_switch,
 )
 
-# REDCap (before 15.6): data entry 0 none, 1 view & edit, 2 read only, 3 edit survey responses;
-# export 0 none, 1 full, 2 de-identified, 3 identifiers removed.
-FORM_CODES = {"none": 0, "edit": 1, "read": 2, "survey_edit": 3}
+# REDCap 15.6 and later: data entry rights as bits over 128 (1 read only, 2 view & edit, 8 edit
+# survey responses, 16 delete). Editing a form here includes deleting its data, so both carry
+# the delete bit. Export rights: 0 none, 1 full, 2 de-identified, 3 identifiers removed.
+FORM_CODES = {"none": 128, "read": 129, "edit": 146, "survey_edit": 154}
 EXPORT_CODES = {"none": 0, "full": 1, "deidentified": 2, "remove_identifiers": 3}
 # REDCap's flags in its order, and the OpenCRF right each one reads (None: not a feature here).
 FLAGS: tuple[tuple[str, str | None], ...] = (
@@ -50,19 +51,26 @@ FLAGS: tuple[tuple[str, str | None], ...] = (
     ("data_import_tool", "data_import"),
     ("data_comparison_tool", None),
     ("logging", "logging"),
+    ("email_logging", None),
     ("file_repository", None),
     ("data_quality_create", "data_quality"),
     ("data_quality_execute", "data_quality"),
+    ("data_quality_resolution", None),
     ("api_export", "api_export"),
     ("api_import", "api_import"),
+    ("api_modules", None),
     ("mobile_app", None),
     ("mobile_app_download_data", None),
     ("record_create", "record_create"),
     ("record_rename", "record_rename"),
     ("record_delete", "record_delete"),
-    ("lock_records_customization", "lock_unlock"),
-    ("lock_records", "lock_unlock"),
     ("lock_records_all_forms", "lock_unlock"),
+    ("lock_records", "lock_unlock"),
+    ("lock_records_customization", "lock_unlock"),
+    ("mycap_participants", None),
+    ("random_setup", None),
+    ("random_dashboard", None),
+    ("random_perform", None),
 )
 USER_KEYS = (
     "username",
@@ -72,6 +80,7 @@ USER_KEYS = (
     "expiration",
     "data_access_group",
     "data_access_group_id",
+    "data_access_group_label",
     *(name for name, _right in FLAGS),
     "forms",
     "forms_export",
@@ -137,6 +146,7 @@ def users(call: Call) -> HttpResponseBase:
                 "expiration": member.expires_on.isoformat() if member.expires_on else "",
                 "data_access_group": member.group.unique_name if member.group else "",
                 "data_access_group_id": member.group_id or "",
+                "data_access_group_label": member.group.name if member.group else "",
                 **_flags(rights, as_text=False),
                 "forms": _nested(call, forms),
                 "forms_export": _nested(call, exports),
@@ -171,11 +181,16 @@ def role_mapping(call: Call) -> HttpResponseBase:
     if call.has_data():
         return role_mapping_import(call)
     call.require_export()
+    header = ("username", "unique_role_name", "data_access_group")
     rows = [
-        {"username": m.user.username, "unique_role_name": m.role.unique_name if m.role else ""}
+        {
+            "username": m.user.username,
+            "unique_role_name": m.role.unique_name if m.role else "",
+            "data_access_group": m.group.unique_name if m.group else "",
+        }
         for m in _members(call)
     ]
-    return table_response(call.format, ("username", "unique_role_name"), rows, root="items")
+    return table_response(call.format, header, rows, root="items")
 
 
 def _refuse_grouped(call: Call) -> None:
@@ -222,7 +237,8 @@ def dag_mapping(call: Call) -> HttpResponseBase:
 
 # --- Imports and deletes ------------------------------------------------------------------
 
-FORM_RIGHTS = {str(code): right for right, code in FORM_CODES.items()}
+# REDCap before 15.6, still accepted on import (PyCap's examples send them).
+LEGACY_FORM_RIGHTS = {"0": "none", "1": "edit", "2": "read", "3": "survey_edit"}
 EXPORT_RIGHTS = {str(code): right for right, code in EXPORT_CODES.items()}
 # REDCap's legacy all-forms export right (still accepted on import).
 DATA_EXPORT = {"0": "none", "1": "full", "2": "deidentified", "3": "remove_identifiers"}
@@ -248,9 +264,7 @@ def _rights(row: Mapping[str, Any], forms: list[str]) -> dict[str, Any]:
             rights[right] = rights.get(right, False) or row[name].strip() == "1"
     if "forms" in row and row["forms"] not in ("", None):
         given = _codes(row["forms"])
-        rights["form_rights"] = {
-            f: FORM_RIGHTS.get(c, "none") for f, c in given.items() if f in forms
-        }
+        rights["form_rights"] = {f: _form_right(c) for f, c in given.items() if f in forms}
     exports = _codes(row.get("forms_export", ""))
     if exports:
         rights["export_rights"] = {
@@ -260,6 +274,20 @@ def _rights(row: Mapping[str, Any], forms: list[str]) -> dict[str, Any]:
         level = DATA_EXPORT[str(row["data_export"]).strip()]
         rights["export_rights"] = dict.fromkeys(forms, level)
     return rights
+
+
+def _form_right(code: str) -> str:
+    """A data entry right from a legacy code (0–3) or REDCap 15.6's bits over 128."""
+    if code in LEGACY_FORM_RIGHTS:
+        return LEGACY_FORM_RIGHTS[code]
+    bits = int(code) - 128 if code.isascii() and code.isdigit() and len(code) <= 3 else -1
+    if bits < 0 or bits > 31:
+        return "none"
+    if bits & 8:
+        return "survey_edit"
+    if bits & 2:
+        return "edit"
+    return "read" if bits & 1 else "none"
 
 
 def _expiry(text: str) -> date | None:
@@ -384,6 +412,9 @@ def role_mapping_import(call: Call) -> HttpResponseBase:
             if unique and role is None:
                 raise ApiError(f"The role '{unique}' does not exist.")
             member_update(context=call.context, member=member, role=role)
+            if "data_access_group" in row:  # REDCap 15.8.2 and later send the group too
+                group = _group(call, str(row["data_access_group"] or ""))
+                member_group_set(context=call.context, member=member, group=group)
     return count_response(len(rows), call.return_format)
 
 

@@ -180,6 +180,7 @@ def project_info(call: Call) -> HttpResponseBase:
         "project_grant_number": "",
         "project_pi_firstname": "",
         "project_pi_lastname": "",
+        "project_pi_email": "",
         "display_today_now_button": 1,
         "missing_data_codes": "",
         "external_modules": "",

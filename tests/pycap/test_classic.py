@@ -115,7 +115,7 @@ def project(api_server) -> Project:
 
 
 def test_the_version_is_one_pycap_accepts(project):
-    assert project.export_version() == semantic_version.Version("14.0.0")
+    assert project.export_version() == semantic_version.Version("16.0.0")
     assert project.redcap_version >= semantic_version.Version("12.0.1")
 
 

@@ -36,7 +36,7 @@ def test_roles_are_imported_listed_assigned_and_deleted(project):
     assert (role["logging"], role["design"]) == ("1", "0")
 
     assert project.export_user_role_assignment() == [
-        {"username": "pycap_admin", "unique_role_name": ""}
+        {"username": "pycap_admin", "unique_role_name": "", "data_access_group": ""}
     ]
     assert project.delete_user_roles([role["unique_role_name"]]) == 1
     assert project.export_user_roles() == []

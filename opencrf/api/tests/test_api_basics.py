@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_the_version_is_a_bare_semantic_version_any_client_accepts(token):
     response = post({"token": token, "content": "version"})
 
-    assert (response.status_code, response.content) == (200, b"14.0.0")
+    assert (response.status_code, response.content) == (200, b"16.0.0")
 
 
 def test_a_get_is_not_implemented_as_an_xml_error(token):
@@ -60,7 +60,7 @@ def test_unknown_and_malformed_tokens_get_redcaps_403_in_each_format(token, bad)
 def test_a_lower_case_token_with_a_trailing_newline_still_works(token):
     response = post({"token": token.lower() + "\n", "content": "version"})
 
-    assert response.content == b"14.0.0"
+    assert response.content == b"16.0.0"
 
 
 def test_an_unknown_content_is_refused_by_name(token):
@@ -97,7 +97,7 @@ def test_a_second_token_is_refused_and_regenerating_retires_the_old_one(
     fresh = token_regenerate(context=paula_context, user=pi_paula, project=study)
 
     assert post({"token": token, "content": "version"}).status_code == 403
-    assert post({"token": fresh, "content": "version"}).content == b"14.0.0"
+    assert post({"token": fresh, "content": "version"}).content == b"16.0.0"
     token_delete(context=paula_context, user=pi_paula, project=study)
     assert post({"token": fresh, "content": "version"}).status_code == 403
 
@@ -106,7 +106,7 @@ def test_a_super_token_is_for_administrators_and_has_64_digits(admin_ada, pi_pau
     token = super_token_create(context=paula_context, user=admin_ada)
 
     assert len(token) == 64
-    assert post({"token": token, "content": "version"}).content == b"14.0.0"
+    assert post({"token": token, "content": "version"}).content == b"16.0.0"
     assert post({"token": token, "content": "metadata", "format": "csv"}).status_code == 403
     with pytest.raises(InvalidInput):
         super_token_create(context=paula_context, user=pi_paula)

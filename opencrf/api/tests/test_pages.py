@@ -35,7 +35,7 @@ def test_a_member_makes_a_token_that_is_shown_once_and_works(paula, study, pi_pa
     assert made["Cache-Control"] == "no-store"
     assert token.encode() not in later.content
     assert f"<code>{token[-4:]}</code>".encode() in later.content
-    assert post({"token": token, "content": "version"}).content == b"14.0.0"
+    assert post({"token": token, "content": "version"}).content == b"16.0.0"
 
 
 def test_regenerating_on_the_page_retires_the_old_token(paula, study):
@@ -74,7 +74,7 @@ def test_only_a_member_with_user_rights_deletes_another_members_token(
     )
 
     assert refused.status_code == 404
-    assert post({"token": paula_token, "content": "version"}).content == b"14.0.0"
+    assert post({"token": paula_token, "content": "version"}).content == b"16.0.0"
     assert removed.status_code == 302
     assert not ApiToken.objects.filter(user=site_b_bea).exists()
 

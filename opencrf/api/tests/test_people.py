@@ -29,13 +29,48 @@ def site(study, paula_context, site_b_bea):
     return north, role
 
 
-def test_users_carry_flags_as_integers_and_form_rights_as_codes(token, site, site_b_bea):
+REDCAP_16_FLAGS = [
+    "design",
+    "alerts",
+    "user_rights",
+    "data_access_groups",
+    "reports",
+    "stats_and_charts",
+    "manage_survey_participants",
+    "calendar",
+    "data_import_tool",
+    "data_comparison_tool",
+    "logging",
+    "email_logging",
+    "file_repository",
+    "data_quality_create",
+    "data_quality_execute",
+    "data_quality_resolution",
+    "api_export",
+    "api_import",
+    "api_modules",
+    "mobile_app",
+    "mobile_app_download_data",
+    "record_create",
+    "record_rename",
+    "record_delete",
+    "lock_records_all_forms",
+    "lock_records",
+    "lock_records_customization",
+    "mycap_participants",
+    "random_setup",
+    "random_dashboard",
+    "random_perform",
+]
+
+
+def test_users_carry_redcap_16s_keys_in_its_order(token, site, site_b_bea):
     north, _role = site
 
     users = orjson.loads(post({"token": token, "content": "user", "format": "json"}).content)
 
     bea = next(user for user in users if user["username"] == site_b_bea.username)
-    assert list(bea)[:7] == [
+    assert list(bea) == [
         "username",
         "email",
         "firstname",
@@ -43,15 +78,42 @@ def test_users_carry_flags_as_integers_and_form_rights_as_codes(token, site, sit
         "expiration",
         "data_access_group",
         "data_access_group_id",
+        "data_access_group_label",
+        *REDCAP_16_FLAGS,
+        "forms",
+        "forms_export",
     ]
-    assert (bea["data_access_group"], bea["data_access_group_id"]) == ("north_site", north.pk)
+    assert (
+        bea["data_access_group"],
+        bea["data_access_group_id"],
+        bea["data_access_group_label"],
+    ) == ("north_site", north.pk, "North site")
+
+
+def test_roles_carry_redcap_16s_keys_in_its_order(token, site):
+    roles = orjson.loads(post({"token": token, "content": "userRole", "format": "json"}).content)
+
+    assert list(roles[0]) == [
+        "unique_role_name",
+        "role_label",
+        *REDCAP_16_FLAGS,
+        "forms",
+        "forms_export",
+    ]
+    assert (roles[0]["email_logging"], roles[0]["api_modules"]) == ("0", "0")
+
+
+def test_users_carry_flags_as_integers_and_form_rights_as_codes(token, site, site_b_bea):
+    users = orjson.loads(post({"token": token, "content": "user", "format": "json"}).content)
+
+    bea = next(user for user in users if user["username"] == site_b_bea.username)
     assert (bea["design"], bea["record_create"], bea["api_export"], bea["api_import"]) == (
         0,
         1,
         1,
         0,
     )
-    assert bea["forms"] == {"enrolment": 1, "adverse_event": 2}
+    assert bea["forms"] == {"enrolment": 146, "adverse_event": 129}
     assert bea["forms_export"] == {"enrolment": 2, "adverse_event": 0}
 
 
@@ -65,7 +127,7 @@ def test_roles_show_flags_as_strings_and_forms_as_text_in_csv(token, site):
     )
     assert (as_json[0]["record_create"], as_json[0]["design"]) == ("1", "0")
     assert as_csv.splitlines()[1].endswith(
-        '"enrolment:1,adverse_event:2","enrolment:2,adverse_event:0"'
+        '"enrolment:146,adverse_event:129","enrolment:2,adverse_event:0"'
     )
 
 
@@ -75,9 +137,17 @@ def test_role_and_group_mappings(token, site, site_b_bea, pi_paula):
     )
     groups = post({"token": token, "content": "userDagMapping", "format": "csv"}).content.decode()
 
-    assert {row["username"]: row["unique_role_name"] for row in roles} == {
-        pi_paula.username: "",
-        site_b_bea.username: "U-ABCDEF1234",
+    assert {row["username"]: row for row in roles} == {
+        pi_paula.username: {
+            "username": pi_paula.username,
+            "unique_role_name": "",
+            "data_access_group": "",
+        },
+        site_b_bea.username: {
+            "username": site_b_bea.username,
+            "unique_role_name": "U-ABCDEF1234",
+            "data_access_group": "north_site",
+        },
     }
     assert sorted(groups.splitlines()) == sorted(
         [
@@ -112,7 +182,7 @@ def test_users_in_xml_nest_form_rights(token, site, site_b_bea):
     body = post({"token": token, "content": "user", "format": "xml"}).content.decode()
 
     assert (
-        "<forms><enrolment><![CDATA[1]]></enrolment><adverse_event><![CDATA[2]]></adverse_event></forms>"
+        "<forms><enrolment><![CDATA[146]]></enrolment><adverse_event><![CDATA[129]]></adverse_event></forms>"
         in body
     )
 
@@ -333,3 +403,38 @@ def test_switching_to_a_group_one_is_not_allowed_in_looks_like_a_missing_group(
     )
 
     assert (response.status_code, response.content) == (400, b"ERROR: No such data access group.")
+
+
+def test_form_rights_are_read_as_redcap_16s_bits_and_as_legacy_codes(token, study, site_b_bea):
+    data = [
+        {
+            "username": site_b_bea.username,
+            "forms": {"enrolment": 129, "adverse_event": 3},
+        }
+    ]
+
+    post({"token": token, "content": "user", "format": "json", "data": orjson.dumps(data).decode()})
+
+    member = ProjectMember.objects.get(project=study, user=site_b_bea)
+    assert member.form_rights == {"enrolment": "read", "adverse_event": "survey_edit"}
+
+
+def test_a_role_mapping_row_with_a_group_puts_the_member_in_it(token, site, study, site_b_bea):
+    north, role = site
+    ProjectMember.objects.filter(user=site_b_bea).update(group=None)
+    row = {
+        "username": site_b_bea.username,
+        "unique_role_name": role.unique_name,
+        "data_access_group": "north_site",
+    }
+
+    post(
+        {
+            "token": token,
+            "content": "userRoleMapping",
+            "format": "json",
+            "data": orjson.dumps([row]).decode(),
+        }
+    )
+
+    assert ProjectMember.objects.get(project=study, user=site_b_bea).group == north
