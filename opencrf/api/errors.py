@@ -14,6 +14,7 @@ class ApiError(Exception):
 
 NO_PERMISSION = "You do not have permissions to use the API"
 NO_IMPORT = "You do not have API Import/Update privileges"
+NO_DELETE = "You do not have Delete Record privileges"  # clients match on this wording
 
 
 def forbidden(message: str = NO_PERMISSION) -> ApiError:

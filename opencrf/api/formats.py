@@ -50,10 +50,21 @@ def csv_lines(
     rows: Iterable[Mapping[str, Any]],
     delimiter: str = ",",
     shown_header: Sequence[str] | None = None,
+    *,
+    empty_body: bool = False,
 ) -> Iterator[str]:
-    """CSV lines; `shown_header` replaces the first line (label headers may repeat)."""
-    yield csv_line(header if shown_header is None else shown_header, delimiter)
+    """CSV lines; `shown_header` replaces the first line (label headers may repeat).
+
+    With `empty_body`, no rows make an empty body rather than a lone header, as REDCap's
+    record export answers.
+    """
+    first = csv_line(header if shown_header is None else shown_header, delimiter)
+    if not empty_body:
+        yield first
     for row in rows:
+        if empty_body:
+            yield first
+            empty_body = False
         yield csv_line([row.get(name, "") for name in header], delimiter)
 
 
@@ -62,19 +73,23 @@ def csv_cell_lines(
     rows: Iterable[Sequence[Any]],
     delimiter: str = ",",
     shown_header: Sequence[str] | None = None,
+    *,
+    empty_body: bool = False,
 ) -> Iterator[str]:
     """CSV lines of rows given as cells in header order, joined into chunks of about 64 kB
-    (one write per chunk, not per row)."""
+    (one write per chunk, not per row); `empty_body` as in `csv_lines`."""
     pending = [csv_line(header if shown_header is None else shown_header, delimiter)]
-    size = 0
+    size, any_row = 0, False
     for row in rows:
         line = csv_line(row, delimiter)
         pending.append(line)
         size += len(line)
+        any_row = True
         if size > 65536:
             yield "".join(pending)
             pending, size = [], 0
-    yield "".join(pending)
+    if any_row or not empty_body:
+        yield "".join(pending)
 
 
 def _cdata(value: Any) -> str:
@@ -121,11 +136,12 @@ def cells_response(
     root: str = "items",
     delimiter: str = ",",
     shown_header: Sequence[str] | None = None,
+    empty_body: bool = False,
 ) -> StreamingHttpResponse:
     """Like `table_response`, for rows given as cells in `header` order (the fast path of
     large exports: CSV never builds a dict per row)."""
     if fmt == "csv":
-        body = csv_cell_lines(header, rows, delimiter, shown_header)
+        body = csv_cell_lines(header, rows, delimiter, shown_header, empty_body=empty_body)
         return StreamingHttpResponse(body, content_type=CONTENT_TYPES["csv"])
     as_dicts = (dict(zip(header, row, strict=True)) for row in rows)
     return table_response(fmt, header, as_dicts, root=root, delimiter=delimiter)
@@ -139,13 +155,15 @@ def table_response(
     root: str = "items",
     delimiter: str = ",",
     shown_header: Sequence[str] | None = None,
+    empty_body: bool = False,
 ) -> StreamingHttpResponse:
-    """Rows of one content in the asked format, streamed; `shown_header` is CSV's first line."""
+    """Rows of one content in the asked format, streamed; `shown_header` is CSV's first line
+    (`empty_body`: none when there are no rows)."""
     body: Iterable[Any]
     if fmt == "json":
         body = json_lines(rows)
     elif fmt == "csv":
-        body = csv_lines(header, rows, delimiter, shown_header)
+        body = csv_lines(header, rows, delimiter, shown_header, empty_body=empty_body)
     else:
         body = xml_lines(root, rows, header)
     return StreamingHttpResponse(body, content_type=CONTENT_TYPES["xml" if fmt == "odm" else fmt])

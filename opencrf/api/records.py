@@ -12,7 +12,7 @@ from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from opencrf.api.calls import Call
-from opencrf.api.errors import ApiError
+from opencrf.api.errors import NO_DELETE, ApiError, forbidden
 from opencrf.api.formats import (
     CONTENT_TYPES,
     DELIMITERS,
@@ -101,7 +101,12 @@ def export(call: Call) -> HttpResponseBase:
     if params.choice("type", ("flat", "eav"), "flat") == "eav":
         rows = eav_rows(project, design, records, layout, options)
         return table_response(
-            call.format, eav_header(layout), rows, root="records", delimiter=delimiter
+            call.format,
+            eav_header(layout),
+            rows,
+            root="records",
+            delimiter=delimiter,
+            empty_body=True,
         )
     cells = flat_cells(project, design, records, layout, options)
     label_headers = params.choice("rawOrLabelHeaders", ("raw", "label"), "raw") == "label"
@@ -112,6 +117,7 @@ def export(call: Call) -> HttpResponseBase:
         root="records",
         delimiter=delimiter,
         shown_header=layout.label_header(design) if label_headers else None,
+        empty_body=True,  # REDCap answers no rows with an empty body, in CSV too
     )
 
 
@@ -289,6 +295,8 @@ def _import_result(result: ImportResult, returns: str, return_format: str) -> Ht
 def delete(call: Call) -> HttpResponseBase:
     """Delete records, or one form, event or instance of them (spec §2.3): all or none."""
     call.require_import()
+    if not call.rights.record_delete:  # REDCap asks for it even to delete one form's data
+        raise forbidden(NO_DELETE)
     project = call.project
     assert project is not None
     params = call.params

@@ -6,7 +6,9 @@ import orjson
 import pytest
 
 from opencrf.api.tests.client import post
+from opencrf.api.tokens import token_create
 from opencrf.audit.models import AuditEvent
+from opencrf.projects.models import ProjectMember
 from opencrf.records.models import FormData, Record
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +124,37 @@ def test_renaming_a_record_answers_1_and_a_missing_one_is_an_error(token, loaded
         400,
         b'ERROR: The record "nope" does not exist',
     )
+
+
+def test_a_member_without_the_delete_right_gets_redcaps_wording_and_nothing_goes(
+    loaded, paula_context, site_b_bea
+):
+    ProjectMember.objects.create(
+        project=loaded, user=site_b_bea, api_export=True, api_import=True, record_delete=False
+    )
+    bea = token_create(context=paula_context, user=site_b_bea, project=loaded)
+    before = forms(loaded)
+
+    whole = post({"token": bea, "content": "record", "action": "delete", "records[0]": "2"})
+    one_form = post(
+        {
+            "token": bea,
+            "content": "record",
+            "action": "delete",
+            "records[0]": "1",
+            "instrument": "adverse_event",
+            "format": "csv",
+        }
+    )
+
+    assert (whole.status_code, whole.content) == (
+        403,
+        b'<?xml version="1.0" encoding="UTF-8" ?>\n<hash>\n  <error>You do not have Delete '
+        b"Record privileges</error>\n</hash>",
+    )
+    assert (one_form.status_code, one_form.content) == (
+        403,
+        b"ERROR: You do not have Delete Record privileges",
+    )
+    assert forms(loaded) == before
+    assert not AuditEvent.objects.filter(action__in=["form.delete", "record.delete"]).exists()

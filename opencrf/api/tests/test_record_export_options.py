@@ -111,3 +111,13 @@ def test_odm_exports_the_chosen_records_as_clinical_data(
     assert one.content.decode().count("<SubjectData ") == 1
     assert 'SubjectKey="1"' in one.content.decode()
     assert '<ItemData ItemOID="weight" Value="61.5"/>' in one.content.decode()
+
+
+def test_a_csv_export_without_matching_rows_is_an_empty_body_as_in_redcap(vitals_token):
+    flat = _export(vitals_token, **{"records[0]": "none_such"})
+    eav = _export(vitals_token, type="eav", **{"records[0]": "none_such"})
+    as_json = _export(vitals_token, format="json", **{"records[0]": "none_such"})
+
+    assert (flat.status_code, flat.content) == (200, b"")
+    assert (eav.status_code, eav.content) == (200, b"")
+    assert as_json.content == b"[]"
