@@ -19,7 +19,7 @@ from opencrf.core.views import domain_errors
 from opencrf.files import selectors as file_selectors
 from opencrf.files.models import StoredFile
 from opencrf.files.previews import preview_response
-from opencrf.records.views import FormPage, _form_page
+from opencrf.records.views.form_page import FormPage, load_form_page
 
 
 def form_file(page: FormPage, field_name: str) -> StoredFile:
@@ -45,5 +45,5 @@ def file_preview(
     field_name: str,
 ) -> FileResponse:
     """The image a file field of this form holds, inline, to those who may see the record."""
-    page = _form_page(request, project_id, record_id, event_name, form_name, instance)
+    page = load_form_page(request, project_id, record_id, event_name, form_name, instance)
     return preview_response(form_file(page, field_name))

@@ -1,0 +1,123 @@
+"""The record status dashboard, and adding a record from it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from opencrf.accounts.typing import AuthedRequest
+from opencrf.audit.services import AuditContext
+from opencrf.core.errors import InvalidInput
+from opencrf.core.numbers import whole_number
+from opencrf.core.views import domain_errors
+from opencrf.projects import selectors as project_selectors
+from opencrf.records import selectors, services
+from opencrf.records.models import Record
+from opencrf.records.views.design import (
+    Design,
+    arms_with_events,
+    form_url,
+    posted_arm,
+    status_label,
+)
+
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Cell:
+    url: str
+    status: int | None
+    count: int
+    label: str
+
+
+def _dashboard_cells(
+    design: Design, record: Record, statuses: Mapping[tuple[int, str], Any]
+) -> list[Cell | None]:
+    cells: list[Cell | None] = []
+    arm_ids = {link.arm_id for link in record.arm_links.all()}  # prefetched
+    for event, form in design.columns():
+        if event.arm_id not in arm_ids:
+            cells.append(None)
+            continue
+        cell = statuses.get((event.pk, form.name))
+        status, count = (cell.status, cell.count) if cell is not None else (None, 0)
+        url = form_url(design.project, record.record_id, event, form.name, 1)
+        cells.append(Cell(url, status, count, status_label(status)))
+    return cells
+
+
+def _page_number(raw: str) -> int:
+    return whole_number(raw, 9) or 1
+
+
+@login_required
+@domain_errors
+def dashboard(request: AuthedRequest, project_id: int) -> HttpResponse:
+    project = project_selectors.access_project(request.user, project_id)
+    rights = project_selectors.member_rights(request.user, project)
+    design = Design.of(project, rights)
+    search = request.GET.get("search", "").strip()
+    page = _page_number(request.GET.get("page", ""))
+    rows, total = selectors.dashboard_rows(
+        request.user, project, search=search, page=page, per_page=PER_PAGE
+    )
+    paginator = Paginator(range(total), PER_PAGE)
+    if page > paginator.num_pages:
+        # A page past the end (an old link, a shrunk search) shows the last page instead.
+        page = paginator.num_pages
+        rows, total = selectors.dashboard_rows(
+            request.user, project, search=search, page=page, per_page=PER_PAGE
+        )
+    context = {
+        "project": project,
+        "nav": "dashboard",
+        "columns": design.columns(),
+        "event_spans": design.event_spans() if project.is_longitudinal else [],
+        "has_groups": project.groups.exists(),
+        "rows": [(record, _dashboard_cells(design, record, cells)) for record, cells in rows],
+        "total": total,
+        "search": search,
+        "page": paginator.get_page(page),
+        "autonumbering": project.record_autonumbering,
+        "can_create": rights.record_create,
+        "arms": arms_with_events(design),
+    }
+    return render(request, "records/dashboard.html", context)
+
+
+# ---------------------------------------------------------------- adding a record
+
+
+@login_required
+@require_POST
+@domain_errors
+def record_new(request: AuthedRequest, project_id: int) -> HttpResponse:
+    project = project_selectors.access_project(request.user, project_id)
+    wanted = None if project.record_autonumbering else request.POST.get("record_id", "")
+    arm = posted_arm(request, project)
+    try:
+        record = services.record_create(
+            context=AuditContext.from_request(request),
+            project=project,
+            record_id=wanted,
+            arm=arm,
+        )
+    except InvalidInput as error:
+        messages.error(request, error.message)
+        return redirect("records:dashboard", project_id=project.pk)
+    design = Design.of(project, project_selectors.member_rights(request.user, project))
+    arm_ids = selectors.record_arm_ids(record)
+    first = next((c for c in design.columns() if c[0].arm_id in arm_ids), None)
+    if first is None:
+        return redirect("records:home", project_id=project.pk, record_id=record.record_id)
+    return redirect(form_url(project, record.record_id, first[0], first[1].name, 1))

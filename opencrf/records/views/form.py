@@ -1,0 +1,301 @@
+"""Data entry: saving a form, its conflicts, deleting its data and downloading its files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from opencrf.accounts.typing import AuthedRequest
+from opencrf.audit.services import AuditContext
+from opencrf.core.errors import InvalidInput, NotFound
+from opencrf.core.numbers import whole_number
+from opencrf.core.views import domain_errors
+from opencrf.dictionary.rendering import (
+    field_view,
+)
+from opencrf.files import selectors as file_selectors
+from opencrf.files.checks import FileRefused
+from opencrf.files.models import StoredFile
+from opencrf.files.services import file_delete, file_store
+from opencrf.files.views import file_response
+from opencrf.records import selectors, services
+from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
+from opencrf.records.views.design import form_url
+from opencrf.records.views.form_page import FormPage, field_of, load_form_page
+from opencrf.records.views.form_render import render_form
+
+_NOT_ENTERED = frozenset({"calc", "descriptive", "file", "record_id"})
+
+
+def submitted_values(page: FormPage, post: Mapping[str, str]) -> dict[str, str]:
+    """The form's values as posted: unticked checkboxes are "0", missing inputs blank.
+
+    Computed and read-only fields are left out: their inputs cannot be changed, and
+    calculations are recomputed by the save.
+    """
+    values: dict[str, str] = {}
+    # The stored values decide which choices @HIDECHOICE leaves on the page.
+    stored = page.stored.values if page.stored is not None else {}
+    for row in page.fields:
+        view = field_view(row, record_id_field=page.record_id_field, values=stored)
+        if view.input_kind in _NOT_ENTERED or view.readonly:
+            continue
+        if view.input_kind == "checkbox":
+            values.update({c: "1" if post.get(c) else "0" for c in view.checkbox_columns})
+        else:
+            values[row.field_name] = post.get(row.field_name, "")
+    return values
+
+
+def _int_or_none(raw: str) -> int | None:
+    return whole_number(raw, 9)
+
+
+def _posted_base_values(raw: str) -> dict[str, str] | None:
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return {str(k): str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else None
+
+
+def _warn(request: AuthedRequest, labels: Mapping[str, str], warnings: Sequence[Any]) -> None:
+    for warning in warnings:
+        label = labels.get(field_of(warning.field), warning.field)
+        messages.warning(request, f"{label}: {warning.message}")
+
+
+def _after_save(request: AuthedRequest, page: FormPage) -> HttpResponse:
+    action = request.POST.get("action", "stay")
+    record_id = page.record.record_id
+    if action == "exit":
+        return redirect("records:home", project_id=page.project.pk, record_id=record_id)
+    if action == "next":
+        following = page.design.next_form(page.event, page.instrument.name)
+        if following is None:
+            return redirect("records:home", project_id=page.project.pk, record_id=record_id)
+        return redirect(form_url(page.project, record_id, following[0], following[1], 1))
+    return redirect(
+        form_url(page.project, record_id, page.event, page.instrument.name, page.instance)
+    )
+
+
+def _file_fields(page: FormPage) -> list[str]:
+    """The form's file fields that data entry may change (not @READONLY)."""
+    stored = page.stored.values if page.stored is not None else {}
+    return [
+        row.field_name
+        for row in page.fields
+        if row.field_type == "file"
+        and not field_view(row, record_id_field=page.record_id_field, values=stored).readonly
+    ]
+
+
+DISCARD_REASON = "The form was not saved."
+
+
+def _discard(context: AuditContext, stored: Iterable[StoredFile]) -> None:
+    """Soft-delete files uploaded with a save that was then refused."""
+    for stored_file in stored:
+        file_delete(context=context, stored_file=stored_file, reason=DISCARD_REASON)
+
+
+def _store_uploads(
+    request: AuthedRequest, page: FormPage, context: AuditContext
+) -> tuple[dict[str, StoredFile], list[ValueProblem]]:
+    """Store the files uploaded with the form, in order; on the first refusal, none of them."""
+    uploads: dict[str, StoredFile] = {}
+    for name in _file_fields(page):
+        upload = request.FILES.get(name)
+        if upload is None:
+            continue
+        try:
+            uploads[name] = file_store(context=context, project=page.project, upload=upload)
+        except FileRefused as refused:
+            _discard(context, uploads.values())
+            return {}, [ValueProblem(name, "", "file_refused", refused.message)]
+    return uploads, []
+
+
+def _delete_replaced(
+    context: AuditContext, page: FormPage, changes: Mapping[str, list[str]], reason: str
+) -> None:
+    """Soft-delete the files a successful save replaced or removed."""
+    old = [
+        int(changes[name][0])
+        for name in _file_fields(page)
+        if name in changes and changes[name][0].isascii() and changes[name][0].isdigit()
+    ]
+    for stored_file in file_selectors.files_in_project(page.project, old).values():
+        file_delete(context=context, stored_file=stored_file, reason=reason)
+
+
+def _save(request: AuthedRequest, page: FormPage) -> HttpResponse:
+    values = submitted_values(page, request.POST)
+    status = _int_or_none(request.POST.get(page.status_key, ""))
+    reason = request.POST.get("reason", "").strip()
+    shown = {**values, page.status_key: request.POST.get(page.status_key, "")}
+    if page.record_id_field:
+        shown.setdefault(page.record_id_field, page.record.record_id)
+    context = AuditContext.from_request(request)
+    uploads, refused = _store_uploads(request, page, context)
+    if refused:
+        return render_form(request, page, shown, problems=refused, reason=reason, status=400)
+    for name in _file_fields(page):
+        if name in uploads:
+            values[name] = str(uploads[name].pk)
+        elif request.POST.get(f"{name}__remove"):
+            values[name] = ""
+    try:
+        result = services.form_save(
+            context=context,
+            record=page.record,
+            event=page.event,
+            form_name=page.instrument.name,
+            instance=page.instance,
+            values=values,
+            status=status,
+            base_version=_int_or_none(request.POST.get("base_version", "")),
+            base_values=_posted_base_values(request.POST.get("base_values", "")),
+            reason=reason,
+        )
+    except InvalidValues as error:
+        _discard(context, uploads.values())
+        return render_form(request, page, shown, problems=error.problems, reason=reason, status=400)
+    except SaveConflict as conflict:
+        _discard(context, uploads.values())
+        return _render_conflict(request, page, values, conflict)
+    except InvalidInput as error:
+        _discard(context, uploads.values())
+        messages.error(request, error.message)
+        return render_form(request, page, shown, reason=reason, status=400)
+    _delete_replaced(context, page, result.changes, reason)
+    messages.success(request, _("Your changes were saved.") if result.changes else _("Saved."))
+    _warn(request, {row.field_name: row.field_label for row in page.fields}, result.warnings)
+    return _after_save(request, page)
+
+
+def _conflict_rows(
+    page: FormPage, values: Mapping[str, str], theirs: Mapping[str, tuple[str, str]]
+) -> Iterator[dict[str, str]]:
+    labels = {row.field_name: row.field_label for row in page.fields}
+    for key, (then, now) in theirs.items():
+        yield {
+            "field": key,
+            "label": labels.get(field_of(key), key),
+            "then": then,
+            "yours": values.get(key, then),
+            "theirs": now,
+        }
+
+
+def _render_conflict(
+    request: AuthedRequest,
+    page: FormPage,
+    values: Mapping[str, str],
+    conflict: SaveConflict,
+) -> HttpResponse:
+    context = {
+        "project": page.project,
+        "nav": "records",
+        "record": page.record,
+        "event": page.event,
+        "instrument": page.instrument,
+        "instance": page.instance,
+        "show_event": page.project.is_longitudinal,
+        "rows": list(_conflict_rows(page, values, conflict.theirs)),
+        "message": conflict.message,
+        "reload_url": form_url(
+            page.project, page.record.record_id, page.event, page.instrument.name, page.instance
+        ),
+    }
+    return render(request, "records/conflict.html", context, status=409)
+
+
+@login_required
+@domain_errors
+def form_entry(
+    request: AuthedRequest,
+    project_id: int,
+    record_id: str,
+    event_name: str,
+    form_name: str,
+    instance: int,
+) -> HttpResponse:
+    page = load_form_page(request, project_id, record_id, event_name, form_name, instance)
+    if request.method == "POST":
+        # Refused before any upload is stored: a read-only form changes nothing at all.
+        selectors.require_form_edit(page.access.rights, page.instrument.name)
+        return _save(request, page)
+    return render_form(request, page, page.stored_values())
+
+
+@login_required
+@require_GET
+@domain_errors
+def file_download(
+    request: AuthedRequest,
+    project_id: int,
+    record_id: str,
+    event_name: str,
+    form_name: str,
+    instance: int,
+    field_name: str,
+) -> FileResponse:
+    """The file a file field of this form holds, to those who may see the record."""
+    page = load_form_page(request, project_id, record_id, event_name, form_name, instance)
+    if field_name not in {row.field_name for row in page.fields if row.field_type == "file"}:
+        raise NotFound(_("No such file."))
+    value = page.stored.values.get(field_name, "") if page.stored is not None else ""
+    if not (value.isascii() and value.isdigit()):
+        raise NotFound(_("No such file."))
+    return file_response(file_selectors.file_in_project(page.project, int(value)))
+
+
+@login_required
+@domain_errors
+def form_delete(
+    request: AuthedRequest,
+    project_id: int,
+    record_id: str,
+    event_name: str,
+    form_name: str,
+    instance: int,
+) -> HttpResponse:
+    page = load_form_page(request, project_id, record_id, event_name, form_name, instance)
+    if page.stored is None:
+        raise Http404(_("This form has no data to delete."))
+    selectors.require_form_edit(page.access.rights, page.instrument.name)
+    if request.method == "POST":
+        services.form_delete(
+            context=AuditContext.from_request(request),
+            record=page.record,
+            event=page.event,
+            form_name=form_name,
+            instance=instance,
+            reason=request.POST.get("reason", "").strip(),
+        )
+        messages.success(request, _("The data of this form were deleted."))
+        return redirect("records:home", project_id=page.project.pk, record_id=record_id)
+    context = {
+        "project": page.project,
+        "nav": "records",
+        "record": page.record,
+        "heading": _("Delete the data of this form?"),
+        "question": _(
+            "Every value of %(form)s for record %(record)s will be deleted. "
+            "The audit trail keeps them."
+        )
+        % {"form": page.instrument.label, "record": record_id},
+        "cancel_url": form_url(page.project, record_id, page.event, form_name, instance),
+        "button": _("Delete form data"),
+    }
+    return render(request, "records/confirm_delete.html", context)

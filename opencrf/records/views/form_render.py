@@ -1,0 +1,226 @@
+"""Drawing the data entry page: layout, errors, history and file links, and the logic spec."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from opencrf.accounts.typing import AuthedRequest
+from opencrf.dictionary.form_logic import form_logic_spec
+from opencrf.dictionary.piping import make_piper
+from opencrf.dictionary.rendering import (
+    Block,
+    MatrixBlock,
+    field_view,
+    instrument_layout,
+)
+from opencrf.files import selectors as file_selectors
+from opencrf.files.previews import is_previewable
+from opencrf.records import selectors
+from opencrf.records.errors import ValueProblem
+from opencrf.records.views.form_page import FormPage, field_of, form_delete_url
+
+
+def _other_values(page: FormPage) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Values of the record's other forms at this event, and every event's values by name."""
+    here: dict[str, str] = {}
+    data: dict[str, dict[str, str]] = {}
+    names = {event.pk: event.unique_name for event in page.design.events}
+    for (event_id, form_name, instance), form in selectors.record_forms(page.record).items():
+        if instance != 1 or event_id not in names:
+            continue
+        data.setdefault(names[event_id], {}).update(form.values)
+        if event_id == page.event.pk and form_name != page.instrument.name:
+            here.update(form.values)
+    return here, data
+
+
+def _logic_context(page: FormPage, data: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    return {
+        "record": page.record.record_id,
+        "event": page.event.unique_name,
+        "events": [event.unique_name for event in page.design.events],
+        "arm_number": page.event.arm.number,
+        "instance": page.instance,
+        "project_id": page.project.pk,
+        "dag": page.record.group.unique_name if page.record.group is not None else "",
+        "data": data,
+    }
+
+
+@dataclass(frozen=True)
+class BlockView:
+    """A layout block with the error messages of the fields it draws, and their history links."""
+
+    block: Block
+    errors: list[str]
+    history: list[tuple[str, str]] = field(default_factory=list)
+    file: FileLink | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.block.kind
+
+
+def _block_fields(block: Block) -> list[str]:
+    if isinstance(block, MatrixBlock):
+        return [row.name for row in block.rows]
+    return [block.field.name] if block.kind == "field" else []  # type: ignore[union-attr]
+
+
+REASON_RULE = "reason_required"
+
+
+def _with_errors(
+    layout: list[Block],
+    problems: Sequence[ValueProblem],
+    history: Mapping[str, str],
+    files: Mapping[str, FileLink],
+) -> list[BlockView]:
+    """The blocks with their fields' errors and (field, url) of those that have a history."""
+    by_field: dict[str, list[str]] = {}
+    for problem in problems:
+        by_field.setdefault(field_of(problem.field), []).append(problem.message)
+    return [
+        BlockView(
+            block,
+            [m for name in _block_fields(block) for m in by_field.get(name, [])],
+            [(name, history[name]) for name in _block_fields(block) if name in history],
+            next((files[name] for name in _block_fields(block) if name in files), None),
+        )
+        for block in layout
+    ]
+
+
+def _history_links(page: FormPage) -> dict[str, str]:
+    """Field name → its history page, for the fields of this form that have changed."""
+    if page.stored is None:
+        return {}
+    columns = selectors.columns_with_history(
+        page.record, page.event, page.instrument.name, page.instance
+    )
+    args = [page.project.pk, page.record.record_id, page.event.unique_name]
+    args += [page.instrument.name, page.instance]
+    return {
+        name: reverse("records:field_history", args=[*args, name])
+        for name in {field_of(column) for column in columns}
+    }
+
+
+def _anchor(page: FormPage, problem: ValueProblem) -> str:
+    """The id of the first input of the field a problem is about, for the summary's links."""
+    if problem.rule == REASON_RULE:
+        return "crf-reason"
+    name = field_of(problem.field)
+    row = next((row for row in page.fields if row.field_name == name), None)
+    if row is None:
+        return ""
+    view = field_view(row, record_id_field=page.record_id_field)
+    return view.choices[0].input_id if view.label_for == "" and view.choices else view.input_id
+
+
+@dataclass(frozen=True)
+class FileLink:
+    """The file a file field holds, as the data entry page shows it.
+
+    `preview_url` shows it inline, for the raster images `files.previews` allows; else None.
+    """
+
+    name: str
+    size: int
+    url: str
+    preview_url: str | None = None
+
+
+def _file_download_url(page: FormPage, field_name: str) -> str:
+    args = [page.project.pk, page.record.record_id, page.event.unique_name]
+    return reverse(
+        "records:file_download", args=[*args, page.instrument.name, page.instance, field_name]
+    )
+
+
+def _file_links(page: FormPage) -> dict[str, FileLink]:
+    """Field name → its stored file, for the file fields of this form that hold one."""
+    if page.stored is None:
+        return {}
+    ids = {
+        row.field_name: int(value)
+        for row in page.fields
+        if row.field_type == "file"
+        and (value := page.stored.values.get(row.field_name, "")).isascii()
+        and value.isdigit()
+    }
+    found = file_selectors.files_in_project(page.project, ids.values())
+    args = [page.project.pk, page.record.record_id, page.event.unique_name]
+    args += [page.instrument.name, page.instance]
+    return {
+        name: FileLink(
+            found[pk].original_name,
+            found[pk].size,
+            _file_download_url(page, name),
+            reverse("records:file_preview", args=[*args, name])
+            if is_previewable(found[pk])
+            else None,
+        )
+        for name, pk in ids.items()
+        if pk in found
+    }
+
+
+def render_form(
+    request: AuthedRequest,
+    page: FormPage,
+    values: Mapping[str, str],
+    *,
+    problems: Sequence[ValueProblem] = (),
+    reason: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    here, data = _other_values(page)
+    merged = {**here, **values}
+    smart = {"record-name": page.record.record_id, "event-name": page.event.unique_name}
+    pipe = make_piper(page.all_rows, merged, data=data, smart=smart)
+    layout = instrument_layout(
+        page.fields, record_id_field=page.record_id_field, values=values, pipe=pipe
+    )
+    labels = {row.field_name: row.field_label for row in page.fields}
+    stored = page.stored
+    context = {
+        "project": page.project,
+        "nav": "records",
+        "record": page.record,
+        "event": page.event,
+        "instrument": page.instrument,
+        "instance": page.instance,
+        "repeating": page.design.repeats_form(page.event, page.instrument.name),
+        "show_event": page.project.is_longitudinal,
+        "blocks": _with_errors(layout, problems, _history_links(page), _file_links(page)),
+        "problems": [(_problem_label(labels, p), _anchor(page, p), p) for p in problems],
+        "reason_required": page.reason_required,
+        "reason_errors": [p.message for p in problems if p.rule == REASON_RULE],
+        "logic": form_logic_spec(page.fields, _logic_context(page, data)),
+        "base_version": stored.version if stored is not None else 0,
+        "base_values": json.dumps(stored.values if stored is not None else {}),
+        "reason": reason,
+        "readonly": page.access.readonly,
+        "delete_url": form_delete_url(page)
+        if stored is not None and not page.access.readonly
+        else "",
+    }
+    if request.method == "POST":
+        context["base_version"] = request.POST.get("base_version", "")
+        context["base_values"] = request.POST.get("base_values", "")
+    return render(request, "records/form.html", context, status=status)
+
+
+def _problem_label(labels: Mapping[str, str], problem: ValueProblem) -> str:
+    if problem.rule == REASON_RULE:
+        return _("Reason for change")
+    return labels.get(field_of(problem.field), problem.field)
