@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
-import xstatic.pkg.bootstrap as xstatic_bootstrap
 from django.utils.translation import gettext_lazy as _
 
 from opencrf.config.env import (
@@ -206,7 +205,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG
-STATICFILES_DIRS = [PACKAGE_DIR / "static", ("bootstrap", xstatic_bootstrap.BASE_DIR)]
+# Bootstrap is vendored in static/vendor/ (its README says why): no package builds at install.
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 
 # --- Uploads and background jobs. ---
 
