@@ -1,9 +1,18 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from opencrf.accounts.views import set_language
 from opencrf.api.views import api_endpoint
 from opencrf.ops import views as ops_views
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever a page links: send them to the static file."""
+    return redirect(static("opencrf/favicon.ico"))
+
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False)),
@@ -21,4 +30,5 @@ urlpatterns = [
     path("-/", include("opencrf.ops.urls")),
     path("metrics", ops_views.metrics, name="metrics"),
     path("api/", api_endpoint, name="api"),
+    path("favicon.ico", favicon, name="favicon"),
 ]
