@@ -289,6 +289,9 @@ OPENCRF_METRICS_ALLOW = env_list("OPENCRF_METRICS_ALLOW", "")
 OPENCRF_ALERT_EMAILS = env_list("OPENCRF_ALERT_EMAILS", "")
 # Training instances reset themselves to the demo study at this local time every night.
 OPENCRF_TRAINING_RESET_TIME = env_str("OPENCRF_TRAINING_RESET_TIME", "03:00")
+# Signs the audit trail's checkpoints (audit/anchors.py). Never stored in the database or its
+# backups; empty: derived from the secret key under its own label.
+OPENCRF_AUDIT_KEY = env_str("OPENCRF_AUDIT_KEY")
 
 LOGGING = {
     "version": 1,
