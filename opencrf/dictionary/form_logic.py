@@ -7,7 +7,7 @@ only what reads the changed field. Text is never sent for the browser to parse.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -47,6 +47,20 @@ def _ast(text: str) -> Node | None:
     except LogicSyntaxError:
         # The dictionary check refuses bad logic; an old revision may still hold some.
         return None
+
+
+RecordData = dict[str, dict[str, dict[str, str]]]
+"""A record's stored values as logic and piping read them (context `data`), in one shape:
+`{unique event name: {instance number as text: {column: value}}}` — a non-repeating form is
+instance "1"; checkbox options are their `field___code` columns."""
+
+
+def record_data(forms: Iterable[tuple[str, int, Mapping[str, str]]]) -> RecordData:
+    """The `data` of the logic context from (unique event name, instance, values) per form."""
+    data: RecordData = {}
+    for event_name, instance, values in forms:
+        data.setdefault(event_name, {}).setdefault(str(instance), {}).update(values)
+    return data
 
 
 def form_logic_spec(

@@ -7,7 +7,8 @@ piped value can never become markup.
 - `[field]` shows a choice field's label (a checkbox's checked labels, comma-separated) and any
   other field's value; `[field:value]` shows the stored code; `[field:label]` the label;
   `[field:checked]` / `[field:unchecked]` list a checkbox's checked or unchecked labels.
-- `[event_name][field]` reads another event, from `data` (`{event: {field: value}}`).
+- `[event_name][field]` reads another event's non-repeating data (instance 1) from `data`, in
+  the logic context's shape (`{event: {instance: {field: value}}}`, `form_logic.record_data`).
 - A blank value shows as `______`, as in REDCap, so a reader sees where data will appear.
 - A bracket that names no field or smart variable is left as it is.
 
@@ -57,7 +58,7 @@ class Piper:
 
     fields: Mapping[str, FieldRow]
     values: Mapping[str, str]
-    data: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    data: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
     smart: Mapping[str, str] | None = None
     yes_no: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: _YES_NO)
     live: frozenset[str] = frozenset()
@@ -96,7 +97,7 @@ class Piper:
         row = self.fields.get(name)
         if row is None:
             return match[0]
-        source = self.values if event is None else self.data.get(event, {})
+        source = self.values if event is None else self.data.get(event, {}).get("1", {})
         return _piped(row, source, match["modifier"] or "", self.yes_no) or BLANK
 
     def _span(self, match: re.Match[str]) -> SafeString:
@@ -118,7 +119,7 @@ def make_piper(
     fields: Mapping[str, FieldRow],
     values: Mapping[str, str],
     *,
-    data: Mapping[str, Mapping[str, str]] | None = None,
+    data: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
     smart: Mapping[str, str] | None = None,
     choice_labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Piper:

@@ -139,3 +139,35 @@ test("the queue of pending fields gives the earliest first, each once", () => {
   queue.add(3); // a field may be queued again once it has been evaluated
   assert.deepEqual([queue.pop(), queue.size], [3, 0]);
 });
+
+// The page's context.data: {event: {instance: {column: value}}} (docs/subsystems/logic.md).
+test("other events and the event's other forms are read from context.data by event and instance", () => {
+  const at = (event, name) => ({ type: "field", name, code: null, event, instance: null, pos: 0 });
+  const text = (value) => ({ type: "string", value, pos: 0 });
+  const fields = {
+    v_weight: { branching: null, calc: null, mode: "calc", type: "text" },
+    v_bmi: {
+      branching: null,
+      calc: bin("/", field("v_weight"), bin("^", bin("/", at("baseline_arm_1", "height"), num(100)), num(2))),
+      mode: "calc",
+      type: "calc",
+    },
+    adherence: { branching: bin("=", at("screening_arm_1", "rand_group"), text("1")), calc: null, mode: "calc", type: "radio" },
+    ae_seen: { branching: bin("=", field("ae_any"), text("1")), calc: null, mode: "calc", type: "text" },
+  };
+  const context = {
+    event: "week_12_arm_1",
+    events: ["screening_arm_1", "baseline_arm_1", "week_12_arm_1"],
+    instance: 1,
+    data: {
+      screening_arm_1: { 1: { rand_group: "1" } },
+      baseline_arm_1: { 1: { height: "200" } },
+      week_12_arm_1: { 1: { ae_any: "1" } },
+    },
+  };
+  const engine = createEngine({ fields, context, depends: dependsFromAsts(fields) }, { v_weight: "80" });
+  const changes = engine.evaluateAll();
+  assert.equal(changes.calcs.v_bmi, "20");
+  assert.equal(engine.visibility.adherence, true);
+  assert.equal(engine.visibility.ae_seen, true);
+});

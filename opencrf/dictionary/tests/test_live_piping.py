@@ -99,7 +99,7 @@ def test_values_and_the_text_around_them_cannot_become_markup():
 
 def test_other_forms_other_events_smart_variables_and_files_stay_server_rendered():
     values = {"site": "Kyoto", "scan": "12", "first_name": "Ada"}
-    data = {"visit_2": {"first_name": "Bea"}}
+    data = {"visit_2": {"1": {"first_name": "Bea"}}}
     smart = {"record-name": "7"}
 
     piped = live(

@@ -52,7 +52,7 @@ def test_a_blank_value_shows_underscores():
 
 
 def test_another_event_is_read_from_data():
-    data = {"baseline_arm_1": {"weight": "61.5"}}
+    data = {"baseline_arm_1": {"1": {"weight": "61.5"}}}
     assert pipe("Baseline [baseline_arm_1][weight] kg", {}, data=data) == "Baseline 61.5 kg"
 
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from opencrf.accounts.typing import AuthedRequest
-from opencrf.dictionary.form_logic import form_logic_spec
+from opencrf.dictionary.form_logic import RecordData, form_logic_spec, record_data
 from opencrf.dictionary.piping import make_piper
 from opencrf.dictionary.rendering import (
     Block,
@@ -28,29 +28,58 @@ from opencrf.records.errors import ValueProblem
 from opencrf.records.views.form_page import FormPage, field_of, form_delete_url
 
 
-def _other_values(page: FormPage) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """Values of the record's other forms at this event, and every event's values by name."""
-    here: dict[str, str] = {}
-    data: dict[str, dict[str, str]] = {}
+def _record_data(page: FormPage) -> tuple[dict[str, str], RecordData]:
+    """(values of the event's other forms this form sees, every stored value of the record).
+
+    The second is the logic context's `data`, in the one shape the server's save and
+    `logic.js` read (`form_logic.record_data`). The first follows the save's rule (a form of
+    the same event is seen when it is at this instance of a repeating event, or non-repeating),
+    and is put at this event and instance too, where the browser reads what its inputs lack.
+    """
     names = {event.pk: event.unique_name for event in page.design.events}
-    for (event_id, form_name, instance), form in selectors.record_forms(page.record).items():
-        if instance != 1 or event_id not in names:
+    repeating = page.design.snapshot.repeating_at(page.event)
+    here: dict[str, str] = {}
+    forms = []
+    for (event_id, form_name, instance), form in _stored_forms(page).items():
+        if event_id not in names or (event_id, form_name, instance) == _own_key(page):
             continue
-        data.setdefault(names[event_id], {}).update(form.values)
-        if event_id == page.event.pk and form_name != page.instrument.name:
+        forms.append((names[event_id], instance, form.values))
+        if event_id == page.event.pk and _shares(form_name, instance, repeating, page.instance):
             here.update(form.values)
+    data = record_data(forms)
+    data.setdefault(page.event.unique_name, {}).setdefault(str(page.instance), {}).update(here)
     return here, data
 
 
-def _logic_context(page: FormPage, data: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+def _stored_forms(page: FormPage) -> Mapping[tuple[int, str, int], Any]:
+    return selectors.record_forms(page.record)
+
+
+def _own_key(page: FormPage) -> tuple[int, str, int]:
+    return (page.event.pk, page.instrument.name, page.instance)
+
+
+def _shares(form_name: str, instance: int, repeating: set[str], wanted: int) -> bool:
+    """Whether a form of the same event is seen by the one on the page, as in REDCap."""
+    if "" in repeating:
+        return instance == wanted
+    return form_name not in repeating and instance == 1
+
+
+def _logic_context(page: FormPage, data: RecordData) -> dict[str, Any]:
+    """The context the save gives `evaluate_form`, so the page computes what the save stores."""
+    group = page.record.group
+    arm_events = page.design.snapshot.events_of_arm(page.event.arm_id)
     return {
         "record": page.record.record_id,
         "event": page.event.unique_name,
-        "events": [event.unique_name for event in page.design.events],
+        "event_id": page.event.pk,
+        "events": [event.unique_name for event in arm_events],
         "arm_number": page.event.arm.number,
         "instance": page.instance,
         "project_id": page.project.pk,
-        "dag": page.record.group.unique_name if page.record.group is not None else "",
+        "dag": group.unique_name if group is not None else "",
+        "dag_id": page.record.group_id or "",
         "data": data,
     }
 
@@ -183,7 +212,7 @@ def render_form(
     reason: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    here, data = _other_values(page)
+    here, data = _record_data(page)
     merged = {**here, **values}
     smart = {"record-name": page.record.record_id, "event-name": page.event.unique_name}
     pipe = make_piper(page.all_rows, merged, data=data, smart=smart)

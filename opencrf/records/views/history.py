@@ -11,7 +11,6 @@ from opencrf.accounts.typing import AuthedRequest
 from opencrf.core.views import domain_errors
 from opencrf.records import selectors
 from opencrf.records.values import form_columns
-
 from opencrf.records.views.design import form_url
 from opencrf.records.views.form_page import FormPage, load_form_page
 
