@@ -10,6 +10,7 @@ from django.http.response import HttpResponseBase
 
 from opencrf.api.calls import Call
 from opencrf.api.errors import ApiError
+from opencrf.core.downloads import content_disposition
 from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.files.selectors import files_in_project
 from opencrf.records.models import FormData
@@ -41,7 +42,7 @@ def pdf(call: Call) -> HttpResponseBase:
         raise ApiError(f"A PDF holds at most {MAX_FORMS} forms; ask for fewer records")
     body = forms_pdf(project.title, pages, _file_names(call, pages))
     response = HttpResponse(body, content_type="application/pdf")
-    response["Content-Disposition"] = 'attachment; filename="forms.pdf"'
+    response["Content-Disposition"] = content_disposition("forms.pdf")
     return response
 
 

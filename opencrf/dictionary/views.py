@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from opencrf.accounts.typing import AuthedRequest
 from opencrf.audit.services import AuditContext
+from opencrf.core.downloads import content_disposition
 from opencrf.core.errors import InvalidInput
 from opencrf.core.numbers import whole_number
 from opencrf.core.views import domain_errors
@@ -36,11 +37,13 @@ from opencrf.projects.services import event_instruments_set, repeat_settings_set
 
 def _csv_response(rows: list[FieldRow], project: Project, suffix: str) -> StreamingHttpResponse:
     stamp = timezone.localtime().strftime("%Y-%m-%d_%H%M")
-    name = f"{slugify(project.title) or 'project'}_DataDictionary{suffix}_{stamp}.csv"
+    # The title in its own script (sent as `filename*`), less what a file name cannot hold.
+    title = slugify(project.title, allow_unicode=True) or "project"
+    name = f"{title}_DataDictionary{suffix}_{stamp}.csv"
     # The byte-order mark lets Excel open Japanese text as UTF-8; every reader skips it.
     body = itertools.chain(["\ufeff"], iter_dictionary_csv(rows))
     response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = content_disposition(name)
     return response
 
 

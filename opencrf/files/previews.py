@@ -9,15 +9,13 @@ act as a page. Access is the caller's business (see `records.file_views`).
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 
+from opencrf.core.downloads import content_disposition
 from opencrf.core.errors import NotFound
 from opencrf.files import checks, selectors
 from opencrf.files.models import StoredFile
-from opencrf.files.views import ascii_filename
 
 # Each previewable type and the bytes its content must hold at the given offsets.
 _RASTER_MAGIC: dict[str, tuple[tuple[int, bytes], ...]] = {
@@ -41,11 +39,6 @@ def starts_as(head: bytes, media_type: str) -> bool:
     return bool(magic) and all(head[at : at + len(m)] == m for at, m in magic)
 
 
-def inline_disposition(name: str) -> str:
-    """`inline` with the sanitised name: an ASCII fallback, then the UTF-8 name encoded."""
-    return f"inline; filename=\"{ascii_filename(name)}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
 def preview_response(stored_file: StoredFile) -> FileResponse:
     """The image inline as its sniffed type, read through the storage API; else NotFound."""
     if not is_previewable(stored_file):
@@ -57,7 +50,7 @@ def preview_response(stored_file: StoredFile) -> FileResponse:
     handle.seek(0)
     response = FileResponse(handle, content_type=stored_file.media_type)
     response["Content-Length"] = str(stored_file.size)
-    response["Content-Disposition"] = inline_disposition(stored_file.original_name)
+    response["Content-Disposition"] = content_disposition(stored_file.original_name, "inline")
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"

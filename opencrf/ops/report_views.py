@@ -9,6 +9,7 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
 from opencrf.accounts.decorators import administrator_required
+from opencrf.core.downloads import content_disposition
 from opencrf.core.errors import InvalidInput
 from opencrf.ops.report_pdf import report_pdf
 from opencrf.ops.reports import (
@@ -78,7 +79,7 @@ def _page(request: HttpRequest, report: OperationsReport) -> HttpResponse:
 def _pdf(report: OperationsReport) -> HttpResponse:
     response = HttpResponse(report_pdf(report, language=get_language()), "application/pdf")
     name = f"opencrf-operations-report-{report.period.label}.pdf"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = content_disposition(name)
     return response
 
 

@@ -5,11 +5,11 @@ import re
 import pytest
 from django.urls import reverse
 
+from opencrf.core.downloads import ascii_filename
 from opencrf.files.models import StoredFile
 from opencrf.files.services import file_delete, file_store
 from opencrf.files.tests import samples
 from opencrf.files.tests.conftest import upload
-from opencrf.files.views import ascii_filename
 
 pytestmark = pytest.mark.django_db
 _CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')

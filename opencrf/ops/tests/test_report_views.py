@@ -88,7 +88,10 @@ def test_the_annual_page_and_the_pdfs_download(ada):
         pdf = ada.get(url)
         assert pdf.status_code == 200
         assert pdf["Content-Type"] == "application/pdf"
-        assert pdf["Content-Disposition"] == f'attachment; filename="{name}"'
+        assert (
+            pdf["Content-Disposition"]
+            == f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}"
+        )
         assert pdf.content.startswith(b"%PDF-")
 
 
