@@ -25,6 +25,7 @@ from opencrf.dictionary.validation import validation_type
 from opencrf.projects.models import Arm, DataAccessGroup, Event, Project
 from opencrf.projects.selectors import member_rights
 from opencrf.records.bulk import FormWrite, forms_write_many, records_create_many
+from opencrf.records.errors import ValueProblem
 from opencrf.records.export import (
     EVENT_COLUMN,
     GROUP_COLUMN,
@@ -33,7 +34,7 @@ from opencrf.records.export import (
 )
 from opencrf.records.models import FormData, FormStatus, Record
 from opencrf.records.selectors import next_record_id, records_visible_to
-from opencrf.records.values import check_value, form_columns
+from opencrf.records.values import check_value, form_columns, stored_text_problem
 
 IGNORED = frozenset({"redcap_survey_identifier"})
 NOT_IMPORTED = frozenset({"calc", "descriptive", "file"})
@@ -330,10 +331,15 @@ class _Planner:
         if name in self._dates:
             value = _iso_date(row, value, self.options.date_format)
         keep = self.options.keep_stored_values
-        if value != "" and not keep and (problem := check_value(name, value, row)) is not None:
-            self._problem(target.record, name, value, problem.message)
+        if value != "" and (problem := _value_problem(name, value, row, keep)) is not None:
+            self._problem(target.record, name, problem.value, problem.message)
             return
         target.values[name] = value
+
+
+def _value_problem(name: str, value: str, row: FieldRow, keep: bool) -> ValueProblem | None:
+    """A Project XML keeps values as REDCap stored them, but never a NUL or an oversized one."""
+    return stored_text_problem(name, value) if keep else check_value(name, value, row)
 
 
 def _is_date_field(row: FieldRow) -> bool:

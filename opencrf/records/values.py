@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from opencrf.core.numbers import whole_number
@@ -61,8 +62,35 @@ def blank_value(key: str, row: FieldRow) -> str:
     return "0" if row.field_type == "checkbox" and key != row.field_name else ""
 
 
+# A refused value is named in messages by its beginning only: it may be megabytes long.
+SHOWN_CHARS = 50
+
+
+def stored_text_problem(key: str, value: str) -> ValueProblem | None:
+    """What no stored value may be, whatever its field: longer than OPENCRF_VALUE_MAX_CHARS,
+    or holding a NUL character (PostgreSQL text cannot hold one; SQLite could, so both refuse
+    it alike). Checked for every import too, even one that keeps values as they were stored."""
+    shown = value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…"
+    limit = settings.OPENCRF_VALUE_MAX_CHARS
+    if len(value) > limit:
+        message = _("%(field)s has %(length)d characters; a value may have at most %(limit)d.") % {
+            "field": key,
+            "length": len(value),
+            "limit": limit,
+        }
+        return ValueProblem(key, shown, "value_too_long", message)
+    if "\x00" in value:
+        message = _("%(field)s contains a NUL character, which no value may contain.") % {
+            "field": key
+        }
+        return ValueProblem(key, shown.replace("\x00", "\\0"), "nul", message)
+    return None
+
+
 def check_value(key: str, value: str, row: FieldRow) -> ValueProblem | None:
     """The problem with one non-blank submitted value, or None when it may be stored."""
+    if (problem := stored_text_problem(key, value)) is not None:
+        return problem
     kind = row.field_type
     if kind == "checkbox" or kind in BOOLEAN_TYPES:
         return None if value in ("0", "1") else _problem(key, value, "boolean")
