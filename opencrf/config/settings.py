@@ -289,6 +289,8 @@ OPENCRF_METRICS_TOKEN = env_str("OPENCRF_METRICS_TOKEN")
 OPENCRF_METRICS_ALLOW = env_list("OPENCRF_METRICS_ALLOW", "")
 # Alert e-mails go to every active administrator with an address, and to these addresses.
 OPENCRF_ALERT_EMAILS = env_list("OPENCRF_ALERT_EMAILS", "")
+# A job runner busy with one job for longer than this (seconds) counts as stuck, hence down.
+OPENCRF_WORKER_JOB_MAX_SECONDS = env_int("OPENCRF_WORKER_JOB_MAX_SECONDS", 4 * 3600)
 # Training instances reset themselves to the demo study at this local time every night.
 OPENCRF_TRAINING_RESET_TIME = env_str("OPENCRF_TRAINING_RESET_TIME", "03:00")
 # Signs the audit trail's checkpoints (audit/anchors.py). Never stored in the database or its

@@ -7,7 +7,7 @@ view is `administrator_required` (a 404 for anyone else) and every change needs 
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -35,7 +35,7 @@ from opencrf.ops.forms import (
     MaintenanceWindowForm,
     local_now,
 )
-from opencrf.ops.health import run_checks
+from opencrf.ops.health import run_checks, runner_problem
 from opencrf.ops.incidents import incident_record, incident_update
 from opencrf.ops.instance import instance_role
 from opencrf.ops.models import (
@@ -69,8 +69,8 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any]) -> Htt
 
 
 def _heartbeats(now: datetime) -> list[tuple[WorkerHeartbeat, bool]]:
-    stale = timedelta(seconds=settings.OPENCRF_WORKER_STALE_SECONDS)
-    return [(beat, now - beat.last_seen_at <= stale) for beat in WorkerHeartbeat.objects.all()]
+    """Each runner, and whether it works: beating, and not stuck on one job (see health)."""
+    return [(beat, runner_problem(beat, now) is None) for beat in WorkerHeartbeat.objects.all()]
 
 
 @administrator_required

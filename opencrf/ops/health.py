@@ -4,10 +4,12 @@ A failed check publishes only the class name of its error, never its text: the p
 public and error texts can carry paths or credentials. The one exception is `CheckFailed`,
 whose message is written here to be shown ("free disk 4 % < 10 %") and names no path.
 
-The checks, in order: database, migrations, storage (read and write), worker (some job worker
-was seen within `OPENCRF_WORKER_STALE_SECONDS`), disk (the filesystems of the data and backup
-folders keep `OPENCRF_DISK_MIN_FREE_PERCENT` free) and backup (the newest verified backup is
-younger than `OPENCRF_BACKUP_MAX_AGE_HOURS`; a new installation has that long to make one).
+The checks, in order: database, migrations, storage (read and write), worker (some job runner
+is working: its heartbeat is younger than `OPENCRF_WORKER_STALE_SECONDS` and it has not been busy
+with one job for longer than `OPENCRF_WORKER_JOB_MAX_SECONDS`), disk (the filesystems of the data
+and backup folders keep `OPENCRF_DISK_MIN_FREE_PERCENT` free) and backup (the newest verified
+backup is younger than `OPENCRF_BACKUP_MAX_AGE_HOURS`; a new installation has that long to make
+one).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import Max
 from django.utils import timezone
 
-from opencrf.ops.models import BackupRun, RunStatus, WorkerHeartbeat
+from opencrf.ops.models import BackupRun, RunnerState, RunStatus, WorkerHeartbeat
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +94,71 @@ def newest_heartbeat() -> datetime | None:
     return newest
 
 
+def _seconds(since: datetime, now: datetime) -> int:
+    return max(0, int((now - since).total_seconds()))
+
+
+def runner_stuck(beat: WorkerHeartbeat, now: datetime) -> str | None:
+    """How a runner is stuck on one job beyond the limit; None if it is not."""
+    if beat.state != RunnerState.BUSY or beat.job_started_at is None:
+        return None
+    busy, limit = _seconds(beat.job_started_at, now), settings.OPENCRF_WORKER_JOB_MAX_SECONDS
+    if busy <= limit:
+        return None
+    return f"stuck on {beat.job_name.rsplit('.', 1)[-1]} for {busy} s (limit {limit} s)"
+
+
+def runner_silent(beat: WorkerHeartbeat, now: datetime) -> str | None:
+    silent, limit = _seconds(beat.last_seen_at, now), settings.OPENCRF_WORKER_STALE_SECONDS
+    return f"silent for {silent} s (limit {limit} s)" if silent > limit else None
+
+
+def runner_problem(beat: WorkerHeartbeat, now: datetime) -> str | None:
+    """Why this runner is not working (silent, or stuck on a job); None when it is."""
+    return runner_silent(beat, now) or runner_stuck(beat, now)
+
+
+@dataclass(frozen=True, slots=True)
+class Workers:
+    """The job runners as their heartbeats show them; shared by `worker` and `worker_down`."""
+
+    working: int  # beating, and not stuck
+    busy: int  # of those, running a job now
+    stuck: tuple[str, ...]  # beating, but busy with one job for too long
+    newest: datetime  # the newest heartbeat of any runner
+
+    def silent_seconds(self, now: datetime) -> int:
+        return _seconds(self.newest, now)
+
+
+def workers(now: datetime) -> Workers | None:
+    """None before any runner has reported (a new installation, nothing started yet)."""
+    beats = list(WorkerHeartbeat.objects.all())
+    if not beats:
+        return None
+    working = [beat for beat in beats if runner_problem(beat, now) is None]
+    beating = [beat for beat in beats if runner_silent(beat, now) is None]
+    return Workers(
+        working=len(working),
+        busy=sum(beat.state == RunnerState.BUSY for beat in working),
+        stuck=tuple(stuck for beat in beating if (stuck := runner_stuck(beat, now))),
+        newest=max(beat.last_seen_at for beat in beats),
+    )
+
+
 def check_worker(now: datetime | None = None) -> str:
     now = now or timezone.now()
-    newest = newest_heartbeat()
-    if newest is None:
+    found = workers(now)
+    if found is None:
         raise NoWorkerYet(NO_WORKER_YET)
-    age = max(0, int((now - newest).total_seconds()))
-    limit = settings.OPENCRF_WORKER_STALE_SECONDS
-    if age > limit:
+    age = found.silent_seconds(now)
+    if not found.working and found.stuck:
+        raise CheckFailed("no job worker working: job runner " + "; ".join(found.stuck))
+    if not found.working:
+        limit = settings.OPENCRF_WORKER_STALE_SECONDS
         raise CheckFailed(f"no job worker seen for {age} s (limit {limit} s)")
-    alive = WorkerHeartbeat.objects.filter(last_seen_at__gte=now - timedelta(seconds=limit))
-    return f"{alive.count()} alive, last seen {age} s ago"
+    busy = f", {found.busy} busy" if found.busy else ""
+    return f"{found.working} alive{busy}, last seen {age} s ago"
 
 
 @dataclass(frozen=True, slots=True)

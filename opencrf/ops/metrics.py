@@ -401,11 +401,16 @@ def state_metrics(now: datetime) -> Iterator[Metric]:
         "key",
         {key: float(key in open_keys) for key in ALERTS},
     )
-    stale = now - timedelta(seconds=settings.OPENCRF_WORKER_STALE_SECONDS)
+    found = health.workers(now)
     yield _gauge(
         "opencrf_workers_alive",
-        "Job workers seen within OPENCRF_WORKER_STALE_SECONDS.",
-        float(WorkerHeartbeat.objects.filter(last_seen_at__gte=stale).count()),
+        "Job runners working: beating within OPENCRF_WORKER_STALE_SECONDS and not stuck on a job.",
+        float(found.working if found else 0),
+    )
+    yield _gauge(
+        "opencrf_worker_restarts",
+        "Times the supervisors restarted a dead job runner thread, over the runners on record.",
+        float(sum(WorkerHeartbeat.objects.values_list("restarts", flat=True))),
     )
     newest = health.newest_heartbeat()
     if newest is not None:  # never reported: no figure rather than a made-up one

@@ -236,12 +236,31 @@ class OperationsState(models.Model):
         return state
 
 
+class RunnerState(models.TextChoices):
+    IDLE = "idle", _("Waiting for jobs")
+    BUSY = "busy", _("Running a job")
+
+
 class WorkerHeartbeat(models.Model):
-    """Each job worker's last sign of life; `/-/ready` fails when all are silent."""
+    """Each job runner's last sign of life; `/-/ready` fails when none is working.
+
+    The runner thread itself writes `last_seen_at` between jobs and while it waits for one.
+    While it runs a job it records which and since when (`state` busy), and its supervisor
+    keeps `last_seen_at` fresh only as long as that thread is alive: a job running longer than
+    OPENCRF_WORKER_JOB_MAX_SECONDS counts as stuck (see opencrf/ops/health.py).
+    """
 
     worker_id = models.CharField(max_length=200, unique=True)
     started_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=16, choices=RunnerState.choices, default=RunnerState.IDLE)
+    job_id = models.CharField(max_length=64, blank=True)
+    job_name = models.CharField(max_length=300, blank=True)
+    job_started_at = models.DateTimeField(null=True, blank=True)
+    # Times the supervisor found the runner thread dead and started a new one.
+    restarts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["worker_id"]

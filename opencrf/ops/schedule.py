@@ -1,11 +1,13 @@
 """Periodic jobs: run once per period across every node, by whichever worker claims them first.
 
-Every job worker (the thread inside each `opencrf serve` process, or `opencrf worker`) runs a
-scheduler loop beside it. Each pass it records its heartbeat and, for every periodic job that is
-due, tries to insert a `ScheduledRun(job, period)`. The unique constraint lets exactly one worker
-win the period; that worker enqueues the job as an ordinary background task, so a long backup
-never holds up the heartbeat. A period that was missed (the server was off at 02:30) is caught up
-at the next pass on the same day: a daily job is due from its time until midnight.
+Every job worker (the supervised threads inside each `opencrf serve` process, or `opencrf
+worker`) runs a scheduler loop beside its job runner. Each pass, for every periodic job that is
+due, it tries to insert a `ScheduledRun(job, period)`. The unique constraint lets exactly one
+worker win the period; that worker enqueues the job as an ordinary background task for the
+runners. The scheduler writes no heartbeat: a live scheduler beside a dead runner runs nothing,
+so only the runner's own heartbeat counts (opencrf/ops/runner.py). A period that was missed
+(the server was off at 02:30) is caught up at the next pass on the same day: a daily job is
+due from its time until midnight.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from opencrf.ops.models import ScheduledRun, WorkerHeartbeat
+from opencrf.ops.models import ScheduledRun
 
 logger = logging.getLogger(__name__)
 
@@ -127,19 +129,6 @@ def claim(job: str, period: str, worker_id: str) -> bool:
     return True
 
 
-def heartbeat(worker_id: str, *, now: datetime | None = None) -> None:
-    now = now or timezone.now()
-    updated = WorkerHeartbeat.objects.filter(worker_id=worker_id).update(last_seen_at=now)
-    if not updated:
-        try:
-            with transaction.atomic():
-                WorkerHeartbeat.objects.create(
-                    worker_id=worker_id, started_at=now, last_seen_at=now
-                )
-        except IntegrityError:
-            WorkerHeartbeat.objects.filter(worker_id=worker_id).update(last_seen_at=now)
-
-
 class Scheduler:
     """One worker's view of the schedule; remembers what it has already seen claimed."""
 
@@ -148,9 +137,8 @@ class Scheduler:
         self._seen: set[tuple[str, str]] = set()
 
     def tick(self, now: datetime | None = None) -> list[str]:
-        """One pass: heartbeat, then enqueue what is due and unclaimed; returns those jobs."""
+        """One pass: enqueue what is due and unclaimed; returns those jobs."""
         now = now or timezone.now()
-        heartbeat(self.worker_id, now=now)
         local = timezone.localtime(now)
         enqueued = []
         for periodic in periodic_jobs():
@@ -182,13 +170,3 @@ class Scheduler:
             except Exception:  # a database hiccup must not end the loop
                 logger.exception("Scheduler pass failed")
             stop.wait(PASS_SECONDS)
-
-
-def start_scheduler_thread(worker_id: str) -> threading.Event:
-    """Run the scheduler on a daemon thread; set the returned event to stop it."""
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=Scheduler(worker_id).run_forever, args=(stop,), name="opencrf-schedule", daemon=True
-    )
-    thread.start()
-    return stop

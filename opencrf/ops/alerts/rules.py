@@ -101,14 +101,21 @@ def disk_low(now: datetime) -> Firing | None:
 
 
 def worker_down(now: datetime) -> Firing | None:
-    """Job workers reported before, but none within OPENCRF_WORKER_STALE_SECONDS."""
-    newest = health.newest_heartbeat()
-    if newest is None:  # nothing started yet: not an outage (see `opencrf check`)
+    """Job runners reported before, but none is working: all silent for longer than
+    OPENCRF_WORKER_STALE_SECONDS, or busy with one job for longer than
+    OPENCRF_WORKER_JOB_MAX_SECONDS."""
+    found = health.workers(now)
+    if found is None or found.working:  # nothing started yet is not an outage (`opencrf check`)
         return None
-    silent = int((now - newest).total_seconds())
-    if silent <= settings.OPENCRF_WORKER_STALE_SECONDS:
-        return None
-    return Firing(IncidentLevel.OUTAGE, {"seconds": silent, "when": _when(newest)})
+    return Firing(
+        IncidentLevel.OUTAGE,
+        {
+            "seconds": found.silent_seconds(now),
+            "when": _when(found.newest),
+            "stuck": len(found.stuck),
+            "limit": settings.OPENCRF_WORKER_JOB_MAX_SECONDS,
+        },
+    )
 
 
 def lockout_burst(now: datetime) -> Firing | None:
@@ -180,7 +187,10 @@ ALERTS: dict[str, Alert] = {
         Alert(
             "worker_down",
             _("Background worker down"),
-            _("No job worker has reported for %(seconds)s seconds (last seen %(when)s)."),
+            _(
+                "No job worker is working. Newest heartbeat: %(seconds)s seconds ago (%(when)s); "
+                "runners stuck on one job for over %(limit)s seconds: %(stuck)s."
+            ),
             _("Restart the worker (or the server in the embedded set-up) and read its log."),
             worker_down,
         ),

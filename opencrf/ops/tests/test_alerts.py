@@ -128,14 +128,39 @@ def test_disk_low_names_the_worst_volume_and_escalates_below_a_quarter(monkeypat
     assert rules.disk_low(now) is None
 
 
-def test_worker_down_fires_only_after_workers_were_seen_and_fell_silent():
+def test_worker_down_fires_only_after_workers_were_seen_and_fell_silent(settings):
+    settings.OPENCRF_WORKER_JOB_MAX_SECONDS = 3600
     now = timezone.now()
     assert rules.worker_down(now) is None  # nothing started yet
     seen = now - timedelta(seconds=121)
     WorkerHeartbeat.objects.create(worker_id="w1", last_seen_at=seen)
-    assert rules.worker_down(now) == Firing(2, {"seconds": 121, "when": local(seen)})
+    assert rules.worker_down(now) == Firing(
+        2, {"seconds": 121, "when": local(seen), "stuck": 0, "limit": 3600}
+    )
     WorkerHeartbeat.objects.create(worker_id="w2", last_seen_at=now - timedelta(seconds=120))
     assert rules.worker_down(now) is None
+
+
+def test_worker_down_fires_when_the_only_beating_runner_is_stuck_on_one_job(settings):
+    settings.OPENCRF_WORKER_JOB_MAX_SECONDS = 3600
+    now = timezone.now()
+    busy = {"state": "busy", "job_id": "j1", "job_name": "opencrf.ops.backups.tasks.restore_drill"}
+    WorkerHeartbeat.objects.create(
+        worker_id="w1", last_seen_at=now, job_started_at=now - timedelta(seconds=3600), **busy
+    )
+    assert rules.worker_down(now) is None  # busy for exactly the limit: still working
+
+    WorkerHeartbeat.objects.filter(worker_id="w1").update(
+        job_started_at=now - timedelta(seconds=3601)
+    )
+    assert rules.worker_down(now) == Firing(
+        2, {"seconds": 0, "when": local(now), "stuck": 1, "limit": 3600}
+    )
+    with pytest.raises(health.CheckFailed) as failure:
+        health.check_worker(now)
+    assert str(failure.value) == (
+        "no job worker working: job runner stuck on restore_drill for 3601 s (limit 3600 s)"
+    )
 
 
 def test_lockout_burst_counts_five_lockouts_within_fifteen_minutes(pi_paula):

@@ -82,10 +82,8 @@ def test_two_schedulers_enqueue_a_due_job_once(monkeypatch, settings):
             "suspend_inactive_users",
         ]
     )
-    assert sorted(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == [
-        "node-a-1",
-        "node-b-7",
-    ]
+    # A scheduler proves nothing about the job runner beside it: it writes no heartbeat.
+    assert not WorkerHeartbeat.objects.exists()
 
 
 def test_the_training_reset_runs_only_on_a_training_instance(monkeypatch, settings):
