@@ -5,7 +5,7 @@ opencrf serve    run the production server (gunicorn + whitenoise) with backgrou
 opencrf worker   run background jobs in their own process
 opencrf demo     load the bilingual demo study
 opencrf check    readiness checks (database, migrations, storage, worker, disk, backup, settings)
-opencrf audit    audit trail tasks: `opencrf audit verify` recomputes the hash chains
+opencrf audit    audit trail: `verify` the chains against signed checkpoints, make a `checkpoint`
 opencrf token    print an API token: a member's project token, or an administrator's super token
 opencrf backup   back up now (`backup list`, `backup prune`); `opencrf restore` puts one back
 opencrf maintenance  maintenance mode on, off or status; the training instance's reset
@@ -32,7 +32,7 @@ from opencrf.ops.maintenance_cli import add_parsers as maintenance_parsers
 from opencrf.ops.upgrade_cli import add_parsers as upgrade_parsers
 
 if TYPE_CHECKING:
-    from opencrf.audit.verify import ChainReport
+    from opencrf.audit.verify import AnchoredVerification, ChainReport
 
 
 def _migrate(verbose: bool = False) -> None:
@@ -119,10 +119,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     _setup_django()
-    from opencrf.ops.jobs import run_worker_process
+    from opencrf.ops.jobs import make_worker, worker_id
+    from opencrf.ops.schedule import start_scheduler_thread
 
-    print("Background worker started; Ctrl+C stops it after the running job.")
-    run_worker_process(interval=args.interval)
+    print("Background worker started; Ctrl+C stops it.")
+    worker = make_worker(interval=args.interval)
+    start_scheduler_thread(worker_id())
+    worker.configure_signals()  # type: ignore[attr-defined]
+    worker.run()  # type: ignore[attr-defined]
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -179,21 +183,60 @@ def cmd_check(args: argparse.Namespace) -> None:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> None:
-    _setup_django()
-    from opencrf.audit.verify import verify_all, verify_chain
+    """Check every chain against itself and against the signed checkpoints; exit 1 on any fault.
 
-    if args.project is None:
-        reports = verify_all()
-    else:
-        reports = [verify_chain(args.project)]
-        if not reports[0].entries_checked:
-            raise CommandError(f"project {args.project} has no audit entries")
-    for report in reports:
+    The checkpoints are those in the storage from the newest restart on, plus each `--anchor`
+    (a backup id, a checkpoint file or a backup's manifest) however old.
+    """
+    _setup_django()
+    from opencrf.audit.anchors import AnchorInvalid, checkpoints_read
+    from opencrf.audit.verify import verify_anchored
+    from opencrf.ops.backups.audit_anchor import checkpoint_from
+
+    stored = checkpoints_read()
+    checkpoints, refused = stored.in_force(), list(stored.refused)
+    for source in args.anchor:
+        try:
+            checkpoints.append(checkpoint_from(source))
+        except AnchorInvalid as error:
+            refused.append(str(error))
+    result = verify_anchored(checkpoints, refused=refused, project_id=args.project)
+    only = result.chains[0] if args.project is not None else None
+    if only is not None and only.ok and not only.entries_checked:
+        raise CommandError(f"project {args.project} has no audit entries")
+    _print_verification(result)
+    _verification_outcome(result)
+
+
+def _print_verification(result: AnchoredVerification) -> None:
+    if not result.chains and not result.checkpoints and result.ok:
+        return  # "The audit trail is empty." says it all
+    for report in result.chains:
         print(_chain_line(report))
-    broken = sum(not report.ok for report in reports)
+    for reason in result.refused:
+        print(f"FAIL checkpoint refused: {reason}")
+    for problem in result.problems:
+        print(f"FAIL anchoring: {problem}")
+    newest = result.newest
+    if newest is not None:
+        count = len(result.checkpoints)
+        print(f"Compared with {count} checkpoint(s); the newest is {newest.label}.")
+    elif result.chains and not result.problems:
+        print("No checkpoint anchors the trail yet (the job worker makes one every hour).")
+
+
+def _verification_outcome(result: AnchoredVerification) -> None:
+    broken = sum(not report.ok for report in result.chains)
+    faults = []
     if broken:
-        raise CommandError(f"{broken} of {len(reports)} audit chain(s) broken")
-    if not reports:
+        faults.append(f"{broken} of {len(result.chains)} audit chain(s) broken")
+    if result.refused:
+        faults.append(f"{len(result.refused)} checkpoint(s) refused")
+    if result.problems:
+        faults.append("the trail is not anchored")
+    if faults:
+        raise CommandError("; ".join(faults))
+    if not result.chains:
         print("The audit trail is empty.")
 
 
@@ -203,6 +246,17 @@ def _chain_line(report: ChainReport) -> str:
         return f"FAIL {name}: {report.reason}"
     entries = "entry" if report.entries_checked == 1 else "entries"
     return f"ok   {name}: {report.entries_checked} {entries}, head {report.head_hash[:12]}…"
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> None:
+    """Sign every chain's head now and keep it beside the others (as the hourly job does)."""
+    _setup_django()
+    from opencrf.audit.anchors import checkpoint_make, checkpoint_write
+
+    checkpoint = checkpoint_make(reason="command line")
+    name = checkpoint_write(checkpoint)
+    entries = sum(chain.count for chain in checkpoint.chains)
+    print(f"Wrote {name}: {len(checkpoint.chains)} chain(s), {entries} entries, signed.")
 
 
 def cmd_token(args: argparse.Namespace) -> None:
@@ -287,16 +341,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    audit = commands.add_parser("audit", help="audit trail tasks (verify)")
+    audit = commands.add_parser("audit", help="audit trail tasks (verify, checkpoint)")
     tasks = audit.add_subparsers(dest="audit_command", required=True, metavar="TASK")
     verify = tasks.add_parser(
         "verify",
-        help="recompute the hash chains; exit 1 if one is broken",
+        help="recompute the hash chains and compare them with the checkpoints; exit 1 on a fault",
         description="Recompute every audit hash chain (or one project's) and name the first "
-        "broken entry. Exits 1 if any chain is broken.",
+        "broken entry; compare every chain with the signed checkpoints, naming entries missing "
+        "from the end, chains missing whole and rewritten entries. Exits 1 on any fault.",
     )
     verify.add_argument("--project", type=int, metavar="ID", help="only this project's chain")
+    verify.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="also compare with this backup's checkpoint (a backup id), or a checkpoint or "
+        "manifest file; may be repeated",
+    )
     verify.set_defaults(handler=cmd_audit_verify)
+    checkpoint = tasks.add_parser(
+        "checkpoint",
+        help="sign every chain's head now (the worker does it hourly)",
+        description="Make a signed checkpoint of every audit chain's length and head and keep "
+        "it in the file storage under audit-anchors/.",
+    )
+    checkpoint.set_defaults(handler=cmd_audit_checkpoint)
 
 
 def _add_token_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

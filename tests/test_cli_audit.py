@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
 
 from opencrf import cli
@@ -14,6 +15,7 @@ from opencrf.audit.services import audit_event_create
 from tests.test_cli import run, shown
 
 HEAD = re.compile(r"head [0-9a-f]{12}…$")
+NO_ANCHOR = "No checkpoint anchors the trail yet (the job worker makes one every hour)."
 
 
 def _append(context, project_id, count):
@@ -66,6 +68,7 @@ def test_verify_prints_one_ok_line_per_chain(paula_context, capsys):
     assert output.out.splitlines() == [
         f"ok   system chain: 1 entry, head {AuditEvent.objects.get(project_id=0).hash[:12]}…",
         f"ok   project 3: 2 entries, head {head.hash[:12]}…",
+        NO_ANCHOR,
     ]
     assert output.err == ""
 
@@ -80,9 +83,10 @@ def test_verify_names_the_broken_entry_and_exits_1(paula_context, capsys):
 
     output = capsys.readouterr()
     lines = output.out.splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert lines[0].startswith("ok   project 3: 3 entries, ")
     assert lines[1] == "FAIL project 4: entry 5 was changed: its hash does not match its content"
+    assert lines[2] == NO_ANCHOR
     assert output.err == "opencrf audit: 1 of 2 audit chain(s) broken\n"
 
 
@@ -94,7 +98,8 @@ def test_verify_of_one_project_checks_only_that_chain(paula_context, capsys):
 
     assert cli.main(["audit", "verify", "--project", "3"]) == 0
 
-    (line,) = capsys.readouterr().out.splitlines()
+    line, note = capsys.readouterr().out.splitlines()
+    assert note == NO_ANCHOR
     assert line.startswith("ok   project 3: 2 entries, ")
     assert HEAD.search(line)
 
@@ -122,8 +127,121 @@ def test_verify_passes_on_the_demo_study_as_an_operator_runs_it(tmp_path: Path):
     result = run("audit", "verify", data_dir=data_dir)
 
     assert result.returncode == 0, shown(result)
-    lines = result.stdout.splitlines()
+    *lines, note = result.stdout.splitlines()
     assert lines, shown(result)
+    assert note == NO_ANCHOR
     assert all(re.match(r"ok   (system chain|project \d+): \d+ entr", line) for line in lines)
     assert all(HEAD.search(line) for line in lines), shown(result)
     assert result.stderr == ""
+
+
+# --- Checkpoints: truncation, deletion and rewriting are named; forgeries refused ---
+
+
+def _lift_delete_trigger():
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                "ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_no_change"
+            )
+        else:
+            cursor.execute("DROP TRIGGER audit_auditevent_no_delete")
+
+
+def _checkpoint_by_command(capsys):
+    assert cli.main(["audit", "checkpoint"]) == 0
+    line = capsys.readouterr().out
+    return line.split(":")[0].removeprefix("Wrote ")
+
+
+@pytest.mark.django_db
+def test_checkpoint_prints_what_it_signed(paula_context, capsys):
+    _append(paula_context, 0, 1)
+    _append(paula_context, 3, 2)
+
+    assert cli.main(["audit", "checkpoint"]) == 0
+
+    output = capsys.readouterr().out
+    assert re.fullmatch(
+        r"Wrote audit-anchors/\d{8}T\d{12}Z-[0-9a-f]{4}\.json: 2 chain\(s\), 3 entries, signed\.\n",
+        output,
+    )
+
+
+@pytest.mark.django_db
+def test_verify_names_entries_cut_from_the_end_and_exits_1(paula_context, capsys):
+    _append(paula_context, 3, 5)
+    name = _checkpoint_by_command(capsys)
+    _lift_delete_trigger()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE project_id = 3 AND sequence >= 4")
+
+    assert cli.main(["audit", "verify"]) == 1
+
+    output = capsys.readouterr()
+    fail, summary = output.out.splitlines()
+    assert re.fullmatch(
+        r"FAIL project 3: entries 4–5 are missing from the end: the checkpoint of "
+        rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC \({re.escape(name)}\) saw 5",
+        fail,
+    )
+    assert summary.startswith("Compared with 1 checkpoint(s); the newest is the checkpoint of ")
+    assert output.err == "opencrf audit: 1 of 1 audit chain(s) broken\n"
+
+
+@pytest.mark.django_db
+def test_a_checkpoint_copied_away_still_catches_a_deleted_chain(paula_context, capsys, tmp_path):
+    # The administrator deletes the chain and the checkpoint files; a copy kept elsewhere
+    # (mailed, printed, or in a backup) is handed to verify.
+    _append(paula_context, 0, 1)
+    _append(paula_context, 3, 2)
+    name = _checkpoint_by_command(capsys)
+    copy = tmp_path / "kept-elsewhere.json"
+    with default_storage.open(name, "rb") as handle:
+        copy.write_bytes(handle.read())
+    default_storage.delete(name)
+    _lift_delete_trigger()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_auditevent WHERE project_id = 3")
+
+    assert cli.main(["audit", "verify"]) == 0  # nothing left to compare with
+    capsys.readouterr()
+    assert cli.main(["audit", "verify", "--anchor", str(copy)]) == 1
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("ok   system chain: 1 entry, ")
+    assert lines[1].startswith("FAIL project 3: the whole chain is missing: the checkpoint of ")
+    assert lines[1].endswith(f"({copy}) saw 2 entries")
+
+
+@pytest.mark.django_db
+def test_a_forged_anchor_is_refused_by_name_and_exits_1(paula_context, capsys, tmp_path, settings):
+    _append(paula_context, 3, 1)
+    settings.OPENCRF_AUDIT_KEY = "the forger's own key, not the server's"
+    name = _checkpoint_by_command(capsys)
+    forged = tmp_path / "forged.json"
+    with default_storage.open(name, "rb") as handle:
+        forged.write_bytes(handle.read())
+    default_storage.delete(name)
+    settings.OPENCRF_AUDIT_KEY = ""
+
+    assert cli.main(["audit", "verify", "--anchor", str(forged)]) == 1
+
+    output = capsys.readouterr()
+    assert output.out.splitlines()[1] == (
+        f"FAIL checkpoint refused: {forged} was signed with another key: the audit key "
+        "changed, or the checkpoint is forged"
+    )
+    assert output.err == "opencrf audit: 1 checkpoint(s) refused\n"
+
+
+@pytest.mark.django_db
+def test_an_anchor_that_cannot_be_read_is_named(capsys, tmp_path):
+    missing = tmp_path / "nowhere.json"
+
+    assert cli.main(["audit", "verify", "--anchor", str(missing)]) == 1
+
+    assert capsys.readouterr().out == (
+        f"FAIL checkpoint refused: {missing}: No such file or directory\n"
+    )

@@ -25,6 +25,7 @@ from django.db import models, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django_tasks import task
 
+from opencrf.audit.anchors import checkpoint_make, checkpoint_write
 from opencrf.audit.services import AuditContext, audit_event_create
 from opencrf.audit.training import TRAINING_ROLE, NotATrainingInstance, training_audit_chains_delete
 from opencrf.demo.loader import DEMO_FOLDER, load_demo
@@ -133,6 +134,10 @@ def training_reset() -> TrainingResetResult:
         changes={"projects_removed": projects, "audit_entries_removed": audit_removed},
     )
     transaction.on_commit(lambda: _delete_files(file_keys))
+    # The project chains are gone by design: later checkpoints compare with the new trail only.
+    transaction.on_commit(
+        lambda: checkpoint_write(checkpoint_make(reason="training reset", restart=True))
+    )
     return TrainingResetResult(projects, audit_removed, len(file_keys), project.pk)
 
 

@@ -26,6 +26,11 @@ from django.utils import timezone
 
 import opencrf
 from opencrf.ops.backups import database
+from opencrf.ops.backups.audit_anchor import (
+    CHECKPOINT,
+    anchor_after_backup,
+    backup_checkpoint_document,
+)
 from opencrf.ops.backups.errors import BackupError, BackupFailed
 from opencrf.ops.backups.files import write_files_tar
 from opencrf.ops.backups.manifest import (
@@ -129,6 +134,7 @@ def backup_create(*, trigger: str, store: BackupStore | None = None) -> BackupRu
     run.summary = manifest["summary"]
     run.verified_at = timezone.now()
     _finish(run, RunStatus.SUCCEEDED)
+    anchor_after_backup(manifest)
     return run
 
 
@@ -158,6 +164,10 @@ def write_backup(store: BackupStore, backup_id: str) -> dict[str, Any]:
     vendor = connections[DEFAULT_DB_ALIAS].vendor
     created_at = datetime.now(UTC)
     contents = _write_database(writer, vendor)
+    # Signed, so that the backup proves what the audit trail held (audit/anchors.py).
+    contents[CHECKPOINT] = backup_checkpoint_document(
+        backup_id, created_at, contents["audit_heads"]
+    )
     with writer.part(FILES_PART) as stream:
         contents["files"] = write_files_tar(default_storage, stream)
     if key is not None:

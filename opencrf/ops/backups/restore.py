@@ -27,6 +27,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.loader import MigrationLoader
 from django.db.utils import load_backend
 
+from opencrf.audit.anchors import checkpoint_make, checkpoint_write
 from opencrf.audit.verify import verify_all
 from opencrf.ops.backups import database
 from opencrf.ops.backups.create import FILES_PART
@@ -341,7 +342,15 @@ def restore_into(
     report.checks[:0] = checks
     report.ok = not report.problems
     report.duration = time.monotonic() - started
+    if target.live and report.ok:
+        _anchor_restart(backup_id)
     return report
+
+
+def _anchor_restart(backup_id: str) -> None:
+    """The live trail is the backup's now: later checkpoints compare with it alone."""
+    checkpoint = checkpoint_make(reason=f"restore of backup {backup_id}", restart=True)
+    checkpoint_write(checkpoint)
 
 
 def restore_verify(backup_id: str, *, store: BackupStore | None = None) -> VerifyReport:

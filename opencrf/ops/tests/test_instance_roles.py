@@ -209,6 +209,24 @@ def test_the_reset_removes_every_project_and_loads_the_demo_again(
     assert last is not None and last.action == "training.reset"
 
 
+def test_the_reset_restarts_the_audit_checkpoints_so_verification_still_passes(
+    busy_training_site, django_capture_on_commit_callbacks
+):
+    from opencrf.audit.anchors import checkpoint_make, checkpoint_write, checkpoints_read
+    from opencrf.audit.verify import verify_anchored
+
+    checkpoint_write(checkpoint_make(reason="before the reset"))
+    with django_capture_on_commit_callbacks(execute=True):
+        training_reset()
+
+    stored = checkpoints_read()
+    (restart,) = stored.in_force()
+    assert (restart.reason, restart.restart) == ("training reset", True)
+    assert verify_anchored(stored.in_force()).ok
+    # Against the checkpoint of the day's use, the deleted project chains show as missing.
+    assert not verify_anchored(stored.valid[:1]).ok
+
+
 def test_the_triggers_refuse_update_and_delete_again_after_the_reset(busy_training_site):
     training_reset()
 

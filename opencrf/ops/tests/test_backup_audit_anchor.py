@@ -1,0 +1,113 @@
+"""Each backup carries a signed checkpoint of the audit chains, and `opencrf audit verify
+--anchor <backup>` compares the trail with it: an administrator who cuts the trail and deletes
+the checkpoint files too is still caught by the copy in the backup."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+
+from opencrf.audit.anchors import checkpoint_names, checkpoint_parse, checkpoint_read
+from opencrf.audit.services import audit_event_create
+from opencrf.cli import main
+from opencrf.ops.backups.audit_anchor import checkpoint_from
+from opencrf.ops.backups.create import backup_create
+from opencrf.ops.backups.manifest import backup_key, load_contents, read_manifest
+from opencrf.ops.backups.store import backup_store
+from opencrf.ops.tests.test_backup import KEY, backup_settings  # noqa: F401 (a fixture)
+
+PROJECT = 3
+
+
+def _append(context, count):
+    for _ in range(count):
+        with transaction.atomic():
+            audit_event_create(context=context, project_id=PROJECT, action="test.action")
+
+
+def _cut_from(sequence):
+    """Delete the chain's entries from `sequence` on, as an administrator with database access
+    would: lift the trigger, delete, put it back (each statement commits in this test)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            trigger = "audit_auditevent_no_change"
+            cursor.execute(f"ALTER TABLE audit_auditevent DISABLE TRIGGER {trigger}")
+            cursor.execute(
+                "DELETE FROM audit_auditevent WHERE project_id = %s AND sequence >= %s",
+                [PROJECT, sequence],
+            )
+            cursor.execute(f"ALTER TABLE audit_auditevent ENABLE TRIGGER {trigger}")
+            return
+        cursor.execute("DROP TRIGGER audit_auditevent_no_delete")
+        cursor.execute(
+            "DELETE FROM audit_auditevent WHERE project_id = %s AND sequence >= %s",
+            [PROJECT, sequence],
+        )
+        cursor.execute(
+            "CREATE TRIGGER audit_auditevent_no_delete BEFORE DELETE ON audit_auditevent "
+            "BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END"
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+def test_a_backup_anchors_the_trail_after_the_checkpoint_files_are_deleted(
+    backup_settings,  # noqa: F811
+    paula_context,
+    capsys,
+    encrypted,
+):
+    backup_settings.OPENCRF_BACKUP_KEY = KEY if encrypted else ""
+    _append(paula_context, 5)
+    run = backup_create(trigger="manual")
+
+    store = backup_store()
+    manifest = read_manifest(store, run.backup_id)
+    contents = load_contents(store, manifest, backup_key(manifest))
+    in_backup = checkpoint_parse(contents["audit_checkpoint"], source="backup")
+    assert [(h.project_id, h.count, h.sequence) for h in in_backup.chains] == [(PROJECT, 5, 5)]
+    assert in_backup.reason == f"backup {run.backup_id}"
+    assert ("audit_checkpoint" in json.dumps(manifest)) is not encrypted  # secret when encrypted
+    (kept,) = checkpoint_names()
+    assert checkpoint_read(kept) == in_backup
+
+    default_storage.delete(kept)
+    _cut_from(4)
+    assert main(["audit", "verify"]) == 0  # the database alone looks sound
+    capsys.readouterr()
+
+    assert main(["audit", "verify", "--anchor", run.backup_id]) == 1
+
+    fail, summary = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(
+        r"FAIL project 3: entries 4–5 are missing from the end: the checkpoint of "
+        rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(backup {run.backup_id}\) saw 5",
+        fail,
+    )
+    assert summary.startswith("Compared with 1 checkpoint(s)")
+
+
+@pytest.mark.django_db
+def test_a_manifest_from_before_signed_checkpoints_anchors_as_unsigned_heads(tmp_path):
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "backup_id": "20261201T023000Z-00aa",
+                "created_at": "2026-12-01T02:30:00+00:00",
+                "contents": {"audit_heads": {"3": {"count": 2, "sequence": 2, "hash": "ab" * 32}}},
+            }
+        )
+    )
+
+    checkpoint = checkpoint_from(str(manifest))
+
+    assert checkpoint.signed is False
+    assert checkpoint.label == (
+        "the unsigned heads of 2026-12-01 02:30:00 UTC (backup 20261201T023000Z-00aa)"
+    )
+    assert [(h.project_id, h.count) for h in checkpoint.chains] == [(PROJECT, 2)]
