@@ -271,6 +271,9 @@ OPENCRF_BACKUP_S3_SECRET_KEY = env_str("OPENCRF_BACKUP_S3_SECRET_KEY")
 OPENCRF_BACKUP_KEY = env_str("OPENCRF_BACKUP_KEY")
 # Daily backup at this local time (HH:MM); empty turns scheduled backups off.
 OPENCRF_BACKUP_TIME = env_str("OPENCRF_BACKUP_TIME", "02:30")
+# Backups kept (docs/operations/backups.md): the newest GENERATIONS whatever their days, plus
+# the newest of each of the last DAILY days and WEEKLY weeks that have one.
+OPENCRF_BACKUP_KEEP_GENERATIONS = env_int("OPENCRF_BACKUP_KEEP_GENERATIONS", 7)
 OPENCRF_BACKUP_KEEP_DAILY = env_int("OPENCRF_BACKUP_KEEP_DAILY", 7)
 OPENCRF_BACKUP_KEEP_WEEKLY = env_int("OPENCRF_BACKUP_KEEP_WEEKLY", 4)
 # The newest verified backup may be this old before /-/ready fails and an alert goes out.
@@ -284,13 +287,13 @@ OPENCRF_SCRATCH_DIR = Path(env_str("OPENCRF_SCRATCH_DIR") or DATA_DIR / "scratch
 OPENCRF_DISK_MIN_FREE_PERCENT = env_int("OPENCRF_DISK_MIN_FREE_PERCENT", 10)
 # A worker silent for longer than this (seconds) counts as down.
 OPENCRF_WORKER_STALE_SECONDS = env_int("OPENCRF_WORKER_STALE_SECONDS", 120)
+# A job runner busy with one job for longer than this (seconds) counts as stuck, hence down.
+OPENCRF_WORKER_JOB_MAX_SECONDS = env_int("OPENCRF_WORKER_JOB_MAX_SECONDS", 4 * 3600)
 # /metrics: loopback always; others with `Authorization: Bearer <token>` or from these networks.
 OPENCRF_METRICS_TOKEN = env_str("OPENCRF_METRICS_TOKEN")
 OPENCRF_METRICS_ALLOW = env_list("OPENCRF_METRICS_ALLOW", "")
 # Alert e-mails go to every active administrator with an address, and to these addresses.
 OPENCRF_ALERT_EMAILS = env_list("OPENCRF_ALERT_EMAILS", "")
-# A job runner busy with one job for longer than this (seconds) counts as stuck, hence down.
-OPENCRF_WORKER_JOB_MAX_SECONDS = env_int("OPENCRF_WORKER_JOB_MAX_SECONDS", 4 * 3600)
 # Training instances reset themselves to the demo study at this local time every night.
 OPENCRF_TRAINING_RESET_TIME = env_str("OPENCRF_TRAINING_RESET_TIME", "03:00")
 # Signs the audit trail's checkpoints (audit/anchors.py). Never stored in the database or its

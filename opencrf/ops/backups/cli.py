@@ -43,7 +43,7 @@ def cmd_backup(args: argparse.Namespace) -> None:
     setup_django()
     from opencrf.ops.backups.create import backup_create
     from opencrf.ops.backups.errors import BackupError
-    from opencrf.ops.backups.retention import retention_apply
+    from opencrf.ops.backups.retention import manual_protect_day, retention_apply
     from opencrf.ops.models import BackupTrigger
 
     started = time.monotonic()
@@ -58,8 +58,8 @@ def cmd_backup(args: argparse.Namespace) -> None:
         f"{encrypted}, verified, in {took:.1f} s"
     )
     print(f"  written to {run.location}")
-    if not args.no_prune:
-        _print_prune(retention_apply())
+    if not args.no_prune:  # never removes an earlier backup of the same day
+        _print_prune(retention_apply(protect_day=manual_protect_day(run.backup_id)))
 
 
 def _print_prune(plan: Any) -> None:

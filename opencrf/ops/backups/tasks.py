@@ -12,7 +12,7 @@ from django_tasks import task
 from opencrf.ops.backups.create import backup_create, node_name
 from opencrf.ops.backups.errors import BackupFailed
 from opencrf.ops.backups.restore import restore_verify
-from opencrf.ops.backups.retention import retention_apply
+from opencrf.ops.backups.retention import manual_protect_day, retention_apply
 from opencrf.ops.backups.store import backup_store, backup_time
 from opencrf.ops.models import BackupTrigger, DrillRun, RunStatus
 
@@ -26,8 +26,9 @@ def _backup_then_prune(trigger: str) -> dict[str, Any]:
         # Recorded as a failed BackupRun; the alerts read it. The worker lives on.
         logger.error("Backup failed: %s", error)
         return {"ok": False, "error": str(error)}
+    manual = trigger == BackupTrigger.MANUAL
     try:
-        plan = retention_apply()
+        plan = retention_apply(protect_day=manual_protect_day(run.backup_id) if manual else None)
     except Exception as error:  # the backup is made; retention is tried again next time
         logger.exception("Retention after backup %s failed", run.backup_id)
         return {"ok": True, "backup_id": run.backup_id, "deleted": [], "prune_error": str(error)}

@@ -378,8 +378,97 @@ def test_retention_counts_only_days_that_have_a_complete_backup():
     assert plan.delete == ["20260101T000000Z-0001", "20260302T000000Z-0001"]
 
 
+def test_a_second_backup_on_the_same_day_is_a_generation_of_its_own():
+    same_day = [_entry("20261201T173000Z-0001"), _entry("20261202T010000Z-0002")]  # 2 Dec Tokyo
+    plan = retention_plan(same_day, daily=1, weekly=0, generations=2, zone=TOKYO)
+    assert (plan.keep, plan.delete) == (["20261201T173000Z-0001", "20261202T010000Z-0002"], [])
+
+
+def test_the_newest_verified_backup_is_never_removed():
+    # The newer one was written but its read-back failed: the older stays the one to restore.
+    entries = [_entry("20261130T173000Z-0001"), _entry("20261201T173000Z-0001")]
+    plan = retention_plan(
+        entries,
+        daily=1,
+        weekly=0,
+        generations=1,
+        newest_verified="20261130T173000Z-0001",
+        zone=TOKYO,
+    )
+    assert (plan.keep, plan.delete) == (["20261130T173000Z-0001", "20261201T173000Z-0001"], [])
+
+
+def test_a_manual_backup_keeps_every_earlier_backup_of_its_day():
+    day = [_entry(f"20261201T{hour:02d}0000Z-000{hour % 10}") for hour in (0, 1, 2, 3)]
+    protect = datetime(2026, 12, 1, tzinfo=TOKYO).date()
+    plan = retention_plan(day, daily=1, weekly=0, generations=1, protect_day=protect, zone=TOKYO)
+    assert plan.delete == []
+
+
+def _simulate(backups: list[tuple[str, bool]]) -> list[str]:
+    """Run retention after each backup (`manual` or scheduled), as the tasks do."""
+    stored: list[BackupEntry] = []
+    for backup_id, manual in backups:
+        stored.append(_entry(backup_id))
+        made = _entry(backup_id).created_at.astimezone(TOKYO).date()
+        plan = retention_plan(
+            stored,
+            daily=5,
+            weekly=2,
+            generations=3,
+            newest_verified=backup_id,
+            protect_day=made if manual else None,
+            zone=TOKYO,
+        )
+        stored = [entry for entry in stored if entry.backup_id not in plan.delete]
+    return [entry.backup_id for entry in stored]
+
+
+def test_retention_over_a_month_keeps_exactly_the_generations_days_and_weeks():
+    # November 2026 in Tokyo: the daily backup at 02:30 (17:30 UTC the day before), and manual
+    # ones at 10:00 and 15:00 Tokyo on 10, 27 and 30 November. 30 November is a Monday.
+    made: list[tuple[datetime, bool]] = []
+    for day in range(1, 31):
+        made.append((datetime(2026, 11, day, 2, 30, tzinfo=TOKYO), False))
+        if day in (10, 27, 30):
+            made += [(datetime(2026, 11, day, hour, tzinfo=TOKYO), True) for hour in (10, 15)]
+    backups = [
+        (f"{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}-{n:04x}", manual)
+        for n, (moment, manual) in enumerate(made)
+    ]
+
+    kept = _simulate(backups)
+
+    assert [backup_id[:16] for backup_id in kept] == [
+        "20261125T173000Z",  # 26 Nov 02:30: the fifth of the last five days
+        "20261127T060000Z",  # 27 Nov 15:00: that day's newest (its 02:30 and 10:00 went)
+        "20261127T173000Z",  # 28 Nov
+        "20261128T173000Z",  # 29 Nov: also the newest of ISO week 48
+        "20261129T173000Z",  # 30 Nov 02:30: one of the three newest generations ...
+        "20261130T010000Z",  # 30 Nov 10:00: ... and made on the day of a manual backup
+        "20261130T060000Z",  # 30 Nov 15:00: the newest, verified, newest of week 49
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_manual_backups_on_the_same_day_both_remain(study, backup_settings, capsys):
+    backup_settings.OPENCRF_BACKUP_KEEP_GENERATIONS = 1
+    backup_settings.OPENCRF_BACKUP_KEEP_DAILY = 1
+    backup_settings.OPENCRF_BACKUP_KEEP_WEEKLY = 0
+
+    assert main(["backup"]) == 0
+    assert main(["backup"]) == 0
+
+    made = list(BackupRun.objects.order_by("started_at").values_list("backup_id", flat=True))
+    assert len(made) == 2
+    root = Path(backup_settings.OPENCRF_BACKUP_DIR)
+    assert sorted(path.name for path in root.iterdir()) == made
+    assert "removed" not in capsys.readouterr().out
+
+
 @pytest.mark.django_db(transaction=True)
 def test_retention_keeps_exactly_the_configured_generations_in_the_folder(backup_settings):
+    backup_settings.OPENCRF_BACKUP_KEEP_GENERATIONS = 2
     backup_settings.OPENCRF_BACKUP_KEEP_DAILY = 3
     backup_settings.OPENCRF_BACKUP_KEEP_WEEKLY = 2
     root = Path(backup_settings.OPENCRF_BACKUP_DIR)
@@ -404,6 +493,7 @@ def test_retention_keeps_exactly_the_configured_generations_in_the_folder(backup
         "20261126T173000Z-0001",  # newest of week 48
         "20261129T173000Z-0001",  # 30 Nov
         "20261130T173000Z-0001",  # 1 Dec
+        "20261201T173000Z-0001",  # 2 Dec: the second newest, a generation of its own
         "20261201T180000Z-0002",  # 2 Dec, and newest of week 49
     ]
     assert plan.keep == kept
@@ -411,7 +501,6 @@ def test_retention_keeps_exactly_the_configured_generations_in_the_folder(backup
         "20261115T173000Z-0001",
         "20261122T173000Z-0001",
         "20261125T000000Z-beef",
-        "20261201T173000Z-0001",
     ]
 
 
@@ -420,6 +509,7 @@ def test_retention_keeps_exactly_the_configured_generations_in_the_folder(backup
 
 @pytest.mark.django_db(transaction=True)
 def test_the_scheduled_backup_prunes_only_after_it_succeeded(study, backup_settings, monkeypatch):
+    backup_settings.OPENCRF_BACKUP_KEEP_GENERATIONS = 1
     backup_settings.OPENCRF_BACKUP_KEEP_DAILY = 1
     backup_settings.OPENCRF_BACKUP_KEEP_WEEKLY = 0
     first = manual_backup.call()
@@ -476,6 +566,7 @@ def test_a_restore_drill_records_the_recovery_time_and_never_raises(study, backu
 @pytest.mark.django_db(transaction=True)
 def test_an_s3_backup_round_trips_through_a_real_seaweedfs(study, s3_backup_settings, settings):  # noqa: F811
     settings.OPENCRF_BACKUP_KEY = KEY
+    settings.OPENCRF_BACKUP_KEEP_GENERATIONS = 1
     settings.OPENCRF_BACKUP_KEEP_DAILY = 1
     settings.OPENCRF_BACKUP_KEEP_WEEKLY = 0
     big = os.urandom(9 * 1024 * 1024)  # more than one multipart part
@@ -548,6 +639,7 @@ def test_a_failed_backup_command_says_why_in_one_line(backup_settings, capsys, m
 
 @pytest.mark.django_db(transaction=True)
 def test_the_prune_command_removes_what_retention_does_not_keep(backup_settings, capsys):
+    backup_settings.OPENCRF_BACKUP_KEEP_GENERATIONS = 1
     backup_settings.OPENCRF_BACKUP_KEEP_DAILY = 1
     backup_settings.OPENCRF_BACKUP_KEEP_WEEKLY = 0
     root = Path(backup_settings.OPENCRF_BACKUP_DIR)
