@@ -106,6 +106,9 @@ def periodic_jobs() -> list[Periodic]:
             "audit_verify", daily_at(time(1, 30)), "opencrf.ops.alerts.tasks.verify_audit_chains"
         ),
         Periodic(
+            "audit_checkpoint", every_minutes(60), "opencrf.ops.alerts.tasks.audit_checkpoint"
+        ),
+        Periodic(
             "suspend_inactive_users",
             daily_at(time(0, 20)),
             "opencrf.accounts.tasks.suspend_inactive_users",

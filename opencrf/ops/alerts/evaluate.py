@@ -67,14 +67,57 @@ def alerts_evaluate(*, now: datetime | None = None) -> dict[str, str]:
 
 
 def audit_chains_evaluate(*, now: datetime | None = None) -> str:
-    """Verify every audit chain; `audit_chain_broken` names the projects whose chain fails."""
-    from opencrf.audit.verify import verify_all
+    """Verify every audit chain against itself and the signed checkpoints, then sign a
+    checkpoint that carries the result; `audit_chain_broken` names the chains that fail."""
+    from opencrf.audit.anchors import checkpoint_make, checkpoint_write, checkpoints_read
+    from opencrf.audit.verify import verify_anchored
 
     now = now or timezone.now()
-    broken = [report.project_id for report in verify_all() if not report.ok]
+    stored = checkpoints_read()
+    result = verify_anchored(stored.in_force(), refused=stored.refused, now=now)
+    broken = [str(report.project_id) for report in result.chains if not report.ok]
+    if result.refused:
+        broken.append("checkpoints")
+    if result.problems:
+        broken.append("anchoring")
+    problems = len(broken)
+    verification = {"ok": not problems, "problems": problems}
+    checkpoint_write(checkpoint_make(reason="daily verification", verification=verification))
+    return _audit_alert(broken, now)
+
+
+def audit_checkpoint_evaluate(*, now: datetime | None = None) -> str:
+    """Hourly: compare the heads with the newest checkpoint (no walk), then sign new ones.
+
+    A chain that got shorter or whose anchored entry changed raises `audit_chain_broken` at
+    once; only the daily full verification clears it. Old checkpoints are pruned only while
+    nothing is wrong, so that the evidence of a fault is never pruned away.
+    """
+    from opencrf.audit.anchors import (
+        checkpoint_make,
+        checkpoint_write,
+        checkpoints_prune,
+        checkpoints_read,
+    )
+    from opencrf.audit.verify import heads_compare
+
+    now = now or timezone.now()
+    stored = checkpoints_read()
+    in_force = stored.in_force()
+    found = heads_compare(in_force[-1]) if in_force else []
+    checkpoint_write(checkpoint_make(reason="hourly"))
+    broken = [str(chain) for chain, _reason in found]
+    broken += ["checkpoints"] if stored.refused else []
+    if broken:
+        for chain, reason in found:
+            logger.error("Audit chain %s: %s", chain, reason)
+        return _audit_alert(broken, now)
+    checkpoints_prune(now=now)
+    return "ok"
+
+
+def _audit_alert(broken: list[str], now: datetime) -> str:
     firing = None
     if broken:
-        firing = Firing(
-            IncidentLevel.SECURITY, {"projects": ", ".join(str(project) for project in broken)}
-        )
+        firing = Firing(IncidentLevel.SECURITY, {"projects": ", ".join(broken)})
     return alert_apply(ALERTS["audit_chain_broken"], firing, now=now)

@@ -8,7 +8,11 @@ from django.utils import timezone
 from django_tasks import task
 
 from opencrf.ops.alerts import traffic
-from opencrf.ops.alerts.evaluate import alerts_evaluate, audit_chains_evaluate
+from opencrf.ops.alerts.evaluate import (
+    alerts_evaluate,
+    audit_chains_evaluate,
+    audit_checkpoint_evaluate,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,5 +31,12 @@ def evaluate_alerts() -> dict[str, str]:
 
 @task()
 def verify_audit_chains() -> str:
-    """Daily: recompute every audit chain; a broken one raises `audit_chain_broken` (level 3)."""
+    """Daily: recompute every audit chain and compare it with the signed checkpoints; a fault
+    raises `audit_chain_broken` (level 3)."""
     return audit_chains_evaluate()
+
+
+@task()
+def audit_checkpoint() -> str:
+    """Hourly: compare the chains' heads with the newest checkpoint, then sign a new one."""
+    return audit_checkpoint_evaluate()

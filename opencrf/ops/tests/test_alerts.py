@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from opencrf.accounts.services import security_event_create
-from opencrf.audit.verify import ChainReport
+from opencrf.audit.verify import AnchoredVerification, ChainReport
 from opencrf.ops import health
 from opencrf.ops.alerts import rules, traffic
 from opencrf.ops.alerts.evaluate import alert_evaluate, alerts_evaluate, audit_chains_evaluate
@@ -57,11 +57,12 @@ def local(moment) -> str:
 # --- The rules ---------------------------------------------------------------------------------
 
 
-def test_the_scheduler_finds_both_alert_tasks():
+def test_the_scheduler_finds_every_alert_task():
     paths = {job.task for job in periodic_jobs() if ".alerts." in job.task}
     assert paths == {
         "opencrf.ops.alerts.tasks.evaluate_alerts",
         "opencrf.ops.alerts.tasks.verify_audit_chains",
+        "opencrf.ops.alerts.tasks.audit_checkpoint",
     }
     for path in paths:
         assert callable(import_string(path).enqueue)
@@ -407,12 +408,15 @@ def test_a_broken_audit_chain_is_a_level_three_incident(
     with django_capture_on_commit_callbacks(execute=True):
         assert audit_chains_evaluate() == "ok"  # the real chains verify
         monkeypatch.setattr(
-            "opencrf.audit.verify.verify_all",
-            lambda: [
-                ChainReport(0, 4, True, None, None, "h0"),
-                ChainReport(7, 3, False, 2, "entry 2 was changed", "h1"),
-                ChainReport(9, 1, False, 1, "entry 1 is missing", "h2"),
-            ],
+            "opencrf.audit.verify.verify_anchored",
+            lambda checkpoints, **options: AnchoredVerification(
+                [
+                    ChainReport(0, 4, True, None, None, "h0"),
+                    ChainReport(7, 3, False, 2, "entry 2 was changed", "h1"),
+                    ChainReport(9, 1, False, 1, "entry 1 is missing", "h2"),
+                ],
+                checkpoints,
+            ),
         )
         assert import_string("opencrf.ops.alerts.tasks.verify_audit_chains").call() == "opened"
 

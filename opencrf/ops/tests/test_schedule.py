@@ -70,6 +70,7 @@ def test_two_schedulers_enqueue_a_due_job_once(monkeypatch, settings):
         "capacity_snapshot",
         "alerts",
         "audit_verify",
+        "audit_checkpoint",
         "suspend_inactive_users",
     ]
     assert second == []
@@ -79,6 +80,7 @@ def test_two_schedulers_enqueue_a_due_job_once(monkeypatch, settings):
             "snapshot_task",
             "evaluate_alerts",
             "verify_audit_chains",
+            "audit_checkpoint",
             "suspend_inactive_users",
         ]
     )
