@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -139,6 +139,53 @@ def record_create(
     changes = {"arm": ["", str(arm.number)], "group": ["", group.unique_name if group else ""]}
     _audit(context, project.pk, "record.create", target=_target(record), changes=changes)
     return record
+
+
+NUMBERING_ATTEMPTS = 5
+
+
+@transaction.atomic
+def record_create_with_form(
+    *,
+    context: AuditContext,
+    project: Project,
+    record_id: str | None,
+    arm: Arm | None,
+    event: Event,
+    form_name: str,
+    values: Mapping[str, str],
+    status: int | None = None,
+    reason: str = "",
+) -> tuple[Record, SaveResult]:
+    """A new record and its first form, in one transaction, as REDCap creates records: the
+    record exists only once its first form is saved, and a refused save leaves nothing.
+
+    `record_id` None numbers the record now (the next free number, whatever the page showed):
+    a number another user took meanwhile, even at the same instant, is skipped.
+    """
+    for attempt in range(NUMBERING_ATTEMPTS):
+        try:
+            with transaction.atomic():  # a savepoint: a lost race leaves the rest usable
+                record = record_create(
+                    context=context, project=project, record_id=record_id, arm=arm
+                )
+            break
+        except IntegrityError:
+            if record_id is None and attempt < NUMBERING_ATTEMPTS - 1:
+                continue
+            grouped = acting_rights(context, project).group_id is not None
+            raise InvalidInput(record_id_taken_message(record_id or "", grouped=grouped)) from None
+    result = form_save(
+        context=context,
+        record=record,
+        event=event,
+        form_name=form_name,
+        values=values,
+        status=status,
+        base_version=0,
+        reason=reason,
+    )
+    return record, result
 
 
 @transaction.atomic

@@ -218,7 +218,8 @@ def test_a_member_without_a_group_gets_plain_numbers(salt_rct, groups, paula_con
 def test_the_add_record_button_numbers_by_group(client, osaka_sam, salt_rct, groups):
     client.force_login(osaka_sam)
 
-    client.post(reverse("records:new", args=[salt_rct.pk]))
+    url = client.get(reverse("records:new", args=[salt_rct.pk]))["Location"]
+    client.post(url, {"initials": "AN", "screening_complete": "0"})
 
     record = Record.objects.get(project=salt_rct)
     assert record.record_id == f"{groups['osaka_central'].pk}-1"

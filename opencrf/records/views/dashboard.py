@@ -11,23 +11,25 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from opencrf.accounts.typing import AuthedRequest
-from opencrf.audit.services import AuditContext
-from opencrf.core.errors import InvalidInput
+from opencrf.core.errors import NotFound
 from opencrf.core.numbers import whole_number
 from opencrf.core.views import domain_errors
 from opencrf.projects import selectors as project_selectors
-from opencrf.records import selectors, services
+from opencrf.records import selectors
 from opencrf.records.models import Record
 from opencrf.records.views.design import (
     Design,
+    arm_by_number,
     arms_with_events,
     form_url,
-    posted_arm,
     status_label,
 )
+from opencrf.records.views.new_record import NewRecord, proposed_record_id, typed_id_refusal
 
 PER_PAGE = 50
 
@@ -99,25 +101,31 @@ def dashboard(request: AuthedRequest, project_id: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 @domain_errors
 def record_new(request: AuthedRequest, project_id: int) -> HttpResponse:
-    project = project_selectors.access_project(request.user, project_id)
-    wanted = None if project.record_autonumbering else request.POST.get("record_id", "")
-    arm = posted_arm(request, project)
-    try:
-        record = services.record_create(
-            context=AuditContext.from_request(request),
-            project=project,
-            record_id=wanted,
-            arm=arm,
-        )
-    except InvalidInput as error:
-        messages.error(request, error.message)
-        return redirect("records:dashboard", project_id=project.pk)
-    design = Design.of(project, project_selectors.member_rights(request.user, project))
-    arm_ids = selectors.record_arm_ids(record)
-    first = next((c for c in design.columns() if c[0].arm_id in arm_ids), None)
+    """Lead to the first form of a record that does not exist yet: nothing is written here.
+
+    An automatic id is only proposed (the save takes the next free one); a typed id is checked
+    now, its form and that no record has it.
+    """
+    project = project_selectors.access_project_with(request.user, project_id, "record_create")
+    rights = project_selectors.member_rights(request.user, project)
+    params = request.POST if request.method == "POST" else request.GET
+    arm = arm_by_number(params.get("arm", ""), project) or project.arms.order_by("number").first()
+    if project.record_autonumbering:
+        record_id, auto = proposed_record_id(project, rights), True
+    else:
+        record_id, auto = params.get("record_id", ""), False
+        refusal = typed_id_refusal(project, rights, record_id)
+        if refusal is not None:
+            messages.error(request, refusal)
+            return redirect("records:dashboard", project_id=project.pk)
+    if arm is None:
+        raise NotFound(_("No such arm."))
+    query = NewRecord(Record(project=project, record_id=record_id), arm, auto).query
+    design = Design.of(project, rights)
+    first = next((c for c in design.columns() if c[0].arm_id == arm.pk), None)
     if first is None:
-        return redirect("records:home", project_id=project.pk, record_id=record.record_id)
-    return redirect(form_url(project, record.record_id, first[0], first[1].name, 1))
+        return redirect(reverse("records:home", args=[project.pk, record_id]) + query)
+    return redirect(form_url(project, record_id, first[0], first[1].name, 1) + query)

@@ -104,7 +104,11 @@ def arms_with_events(design: Design) -> list[Arm]:
 
 def posted_arm(request: AuthedRequest, project: Project) -> Arm | None:
     """The arm chosen by number in the POST (`arm`), None when none was chosen."""
-    number = request.POST.get("arm", "")
+    return arm_by_number(request.POST.get("arm", ""), project)
+
+
+def arm_by_number(number: str, project: Project) -> Arm | None:
+    """The project's arm of that number; None when none is given, NotFound for a wrong one."""
     if not number:
         return None
     wanted = whole_number(number, 6)

@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET
 
 from opencrf.accounts.typing import AuthedRequest
@@ -28,6 +29,7 @@ from opencrf.files.services import file_delete, file_store
 from opencrf.files.views import file_response
 from opencrf.records import selectors, services
 from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
+from opencrf.records.models import Record
 from opencrf.records.views.design import form_url
 from opencrf.records.views.form_page import FormPage, field_of, load_form_page
 from opencrf.records.views.form_render import render_form
@@ -73,9 +75,8 @@ def _warn(request: AuthedRequest, labels: Mapping[str, str], warnings: Sequence[
         messages.warning(request, f"{label}: {warning.message}")
 
 
-def _after_save(request: AuthedRequest, page: FormPage) -> HttpResponse:
+def _after_save(request: AuthedRequest, page: FormPage, record_id: str) -> HttpResponse:
     action = request.POST.get("action", "stay")
-    record_id = page.record.record_id
     if action == "exit":
         return redirect("records:home", project_id=page.project.pk, record_id=record_id)
     if action == "next":
@@ -155,18 +156,7 @@ def _save(request: AuthedRequest, page: FormPage) -> HttpResponse:
         elif request.POST.get(f"{name}__remove"):
             values[name] = ""
     try:
-        result = services.form_save(
-            context=context,
-            record=page.record,
-            event=page.event,
-            form_name=page.instrument.name,
-            instance=page.instance,
-            values=values,
-            status=status,
-            base_version=_int_or_none(request.POST.get("base_version", "")),
-            base_values=_posted_base_values(request.POST.get("base_values", "")),
-            reason=reason,
-        )
+        record, result = _write(request, page, context, values, status, reason)
     except InvalidValues as error:
         _discard(context, uploads.values())
         return render_form(request, page, shown, problems=error.problems, reason=reason, status=400)
@@ -180,7 +170,50 @@ def _save(request: AuthedRequest, page: FormPage) -> HttpResponse:
     _delete_replaced(context, page, result.changes, reason)
     messages.success(request, _("Your changes were saved.") if result.changes else _("Saved."))
     _warn(request, {row.field_name: row.field_label for row in page.fields}, result.warnings)
-    return _after_save(request, page)
+    if record.record_id != page.record.record_id:
+        messages.warning(
+            request, RENUMBERED % {"shown": page.record.record_id, "saved": record.record_id}
+        )
+    return _after_save(request, page, record.record_id)
+
+
+RENUMBERED = _lazy(
+    "Record ID %(shown)s was taken by someone else meanwhile: this record was saved as %(saved)s."
+)
+
+
+def _write(
+    request: AuthedRequest,
+    page: FormPage,
+    context: AuditContext,
+    values: dict[str, str],
+    status: int | None,
+    reason: str,
+) -> tuple[Record, services.SaveResult]:
+    """Save the form; a new record's first save creates the record with it."""
+    form = {"event": page.event, "form_name": page.instrument.name, "values": values}
+    if page.new is not None:
+        wanted = None if page.new.auto else page.record.record_id
+        return services.record_create_with_form(
+            context=context,
+            project=page.project,
+            record_id=wanted,
+            arm=page.new.arm,
+            status=status,
+            reason=reason,
+            **form,
+        )
+    result = services.form_save(
+        context=context,
+        record=page.record,
+        instance=page.instance,
+        status=status,
+        base_version=_int_or_none(request.POST.get("base_version", "")),
+        base_values=_posted_base_values(request.POST.get("base_values", "")),
+        reason=reason,
+        **form,
+    )
+    return page.record, result
 
 
 def _conflict_rows(
@@ -230,7 +263,9 @@ def form_entry(
     form_name: str,
     instance: int,
 ) -> HttpResponse:
-    page = load_form_page(request, project_id, record_id, event_name, form_name, instance)
+    page = load_form_page(
+        request, project_id, record_id, event_name, form_name, instance, allow_new=True
+    )
     if request.method == "POST":
         # Refused before any upload is stored: a read-only form changes nothing at all.
         selectors.require_form_edit(page.access.rights, page.instrument.name)

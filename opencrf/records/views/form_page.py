@@ -20,6 +20,7 @@ from opencrf.projects.models import Event, Project, ProjectStatus
 from opencrf.records import selectors
 from opencrf.records.models import FormData, Record
 from opencrf.records.views.design import Design
+from opencrf.records.views.new_record import NewRecord, new_record_of
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,12 @@ class FormPage:
     all_rows: dict[str, FieldRow]
     stored: FormData | None
     access: selectors.FormAccess
+    new: NewRecord | None = None  # a record not saved yet (`views.new_record`)
+
+    @property
+    def new_query(self) -> str:
+        """What links to this record's pages append: keeps them on the unsaved record."""
+        return self.new.query if self.new is not None else ""
 
     @property
     def record_id_field(self) -> str:
@@ -72,23 +79,34 @@ def load_form_page(
     event_name: str,
     form_name: str,
     instance: int,
+    *,
+    allow_new: bool = False,
 ) -> FormPage:
+    """The page of one form; with `allow_new`, an address with `?new=1` is a new record's."""
     project = project_selectors.access_project(request.user, project_id)
-    record = selectors.access_record(request.user, project, record_id)
+    rights = project_selectors.member_rights(request.user, project)
+    new = new_record_of(request, project, rights, record_id) if allow_new else None
+    if new is None:
+        record = selectors.access_record(request.user, project, record_id)
+        arm_ids = selectors.record_arm_ids(record)
+    else:
+        record, arm_ids = new.record, frozenset({new.arm.pk})
     # Forms without access are left out, so they are missing here and in "next form".
-    design = Design.of(project, project_selectors.member_rights(request.user, project))
+    design = Design.of(project, rights)
     event = design.event_by_name(event_name)
-    if event.arm_id not in selectors.record_arm_ids(record):
+    if event.arm_id not in arm_ids:
         raise Http404(_("This event is not in the record's arms."))
     instrument = design.instrument(event, form_name)
     access = selectors.access_form(request.user, project, record, event, instrument.name)
     if instance < 1 or (instance > 1 and not design.repeats_form(event, form_name)):
         raise Http404(_("This form does not repeat."))
+    if new is not None and instance != 1:
+        raise Http404(_("This form does not repeat."))
     fields = design.snapshot.form_rows(instrument.name)
     all_rows = {row.field_name: row for row in design.snapshot.rows}
-    stored = selectors.form_data(record, event, form_name, instance)
+    stored = selectors.form_data(record, event, form_name, instance) if new is None else None
     return FormPage(
-        project, design, record, event, instrument, instance, fields, all_rows, stored, access
+        project, design, record, event, instrument, instance, fields, all_rows, stored, access, new
     )
 
 

@@ -52,7 +52,7 @@ def _record_data(page: FormPage) -> tuple[dict[str, str], RecordData]:
 
 
 def _stored_forms(page: FormPage) -> Mapping[tuple[int, str, int], Any]:
-    return selectors.record_forms(page.record)
+    return selectors.record_forms(page.record) if page.new is None else {}
 
 
 def _own_key(page: FormPage) -> tuple[int, str, int]:
@@ -239,6 +239,8 @@ def render_form(
         "base_values": json.dumps(stored.values if stored is not None else {}),
         "reason": reason,
         "readonly": page.access.readonly,
+        "new_record": page.new,
+        "new_query": page.new_query,
         "delete_url": form_delete_url(page)
         if stored is not None and not page.access.readonly
         else "",

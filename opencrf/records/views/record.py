@@ -36,6 +36,7 @@ from opencrf.records.views.design import (
     posted_arm,
     status_label,
 )
+from opencrf.records.views.new_record import new_record_of
 
 
 @dataclass(frozen=True)
@@ -114,31 +115,53 @@ def _grid_cell(
 @domain_errors
 def record_home(request: AuthedRequest, project_id: int, record_id: str) -> HttpResponse:
     project = project_selectors.access_project(request.user, project_id)
-    record = selectors.access_record(request.user, project, record_id)
     rights = project_selectors.member_rights(request.user, project)
+    new = new_record_of(request, project, rights, record_id)
+    if new is None:
+        record = selectors.access_record(request.user, project, record_id)
+        forms, arm_ids = selectors.record_forms(record), selectors.record_arm_ids(record)
+    else:  # a record not saved yet: its forms lead to its first save
+        record, forms, arm_ids = new.record, {}, frozenset({new.arm.pk})
     design = Design.of(project, rights)
-    forms = selectors.record_forms(record)
+    events = [e for e in design.events if e.arm_id in arm_ids]
+    context = {"project": project, "nav": "records", "record": record, "events": events}
+    context["grid"] = _grid(design, record, events, forms, new.query if new else "")
+    context["rights"] = rights
+    context["new_record"] = new
+    # Only members in no group may move records between groups; an unsaved record has no actions.
+    grouped = rights.group_id is not None
+    context["move_groups"] = [] if grouped or new else list(project.groups.all())
+    arms = arms_with_events(design)
+    context["arms"] = [arm for arm in arms if arm.pk in arm_ids]
+    context["other_arms"] = [arm for arm in arms if arm.pk not in arm_ids and new is None]
+    return render(request, "records/record_home.html", context)
+
+
+def _grid(
+    design: Design,
+    record: Record,
+    events: Sequence[Event],
+    forms: Mapping[tuple[int, str, int], FormData],
+    query: str,
+) -> list[tuple[Instrument, list[GridCell]]]:
+    """Each form the record's events collect, with its cell at each event; `query` is added to
+    every link (it keeps an unsaved record's links on that record)."""
     all_rows = {row.field_name: row for row in design.snapshot.rows}
 
     def pipe_label(label: str, values: Mapping[str, str]) -> str:
         return make_piper(all_rows, values)(label)
 
-    arm_ids = selectors.record_arm_ids(record)
-    events = [e for e in design.events if e.arm_id in arm_ids]
     grid = [
         (form, [_grid_cell(design, record, event, form, forms, pipe_label) for event in events])
         for form in design.instruments
         if any(form.name in design.designated.get(e.pk, frozenset()) for e in events)
     ]
-    context = {"project": project, "nav": "records", "record": record, "events": events}
-    context["grid"] = grid
-    context["rights"] = rights
-    # Only members in no group may move records between groups.
-    context["move_groups"] = list(project.groups.all()) if rights.group_id is None else []
-    arms = arms_with_events(design)
-    context["arms"] = [arm for arm in arms if arm.pk in arm_ids]
-    context["other_arms"] = [arm for arm in arms if arm.pk not in arm_ids]
-    return render(request, "records/record_home.html", context)
+    for _form, cells in grid:
+        for cell in cells:
+            if cell.designated and query:
+                cell.url += query
+                cell.add_url += query if cell.add_url else ""
+    return grid
 
 
 @login_required
