@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from opencrf.core.errors import InvalidInput
 from opencrf.ops.charts import ChartSpec, Series, byte_scale
+from opencrf.ops.health import installed_at
 from opencrf.ops.models import (
     BackupRun,
     CapacitySnapshot,
@@ -391,16 +392,44 @@ def _point(snapshot: CapacitySnapshot) -> CapacityPoint:
     )
 
 
+def instance_began() -> date | None:
+    """The local day this instance's history begins; None before its first migration.
+
+    That is the day its first migration was applied (kept by a restore, which brings the
+    migration table along), or an earlier day that its own operations records already cover:
+    a history carried over from an older server, or a training instance's demo history.
+    """
+    moments = [installed_at()]
+    for model in (BackupRun, DrillRun, Incident, UpgradeRun):
+        moments.append(
+            model.objects.order_by("started_at").values_list("started_at", flat=True).first()
+        )
+    days = [timezone.localdate(moment) for moment in moments if moment is not None]
+    first_snapshot = CapacitySnapshot.objects.order_by("day").values_list("day", flat=True).first()
+    days += [first_snapshot] if first_snapshot is not None else []
+    return min(days, default=None)
+
+
+def period_before_instance(period: Period, began: date | None = None) -> bool:
+    """True when the whole period ended before the instance began: it has no report."""
+    began = began or instance_began()
+    return began is not None and period.end_day <= began
+
+
 def recent_periods(
-    today: date | None = None, *, months: int = 12, years: int = 3
+    today: date | None = None, *, months: int = 12, years: int = 3, since: date | None = None
 ) -> tuple[list[Period], list[Period]]:
-    """The last `months` complete and current months, and `years` years, newest first."""
+    """The last `months` complete and current months, and `years` years, newest first;
+    with `since` (the day the instance began), none that ended before it."""
     today = today or timezone.localdate()
     this_month = Period(today.year, today.month)
     month_list = [this_month]
     while len(month_list) < months:
         month_list.append(month_list[-1].preceding())
     year_list = [Period(today.year - offset) for offset in range(years)]
+    if since is not None:
+        month_list = [period for period in month_list if period.end_day > since]
+        year_list = [period for period in year_list if period.end_day > since]
     return month_list, year_list
 
 

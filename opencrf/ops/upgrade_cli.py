@@ -76,7 +76,13 @@ def cmd_report(args: argparse.Namespace) -> None:
 
     from opencrf.core.errors import InvalidInput
     from opencrf.ops.report_pdf import report_pdf
-    from opencrf.ops.reports import annual_report, monthly_report, parse_period
+    from opencrf.ops.reports import (
+        annual_report,
+        instance_began,
+        monthly_report,
+        parse_period,
+        period_before_instance,
+    )
 
     with translation.override(args.language):
         try:
@@ -86,6 +92,9 @@ def cmd_report(args: argparse.Namespace) -> None:
         if (period.month is None) != (args.report_command == "annual"):
             expected = "YYYY" if args.report_command == "annual" else "YYYY-MM"
             raise CommandError(f"expected {expected}, not {args.period}")
+        if period_before_instance(period):
+            began = instance_began()
+            raise CommandError(f"no report for {period.label}: this instance began on {began}")
         if period.month is None:
             report = annual_report(period.year)
         else:

@@ -1,15 +1,23 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.db.migrations.recorder import MigrationRecorder
 from django.urls import reverse
+from django.utils import timezone
 
 from opencrf.ops.models import CapacitySnapshot, Incident
 from opencrf.ops.tests.test_reports import at, incident
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def installed_in_january_2025():
+    """Reports exist from the instance's first migration on: these tests look back to 2025."""
+    MigrationRecorder.Migration.objects.update(applied=at(2025, 1, 15, 9))
 
 
 @pytest.fixture
@@ -30,9 +38,11 @@ def test_only_administrators_see_the_reports(client, pi_paula):
 def test_the_index_lists_recent_months_and_years(ada):
     response = ada.get(reverse("ops_reports:index"))
     assert response.status_code == 200
-    html = response.content.decode()
-    assert html.count('href="/control/reports/') >= 2 * (12 + 3)
-    assert 'href="/control/reports/2026/"' in html
+    listed = _listed(response.content.decode())
+    year = timezone.localdate().year
+    assert len(listed) == 12 + len([y for y in (year, year - 1, year - 2) if y >= 2025])
+    assert listed[0] == f"{timezone.localdate():%Y-%m}"
+    assert listed[12:] == [str(y) for y in (year, year - 1, year - 2) if y >= 2025]
 
 
 def test_choosing_a_period_opens_its_report(ada):
@@ -118,3 +128,59 @@ def test_the_month_links_have_two_digit_months(ada):
     html = ada.get("/control/reports/2026-01/").content.decode()
     assert 'href="/control/reports/2026-01.pdf"' in html
     assert ada.get("/control/reports/2026-1/").status_code == 200
+
+
+def _listed(html: str) -> list[str]:
+    return re.findall(r'href="/control/reports/([0-9-]+)/"', html)
+
+
+def test_a_new_instance_lists_and_serves_only_periods_since_it_began(ada):
+    today = timezone.localdate()
+    MigrationRecorder.Migration.objects.update(applied=timezone.now())
+    this_month, this_year = f"{today:%Y-%m}", f"{today:%Y}"
+    last_month = f"{today.replace(day=1) - timedelta(days=1):%Y-%m}"
+
+    html = ada.get(reverse("ops_reports:index")).content.decode()
+
+    assert _listed(html) == [this_month, this_year]
+    assert ada.get(f"/control/reports/{this_month}/").status_code == 200
+    assert ada.get(f"/control/reports/{this_year}/").status_code == 200
+    for url in [
+        f"/control/reports/{last_month}/",
+        f"/control/reports/{last_month}.pdf",
+        f"/control/reports/{today.year - 1}/",
+        f"/control/reports/{today.year - 1}.pdf",
+    ]:
+        assert ada.get(url).status_code == 404, url
+
+
+def test_choosing_a_period_before_the_instance_says_when_it_began(ada):
+    MigrationRecorder.Migration.objects.update(applied=at(2026, 3, 10, 9))
+
+    response = ada.get("/control/reports/", {"period": "2026-02"})
+
+    assert response.status_code == 400
+    assert (
+        "There is no report for 2026-02: this instance began on 2026-03-10."
+        in response.content.decode()
+    )
+    assert ada.get("/control/reports/", {"period": "2026-03"}).status_code == 302
+
+
+def test_history_carried_over_from_before_the_first_migration_keeps_its_periods(ada):
+    MigrationRecorder.Migration.objects.update(applied=timezone.now())
+    CapacitySnapshot.objects.create(day=date(2024, 6, 30), records=7)
+
+    assert ada.get("/control/reports/2024-06/").status_code == 200
+    assert ada.get("/control/reports/2024-05/").status_code == 404
+    assert ada.get("/control/reports/2024/").status_code == 200
+
+
+def test_the_command_line_refuses_a_report_from_before_the_instance(capsys):
+    from opencrf.cli import main
+
+    MigrationRecorder.Migration.objects.update(applied=at(2026, 3, 10, 9))
+
+    assert main(["report", "monthly", "2026-02"]) == 1
+    assert "no report for 2026-02: this instance began on 2026-03-10\n" in capsys.readouterr().err
+    assert main(["report", "monthly", "2026-03"]) == 0
