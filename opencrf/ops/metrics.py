@@ -423,6 +423,53 @@ def state_metrics(now: datetime) -> Iterator[Metric]:
     yield _gauge("opencrf_maintenance_mode", "1 while maintenance mode is on.", float(maintenance))
 
 
+def audit_metrics() -> Iterator[Metric]:
+    """The newest signed checkpoint and the chains' lengths: a scraper's history keeps them
+    off the machine, so a chain that shrinks shows as a drop there too."""
+    from opencrf.audit.anchors import checkpoints_read
+    from opencrf.audit.models import AuditEvent
+
+    stored = cached("audit_checkpoints", checkpoints_read, seconds=300.0)
+    newest = stored.newest
+    yield _gauge(
+        "opencrf_audit_checkpoint_timestamp_seconds",
+        "When the newest signed audit checkpoint was made (Unix time; 0: never).",
+        _seconds(newest.made_at if newest else None),
+    )
+    yield _by_label(
+        "opencrf_audit_checkpoint_entries",
+        "Entries of each audit chain (0: the system chain) in the newest checkpoint.",
+        "chain",
+        {str(head.project_id): float(head.count) for head in (newest.chains if newest else ())},
+    )
+    yield _gauge(
+        "opencrf_audit_checkpoints_refused",
+        "Checkpoint files whose signature fails (forged, altered or another key).",
+        float(len(stored.refused)),
+    )
+    verified = [c for c in stored.valid if c.verification is not None]
+    yield _gauge(
+        "opencrf_audit_last_verification_ok",
+        "1 when the newest full verification of the audit trail passed, else 0.",
+        float(bool(verified) and bool(verified[-1].verification.get("ok"))),  # type: ignore[union-attr]
+    )
+    rows = cached(
+        "audit_chains",
+        lambda: list(
+            AuditEvent.objects.order_by()
+            .values_list("project_id")
+            .annotate(last=Max("sequence"))
+            .values_list("project_id", "last")
+        ),
+    )
+    yield _by_label(
+        "opencrf_audit_chain_entries",
+        "The last sequence number of each audit chain (0: the system chain).",
+        "chain",
+        {str(chain): float(last) for chain, last in rows},
+    )
+
+
 def disk_metrics() -> Iterator[Metric]:
     found = health.volumes()
     yield _by_label(
@@ -468,6 +515,7 @@ class OperationsCollector(Collector):
             size_metrics,
             lambda: state_metrics(now),
             disk_metrics,
+            audit_metrics,
         ]
         failed = 0
         for part in parts:

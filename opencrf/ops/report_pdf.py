@@ -293,7 +293,37 @@ def _work(report: OperationsReport) -> list[object]:
         flow.append(_table([*header, _("Migrations")], rows, [34, 35, 35, 40, 30]))
     else:
         flow.append(_p(_("No upgrades in this period."), SMALL))
-    return flow
+    return flow + _audit(report)
+
+
+def _audit(report: OperationsReport) -> list[object]:
+    """The chains' heads in print: one more copy kept away from the database."""
+    audit = report.audit
+    flow: list[object] = [Spacer(1, 3 * mm), _p(_("Audit trail checkpoints"), BODY)]
+    if audit is None or not audit.kept:
+        return [
+            *flow,
+            _p(_("No signed checkpoint of the audit trail was kept from this period."), SMALL),
+        ]
+    if audit.last_verified_at is None:
+        last = "—"
+    else:
+        result = _("passed") if audit.last_verification_ok else _("failed")
+        last = f"{_when(audit.last_verified_at)}: {result}"
+    rows: list[list[object]] = [
+        [_("Signed checkpoints kept from this period"), str(audit.kept)],
+        [_("Newest checkpoint"), _when(audit.newest_at)],
+        [_("Full verifications (failed)"), f"{audit.verifications} ({audit.verifications_failed})"],
+        [_("Last full verification"), last],
+        [_("Checkpoints refused (forged, altered or another key)"), str(audit.refused)],
+    ]
+    heads = [[str(chain), f"{entries:,}", head] for chain, entries, head in audit.heads]
+    return [
+        *flow,
+        _table([_("Item"), _("Value")], rows, [90, 60]),
+        Spacer(1, 2 * mm),
+        _table([_("Chain"), _("Entries"), _("Head")], heads, [20, 30, 60]),
+    ]
 
 
 def _maintenance(report: OperationsReport) -> list[object]:

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from opencrf.audit.anchors import checkpoints_read
 from opencrf.core.errors import InvalidInput
 from opencrf.ops.charts import ChartSpec, Series, byte_scale
 from opencrf.ops.health import installed_at
@@ -189,6 +190,26 @@ class DrillRow:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditAnchors:
+    """The audit trail's signed checkpoints kept from the period, and what they showed.
+
+    Printed or mailed, the report is itself a copy of the chains' lengths and heads held away
+    from the database (docs/subsystems/audit.md, threat model).
+    """
+
+    kept: int
+    newest_at: datetime | None
+    chains: int
+    entries: int
+    verifications: int
+    verifications_failed: int
+    last_verified_at: datetime | None
+    last_verification_ok: bool | None
+    refused: int
+    heads: list[tuple[int, int, str]] = field(default_factory=list)  # chain, entries, head
+
+
+@dataclass(frozen=True, slots=True)
 class CapacityPoint:
     day: date
     database_bytes: int
@@ -219,6 +240,7 @@ class OperationsReport:
     capacity: list[CapacityPoint]
     maintenance: list[MaintenanceWindow]
     statuses: list[tuple[str, str]] = field(default_factory=list)
+    audit: AuditAnchors | None = None
 
     @property
     def availability_percent(self) -> float:
@@ -280,6 +302,28 @@ def _report(period: Period, trend_months: list[date]) -> OperationsReport:
             )
         ),
         statuses=[(value, str(label)) for value, label in ProjectStatus.choices],
+        audit=_audit_anchors(period),
+    )
+
+
+def _audit_anchors(period: Period) -> AuditAnchors:
+    stored = checkpoints_read()
+    during = [c for c in stored.valid if period.start <= c.made_at < period.end]
+    checks = [c for c in during if c.verification is not None]
+    newest = during[-1] if during else None
+    last = checks[-1] if checks else None
+    chains = newest.chains if newest else ()
+    return AuditAnchors(
+        kept=len(during),
+        newest_at=newest.made_at if newest else None,
+        chains=len(chains),
+        entries=sum(head.count for head in chains),
+        verifications=len(checks),
+        verifications_failed=sum(not (c.verification or {}).get("ok") for c in checks),
+        last_verified_at=last.made_at if last else None,
+        last_verification_ok=bool((last.verification or {}).get("ok")) if last else None,
+        refused=len(stored.refused),
+        heads=[(head.project_id, head.count, head.hash[:16]) for head in chains],
     )
 
 

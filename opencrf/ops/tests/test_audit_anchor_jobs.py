@@ -103,3 +103,50 @@ def test_the_daily_verification_names_forged_checkpoints(
         assert audit_chains_evaluate() == "opened"
 
     assert _open_incident() == (3, "The audit chain of project(s) checkpoints does not verify.")
+
+
+# --- Published away from the database: the metrics and the operations report ---
+
+
+def test_the_metrics_publish_the_newest_checkpoint_and_every_chain_length(paula_context):
+    from opencrf.ops import metrics
+
+    metrics.forget_cached()
+    _append(paula_context, 3)
+    audit_checkpoint_evaluate()
+    made = checkpoints_read().newest.made_at
+
+    text = metrics.render_metrics().decode()
+
+    metrics.forget_cached()
+    figures = {
+        name: float(value)
+        for name, value in (line.rsplit(" ", 1) for line in text.splitlines())
+        if name.startswith("opencrf_audit")
+    }
+    assert figures == {
+        "opencrf_audit_checkpoint_timestamp_seconds": pytest.approx(made.timestamp()),
+        f'opencrf_audit_checkpoint_entries{{chain="{PROJECT}"}}': 3.0,
+        "opencrf_audit_checkpoints_refused": 0.0,
+        "opencrf_audit_last_verification_ok": 0.0,  # no full verification yet
+        f'opencrf_audit_chain_entries{{chain="{PROJECT}"}}': 3.0,
+    }
+
+
+def test_the_operations_report_shows_the_checkpoints_and_the_last_verification(paula_context):
+    from opencrf.ops.report_pdf import report_pdf
+    from opencrf.ops.reports import monthly_report
+
+    _append(paula_context, 2)
+    audit_checkpoint_evaluate()
+    audit_chains_evaluate()
+    now = datetime.now().astimezone()
+
+    report = monthly_report(now.year, now.month)
+
+    audit = report.audit
+    assert (audit.kept, audit.chains, audit.entries) == (2, 1, 2)
+    assert (audit.verifications, audit.verifications_failed, audit.refused) == (1, 0, 0)
+    assert audit.last_verification_ok is True
+    assert audit.heads == [(PROJECT, 2, checkpoints_read().newest.chains[0].hash[:16])]
+    assert report_pdf(report).startswith(b"%PDF")
