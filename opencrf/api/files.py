@@ -23,6 +23,7 @@ from opencrf.files.models import StoredFile
 from opencrf.files.selectors import files_in_project, open_stored_file
 from opencrf.files.services import file_delete, file_store
 from opencrf.projects.models import Event
+from opencrf.records.auditing import record_target
 from opencrf.records.models import FormData, Record
 from opencrf.records.selectors import record_arm_ids, records_visible_to
 from opencrf.records.services import form_save
@@ -118,8 +119,13 @@ def _import(call: Call) -> HttpResponseBase:
         raise ApiError('The parameter "file" is missing')
     assert call.project is not None
     try:
+        target = record_target(record, event, form, instance)
         stored = file_store(
-            context=call.context, project=call.project, upload=upload, allow_empty=True
+            context=call.context,
+            project=call.project,
+            upload=upload,
+            allow_empty=True,
+            target=target,
         )
     except FileRefused as refused:
         raise ApiError(str(refused.message)) from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 
@@ -18,6 +18,7 @@ from opencrf.api.calls import Call
 from opencrf.api.errors import ApiError, forbidden
 from opencrf.api.formats import table_response
 from opencrf.audit.models import AuditEvent
+from opencrf.projects.history import entries_about_group, entries_about_record
 from opencrf.projects.logging_views import change_lines, project_log_entries
 from opencrf.projects.models import DataAccessGroup
 
@@ -82,7 +83,8 @@ def _moment(text: str, name: str) -> datetime | None:
 
 
 def _filtered(call: Call, entries: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
-    params = call.params
+    params, project = call.params, call.project
+    assert project is not None
     log_type = params.text("logtype")
     if log_type == "manage":
         entries = entries.exclude(action__in=[a for kinds in LOG_TYPES.values() for a in kinds])
@@ -93,14 +95,14 @@ def _filtered(call: Call, entries: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]
     if params.text("user"):
         entries = entries.filter(actor_name=params.text("user"))
     if params.text("record"):
-        entries = entries.filter(record=params.text("record"))
+        entries = entries_about_record(entries, project, params.text("record"))
     if params.text("dag"):
         group = DataAccessGroup.objects.filter(
-            project=call.project, pk=params.number("dag") or 0
+            project=project, pk=params.number("dag") or 0
         ).first()
         if group is None:
             raise ApiError('The value of the parameter "dag" is not valid')
-        entries = entries.filter(Q(record__in=group.records.values("record_id")))
+        entries = entries_about_group(entries, group)
     begin = _moment(params.text("beginTime"), "beginTime")
     end = _moment(params.text("endTime"), "endTime")
     if begin:

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from opencrf.accounts.models import User
-from opencrf.audit.services import AuditContext, audit_event_create
+from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
 from opencrf.core.errors import InvalidInput, NotFound
 from opencrf.files.models import RepositoryDocument, RepositoryFolder
 from opencrf.files.services import file_delete, file_store
@@ -96,6 +96,7 @@ def folder_create(
         context=context,
         project_id=project.pk,
         action="repository.folder",
+        target=AuditTarget(group_id=folder.group_id),
         details=f"Create folder: {name}",
         changes={"folder_id": folder.pk, "parent_id": parent.pk if parent else ""},
     )
@@ -110,11 +111,28 @@ def document_add(
     folder: RepositoryFolder | None = None,
 ) -> RepositoryDocument:
     """Store an upload (checked by content, scanned) and file it in the repository."""
-    stored = file_store(context=context, project=project, upload=upload, allow_empty=True)
+    target = folder_target(folder)
+    stored = file_store(
+        context=context, project=project, upload=upload, allow_empty=True, target=target
+    )
     with transaction.atomic():
         return RepositoryDocument.objects.create(project=project, folder=folder, stored_file=stored)
 
 
+def folder_target(folder: RepositoryFolder | None) -> AuditTarget:
+    """Entries about a repository file belong to its folder ("" for the top level) and to the
+    folder's group: the logging page applies the folder's access rule to them."""
+    return AuditTarget(
+        group_id=folder.group_id if folder else None,
+        extra={"folder_id": folder.pk if folder else ""},
+    )
+
+
 def document_delete(*, context: AuditContext, document: RepositoryDocument) -> None:
     """Move the file to the recycle bin."""
-    file_delete(context=context, stored_file=document.stored_file, reason="File repository")
+    file_delete(
+        context=context,
+        stored_file=document.stored_file,
+        reason="File repository",
+        target=folder_target(document.folder),
+    )

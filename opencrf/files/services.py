@@ -22,7 +22,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from opencrf.audit.services import AuditContext, audit_event_create
+from opencrf.audit.models import AuditEvent
+from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
+from opencrf.core.errors import NotFound
 from opencrf.files.checks import (
     SNIFF_BYTES,
     FileRefused,
@@ -33,6 +35,10 @@ from opencrf.files.checks import (
 from opencrf.files.clamd import InstreamScan, ScannerUnavailable, Verdict
 from opencrf.files.models import StoredFile
 from opencrf.projects.models import Project
+from opencrf.projects.selectors import member_rights
+
+# Keys a target's `extra` adds to a file entry's changes, and a deletion copies from its upload.
+FILE_SCOPE_KEYS = ("folder_id",)
 
 
 class Upload(Protocol):
@@ -151,12 +157,16 @@ def file_store(
     upload: Upload,
     max_bytes: int | None = None,
     allow_empty: bool = False,
+    target: AuditTarget | None = None,
 ) -> StoredFile:
     """Check, scan and store one upload; audit "file.store". Raises FileRefused.
 
     Run it outside the transaction of the data save that refers to the file: a virus's
-    "file.refused" entry must survive the refusal.
+    "file.refused" entry must survive the refusal. `target` ties the entries to the record the
+    file is for, or to a repository folder (its `extra` join the entry's changes); without
+    one, to the uploader's data access group, so that no other site reads its name.
     """
+    target = target or _uploader_target(context, project)
     name = sanitise_name(upload.name or "")
     limit = settings.OPENCRF_FILE_MAX_BYTES if max_bytes is None else max_bytes
     if upload.size is not None:
@@ -182,9 +192,9 @@ def file_store(
         raise
     if not verdict.clean:
         default_storage.delete(key)
-        _audit_refusal(context, project, name, intake, verdict)
+        _audit_refusal(context, project, target, name, intake, verdict)
     try:
-        return _record(context, project, key, name, media_type, intake)
+        return _record(context, project, target, key, name, media_type, intake)
     except BaseException:
         default_storage.delete(key)
         raise
@@ -194,6 +204,7 @@ def file_store(
 def _record(
     context: AuditContext,
     project: Project,
+    target: AuditTarget,
     key: str,
     name: str,
     media_type: str,
@@ -212,6 +223,7 @@ def _record(
         context=context,
         project_id=project.pk,
         action="file.store",
+        target=target,
         details=f"Upload file: {name}",
         changes={
             "file_id": stored.pk,
@@ -219,25 +231,33 @@ def _record(
             "size": stored.size,
             "media_type": media_type,
             "sha256": stored.sha256,
+            **target.extra,
         },
     )
     return stored
 
 
 def _audit_refusal(
-    context: AuditContext, project: Project, name: str, intake: _Intake, verdict: Verdict
+    context: AuditContext,
+    project: Project,
+    target: AuditTarget,
+    name: str,
+    intake: _Intake,
+    verdict: Verdict,
 ) -> NoReturn:
     with transaction.atomic():
         audit_event_create(
             context=context,
             project_id=project.pk,
             action="file.refused",
+            target=target,
             details=f"Refuse infected file: {name}",
             changes={
                 "name": name,
                 "size": intake.size,
                 "sha256": intake.digest.hexdigest(),
                 "signature": verdict.signature,
+                **target.extra,
             },
         )
     raise FileInfected(
@@ -247,22 +267,65 @@ def _audit_refusal(
 
 
 @transaction.atomic
-def file_delete(*, context: AuditContext, stored_file: StoredFile, reason: str = "") -> StoredFile:
+def file_delete(
+    *,
+    context: AuditContext,
+    stored_file: StoredFile,
+    reason: str = "",
+    target: AuditTarget | None = None,
+) -> StoredFile:
     """Mark the file deleted (its bytes stay until a purge job); audit "file.delete".
 
-    Deleting a file that is already deleted changes nothing and records nothing.
+    Deleting a file that is already deleted changes nothing and records nothing. The entry
+    belongs to `target`, or else where the file's upload entry belongs (its record, group or
+    folder).
     """
     stored = StoredFile.objects.select_for_update().get(pk=stored_file.pk)
     if stored.deleted_at is not None:
         return stored
     stored.deleted_at = timezone.now()
     stored.save(update_fields=["deleted_at"])
+    target = target or _upload_target(stored)
+    changes = {"file_id": stored.pk, "name": stored.original_name, "sha256": stored.sha256}
     audit_event_create(
         context=context,
         project_id=stored.project_id,
         action="file.delete",
+        target=target,
         details=f"Delete file: {stored.original_name}",
-        changes={"file_id": stored.pk, "name": stored.original_name, "sha256": stored.sha256},
+        changes={**changes, **target.extra},
         reason=reason,
     )
     return stored
+
+
+def _uploader_target(context: AuditContext, project: Project) -> AuditTarget:
+    """An upload for no named record belongs to the uploader's group, if they are in one."""
+    if context.actor is None:
+        return AuditTarget()
+    try:
+        return AuditTarget(group_id=member_rights(context.actor, project).group_id)
+    except NotFound:  # not a member: an administrator, or a survey's system actor
+        return AuditTarget()
+
+
+def _upload_target(stored: StoredFile) -> AuditTarget:
+    """The target of the file's upload entry; a file stored before entries had one, none."""
+    upload = (
+        AuditEvent.objects.filter(
+            project_id=stored.project_id, action="file.store", changes__file_id=stored.pk
+        )
+        .order_by("sequence")
+        .first()
+    )
+    if upload is None:
+        return AuditTarget()
+    return AuditTarget(
+        record=upload.record,
+        event=upload.event,
+        instrument=upload.instrument,
+        instance=upload.instance,
+        record_key=upload.record_key,
+        group_id=upload.group_id,
+        extra={key: upload.changes[key] for key in FILE_SCOPE_KEYS if key in upload.changes},
+    )

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -31,7 +31,8 @@ from opencrf.accounts.typing import AuthedRequest
 from opencrf.audit.models import AuditEvent
 from opencrf.core.views import domain_errors
 from opencrf.projects import selectors
-from opencrf.projects.models import DataAccessGroup, Project
+from opencrf.projects.history import entries_about_record, log_entries_visible_to
+from opencrf.projects.models import Project
 
 PAGE_SIZE = 50
 CSV_CHUNK_SIZE = 2000
@@ -115,27 +116,9 @@ class LoggingFilterForm(forms.Form):
         return {name: value for name, value in self.cleaned_data.items() if value}
 
 
-def _visible_entries(
-    user: User, project: Project, queryset: QuerySet[AuditEvent]
-) -> QuerySet[AuditEvent]:
-    """Entries `user` may see: an entry about a record outside the member's group is hidden.
-
-    A member in a group sees entries about no record (set-up, rights) and about the records
-    that are in the group now; the filter is one subquery over the group's record ids, so
-    the database does the work. An entry under an id the group's records no longer carry
-    (a record renamed or deleted since) stays hidden: it cannot be told apart from another
-    group's.
-    """
-    group_id = selectors.member_rights(user, project).group_id
-    if group_id is None:
-        return queryset
-    group_records = DataAccessGroup.objects.filter(pk=group_id).values("records__record_id")
-    return queryset.filter(Q(record="") | Q(record__in=group_records))
-
-
 def project_log_entries(user: User, project: Project) -> QuerySet[AuditEvent]:
     """The project's audit entries `user` may see (the page, its CSV and the API's `log`)."""
-    return _visible_entries(user, project, AuditEvent.objects.filter(project_id=project.pk))
+    return log_entries_visible_to(user, project)
 
 
 def _day_start(day: date) -> datetime:
@@ -143,10 +126,10 @@ def _day_start(day: date) -> datetime:
 
 
 def _apply_filters(
-    entries: QuerySet[AuditEvent], filters: Mapping[str, Any]
+    project: Project, entries: QuerySet[AuditEvent], filters: Mapping[str, Any]
 ) -> QuerySet[AuditEvent]:
     if "record" in filters:
-        entries = entries.filter(record=filters["record"])
+        entries = entries_about_record(entries, project, filters["record"])
     if "user" in filters:
         entries = entries.filter(actor_name=filters["user"])
     if "action" in filters:
@@ -223,7 +206,7 @@ def logging_page(request: AuthedRequest, project_id: int) -> HttpResponse:
     form = _filter_form(request, project)
     filters = form.valid_filters()
     _report_ignored_filters(request, form)
-    entries = _apply_filters(project_log_entries(request.user, project), filters)
+    entries = _apply_filters(project, project_log_entries(request.user, project), filters)
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "project": project,
@@ -281,7 +264,7 @@ def _csv_lines(entries: Iterable[AuditEvent]) -> Iterator[str]:
 def logging_export(request: AuthedRequest, project_id: int) -> StreamingHttpResponse:
     project = selectors.access_project_with(request.user, project_id, "logging")
     filters = _filter_form(request, project).valid_filters()
-    entries = _apply_filters(project_log_entries(request.user, project), filters)
+    entries = _apply_filters(project, project_log_entries(request.user, project), filters)
     response = StreamingHttpResponse(
         _csv_lines(entries.iterator(chunk_size=CSV_CHUNK_SIZE)),
         content_type="text/csv; charset=utf-8",

@@ -64,6 +64,7 @@ from opencrf.projects.services import (
     project_update_settings,
     repeat_settings_set,
 )
+from opencrf.records.auditing import record_target
 from opencrf.records.errors import InvalidValues
 from opencrf.records.export import CHUNK, export_layout
 from opencrf.records.imports import ImportOptions, ImportRefused, UnknownFields, records_import
@@ -359,7 +360,10 @@ def _import_files(
         event = _event_of(item, events, design)
         try:
             upload = ContentFile(item.content, name=item.doc_name)
-            stored = file_store(context=context, project=project, upload=upload, allow_empty=True)
+            target = record_target(records[item.record], event, row.form_name, item.instance or 1)
+            stored = file_store(
+                context=context, project=project, upload=upload, allow_empty=True, target=target
+            )
             stored_keys.append(stored.key)
             form_save(
                 context=context,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from opencrf.accounts.models import User
@@ -189,12 +189,14 @@ class HistoryEntry:
 def _form_audit(
     record: Record, event: Event, form_name: str, instance: int
 ) -> QuerySet[AuditEvent]:
-    # Audit rows name the record by its id at the time: history from before a rename stays
-    # under the old id.
+    # Entries are the record's by its internal key, never by its id text, which another
+    # record may have carried before (deleted or renamed since). Entries written before they
+    # carried the key are matched by the id, but only from the record's creation on.
+    legacy = Q(record_key=None, record=record.record_id, at__gte=record.created_at)
     return AuditEvent.objects.filter(
+        Q(record_key=record.pk) | legacy,
         project_id=record.project_id,
         action__in=_FORM_ACTIONS,
-        record=record.record_id,
         event=event.unique_name,
         instrument=form_name,
         instance=instance,

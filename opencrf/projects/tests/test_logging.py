@@ -303,10 +303,11 @@ def test_entries_pass_through_the_visibility_filter(
 ):
     _log(paula_context, classic_project, target=AuditTarget(record="hidden"))
     _log(paula_context, classic_project, target=AuditTarget(record="shown"))
+    everything = logging_views.log_entries_visible_to
     monkeypatch.setattr(
         logging_views,
-        "_visible_entries",
-        lambda user, project, queryset: queryset.exclude(record="hidden"),
+        "log_entries_visible_to",
+        lambda user, project: everything(user, project).exclude(record="hidden"),
     )
 
     page = _page(paula_client, classic_project)

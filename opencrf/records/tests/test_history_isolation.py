@@ -1,0 +1,160 @@
+"""Another site's history stays hidden when its record id is reused, renamed or has files.
+
+Osaka's record 7 holds the initials QZ and the file osaka-secret.txt; after it is deleted (or
+renamed), Kyoto's Bea creates her own record 7. Nothing of Osaka's may reach Bea: not the
+logging page, its CSV, the API's `log` (with or without `record=7`), nor the field history.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from opencrf.api.tests.client import post
+from opencrf.api.tokens import token_create
+from opencrf.audit.services import AuditContext
+from opencrf.files.repository import document_add, folder_create
+from opencrf.projects.models import ProjectMember
+from opencrf.records.services import form_save, record_create, record_delete, record_rename
+
+pytestmark = pytest.mark.django_db
+
+SECRETS = ("QZ", "osaka-secret")
+
+
+@pytest.fixture
+def paula_token(salt_rct, paula_context, pi_paula):
+    return token_create(context=paula_context, user=pi_paula, project=salt_rct)
+
+
+@pytest.fixture
+def osaka_7(salt_rct, paula_context, paula_token, groups, events):
+    """Osaka's record 7, its initials QZ and an ECG file uploaded through the API."""
+    record = record_create(
+        context=paula_context, project=salt_rct, record_id="7", group=groups["osaka_central"]
+    )
+    _initials(paula_context, record, events, "QZ")
+    uploaded = post(
+        {
+            "token": paula_token,
+            "content": "file",
+            "action": "import",
+            "record": "7",
+            "field": "ecg_image",
+            "event": "week_4_arm_1",
+            "file": SimpleUploadedFile("osaka-secret.txt", b"not for Kyoto\n"),
+        }
+    )
+    assert (uploaded.status_code, uploaded.content) == (200, b"")
+    return record
+
+
+@pytest.fixture
+def bea_token(salt_rct, paula_context, kyoto_bea):
+    ProjectMember.objects.filter(project=salt_rct, user=kyoto_bea).update(api_export=True)
+    return token_create(context=paula_context, user=kyoto_bea, project=salt_rct)
+
+
+def _initials(context, record, events, initials):
+    form_save(
+        context=context,
+        record=record,
+        event=events["screening_arm_1"],
+        form_name="screening",
+        values={"initials": initials},
+        base_version=None,
+    )
+
+
+def _beas_record_7(salt_rct, kyoto_bea, events):
+    bea = AuditContext(actor=kyoto_bea)
+    _initials(bea, record_create(context=bea, project=salt_rct, record_id="7"), events, "BK")
+
+
+def _everything_seen(client, user, project, token):
+    """The text of every history view `user` has of the project: page, CSV, API, field."""
+    client.force_login(user)
+    logging = reverse("projects:logging", args=[project.pk])
+    export = reverse("projects:logging_export", args=[project.pk])
+    history = reverse(
+        "records:field_history",
+        args=[project.pk, "7", "screening_arm_1", "screening", 1, "initials"],
+    )
+    views = {
+        "page": client.get(logging).content,
+        "page for record 7": client.get(logging, {"record": "7"}).content,
+        "csv": b"".join(client.get(export).streaming_content),
+        "csv for record 7": b"".join(client.get(export, {"record": "7"}).streaming_content),
+        "api": post({"token": token, "content": "log", "format": "csv"}).content,
+        "api for record 7": post(
+            {"token": token, "content": "log", "format": "csv", "record": "7"}
+        ).content,
+        "field history": client.get(history).content,
+    }
+    return {name: body.decode() for name, body in views.items()}
+
+
+def _leaks(seen):
+    return {
+        name: [s for s in SECRETS if s in text]
+        for name, text in seen.items()
+        if any(s in text for s in SECRETS)
+    }
+
+
+def test_a_reused_id_shows_nothing_of_the_deleted_records_history(
+    client, salt_rct, paula_context, osaka_7, kyoto_bea, bea_token, events
+):
+    record_delete(context=paula_context, record=osaka_7)
+    _beas_record_7(salt_rct, kyoto_bea, events)
+
+    seen = _everything_seen(client, kyoto_bea, salt_rct, bea_token)
+
+    assert _leaks(seen) == {}
+    assert all("BK" in text for text in seen.values())
+
+
+def test_a_renamed_records_old_id_shows_nothing_of_its_history(
+    client, salt_rct, paula_context, osaka_7, kyoto_bea, bea_token, events
+):
+    record_rename(context=paula_context, record=osaka_7, new_id="8")
+    _beas_record_7(salt_rct, kyoto_bea, events)
+
+    seen = _everything_seen(client, kyoto_bea, salt_rct, bea_token)
+
+    assert _leaks(seen) == {}
+    assert all("BK" in text for text in seen.values())
+
+
+def test_a_member_who_sees_every_group_still_sees_everything(
+    client, salt_rct, paula_context, pi_paula, paula_token, osaka_7, kyoto_bea, events
+):
+    record_rename(context=paula_context, record=osaka_7, new_id="8")
+    _beas_record_7(salt_rct, kyoto_bea, events)
+
+    seen = _everything_seen(client, pi_paula, salt_rct, paula_token)
+
+    logs = {name: text for name, text in seen.items() if name != "field history"}
+    assert all("QZ" in text and "osaka-secret" in text for text in logs.values())
+    assert "BK" in seen["field history"]
+    assert "QZ" not in seen["field history"]  # record 7 is Bea's record; QZ was record 8's
+
+
+def test_another_groups_repository_files_stay_out_of_the_log(
+    client, salt_rct, paula_context, kyoto_bea, bea_token, groups
+):
+    osaka = folder_create(
+        context=paula_context, project=salt_rct, name="osaka-secret", group=groups["osaka_central"]
+    )
+    upload = SimpleUploadedFile("osaka-secret-minutes.txt", b"minutes\n")
+    document_add(context=paula_context, project=salt_rct, upload=upload, folder=osaka)
+    shared = SimpleUploadedFile("shared-protocol.txt", b"protocol\n")
+    document_add(context=paula_context, project=salt_rct, upload=shared)
+    client.force_login(kyoto_bea)
+
+    page = client.get(reverse("projects:logging", args=[salt_rct.pk])).content.decode()
+    api = post({"token": bea_token, "content": "log", "format": "csv"}).content.decode()
+
+    assert ("osaka-secret" in page, "osaka-secret" in api) == (False, False)
+    assert ("shared-protocol" in page, "shared-protocol" in api) == (True, True)
