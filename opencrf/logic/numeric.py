@@ -12,7 +12,8 @@ import re
 from typing import Literal, TypeAlias
 
 TRIMMED = " \t\n\r\f\v"
-NUMERIC = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
+# A decimal comma (`1,54`, how `number_comma_decimal` fields store numbers) reads as a point.
+NUMERIC = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+|[0-9]*,[0-9]+)")
 MAX_MULTIPLIED_EXPONENT = 64
 MAX_PLACES = 400
 
@@ -38,7 +39,7 @@ def parse_numeric(text: str) -> float | None:
     stripped = text.strip(TRIMMED)
     if not NUMERIC.fullmatch(stripped):
         return None
-    return finite(float(stripped))
+    return finite(float(stripped.replace(",", ".")))
 
 
 def format_number(number: float) -> str:

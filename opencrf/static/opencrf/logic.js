@@ -25,7 +25,8 @@ export class LogicEvaluationError extends Error {
 
 // ---------------------------------------------------------------- values (§5, §7)
 
-const NUMERIC = /^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)$/;
+// A decimal comma (`1,54`, how number_comma_decimal fields store numbers) reads as a point.
+const NUMERIC = /^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+|[0-9]*,[0-9]+)$/;
 // Only ASCII white space is trimmed, as in opencrf/logic/numbers.py (TRIMMED).
 const EDGE_SPACE = /^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g;
 
@@ -41,7 +42,7 @@ function stripSpace(text) {
 function numberOfText(text) {
   const trimmed = stripSpace(text);
   if (!NUMERIC.test(trimmed)) return null;
-  const number = Number(trimmed);
+  const number = Number(trimmed.replace(",", "."));
   return Number.isFinite(number) ? number : null;
 }
 
