@@ -48,7 +48,13 @@ CHUNK = 1000
 
 @dataclass
 class FormWrite:
-    """One form instance to write: checked values (a blank erases), and a status or None."""
+    """One form instance to write: checked values (a blank erases), and a status or None.
+
+    A new form whose values are all blank (unticked boxes included) and that is given no status
+    holds nothing, so it is not created, as REDCap stores nothing for it; `keep_empty` creates
+    it all the same when the record has no form at that event yet (a row naming only its
+    record and event makes the record's row there).
+    """
 
     record: Record
     event: Event
@@ -56,6 +62,7 @@ class FormWrite:
     instance: int
     values: dict[str, str]
     status: int | None = None
+    keep_empty: bool = False
 
 
 def _rights(context: AuditContext, project: Project) -> Rights:
@@ -74,6 +81,8 @@ def records_create_many(
 
     A member in a group creates records in that group, whatever group was asked.
     """
+    if not wanted:  # nothing new: updating needs no right to create
+        return {}
     rights = _rights(context, project)
     if not rights.record_create:
         raise PermissionDenied(MISSING_RIGHT["record_create"]())
@@ -129,15 +138,20 @@ def forms_write_many(
     design: ProjectDesign,
     writes: Sequence[FormWrite],
     reason: str = "",
+    calculate: bool = True,
 ) -> int:
-    """Write every form instance in `writes`; returns how many changed."""
+    """Write every form instance in `writes`; returns how many changed.
+
+    `calculate=False` stores calculated fields as they are (a Project XML's data: REDCap
+    neither stores nor computes them when it creates a project from one).
+    """
     rights = _rights(context, project)
     for form in {write.form for write in writes}:
         require_form_edit(rights, form)
     for write in writes:
         if write.status is not None and write.status not in FormStatus.values:
             raise InvalidInput(_("No such form status: %(status)s.") % {"status": write.status})
-    writer = _Writer(context, project, design, reason)
+    writer = _Writer(context, project, design, reason, calculate=calculate)
     changed = 0
     for start in range(0, len(writes), CHUNK):
         chunk = writes[start : start + CHUNK]
@@ -185,7 +199,13 @@ NEW_FORM_COLUMNS = (
 
 class _Writer:
     def __init__(
-        self, context: AuditContext, project: Project, design: ProjectDesign, reason: str
+        self,
+        context: AuditContext,
+        project: Project,
+        design: ProjectDesign,
+        reason: str,
+        *,
+        calculate: bool = True,
     ) -> None:
         self.context = context
         self.project = project
@@ -201,7 +221,9 @@ class _Writer:
         for columns in self.columns.values():
             columns.pop(design.record_id_field, None)
         compiled = {name: compile_form(rows) for name, rows in self.rows.items()}
-        self.logic = {name: form for name, form in compiled.items() if form.calculates}
+        self.logic = {
+            name: form for name, form in compiled.items() if form.calculates and calculate
+        }
         self.clock: dict[str, str] = {}  # read at each chunk
         self.event_names = {event.pk: event.unique_name for event in design.events}
         self.actor_id = context.actor.pk if context.actor else None
@@ -268,7 +290,7 @@ class _Writer:
         new_status = old_status if write.status is None else write.status
         if new_status != old_status:
             changes[f"{write.form}_complete"] = [str(old_status), str(new_status)]
-        if not changes and form is not None:
+        if not changes and (form is not None or not self._creates(write)):
             return None
         if form is None:
             form = FormData(
@@ -282,6 +304,14 @@ class _Writer:
         form.values, form.status = after, new_status
         form.version += 1
         return form, changes
+
+    def _creates(self, write: FormWrite) -> bool:
+        """Whether a new form that holds nothing is created all the same: when given a status,
+        or when it is the record's only row at an event where it has no form yet."""
+        if write.status is not None:
+            return True
+        stored = self._by_record.get(write.record.pk, {})
+        return write.keep_empty and not any(key[0] == write.event.pk for key in stored)
 
     def _logic_context(
         self, write: FormWrite, stored: Mapping[tuple[int, int, str, int], FormData]

@@ -34,7 +34,13 @@ from opencrf.records.export import (
 )
 from opencrf.records.models import FormData, FormStatus, Record
 from opencrf.records.selectors import next_record_id, records_visible_to
-from opencrf.records.values import check_value, form_columns, stored_text_problem
+from opencrf.records.services import record_group_set
+from opencrf.records.values import (
+    blank_value,
+    check_value,
+    form_columns,
+    stored_text_problem,
+)
 
 IGNORED = frozenset({"redcap_survey_identifier"})
 NOT_IMPORTED = frozenset({"calc", "descriptive", "file"})
@@ -74,7 +80,8 @@ class ImportOptions:
     reason: str = ""
     # Values another system already stored (a Project XML's ClinicalData): kept as they are,
     # because REDCap keeps values entered before a validation was added. Record ids, events,
-    # instruments, instances and statuses are still checked.
+    # instruments, instances and statuses are still checked. Calculated fields are neither
+    # stored nor computed, as REDCap leaves them when it creates a project from its XML.
     keep_stored_values: bool = False
 
 
@@ -92,6 +99,7 @@ class _Instance:
     instance: int | str  # "new" until numbered
     values: dict[str, str] = field(default_factory=dict)
     status: int | None = None
+    keep_empty: bool = False  # the record's row at its event, though it holds nothing
 
 
 def records_import(
@@ -169,7 +177,21 @@ class _Planner:
                 if found is not instance:
                     found.values.update(instance.values)
                     found.status = instance.status if instance.status is not None else found.status
-        return list(merged.values())
+                    found.keep_empty = found.keep_empty or instance.keep_empty
+        return self._without_needless_rows(list(merged.values()))
+
+    def _without_needless_rows(self, instances: list[_Instance]) -> list[_Instance]:
+        """Drops the empty rows kept for a record's event when other rows put data there."""
+        if not any(item.keep_empty for item in instances):
+            return instances
+        holding = {(i.record, i.event.pk) for i in instances if self._holds_something(i)}
+        return [
+            item
+            for item in instances
+            if not item.keep_empty
+            or (item.record, item.event.pk) not in holding
+            or self._holds_something(item)
+        ]
 
     def _problem(self, record: str, name: str, value: str, message: str) -> None:
         self.problems.append(ImportProblem(record, name, value, message))
@@ -226,11 +248,25 @@ class _Planner:
                 )
                 target = by_form[form] = _Instance(record, event, form, number)
             self._put(target, name, value)
-        if not by_form:  # a row holding only the record id still creates the record
-            first = self.design.rows[0].form_name if self.design.rows else ""
-            if first and self._has_form(event, first):
-                by_form[first] = _Instance(record, event, first, 1)
+        if not any(self._holds_something(item) for item in by_form.values()):
+            # A row naming only its record and event (or giving only blanks and unticked
+            # boxes) still makes the record's row at that event, as REDCap does.
+            first = self._first_form(event)
+            if first is not None:
+                by_form.setdefault(first, _Instance(record, event, first, 1)).keep_empty = True
         return list(by_form.values())
+
+    def _holds_something(self, item: _Instance) -> bool:
+        if item.status is not None:
+            return True
+        return any(value != blank_value(k, self.columns[k]) for k, value in item.values.items())
+
+    def _first_form(self, event: Event) -> str | None:
+        """The first instrument, in design order, that `event` collects."""
+        for instrument in self.design.instruments:
+            if self._has_form(event, instrument.name):
+                return instrument.name
+        return None
 
     def _instance_number(self, record: str, text: str, repeats: object) -> int | str | None:
         if not repeats:
@@ -390,6 +426,7 @@ def _write(
             design=planner.design,
             writes=writes,
             reason=options.reason,
+            calculate=not options.keep_stored_values,
         )
     except (InvalidInput, PermissionDenied) as error:
         raise ImportRefused([ImportProblem("", "", "", error.message)]) from None
@@ -418,7 +455,17 @@ def _numbered(instances: list[_Instance], records: Mapping[str, Record]) -> list
         if not isinstance(number, int):
             key = (record.pk, item.event.pk, item.form)
             number = highest[key] = highest.get(key, 0) + 1
-        writes.append(FormWrite(record, item.event, item.form, number, item.values, item.status))
+        writes.append(
+            FormWrite(
+                record,
+                item.event,
+                item.form,
+                number,
+                item.values,
+                item.status,
+                keep_empty=item.keep_empty,
+            )
+        )
     return writes
 
 
@@ -451,11 +498,30 @@ def _records(
         if r in new_ids
     ]
     created = records_create_many(context=context, project=project, wanted=wanted)
+    kept = [r for r in given if r not in new_ids and r in planner.groups]
+    _move(context, project, visible, {r: groups[planner.groups[r]] for r in kept})
     found = {r: visible[r] if r not in new_ids else created[new_ids[r]] for r in given}
     result.records = [found[r].record_id for r in given]
     if options.force_auto_number:
         result.auto_ids = [(new_ids[r], r) for r in given]
     return found
+
+
+def _move(
+    context: AuditContext,
+    project: Project,
+    visible: Mapping[str, Record],
+    wanted: Mapping[str, DataAccessGroup],
+) -> None:
+    """Moves existing records to the group their rows name, as REDCap does (each move audited
+    as `record.group`). A member in a group keeps its records there, as new ones go there."""
+    assert context.actor is not None
+    if not wanted or member_rights(context.actor, project).group_id is not None:
+        return
+    for record_id, group in wanted.items():
+        record = visible[record_id]
+        if record.group_id != group.pk:
+            record_group_set(context=context, record=record, group=group)
 
 
 def _new_ids(

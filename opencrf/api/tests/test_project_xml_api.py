@@ -117,3 +117,14 @@ def test_hostile_project_xml_creates_nothing(super_token):
 
     assert response.status_code == 400
     assert not Project.objects.exists()
+
+
+def test_a_project_made_from_xml_stores_no_calculated_values_as_in_redcap(super_token):
+    token = create(super_token, "decimal-dot")
+
+    rows = orjson.loads(
+        post({"token": token, "content": "record", "format": "json", "type": "eav"}).content
+    )
+
+    assert [row for row in rows if row["field_name"] == "bmi"] == []
+    assert {row["field_name"] for row in rows} >= {"weight", "height"}

@@ -59,26 +59,20 @@ MISSING_COLUMNS: dict[str, dict[str, str]] = {
 }
 
 # Columns whose values differ from data.csv, by fixture, with the reason.
+# A project made from Project XML has no calculated values, as REDCap stores none and computes
+# none when it creates one (PyCap's own tests count the EAV rows of such a project); data.csv
+# holds the values REDCap computed when the data were entered through its forms.
+NOT_CALCULATED = "calculations are neither stored nor computed when a project is made from XML"
+
 QUIRKS: dict[str, dict[str, str]] = {
-    "decimal-comma": {
-        "bmi": "calculations are computed anew, and a number with a decimal comma is not a "
-        "number to them (REDCap keeps the value it computed when the data were entered)",
-    },
-    "decimal-comma-and-dot": {
-        "bmi_comma": "calculations are computed anew, and a number with a decimal comma is not "
-        "a number to them (REDCap keeps the value it computed when the data were entered)",
-    },
-    "metadata-write": {
-        "age": "the project's age is a calculation from today's date (datediff with 'today'), "
-        "computed anew at import; data.csv holds the age on the day it was exported",
-    },
+    "decimal-comma": {"bmi": NOT_CALCULATED},
+    "decimal-comma-and-dot": {"bmi": NOT_CALCULATED, "bmi_comma": NOT_CALCULATED},
+    "decimal-dot": {"bmi": NOT_CALCULATED},
+    "longitudinal": {"bmi": NOT_CALCULATED, "bmi2": NOT_CALCULATED},
+    "metadata-write": {"age": NOT_CALCULATED},
     "simple": {
         "mugshot": "data.csv shows REDCap's raw placeholder '[document]' for a file; OpenCRF's "
         "export gives the file's name, as REDCap's API does for labels",
-    },
-    "validation-types-1": {
-        "f_calculated": "REDCap left the calculation empty (never saved through a form); "
-        "OpenCRF computes it at import",
     },
     "multilevel-model-1": {
         "slope_factor_1": "data.csv holds ' -0.119' with a leading space where the XML holds "
@@ -231,12 +225,19 @@ def test_salt_rct_with_its_records_survives_the_round_trip(salt_rct, paula_conte
 
     copy = project_create_from_xml(context=paula_context, data=written(salt_rct, pi_paula))
 
-    assert exported(copy, groups=True) == exported(salt_rct, groups=True)
+    assert exported(copy, groups=True) == not_calculated(salt_rct, exported(salt_rct, groups=True))
     assert len(exported(copy, groups=True)[1]) == len(exported(salt_rct, groups=True)[1]) > 30
     assert list(copy.groups.values_list("name", "unique_name")) == list(
         salt_rct.groups.values_list("name", "unique_name")
     )
     assert design_of(copy).rows == design_of(salt_rct).rows
+
+
+def not_calculated(project, table):
+    """An export as a copy made from the project's XML has it: calculations blank (QUIRKS)."""
+    header, rows = table
+    calculated = {row.field_name for row in design_of(project).rows if row.field_type == "calc"}
+    return header, [{k: "" if k in calculated else v for k, v in row.items()} for row in rows]
 
 
 @pytest.mark.django_db
