@@ -294,13 +294,13 @@ def checkpoint_newest(storage: Storage | None = None) -> Checkpoint | None:
 
 def prune_plan(checkpoints: Iterable[tuple[str, Checkpoint]], now: datetime) -> list[str]:
     """The names to delete: all but the newest KEEP_NEWEST, the newest of each day (and of each
-    day's verifications) for KEEP_DAYS days, the newest of each month before, and restarts."""
+    day's verifications) for KEEP_DAYS days, the newest of each month before, and the newest
+    restart (where comparison begins; a training instance makes one every night)."""
     ordered = sorted(checkpoints, key=lambda item: item[1].made_at)
     keep = {name for name, _checkpoint in ordered[-KEEP_NEWEST:]}
+    keep.update([name for name, checkpoint in ordered if checkpoint.restart][-1:])
     newest_of: dict[tuple[str, bool], str] = {}
     for name, checkpoint in ordered:
-        if checkpoint.restart:
-            keep.add(name)
         day = checkpoint.made_at.astimezone(UTC)
         recent = now - checkpoint.made_at <= timedelta(days=KEEP_DAYS)
         bucket = day.strftime("%Y-%m-%d") if recent else day.strftime("%Y-%m")

@@ -323,17 +323,20 @@ def _dated(at, **options):
     return Checkpoint(made_at=at, reason="test", chains=(), **options)
 
 
-def test_pruning_keeps_the_newest_each_day_each_month_and_every_restart():
+def test_pruning_keeps_the_newest_each_day_each_month_and_the_newest_restart():
     now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
     hourly = [(f"h{n}", _dated(now - timedelta(hours=n))) for n in range(24 * 40)]
+    older_restart = ("older restart", _dated(now - timedelta(days=36, hours=5), restart=True))
     restart = ("restart", _dated(now - timedelta(days=35, hours=5), restart=True))
     verified = ("verified", _dated(now - timedelta(days=2, hours=10), verification={"ok": True}))
+    every = [*hourly, older_restart, restart, verified]
 
-    doomed = set(prune_plan([*hourly, restart, verified], now))
+    doomed = set(prune_plan(every, now))
 
-    kept = {name for name, _c in [*hourly, restart, verified]} - doomed
+    kept = {name for name, _c in every} - doomed
     assert {f"h{n}" for n in range(24)} <= kept  # the newest 24
     assert {"restart", "verified"} <= kept
+    assert "older restart" in doomed
     assert "h24" not in kept and "h37" in kept  # h37 is 23:00 on 2026-12-05, that day's newest
     # The newest 24 (back to 2026-12-06), 30 more days, November and October, the restart and
     # the day's newest verification.
