@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from opencrf.api.tests.client import post
+from opencrf.api.tokens import token_create
 from opencrf.audit.models import AuditEvent
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput
+from opencrf.projects.models import ProjectMember
 from opencrf.records.imports import ImportRefused, records_import
 from opencrf.records.models import Record
 from opencrf.records.services import form_save, record_create, record_delete, record_rename
@@ -95,3 +98,26 @@ def test_a_member_without_a_group_is_told_the_id_exists(salt_rct, paula_context,
         record_create(context=paula_context, project=salt_rct, record_id="1-1")
 
     assert str(refused.value) == "Record 1-1 exists already."
+
+
+def test_the_api_refuses_another_sites_id_in_the_neutral_words_and_writes_nothing(
+    salt_rct, paula_context, kyoto_bea, osaka_record
+):
+    ProjectMember.objects.filter(project=salt_rct, user=kyoto_bea).update(
+        api_export=True, api_import=True
+    )
+    token = token_create(context=paula_context, user=kyoto_bea, project=salt_rct)
+    before = snapshot(salt_rct)
+
+    answer = post(
+        {
+            "token": token,
+            "content": "record",
+            "format": "csv",
+            "data": "study_id,redcap_event_name,initials\n1-1,screening_arm_1,BK\n",
+        }
+    )
+
+    refusal = 'ERROR: "","","","Record ID 1-1 is not available."'
+    assert (answer.status_code, answer.content.decode()) == (400, refusal)
+    assert snapshot(salt_rct) == before
