@@ -440,7 +440,10 @@ def audit_metrics() -> Iterator[Metric]:
         "opencrf_audit_checkpoint_entries",
         "Entries of each audit chain (0: the system chain) in the newest checkpoint.",
         "chain",
-        {str(head.project_id): float(head.count) for head in (newest.chains if newest else ())},
+        # The system chain always, so that a scraper sees it drop to 0 when checkpoints vanish.
+        {"0": 0.0} | {str(head.project_id): float(head.count) for head in newest.chains}
+        if newest
+        else {"0": 0.0},
     )
     yield _gauge(
         "opencrf_audit_checkpoints_refused",
@@ -466,7 +469,7 @@ def audit_metrics() -> Iterator[Metric]:
         "opencrf_audit_chain_entries",
         "The last sequence number of each audit chain (0: the system chain).",
         "chain",
-        {str(chain): float(last) for chain, last in rows},
+        {"0": 0.0} | {str(chain): float(last) for chain, last in rows},
     )
 
 

@@ -126,9 +126,12 @@ def test_the_metrics_publish_the_newest_checkpoint_and_every_chain_length(paula_
     }
     assert figures == {
         "opencrf_audit_checkpoint_timestamp_seconds": pytest.approx(made.timestamp()),
+        # The system chain is always there: a drop to 0 shows checkpoints that vanished.
+        'opencrf_audit_checkpoint_entries{chain="0"}': 0.0,
         f'opencrf_audit_checkpoint_entries{{chain="{PROJECT}"}}': 3.0,
         "opencrf_audit_checkpoints_refused": 0.0,
         "opencrf_audit_last_verification_ok": 0.0,  # no full verification yet
+        'opencrf_audit_chain_entries{chain="0"}': 0.0,
         f'opencrf_audit_chain_entries{{chain="{PROJECT}"}}': 3.0,
     }
 
