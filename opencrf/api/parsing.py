@@ -23,10 +23,13 @@ def parse_rows(text: str, fmt: str, delimiter: str = ",", *, nested: bool = Fals
     """The rows of `data`. With `nested`, a JSON object or nested XML elements become a dict
     of strings (user and role rights per form); otherwise every value is a string."""
     if fmt == "json":
-        return _json_rows(text, nested)
-    if fmt == "csv":
-        return _csv_rows(text, delimiter)
-    return _xml_rows(text, nested)
+        rows = _json_rows(text, nested)
+    elif fmt == "csv":
+        rows = _csv_rows(text, delimiter)
+    else:
+        rows = _xml_rows(text, nested)
+    _refuse_nul(rows)
+    return rows
 
 
 def _text(value: Any, nested: bool = False) -> Any:
@@ -53,6 +56,20 @@ def _json_rows(text: str, nested: bool = False) -> list[Row]:
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise ApiError("The data must be a JSON list of objects.")
     return [{str(key): _text(value, nested) for key, value in item.items()} for item in data]
+
+
+def _refuse_nul(rows: list[Row]) -> None:
+    """No name or value may hold a NUL (PostgreSQL's text cannot). JSON writes one as
+    `\\u0000`, which passes the request's own check of its text."""
+    for number, row in enumerate(rows, start=1):
+        for name, value in row.items():
+            texts = [name, *(value.values() if isinstance(value, dict) else [value])]
+            if any("\x00" in text for text in texts):
+                shown = name.replace("\x00", "\\0")
+                raise ApiError(
+                    f'Item {number} of the data contains a NUL character in "{shown}", '
+                    "which is not accepted."
+                )
 
 
 def _csv_rows(text: str, delimiter: str) -> list[Row]:

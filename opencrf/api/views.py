@@ -15,6 +15,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import override
 from django.views.decorators.csrf import csrf_exempt
 
 from opencrf.api.calls import Call, return_format_of
@@ -27,6 +28,15 @@ from opencrf.audit.models import AuditSource
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencrf.core.maintenance import read_only_reason
+from opencrf.core.request_text import (
+    FORM_ENCODED,
+    MULTIPART,
+    TextRefused,
+    check_multipart,
+    check_query,
+    checks_own_request_text,
+    form_pairs,
+)
 from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import access_project, member_rights
 
@@ -34,12 +44,15 @@ logger = logging.getLogger(__name__)
 MAX_FIELDS = 200_000
 
 
+@checks_own_request_text  # refusals in REDCap's error body, not core's plain text
 @csrf_exempt  # authenticated by the token in the body, never by a cookie
 def api_endpoint(request: HttpRequest) -> HttpResponseBase:
     if request.method != "POST":
         return error_response("The requested method is not implemented.", "xml", 501)
     try:
         params = Params(_body(request))
+    except BodyRefused as refused:
+        return error_response(refused.message, return_format_of(refused.params), 400)
     except (RequestDataTooBig, TooManyFieldsSent, ValueError):
         limit = settings.OPENCRF_API_MAX_BYTES // (1024 * 1024)
         message = f"The request is larger than this server accepts ({limit} MB) or malformed."
@@ -54,16 +67,49 @@ def api_endpoint(request: HttpRequest) -> HttpResponseBase:
         return error_response(str(error.message), return_format_of(params), 400)
 
 
+class BodyRefused(Exception):
+    """The parameters hold a NUL or invalid UTF-8; `params` are what could be read of them,
+    enough to answer in the caller's return format."""
+
+    def __init__(self, message: str, params: Params) -> None:
+        super().__init__(message)
+        self.message = message
+        self.params = params
+
+
 def _body(request: HttpRequest) -> MultiValueDict[str, str]:
     """The parameters. A form-encoded body (a record import's `data`) may be larger, and hold
-    more fields (PyCap lists every field name), than Django allows a web form."""
+    more fields (PyCap lists every field name), than Django allows a web form. A NUL or
+    invalid UTF-8 anywhere in them, or in the query string, is refused (never replaced)."""
     length = int(request.META.get("CONTENT_LENGTH") or 0)
     if length > settings.OPENCRF_API_MAX_BYTES:
         raise RequestDataTooBig("API request too large")
-    if request.content_type != "application/x-www-form-urlencoded":
-        return request.POST  # multipart: files stream to disk, the few other fields are small
-    raw = request.read(length).decode(request.encoding or "utf-8", errors="strict")
-    pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    if request.content_type == MULTIPART:
+        return _multipart_body(request)  # files stream to disk, the few other fields are small
+    raw = request.read(length) if request.content_type == FORM_ENCODED else b""
+    try:
+        with override("en"):  # REDCap's errors are English whatever the client's language
+            check_query(request)
+            pairs = form_pairs(raw, "the request body", MAX_FIELDS)
+    except TextRefused as refused:
+        lenient = parse_qsl(raw.decode("utf-8", "replace"), max_num_fields=MAX_FIELDS)
+        raise BodyRefused(refused.message, Params(_values(lenient))) from None
+    return _values(pairs)
+
+
+def _multipart_body(request: HttpRequest) -> MultiValueDict[str, str]:
+    try:
+        with override("en"):
+            check_query(request)
+            check_multipart(request, "the request body")
+    except TextRefused as refused:
+        # Invalid UTF-8 stops the parse; the stream cannot be read twice, so POST is empty
+        # and the error comes in XML. A NUL leaves the fields parsed.
+        raise BodyRefused(refused.message, Params(request.POST)) from None
+    return request.POST
+
+
+def _values(pairs: list[tuple[str, str]]) -> MultiValueDict[str, str]:
     values: MultiValueDict[str, str] = MultiValueDict()
     for name, value in pairs:
         values.appendlist(name, value)

@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "opencrf.core.middleware.RequestIdMiddleware",
     "opencrf.ops.metrics_middleware.RequestMetricsMiddleware",
     "opencrf.core.middleware.RequestSizeMiddleware",
+    # Before CsrfViewMiddleware, which would read the form leniently first.
+    "opencrf.core.middleware.RequestTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -1,14 +1,18 @@
-"""Request-wide concerns: a request id for logs and audit, and a strict Content Security Policy."""
+"""Request-wide concerns: a request id for logs and audit, size and text of requests, and a
+strict Content Security Policy."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+
+from opencrf.core.request_text import TextRefused, check_form, check_path, check_query
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -63,6 +67,43 @@ class RequestSizeMiddleware:
                 message = _("The request is too large.")
                 return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class RequestTextMiddleware:
+    """Refuse (400) a request whose address, query string or form fields hold a NUL character
+    or invalid UTF-8 (see core/request_text.py), before any view or database sees it.
+
+    The address is checked for every request; the query string and form fields once the view
+    is known, so that a view answering in a format of its own (the API: REDCap's error body in
+    the caller's format) can check them itself. Must come before CsrfViewMiddleware, which
+    would otherwise parse the form leniently first.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            check_path(request)
+        except TextRefused as refused:
+            return _bad_request(refused.message)
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        if getattr(view, "checks_own_request_text", False):
+            return None
+        try:
+            check_query(request)
+            check_form(request)
+        except TextRefused as refused:
+            return _bad_request(refused.message)
+        return None
+
+
+def _bad_request(message: str) -> HttpResponse:
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
 
 
 class ContentSecurityPolicyMiddleware:

@@ -518,4 +518,8 @@ def test_a_body_that_is_not_utf8_is_refused(token):
         content_type="application/x-www-form-urlencoded",
     )
 
-    assert response.status_code == 413
+    # Malformed, not too large: 400 with REDCap's error body (it used to be 413).
+    assert (response.status_code, response.content.decode().splitlines()[-2:]) == (
+        400,
+        ["  <error>The request body is not valid UTF-8 text.</error>", "</hash>"],
+    )
