@@ -161,8 +161,9 @@ class Supervisor:
         if runner is None:
             return
         with runner.lock:
-            if runner.running is not None:
-                self._quietly(lambda: beat(self.worker_id, **runner.running.state()))  # type: ignore[union-attr]
+            running = runner.running
+            if running is not None:
+                self._quietly(lambda: beat(self.worker_id, **running.state()))
 
     def _start_scheduler(self) -> None:
         if self._scheduler_thread is not None:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.db import (
     IntegrityError,
@@ -37,6 +37,9 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
 
 from opencrf.ops.models import RunnerState, WorkerHeartbeat
+
+if TYPE_CHECKING:
+    Job: TypeAlias = DBTaskResult[..., Any]
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +125,7 @@ class Running:
 # --- Claiming and running one job. ---
 
 
-def claim_next_job(worker_id: str) -> DBTaskResult | None:
+def claim_next_job(worker_id: str) -> Job | None:
     """The next ready job, marked as running by `worker_id`; None when the queue is empty."""
     ready = DBTaskResult.objects.ready().filter(backend_name=BACKEND)
     with exclusive_transaction(ready.db):
@@ -132,13 +135,15 @@ def claim_next_job(worker_id: str) -> DBTaskResult | None:
     return job
 
 
-def execute(job: DBTaskResult) -> Callable[[], None]:
+def execute(job: Job) -> Callable[[], None]:
     """Run the job's task; return the database write that records how it ended."""
     try:
         task = job.task
         result = job.task_result
         task_started.send(sender=type(task.get_backend()), task_result=result)
-        arguments = (TaskContext(task_result=result),) if task.takes_context else ()
+        arguments: tuple[object, ...] = ()
+        if task.takes_context:
+            arguments = (TaskContext(task_result=result),)
         value = task.call(*arguments, *result.args, **result.kwargs)
     except Exception as error:  # the job failed, not the runner: record it and go on
         logger.warning("Job %s (%s) failed", job.id, job.task_path, exc_info=True)
@@ -146,7 +151,7 @@ def execute(job: DBTaskResult) -> Callable[[], None]:
     return partial(_record_success, job, value)
 
 
-def _record_success(job: DBTaskResult, value: Any) -> None:
+def _record_success(job: Job, value: Any) -> None:
     try:
         job.set_successful(value)
     except Exception as error:
@@ -155,7 +160,7 @@ def _record_success(job: DBTaskResult, value: Any) -> None:
         job.set_failed(error)  # e.g. a return value JSON cannot hold
 
 
-def _announce_finished(job: DBTaskResult) -> None:
+def _announce_finished(job: Job) -> None:
     try:
         task_finished.send(sender=type(job.task.get_backend()), task_result=job.task_result)
     except Exception:  # a listener's fault is not the job's
@@ -176,7 +181,7 @@ class JobRunner:
         beat_seconds: float = 10.0,
         retry_first: float = 0.5,
         retry_most: float = 30.0,
-        claim: Callable[[str], DBTaskResult | None] = claim_next_job,
+        claim: Callable[[str], Job | None] = claim_next_job,
     ) -> None:
         self.worker_id = worker_id
         self.interval = interval
@@ -215,7 +220,7 @@ class JobRunner:
         self.run_job(job)
         return True
 
-    def run_job(self, job: DBTaskResult) -> None:
+    def run_job(self, job: Job) -> None:
         running = Running(str(job.id), job.task_path, timezone.now())
         with self.lock:
             self.running = running
