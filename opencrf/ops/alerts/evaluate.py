@@ -8,6 +8,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone, translation
 
+from opencrf.audit.anchors import Checkpoint
 from opencrf.ops.alerts.notify import Notice, reminder_due, send_notice
 from opencrf.ops.alerts.rules import ALERTS, Alert, Firing
 from opencrf.ops.incidents import alert_clear, alert_raise
@@ -74,7 +75,8 @@ def audit_chains_evaluate(*, now: datetime | None = None) -> str:
 
     now = now or timezone.now()
     stored = checkpoints_read()
-    result = verify_anchored(stored.in_force(), refused=stored.refused, now=now)
+    in_force = stored.in_force() + _backup_anchor(stored.in_force())
+    result = verify_anchored(in_force, refused=stored.refused, now=now)
     broken = [str(report.project_id) for report in result.chains if not report.ok]
     if result.refused:
         broken.append("checkpoints")
@@ -104,16 +106,29 @@ def audit_checkpoint_evaluate(*, now: datetime | None = None) -> str:
     now = now or timezone.now()
     stored = checkpoints_read()
     in_force = stored.in_force()
-    found = heads_compare(in_force[-1]) if in_force else []
+    # No checkpoint left although a backup holds a signed one: the files were removed.
+    vanished = _backup_anchor(in_force) if not in_force else []
+    found = heads_compare((in_force or vanished)[-1]) if in_force or vanished else []
     checkpoint_write(checkpoint_make(reason="hourly"))
     broken = [str(chain) for chain, _reason in found]
-    broken += ["checkpoints"] if stored.refused else []
+    broken += ["checkpoints"] if stored.refused or vanished else []
     if broken:
         for chain, reason in found:
             logger.error("Audit chain %s: %s", chain, reason)
         return _audit_alert(broken, now)
     checkpoints_prune(now=now)
     return "ok"
+
+
+def _backup_anchor(in_force: list[Checkpoint]) -> list[Checkpoint]:
+    """The newest backup's signed checkpoint, unless a restart came after it."""
+    from opencrf.ops.backups.audit_anchor import newest_backup_checkpoint
+
+    found = newest_backup_checkpoint()
+    if found is None or not found.signed:
+        return []
+    restarts = [checkpoint.made_at for checkpoint in in_force if checkpoint.restart]
+    return [found] if not restarts or found.made_at >= restarts[-1] else []
 
 
 def _audit_alert(broken: list[str], now: datetime) -> str:

@@ -104,3 +104,17 @@ def _from_manifest(manifest: dict[str, Any], store: BackupStore | None) -> Check
     except (KeyError, TypeError, ValueError):
         raise AnchorInvalid(f"{source} holds no audit heads") from None
     return Checkpoint(made, source, heads, source=source, signed=False)
+
+
+def newest_backup_checkpoint(store: BackupStore | None = None) -> Checkpoint | None:
+    """The checkpoint of the newest complete backup; None when there is none or it cannot be
+    read (logged: the store may be away, which is the backups' own alert to raise)."""
+    try:
+        store = store or backup_store()
+        complete = [entry.backup_id for entry in store.list() if entry.complete]
+        return checkpoint_from(complete[-1], store) if complete else None
+    except AnchorInvalid as error:
+        logger.warning("The newest backup's audit checkpoint cannot be used: %s", error)
+    except Exception:
+        logger.exception("The backup store could not be read for its audit checkpoint")
+    return None

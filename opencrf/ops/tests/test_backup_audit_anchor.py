@@ -14,10 +14,12 @@ from django.db import connection, transaction
 from opencrf.audit.anchors import checkpoint_names, checkpoint_parse, checkpoint_read
 from opencrf.audit.services import audit_event_create
 from opencrf.cli import main
+from opencrf.ops.alerts.evaluate import audit_chains_evaluate, audit_checkpoint_evaluate
 from opencrf.ops.backups.audit_anchor import checkpoint_from
 from opencrf.ops.backups.create import backup_create
 from opencrf.ops.backups.manifest import backup_key, load_contents, read_manifest
 from opencrf.ops.backups.store import backup_store
+from opencrf.ops.models import Incident
 from opencrf.ops.tests.test_backup import KEY, backup_settings  # noqa: F401 (a fixture)
 
 PROJECT = 3
@@ -111,3 +113,39 @@ def test_a_manifest_from_before_signed_checkpoints_anchors_as_unsigned_heads(tmp
         "the unsigned heads of 2026-12-01 02:30:00 UTC (backup 20261201T023000Z-00aa)"
     )
     assert [(h.project_id, h.count) for h in checkpoint.chains] == [(PROJECT, 2)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_hourly_job_raises_the_alert_when_the_checkpoint_files_vanished(
+    backup_settings,  # noqa: F811
+    paula_context,
+):
+    backup_settings.LANGUAGE_CODE = "en"
+    _append(paula_context, 3)
+    backup_create(trigger="manual")
+    for name in checkpoint_names():
+        default_storage.delete(name)
+    _cut_from(3)
+
+    assert audit_checkpoint_evaluate() == "opened"
+
+    incident = Incident.objects.get(key="audit_chain_broken")
+    assert incident.detail == "The audit chain of project(s) 3, checkpoints does not verify."
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_daily_verification_also_compares_with_the_newest_backup(
+    backup_settings,  # noqa: F811
+    paula_context,
+):
+    backup_settings.LANGUAGE_CODE = "en"
+    _append(paula_context, 2)
+    backup_create(trigger="manual")
+    for name in checkpoint_names():
+        default_storage.delete(name)
+    _cut_from(2)
+
+    assert audit_chains_evaluate() == "opened"
+
+    incident = Incident.objects.get(key="audit_chain_broken")
+    assert incident.detail == "The audit chain of project(s) 3 does not verify."
