@@ -13,11 +13,11 @@ from opencrf.projects.models import (
     RIGHT_FLAGS,
     DataAccessGroup,
     ExportRight,
-    FormRight,
     ProjectMember,
     RightsFields,
     Role,
 )
+from opencrf.projects.right_features import form_right_choices, offered, offered_flags
 from opencrf.projects.rights import Rights
 
 
@@ -36,8 +36,11 @@ class RightsForm(StyledForm):
         roles: Sequence[Role] | None = None,
         name_field: bool = False,
     ) -> None:
-        super().__init__(data, initial=_initial(holder, instruments))
-        flags = {name: ProjectMember._meta.get_field(name) for name in RIGHT_FLAGS}
+        initial = _initial(holder, instruments)
+        super().__init__(data, initial=initial)
+        # Rights whose feature does not exist are not offered; their values are kept as held.
+        self.kept = {name: initial[name] for name in RIGHT_FLAGS if not offered(name)}
+        flags = {name: ProjectMember._meta.get_field(name) for name in offered_flags()}
         fields: dict[str, forms.Field] = {}
         if name_field:
             fields["name"] = forms.CharField(label=_("Role name"), max_length=100)
@@ -59,7 +62,7 @@ class RightsForm(StyledForm):
             fields[name] = forms.BooleanField(label=label, required=False)
         for name, label in instruments:
             fields[f"form__{name}"] = forms.ChoiceField(
-                label=label, choices=FormRight.choices, required=True
+                label=label, choices=form_right_choices(initial[f"form__{name}"]), required=True
             )
             fields[f"export__{name}"] = forms.ChoiceField(
                 label=label, choices=ExportRight.choices, required=True
@@ -78,7 +81,8 @@ class RightsForm(StyledForm):
     def rights(self) -> dict[str, Any]:
         """The cleaned rights, in the shape `rights_services` takes."""
         data = self.cleaned_data
-        values: dict[str, Any] = {name: data[name] for name in RIGHT_FLAGS}
+        values: dict[str, Any] = {name: data.get(name, False) for name in offered_flags()}
+        values.update(self.kept)
         values["form_rights"] = {name: data[f"form__{name}"] for name, _label in self.instruments}
         values["export_rights"] = {
             name: data[f"export__{name}"] for name, _label in self.instruments
@@ -86,7 +90,7 @@ class RightsForm(StyledForm):
         return values
 
     def flag_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in RIGHT_FLAGS]
+        return [self[name] for name in offered_flags()]
 
     def instrument_rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
         return [

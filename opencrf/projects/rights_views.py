@@ -20,6 +20,7 @@ from opencrf.core.errors import InvalidInput
 from opencrf.core.views import domain_errors
 from opencrf.projects import rights_services, selectors
 from opencrf.projects.models import Project, Role
+from opencrf.projects.right_features import offered
 from opencrf.projects.rights import Rights
 from opencrf.projects.rights_forms import MemberAddForm, RightsForm
 
@@ -29,10 +30,10 @@ def _instruments(project: Project) -> list[tuple[str, str]]:
 
 
 def _summary(holder: Any) -> list[str]:
-    """The names of the on/off rights a member or role holds, for the list."""
+    """The names of the on/off rights a member or role holds, for the list (those offered)."""
     rights = Rights.of(holder, None)
     labels = {f.name: str(f.verbose_name) for f in Role._meta.fields}
-    return [labels[name] for name, held in rights.flags().items() if held]
+    return [labels[name] for name, held in rights.flags().items() if held and offered(name)]
 
 
 @login_required

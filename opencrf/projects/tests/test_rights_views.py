@@ -151,10 +151,10 @@ def test_creating_editing_and_deleting_a_role_from_the_page(client, pi_paula, cl
     role = Role.objects.get(project=classic_project)
     client.post(
         reverse("projects:role_edit", args=[classic_project.pk, role.pk]),
-        {"name": "Site monitor", "logging": "on", "data_quality": "on"},
+        {"name": "Site monitor", "logging": "on", "record_delete": "on"},
     )
     role.refresh_from_db()
-    assert (role.name, role.logging, role.data_quality) == ("Site monitor", True, True)
+    assert (role.name, role.logging, role.record_delete) == ("Site monitor", True, True)
 
     client.post(reverse("projects:role_edit", args=[classic_project.pk, role.pk]), {"delete": "1"})
 

@@ -1,0 +1,45 @@
+"""Which rights the rights pages offer: one table, a flag per feature.
+
+Every right stays in the model, in the API's user and role exports and in Project XML, as REDCap
+has them, so a project moved to or from REDCap keeps them all. The pages offer a right only once
+the feature it governs exists here: a checkbox for a feature that does not exist would promise
+something nothing enforces. Turn a flag on in the commit that adds its feature.
+"""
+
+from __future__ import annotations
+
+from opencrf.projects.models import RIGHT_FLAGS, FormRight
+
+# right → whether its feature exists in OpenCRF
+FEATURES: dict[str, bool] = {
+    "design": True,  # the Designer, dictionary upload, events
+    "user_rights": True,  # these pages
+    "data_access_groups": True,  # the groups page
+    "data_import": False,  # REDCap's Data Import Tool page: imports go through the API only
+    "api_export": True,  # the API
+    "api_import": True,  # the API
+    "record_create": True,
+    "record_rename": True,
+    "record_delete": True,
+    "lock_unlock": False,  # record locking and e-signatures
+    "logging": True,  # the logging page
+    "data_quality": False,  # data quality rules
+    FormRight.SURVEY_EDIT: False,  # surveys: no survey responses to edit
+}
+
+def offered(right: str) -> bool:
+    """Whether the rights pages offer `right` (an on/off right or a data entry choice)."""
+    return FEATURES.get(right, True)
+
+
+def offered_flags() -> list[str]:
+    """The on/off rights the pages offer, in the page's order."""
+    return [name for name in RIGHT_FLAGS if offered(name)]
+
+
+def form_right_choices(current: str) -> list[tuple[str, str]]:
+    """The data entry choices offered, keeping `current` even when its feature is missing, so
+    that saving the page never changes a right the person did not touch."""
+    return [
+        (value, label) for value, label in FormRight.choices if offered(value) or value == current
+    ]

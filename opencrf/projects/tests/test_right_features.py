@@ -1,0 +1,89 @@
+"""The rights pages offer a right only once its feature exists; the model keeps them all.
+
+Data import (REDCap's Data Import Tool page), locking and e-signatures, data quality and survey
+responses do not exist yet: their rights are not offered, are not listed in a member's summary,
+and saving the page keeps whatever a member held (from REDCap, by the API or Project XML).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from opencrf.projects.models import RIGHT_FLAGS, FormRight, ProjectMember
+from opencrf.projects.right_features import FEATURES, form_right_choices, offered_flags
+
+pytestmark = pytest.mark.django_db
+
+MISSING = ("data_import", "lock_unlock", "data_quality")
+
+
+@pytest.fixture
+def bea_member(classic_project, site_b_bea):
+    classic_project.instruments.create(name="consent", label="Consent", position=1)
+    return ProjectMember.objects.create(
+        project=classic_project,
+        user=site_b_bea,
+        data_import=True,
+        lock_unlock=True,
+        data_quality=True,
+        logging=True,
+        form_rights={"consent": "survey_edit"},
+    )
+
+
+def member_url(project, member):
+    return reverse("projects:rights_member", args=[project.pk, member.pk])
+
+
+def test_every_right_has_a_row_in_the_one_table_of_features():
+    assert set(RIGHT_FLAGS) <= set(FEATURES)
+    assert offered_flags() == [name for name in RIGHT_FLAGS if name not in MISSING]
+    assert [value for value, _label in form_right_choices("edit")] == ["none", "read", "edit"]
+
+
+def test_the_member_page_offers_only_rights_whose_feature_exists(
+    client, pi_paula, classic_project, site_b_bea
+):
+    classic_project.instruments.create(name="consent", label="Consent", position=1)
+    member = ProjectMember.objects.create(project=classic_project, user=site_b_bea)
+    client.force_login(pi_paula)
+
+    html = client.get(member_url(classic_project, member)).content.decode()
+
+    for name in MISSING:
+        assert f'name="{name}"' not in html
+    for name in offered_flags():
+        assert f'name="{name}"' in html
+    assert 'value="survey_edit"' not in html
+    assert "edit survey responses" not in html
+
+
+def test_saving_the_page_keeps_the_rights_it_does_not_offer(
+    client, pi_paula, classic_project, bea_member
+):
+    client.force_login(pi_paula)
+    page = client.get(member_url(classic_project, bea_member)).content.decode()
+
+    response = client.post(
+        member_url(classic_project, bea_member),
+        {"record_create": "on", "form__consent": "survey_edit", "export__consent": "none"},
+    )
+
+    assert '<option value="survey_edit" selected>' in page  # held, so still shown
+    assert response.status_code == 302
+    bea_member.refresh_from_db()
+    held = (bea_member.data_import, bea_member.lock_unlock, bea_member.data_quality)
+    assert held == (True, True, True)
+    assert (bea_member.logging, bea_member.record_create) == (False, True)
+    assert bea_member.form_rights == {"consent": FormRight.SURVEY_EDIT}
+
+
+def test_the_list_names_only_the_rights_offered(client, pi_paula, classic_project, bea_member):
+    client.force_login(pi_paula)
+
+    html = client.get(reverse("projects:rights", args=[classic_project.pk])).content.decode()
+
+    row = html.split('data-testid="member-site_b_bea"', 1)[1].split("</tr>", 1)[0]
+    assert "logging" in row
+    assert not any(word in row for word in ("data import", "lock/unlock", "data quality"))
