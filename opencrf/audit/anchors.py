@@ -279,16 +279,6 @@ def checkpoints_read(storage: Storage | None = None) -> StoredCheckpoints:
     return StoredCheckpoints(valid, refused)
 
 
-def checkpoint_newest(storage: Storage | None = None) -> Checkpoint | None:
-    """The newest checkpoint that verifies, reading no more files than needed."""
-    for name in reversed(checkpoint_names(storage)):
-        try:
-            return checkpoint_read(name, storage)
-        except AnchorInvalid:
-            continue
-    return None
-
-
 # --- Pruning ---
 
 
