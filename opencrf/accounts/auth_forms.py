@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from opencrf.accounts.services import security_event_create
 from opencrf.accounts.site_cache import current_site_settings
+from opencrf.accounts.tasks import send_password_reset
 from opencrf.core.middleware import client_address
 
 
@@ -73,7 +72,11 @@ class EmailForm(forms.Form):
 
 
 class LoggedPasswordResetForm(PasswordResetForm):
-    """Django's reset form, leaving a `password.reset_requested` entry in the security log."""
+    """Django's reset form, leaving a `password.reset_requested` entry in the security log.
+
+    The e-mail is sent by a job after the response (accounts/tasks.py), enqueued alike for
+    known and unknown addresses, so that response times reveal nothing.
+    """
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         request = kwargs.get("request")
@@ -86,7 +89,9 @@ class LoggedPasswordResetForm(PasswordResetForm):
             address=client_address(request) if request is not None else "",
             details={"accounts": len(matches)},
         )
-        # Links point at the configured site address, never at the request's Host header.
-        site = urlsplit(settings.OPENCRF_SITE_URL)
-        kwargs.update(domain_override=site.netloc, use_https=site.scheme == "https")
-        super().save(*args, **kwargs)
+        send_password_reset.enqueue(
+            email,
+            get_language() or "",
+            kwargs.get("email_template_name", "accounts/email/password_reset.txt"),
+            kwargs.get("subject_template_name", "accounts/email/password_reset_subject.txt"),
+        )

@@ -131,15 +131,20 @@ def account_request_create(
     terms_version: TermsVersion | None,
     address: str = "",
 ) -> AccountRequest | None:
-    """Record a request for an account and send a neutral receipt.
+    """Record a request for an account; a job sends a neutral receipt and tells the
+    administrators.
 
     An address already used by an account or a pending request records nothing and sends
-    nothing (the caller answers exactly as for a new request, so the page reveals nothing).
+    nothing, but enqueues the same job (with no request), so that the caller answers exactly
+    as for a new request, and as fast: neither the page nor its timing reveals anything.
     """
+    from opencrf.accounts.tasks import send_account_request_mails  # tasks import services
+
     if email_in_use(email):
         security_event_create(
             kind="account.requested", username="", address=address, details={"duplicate": True}
         )
+        send_account_request_mails.enqueue(None)  # the same work as for a new address
         return None
     request = AccountRequest.objects.create(
         first_name=first_name,
@@ -156,8 +161,7 @@ def account_request_create(
     security_event_create(
         kind="account.requested", address=address, details={"request": request.pk}
     )
-    mail.send_request_received(request)
-    mail.send_request_to_administrators(request)
+    send_account_request_mails.enqueue(request.pk)
     return request
 
 

@@ -1,4 +1,5 @@
-"""The people of the account tests, and the real SMTP server their e-mails go to."""
+"""The people of the account tests, the real SMTP server their e-mails go to, and jobs run
+at once."""
 
 from __future__ import annotations
 
@@ -6,6 +7,13 @@ import pytest
 
 from opencrf.accounts.models import SiteSettings
 from opencrf.testing.smtp import smtp  # noqa: F401 (a fixture)
+
+
+@pytest.fixture(autouse=True)
+def jobs_run_at_once(settings):
+    """Jobs (the e-mails of password resets and account requests) run when enqueued, so a
+    test reads their mail at once; test_mail_jobs.py holds them back to see the request alone."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 @pytest.fixture
