@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
@@ -149,3 +150,29 @@ def test_the_daily_verification_also_compares_with_the_newest_backup(
 
     incident = Incident.objects.get(key="audit_chain_broken")
     assert incident.detail == "The audit chain of project(s) 3 does not verify."
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("live", "problems", "restarted"), [(True, [], True), (False, [], False), (True, ["x"], False)]
+)
+def test_only_a_sound_live_restore_restarts_the_checkpoints(monkeypatch, live, problems, restarted):
+    # The steps of a restore are replaced: what is tested is the choice made after them.
+    from opencrf.audit.anchors import checkpoints_read
+    from opencrf.ops.backups import restore
+    from opencrf.ops.backups.restore import Target, VerifyReport
+
+    backup_id = "20261201T023000Z-00aa"
+    target = Target("sqlite", {}, default_storage, live=live)
+    monkeypatch.setattr(restore, "open_backup", lambda backup_id, store: (None, []))
+    monkeypatch.setattr(restore, "target_for", lambda into, url: target)
+    monkeypatch.setattr(restore, "_refuse_unsafe_target", lambda *args: None)
+    monkeypatch.setattr(restore, "_restore", lambda *args, replace: {})
+    monkeypatch.setattr(
+        restore, "verify_restored", lambda *args: VerifyReport(backup_id, problems=list(problems))
+    )
+
+    restore.restore_into(backup_id, into=Path("/nonexistent"), replace=True)
+
+    found = [(c.reason, c.restart) for c in checkpoints_read().valid]
+    assert found == ([(f"restore of backup {backup_id}", True)] if restarted else [])
