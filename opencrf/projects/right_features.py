@@ -27,6 +27,7 @@ FEATURES: dict[str, bool] = {
     FormRight.SURVEY_EDIT: False,  # surveys: no survey responses to edit
 }
 
+
 def offered(right: str) -> bool:
     """Whether the rights pages offer `right` (an on/off right or a data entry choice)."""
     return FEATURES.get(right, True)
@@ -41,5 +42,7 @@ def form_right_choices(current: str) -> list[tuple[str, str]]:
     """The data entry choices offered, keeping `current` even when its feature is missing, so
     that saving the page never changes a right the person did not touch."""
     return [
-        (value, label) for value, label in FormRight.choices if offered(value) or value == current
+        (value, str(label))
+        for value, label in FormRight.choices
+        if offered(value) or value == current
     ]
