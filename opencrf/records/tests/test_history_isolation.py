@@ -1,6 +1,6 @@
 """Another site's history stays hidden when its record id is reused, renamed or has files.
 
-Osaka's record 7 holds the initials QZ and the file osaka-secret.txt; after it is deleted (or
+Osaka's record 7 holds the initials QZXJ and the file osaka-secret.txt; after it is deleted (or
 renamed), Kyoto's Bea creates her own record 7. Nothing of Osaka's may reach Bea: not the
 logging page, its CSV, the API's `log` (with or without `record=7`), nor the field history.
 """
@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.urls import reverse
 
 from opencrf.api.tests.client import post
 from opencrf.api.tokens import token_create
-from opencrf.audit.services import AuditContext
+from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
 from opencrf.files.repository import document_add, folder_create
 from opencrf.projects.models import ProjectMember
 from opencrf.records.services import form_save, record_create, record_delete, record_rename
 
 pytestmark = pytest.mark.django_db
 
-SECRETS = ("QZ", "osaka-secret")
+SECRETS = ("QZXJ", "osaka-secret")
 
 
 @pytest.fixture
@@ -30,11 +31,11 @@ def paula_token(salt_rct, paula_context, pi_paula):
 
 @pytest.fixture
 def osaka_7(salt_rct, paula_context, paula_token, groups, events):
-    """Osaka's record 7, its initials QZ and an ECG file uploaded through the API."""
+    """Osaka's record 7, its initials QZXJ and an ECG file uploaded through the API."""
     record = record_create(
         context=paula_context, project=salt_rct, record_id="7", group=groups["osaka_central"]
     )
-    _initials(paula_context, record, events, "QZ")
+    _initials(paula_context, record, events, "QZXJ")
     uploaded = post(
         {
             "token": paula_token,
@@ -69,7 +70,7 @@ def _initials(context, record, events, initials):
 
 def _beas_record_7(salt_rct, kyoto_bea, events):
     bea = AuditContext(actor=kyoto_bea)
-    _initials(bea, record_create(context=bea, project=salt_rct, record_id="7"), events, "BK")
+    _initials(bea, record_create(context=bea, project=salt_rct, record_id="7"), events, "BKWV")
 
 
 def _everything_seen(client, user, project, token):
@@ -112,7 +113,7 @@ def test_a_reused_id_shows_nothing_of_the_deleted_records_history(
     seen = _everything_seen(client, kyoto_bea, salt_rct, bea_token)
 
     assert _leaks(seen) == {}
-    assert all("BK" in text for text in seen.values())
+    assert all("BKWV" in text for text in seen.values())
 
 
 def test_a_renamed_records_old_id_shows_nothing_of_its_history(
@@ -124,7 +125,7 @@ def test_a_renamed_records_old_id_shows_nothing_of_its_history(
     seen = _everything_seen(client, kyoto_bea, salt_rct, bea_token)
 
     assert _leaks(seen) == {}
-    assert all("BK" in text for text in seen.values())
+    assert all("BKWV" in text for text in seen.values())
 
 
 def test_a_member_who_sees_every_group_still_sees_everything(
@@ -136,9 +137,9 @@ def test_a_member_who_sees_every_group_still_sees_everything(
     seen = _everything_seen(client, pi_paula, salt_rct, paula_token)
 
     logs = {name: text for name, text in seen.items() if name != "field history"}
-    assert all("QZ" in text and "osaka-secret" in text for text in logs.values())
-    assert "BK" in seen["field history"]
-    assert "QZ" not in seen["field history"]  # record 7 is Bea's record; QZ was record 8's
+    assert all("QZXJ" in text and "osaka-secret" in text for text in logs.values())
+    assert "BKWV" in seen["field history"]
+    assert "QZXJ" not in seen["field history"]  # record 7 is Bea's record; QZXJ was record 8's
 
 
 def test_another_groups_repository_files_stay_out_of_the_log(
@@ -158,3 +159,27 @@ def test_another_groups_repository_files_stay_out_of_the_log(
 
     assert ("osaka-secret" in page, "osaka-secret" in api) == (False, False)
     assert ("shared-protocol" in page, "shared-protocol" in api) == (True, True)
+
+
+def test_entries_written_before_record_keys_are_shown_only_to_members_in_no_group(
+    client, salt_rct, paula_context, pi_paula, kyoto_bea, events
+):
+    """An entry without a record key (from an earlier version) may be another site's."""
+    bea = AuditContext(actor=kyoto_bea)
+    record_create(context=bea, project=salt_rct, record_id="7")
+    with transaction.atomic():
+        audit_event_create(
+            context=paula_context,
+            project_id=salt_rct.pk,
+            action="form.update",
+            target=AuditTarget(record="7", event="screening_arm_1", instrument="screening"),
+            changes={"initials": ["", "QZXJ"]},
+        )
+    logging = reverse("projects:logging", args=[salt_rct.pk])
+
+    client.force_login(kyoto_bea)
+    seen_by_bea = client.get(logging).content.decode()
+    client.force_login(pi_paula)
+    seen_by_paula = client.get(logging).content.decode()
+
+    assert ("QZXJ" in seen_by_bea, "QZXJ" in seen_by_paula) == (False, True)
