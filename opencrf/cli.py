@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ImproperlyConfigured
 
 from opencrf.config.env import env_bool, env_int, env_str
+from opencrf.config.site_url import default_for_serve
 from opencrf.core.commandline import CommandError
 from opencrf.core.commandline import setup_django as _setup_django
 from opencrf.ops.backups.cli import add_parsers as backup_parsers
@@ -108,6 +109,8 @@ def _first_run_admin() -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    if (warning := default_for_serve(args.host, args.port)) is not None:
+        print(f"WARNING: {warning}", flush=True)
     _setup_django(installs=True)
     _migrate()
     _collect_static()

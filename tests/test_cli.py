@@ -302,6 +302,7 @@ def test_check_deploy_passes_with_https_a_long_secret_and_debug_off(data_dir):
         "OPENCRF_HTTPS": "true",
         "OPENCRF_SECRET_KEY": secrets.token_urlsafe(50),
         "OPENCRF_DEBUG": "false",
+        "OPENCRF_SITE_URL": "https://edc.example.ac.jp",
     }
     assert run("init", data_dir=data_dir, **deploy).returncode == 0
     result = run("check", "--deploy", data_dir=data_dir, **deploy)
@@ -309,6 +310,18 @@ def test_check_deploy_passes_with_https_a_long_secret_and_debug_off(data_dir):
     assert result.stdout.splitlines()[-1] == (
         "ok   configuration: Django system checks passed (deploy)"
     )
+
+
+def test_check_deploy_fails_while_the_site_address_is_unset(data_dir):
+    deploy = {
+        "OPENCRF_HTTPS": "true",
+        "OPENCRF_SECRET_KEY": secrets.token_urlsafe(50),
+        "OPENCRF_DEBUG": "false",
+    }
+    assert run("init", data_dir=data_dir, **deploy).returncode == 0
+    result = run("check", "--deploy", data_dir=data_dir, **deploy)
+    assert result.returncode == 1, shown(result)
+    assert "(accounts.W001) OPENCRF_SITE_URL is unset" in result.stdout
 
 
 # --- settings ---

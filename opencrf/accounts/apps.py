@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Security log entries for logins, failures, lockouts and logouts; session clocks.
-        from opencrf.accounts import security_signals, site_cache  # noqa: F401
+        from opencrf.accounts import checks, security_signals, site_cache  # noqa: F401

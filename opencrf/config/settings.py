@@ -16,6 +16,7 @@ from opencrf.config.env import (
     env_str,
     secret_key,
 )
+from opencrf.config.site_url import FALLBACK as SITE_URL_FALLBACK
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = data_dir()
@@ -252,8 +253,10 @@ else:
     EMAIL_FILE_PATH = str(DATA_DIR / "mail")
 DEFAULT_FROM_EMAIL = env_str("OPENCRF_MAIL_FROM", "opencrf@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# The address users reach the site at, for links in e-mails (no trailing slash).
-OPENCRF_SITE_URL = env_str("OPENCRF_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The address users reach the site at, for links in e-mails (no trailing slash). When unset,
+# `opencrf serve` sets it to the address it listens at; `opencrf check` warns (site_url.py).
+OPENCRF_SITE_URL_CONFIGURED = bool(env_str("OPENCRF_SITE_URL"))
+OPENCRF_SITE_URL = (env_str("OPENCRF_SITE_URL") or SITE_URL_FALLBACK).rstrip("/")
 
 # --- Operations: instance role, backups, drills, monitoring and alerts (see ops/). ---
 
