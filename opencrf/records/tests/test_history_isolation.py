@@ -17,6 +17,7 @@ from opencrf.api.tokens import token_create
 from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
 from opencrf.files.repository import document_add, folder_create
 from opencrf.projects.models import ProjectMember
+from opencrf.projects.rights_services import role_create
 from opencrf.records.services import form_save, record_create, record_delete, record_rename
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +184,22 @@ def test_entries_written_before_record_keys_are_shown_only_to_members_in_no_grou
     seen_by_paula = client.get(logging).content.decode()
 
     assert ("QZXJ" in seen_by_bea, "QZXJ" in seen_by_paula) == (False, True)
+
+
+def test_a_role_folders_files_stay_out_of_the_log_of_members_without_the_role(
+    client, salt_rct, paula_context, kyoto_bea, admin_ada
+):
+    monitors = role_create(context=paula_context, project=salt_rct, name="Monitors")
+    folder = folder_create(
+        context=paula_context, project=salt_rct, name="Monitoring", role=monitors
+    )
+    upload = SimpleUploadedFile("monitor-only-plan.txt", b"plan\n")
+    document_add(context=paula_context, project=salt_rct, upload=upload, folder=folder)
+    logging = reverse("projects:logging", args=[salt_rct.pk])
+
+    client.force_login(kyoto_bea)
+    seen_by_bea = client.get(logging).content.decode()
+    client.force_login(admin_ada)
+    seen_by_ada = client.get(logging).content.decode()
+
+    assert ("monitor-only-plan" in seen_by_bea, "monitor-only-plan" in seen_by_ada) == (False, True)
