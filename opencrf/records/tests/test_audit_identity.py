@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.base import ContentFile
 
 from opencrf.api.tests.client import post
 from opencrf.api.tokens import token_create
 from opencrf.audit.models import AuditEvent
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput
+from opencrf.files.services import file_delete, file_store
 from opencrf.projects.models import ProjectMember
+from opencrf.records.auditing import record_target
 from opencrf.records.imports import ImportRefused, records_import
 from opencrf.records.models import Record
 from opencrf.records.services import form_save, record_create, record_delete, record_rename
@@ -121,3 +124,25 @@ def test_the_api_refuses_another_sites_id_in_the_neutral_words_and_writes_nothin
     refusal = 'ERROR: "","","","Record ID 1-1 is not available."'
     assert (answer.status_code, answer.content.decode()) == (400, refusal)
     assert snapshot(salt_rct) == before
+
+
+def test_a_files_entries_belong_to_its_record_or_else_to_its_uploaders_group(
+    salt_rct, paula_context, kyoto_bea, osaka_record, groups, events
+):
+    target = record_target(osaka_record, events["week_4_arm_1"], "visit", 1)
+    for_record = file_store(
+        context=paula_context, project=salt_rct, upload=ContentFile(b"a\n", "a.txt"), target=target
+    )
+    bea = AuditContext(actor=kyoto_bea)
+    unattached = file_store(context=bea, project=salt_rct, upload=ContentFile(b"b\n", "b.txt"))
+    file_delete(context=paula_context, stored_file=for_record)
+    file_delete(context=bea, stored_file=unattached)
+
+    entries = AuditEvent.objects.filter(project_id=salt_rct.pk, action__startswith="file.")
+    osaka, kyoto = groups["osaka_central"].pk, groups["kyoto_north"].pk
+    assert [(e.action, e.record, e.record_key, e.group_id) for e in entries] == [
+        ("file.store", "1-1", osaka_record.pk, osaka),
+        ("file.store", "", None, kyoto),
+        ("file.delete", "1-1", osaka_record.pk, osaka),
+        ("file.delete", "", None, kyoto),
+    ]
