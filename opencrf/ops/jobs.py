@@ -73,7 +73,9 @@ class Supervisor:
 
     def start(self) -> threading.Thread:
         """Supervise from a daemon thread (inside the web server)."""
-        thread = threading.Thread(target=self.run, name="opencrf-jobs-supervisor", daemon=True)
+        thread = threading.Thread(
+            target=closing_connections(self.run), name="opencrf-jobs-supervisor", daemon=True
+        )
         thread.start()
         return thread
 

@@ -10,12 +10,15 @@ ended and nothing noticed. Here:
   error ends `run`, and the supervisor in opencrf/ops/jobs.py starts a new runner;
 - the runner thread writes its own heartbeat between jobs and at least every `beat_seconds`
   while it waits, and records the job it runs and since when (see `WorkerHeartbeat`);
-- once a job is claimed, how it ended is always recorded: that write is retried until it lands.
+- once a job is claimed, how it ended is always recorded: that write is retried until it lands;
+  a job left running by a runner process of this host that is gone is recorded as failed when
+  the next runner starts.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -32,7 +35,7 @@ from django.db import (
     transaction,
 )
 from django.utils import timezone
-from django_tasks_db.compat import TaskContext, task_finished, task_started
+from django_tasks_db.compat import TaskContext, TaskResultStatus, task_finished, task_started
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
 
@@ -122,6 +125,41 @@ class Running:
         }
 
 
+# --- Jobs left behind by a runner that died. ---
+
+
+class OrphanedJob(RuntimeError):
+    """The runner that claimed the job stopped before it finished: its process is gone."""
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, under another user
+        return True
+    return True
+
+
+def orphaned_jobs_fail(worker_id: str) -> int:
+    """Record as failed the jobs still marked running by a dead runner process of this host.
+
+    Runner ids are `<host>-<pid>`; a killed process (kill -9, a crash, a power cut) leaves its
+    job running for ever otherwise. Other hosts' jobs are theirs to judge.
+    """
+    host = worker_id.rpartition("-")[0]
+    failed = 0
+    for job in DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING):
+        owner = job.worker_ids[-1] if job.worker_ids else ""
+        owner_host, _dash, pid = owner.rpartition("-")
+        if owner_host != host or not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        job.set_failed(OrphanedJob(f"the job runner {owner} stopped before the job finished"))
+        failed += 1
+    return failed
+
+
 # --- Claiming and running one job. ---
 
 
@@ -197,6 +235,10 @@ class JobRunner:
 
     def run(self, stop: threading.Event) -> None:
         """Claim and run jobs until `stop` is set; only a non-transient error ends it early."""
+        try:
+            orphaned_jobs_fail(self.worker_id)
+        except Exception:  # worth a log line, not the runner's life: the next start retries
+            logger.exception("Job runner %s: could not check for orphaned jobs", self.worker_id)
         failures = 0
         while not stop.is_set():
             try:
@@ -213,6 +255,7 @@ class JobRunner:
 
     def step(self) -> bool:
         """Beat if due, then claim and run one job; False when there was none."""
+        close_old_connections()  # honours CONN_MAX_AGE and the health checks, as requests do
         self._beat_if_due()
         job = self.claim(self.worker_id)
         if job is None:

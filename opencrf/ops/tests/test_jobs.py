@@ -6,6 +6,9 @@ or its step). They wait for states with a bound, never for a fixed time.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +36,7 @@ def _audit_entries_flushed():
     # Raising an alert is audited in the system chain; the flush must be let empty it.
     yield
     lift_audit_triggers_for_the_flush()
+
 
 RELEASE = threading.Event()
 
@@ -171,6 +175,37 @@ def test_the_job_of_a_runner_that_died_holding_it_is_recorded_as_failed(supervis
     failed = DBTaskResult.objects.get(id=first.id)
     assert failed.exception_class_path == "builtins.SystemExit"
     assert len(made) == 2
+
+
+def test_a_new_runner_fails_the_jobs_left_running_by_a_dead_process_of_its_host():
+    host = socket.gethostname()
+    owners = {
+        "dead": f"{host}-{dead_pid()}",
+        "alive": f"{host}-{os.getpid()}",
+        "elsewhere": "another-host-77",
+    }
+    jobs = {name: double.enqueue(1).id for name in owners}
+    for name, owner in owners.items():
+        DBTaskResult.objects.filter(id=jobs[name]).update(status="RUNNING", worker_ids=[owner])
+
+    stop = threading.Event()
+    stop.set()  # only the start of `run`: what it finds before the first claim
+    JobRunner(f"{host}-{os.getpid()}").run(stop)
+
+    assert {name: status_of(job) for name, job in jobs.items()} == {
+        "dead": "FAILED",
+        "alive": "RUNNING",
+        "elsewhere": "RUNNING",
+    }
+    failed = DBTaskResult.objects.get(id=jobs["dead"])
+    assert failed.exception_class_path == "opencrf.ops.runner.OrphanedJob"
+    assert f"the job runner {owners['dead']} stopped before the job finished" in failed.traceback
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
 
 
 class BrokenRunner(JobRunner):

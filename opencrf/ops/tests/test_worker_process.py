@@ -47,7 +47,14 @@ def test_the_worker_process_runs_the_scheduled_jobs_reports_its_runner_and_stops
             "SELECT status FROM django_tasks_database_dbtaskresult"
             " WHERE task_path = 'opencrf.ops.alerts.tasks.evaluate_alerts'"
         )
+        pending = (
+            "SELECT count(*) FROM django_tasks_database_dbtaskresult"
+            " WHERE status IN ('READY', 'RUNNING')"
+        )
+        state = "SELECT state FROM ops_workerheartbeat"
         wait_until(lambda: rows(database, alerts) == [("SUCCESSFUL",)])
+        wait_until(lambda: rows(database, pending) == [(0,)])
+        wait_until(lambda: rows(database, state) == [("idle",)])
         beats = rows(database, "SELECT worker_id, state, restarts FROM ops_workerheartbeat")
         assert [(state, restarts) for _id, state, restarts in beats] == [("idle", 0)]
         assert str(beats[0][0]).endswith(f"-{worker.pid}")
