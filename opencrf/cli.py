@@ -122,14 +122,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     _setup_django()
-    from opencrf.ops.jobs import make_worker, worker_id
-    from opencrf.ops.schedule import start_scheduler_thread
+    from opencrf.ops.jobs import run_worker_process
 
-    print("Background worker started; Ctrl+C stops it.")
-    worker = make_worker(interval=args.interval)
-    start_scheduler_thread(worker_id())
-    worker.configure_signals()  # type: ignore[attr-defined]
-    worker.run()  # type: ignore[attr-defined]
+    print("Background worker started; Ctrl+C stops it after the running job.")
+    run_worker_process(interval=args.interval)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
