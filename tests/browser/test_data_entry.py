@@ -42,6 +42,12 @@ def form_url(project_id: int, form_name: str, record: str = "1") -> re.Pattern[s
     return re.compile(rf"/projects/{project_id}/records/{record}/event_1_arm_1/{form_name}/1/$")
 
 
+def new_form_url(project_id: int, form_name: str, record: str = "1") -> re.Pattern[str]:
+    """The first form of a record not saved yet (numbered automatically)."""
+    path = rf"/projects/{project_id}/records/{record}/event_1_arm_1/{form_name}/1/"
+    return re.compile(path + r"\?new=1&arm=1&auto=1$")
+
+
 def save_and_stay(page: Any) -> None:
     page.get_by_role("button", name="Save & Stay").click()
 
@@ -72,7 +78,7 @@ def test_a_coordinator_enters_screening_and_baseline_with_live_logic_and_a_reaso
     expect(page.get_by_role("heading", level=1)).to_have_text("Record Status Dashboard")
     expect(page.get_by_test_id("no-records")).to_have_text("No records yet.")
     page.get_by_role("button", name="Add new record").click()
-    expect(page).to_have_url(form_url(project_id, "screening"))
+    expect(page).to_have_url(new_form_url(project_id, "screening"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Screening")
     expect(page.get_by_test_id("form-context")).to_have_text("Record ID 1")
 
@@ -202,7 +208,7 @@ def test_a_second_session_saving_over_a_newer_version_gets_the_conflict_page(
     upload_salt_rct(page, project_id)
     page.goto(f"/projects/{project_id}/records/")
     page.get_by_role("button", name="Add new record").click()
-    expect(page).to_have_url(form_url(project_id, "screening"))
+    expect(page).to_have_url(new_form_url(project_id, "screening"))
     page.locator("#f-initials").fill("AB")
     save_and_stay(page)
     expect(success(page)).to_have_text(SAVED)

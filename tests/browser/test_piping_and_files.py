@@ -92,7 +92,8 @@ def open_new_record(page: Any, project_id: int) -> Any:
         "link", name="Record Status Dashboard", exact=True
     ).click()
     page.get_by_role("button", name="Add new record").click()
-    expect(page).to_have_url(re.compile(rf"/projects/{project_id}/records/1/.+/greeting/1/$"))
+    new = r"\?new=1&arm=1&auto=1$"
+    expect(page).to_have_url(re.compile(rf"/projects/{project_id}/records/1/.+/greeting/1/" + new))
     return page.locator("#crf-entry")
 
 

@@ -118,7 +118,10 @@ def test_the_page_marks_the_reason_required_and_shows_the_refusal(
 
     html = response.content.decode()
     assert response.status_code == 400
-    assert 'href="#crf-reason">Reason for change</a>: ' + REASON_MESSAGE in html
+    assert (
+        'href="#crf-reason" data-focus="crf-reason">Reason for change</a>: ' + REASON_MESSAGE
+        in html
+    )
     assert 'id="error-reason"' in html
     assert FormData.objects.get().values["initials"] == "AN"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -30,8 +29,8 @@ ROWS = [
     ),
     FieldRow(field_name="photo", form_name="visit", field_type="file"),
 ]
-SCAN_WARNING = "Consent scan: scan is required but has no value."
-INITIALS_WARNING = "Initials: initials is required but has no value."
+SCAN_WARNING = "Consent scan: A value is required."
+INITIALS_WARNING = "Initials: A value is required."
 
 
 @pytest.fixture
@@ -68,8 +67,10 @@ def post(client, project, **extra):
     return client.post(page_url(project), data)
 
 
-def warnings_of(response):
-    return [str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "warning"]
+def warnings_of(client, response):
+    """The warning summary of the form page the save led back to."""
+    page = client.get(response["Location"])
+    return [f"{label}: {message}" for label, _anchor, message in page.context["warnings"]]
 
 
 def png(name="scan.png"):
@@ -100,7 +101,7 @@ def test_a_required_file_field_left_empty_is_listed_and_the_form_saved(
     response = post(client, project)
 
     assert response.status_code == 302
-    assert warnings_of(response) == [SCAN_WARNING]
+    assert warnings_of(client, response) == [SCAN_WARNING]
     assert FormData.objects.get(record=record).values == {"initials": "AL"}
 
 
@@ -110,7 +111,7 @@ def test_it_is_listed_with_the_other_required_fields_left_blank(client, pi_paula
     response = post(client, project, initials="")
 
     assert response.status_code == 302
-    assert warnings_of(response) == [INITIALS_WARNING, SCAN_WARNING]
+    assert warnings_of(client, response) == [INITIALS_WARNING, SCAN_WARNING]
 
 
 def test_a_file_uploaded_with_the_save_answers_it(client, pi_paula, project, record):
@@ -119,7 +120,7 @@ def test_a_file_uploaded_with_the_save_answers_it(client, pi_paula, project, rec
     response = post(client, project, scan=png())
 
     assert response.status_code == 302
-    assert warnings_of(response) == []
+    assert warnings_of(client, response) == []
     stored = StoredFile.objects.get()
     assert FormData.objects.get(record=record).values == {"initials": "AL", "scan": str(stored.pk)}
 
@@ -131,7 +132,7 @@ def test_a_stored_file_answers_it_on_later_saves(client, pi_paula, project, reco
     response = post(client, project, initials="AB", reason="typo")
 
     assert response.status_code == 302
-    assert warnings_of(response) == []
+    assert warnings_of(client, response) == []
 
 
 def test_removing_the_file_of_a_required_field_lists_it(client, pi_paula, project, record):
@@ -142,7 +143,7 @@ def test_removing_the_file_of_a_required_field_lists_it(client, pi_paula, projec
     response = post(client, project, scan__remove="1", reason="wrong patient")
 
     assert response.status_code == 302
-    assert warnings_of(response) == [SCAN_WARNING]
+    assert warnings_of(client, response) == [SCAN_WARNING]
     assert FormData.objects.get(record=record).values == {"initials": "AL"}
     stored.refresh_from_db()
     assert stored.deleted_at is not None
@@ -153,4 +154,37 @@ def test_an_optional_file_field_left_empty_is_not_listed(client, pi_paula, proje
 
     response = post(client, project, scan=png(), photo="")
 
-    assert warnings_of(response) == []
+    assert warnings_of(client, response) == []
+
+
+def test_blank_required_fields_give_one_summary_linking_to_marked_fields(
+    client, pi_paula, project, record
+):
+    client.force_login(pi_paula)
+
+    response = post(client, project, initials="", action="exit")
+    page = client.get(response["Location"]).content.decode()
+    again = client.get(response["Location"]).content.decode()
+
+    assert response["Location"] == page_url(project)  # back to the form first, as REDCap does
+    assert page.count('data-testid="warning-summary"') == 1
+    assert '<a class="alert-link" href="#f-initials" data-focus="f-initials">Initials</a>' in page
+    assert '<a class="alert-link" href="#f-scan" data-focus="f-scan">Consent scan</a>' in page
+    home = reverse("records:home", args=[project.pk, "1"])
+    assert f'href="{home}" data-testid="leave-anyway"' in page
+    assert (
+        'name="initials" value="" aria-invalid="true" aria-describedby="warning-initials"' in page
+    )
+    assert 'name="scan" aria-invalid="true" aria-describedby="warning-scan"' in page
+    assert page.count("A value is required.") == 4  # in the summary and next to each field
+    assert 'id="warning-initials" data-testid="field-warning"' in page
+    assert "is required but has no value" not in page  # no banner per field any more
+    assert 'data-testid="warning-summary"' not in again  # shown once, after the save
+
+
+def test_a_save_without_warnings_goes_where_its_button_says(client, pi_paula, project, record):
+    client.force_login(pi_paula)
+
+    response = post(client, project, scan=png(), action="exit")
+
+    assert response["Location"] == reverse("records:home", args=[project.pk, "1"])

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET
@@ -69,24 +69,48 @@ def _posted_base_values(raw: str) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else None
 
 
-def _warn(request: AuthedRequest, labels: Mapping[str, str], warnings: Sequence[Any]) -> None:
-    for warning in warnings:
-        label = labels.get(field_of(warning.field), warning.field)
-        messages.warning(request, f"{label}: {warning.message}")
+SAVED_WARNINGS = "crf-saved-warnings"
 
 
-def _after_save(request: AuthedRequest, page: FormPage, record_id: str) -> HttpResponse:
+def _keep_warnings(
+    request: AuthedRequest, here: str, leave: str, warnings: Sequence[ValueProblem]
+) -> None:
+    """Keep a save's warnings for the form page it leads back to (one summary, fields marked),
+    with where the person meant to go, as REDCap's "some fields are required" dialog does."""
+    request.session[SAVED_WARNINGS] = {
+        "url": here,
+        "leave": leave,
+        "warnings": [[w.field, w.value, w.rule, w.message] for w in warnings],
+    }
+
+
+def _kept_warnings(request: AuthedRequest) -> tuple[list[ValueProblem], str]:
+    """The warnings kept for this page, once: (warnings, where to leave to)."""
+    kept = request.session.get(SAVED_WARNINGS)
+    if not isinstance(kept, dict) or kept.get("url") != request.path:
+        return [], ""
+    del request.session[SAVED_WARNINGS]
+    return [ValueProblem(*item) for item in kept["warnings"]], kept["leave"]
+
+
+def _after_save(
+    request: AuthedRequest, page: FormPage, record_id: str, warnings: Sequence[ValueProblem]
+) -> HttpResponse:
+    """Where the chosen button leads; with warnings, back to this form to show them first."""
+    here = form_url(page.project, record_id, page.event, page.instrument.name, page.instance)
     action = request.POST.get("action", "stay")
-    if action == "exit":
-        return redirect("records:home", project_id=page.project.pk, record_id=record_id)
-    if action == "next":
-        following = page.design.next_form(page.event, page.instrument.name)
-        if following is None:
-            return redirect("records:home", project_id=page.project.pk, record_id=record_id)
-        return redirect(form_url(page.project, record_id, following[0], following[1], 1))
-    return redirect(
-        form_url(page.project, record_id, page.event, page.instrument.name, page.instance)
-    )
+    home = reverse("records:home", args=[page.project.pk, record_id])
+    following = page.design.next_form(page.event, page.instrument.name)
+    if action == "exit" or (action == "next" and following is None):
+        target = home
+    elif action == "next" and following is not None:
+        target = form_url(page.project, record_id, following[0], following[1], 1)
+    else:
+        target = here
+    if warnings:
+        _keep_warnings(request, here, "" if target == here else target, warnings)
+        return redirect(here)
+    return redirect(target)
 
 
 def _file_fields(page: FormPage) -> list[str]:
@@ -169,12 +193,11 @@ def _save(request: AuthedRequest, page: FormPage) -> HttpResponse:
         return render_form(request, page, shown, reason=reason, status=400)
     _delete_replaced(context, page, result.changes, reason)
     messages.success(request, _("Your changes were saved.") if result.changes else _("Saved."))
-    _warn(request, {row.field_name: row.field_label for row in page.fields}, result.warnings)
     if record.record_id != page.record.record_id:
         messages.warning(
             request, RENUMBERED % {"shown": page.record.record_id, "saved": record.record_id}
         )
-    return _after_save(request, page, record.record_id)
+    return _after_save(request, page, record.record_id, result.warnings)
 
 
 RENUMBERED = _lazy(
@@ -191,7 +214,7 @@ def _write(
     reason: str,
 ) -> tuple[Record, services.SaveResult]:
     """Save the form; a new record's first save creates the record with it."""
-    form = {"event": page.event, "form_name": page.instrument.name, "values": values}
+    event, form_name = page.event, page.instrument.name
     if page.new is not None:
         wanted = None if page.new.auto else page.record.record_id
         return services.record_create_with_form(
@@ -199,19 +222,23 @@ def _write(
             project=page.project,
             record_id=wanted,
             arm=page.new.arm,
+            event=event,
+            form_name=form_name,
+            values=values,
             status=status,
             reason=reason,
-            **form,
         )
     result = services.form_save(
         context=context,
         record=page.record,
+        event=event,
+        form_name=form_name,
         instance=page.instance,
+        values=values,
         status=status,
         base_version=_int_or_none(request.POST.get("base_version", "")),
         base_values=_posted_base_values(request.POST.get("base_values", "")),
         reason=reason,
-        **form,
     )
     return page.record, result
 
@@ -270,7 +297,8 @@ def form_entry(
         # Refused before any upload is stored: a read-only form changes nothing at all.
         selectors.require_form_edit(page.access.rights, page.instrument.name)
         return _save(request, page)
-    return render_form(request, page, page.stored_values())
+    warnings, leave = _kept_warnings(request)
+    return render_form(request, page, page.stored_values(), warnings=warnings, leave_url=leave)
 
 
 @login_required

@@ -86,16 +86,27 @@ def _logic_context(page: FormPage, data: RecordData) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class BlockView:
-    """A layout block with the error messages of the fields it draws, and their history links."""
+    """A layout block with the error messages of the fields it draws (refused values), their
+    warnings (saved, but required and blank, or out of range) and their history links."""
 
     block: Block
     errors: list[str]
     history: list[tuple[str, str]] = field(default_factory=list)
     file: FileLink | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
         return self.block.kind
+
+    @property
+    def message_id(self) -> str:
+        """The id of the message next to the field, which marks its input; "" without one."""
+        if not (self.errors or self.warnings):
+            return ""
+        names = _block_fields(self.block)
+        name = self.block.name if isinstance(self.block, MatrixBlock) else names[0]
+        return f"{'error' if self.errors else 'warning'}-{name}"
 
 
 def _block_fields(block: Block) -> list[str]:
@@ -110,22 +121,38 @@ REASON_RULE = "reason_required"
 def _with_errors(
     layout: list[Block],
     problems: Sequence[ValueProblem],
+    warnings: Sequence[ValueProblem],
     history: Mapping[str, str],
     files: Mapping[str, FileLink],
 ) -> list[BlockView]:
-    """The blocks with their fields' errors and (field, url) of those that have a history."""
-    by_field: dict[str, list[str]] = {}
-    for problem in problems:
-        by_field.setdefault(field_of(problem.field), []).append(problem.message)
+    """The blocks with their fields' errors and warnings, and (field, url) of those that have a
+    history."""
+    refused, flagged = _by_field(problems), _by_field(warnings)
     return [
         BlockView(
             block,
-            [m for name in _block_fields(block) for m in by_field.get(name, [])],
+            [m for name in _block_fields(block) for m in refused.get(name, [])],
             [(name, history[name]) for name in _block_fields(block) if name in history],
             next((files[name] for name in _block_fields(block) if name in files), None),
+            [m for name in _block_fields(block) for m in flagged.get(name, [])],
         )
         for block in layout
     ]
+
+
+def _by_field(problems: Sequence[ValueProblem]) -> dict[str, list[str]]:
+    by_field: dict[str, list[str]] = {}
+    for problem in problems:
+        by_field.setdefault(field_of(problem.field), []).append(field_message(problem))
+    return by_field
+
+
+def field_message(problem: ValueProblem) -> str:
+    """What a problem says next to its field, and after its label in the summary: a blank
+    required field in plain words rather than by its variable name."""
+    if problem.rule == "required":
+        return _("A value is required.")
+    return problem.message
 
 
 def _history_links(page: FormPage) -> dict[str, str]:
@@ -209,9 +236,12 @@ def render_form(
     values: Mapping[str, str],
     *,
     problems: Sequence[ValueProblem] = (),
+    warnings: Sequence[ValueProblem] = (),
+    leave_url: str = "",
     reason: str = "",
     status: int = 200,
 ) -> HttpResponse:
+    """The data entry page; `problems` refused a save, `warnings` came with the last one."""
     here, data = _record_data(page)
     merged = {**here, **values}
     smart = {"record-name": page.record.record_id, "event-name": page.event.unique_name}
@@ -230,8 +260,12 @@ def render_form(
         "instance": page.instance,
         "repeating": page.design.repeats_form(page.event, page.instrument.name),
         "show_event": page.project.is_longitudinal,
-        "blocks": _with_errors(layout, problems, _history_links(page), _file_links(page)),
+        "blocks": _with_errors(layout, problems, warnings, _history_links(page), _file_links(page)),
         "problems": [(_problem_label(labels, p), _anchor(page, p), p) for p in problems],
+        "warnings": [
+            (_problem_label(labels, w), _anchor(page, w), field_message(w)) for w in warnings
+        ],
+        "leave_url": leave_url,
         "reason_required": page.reason_required,
         "reason_errors": [p.message for p in problems if p.rule == REASON_RULE],
         "logic": form_logic_spec(page.fields, _logic_context(page, data)),

@@ -7,6 +7,7 @@
  * - Warn before leaving the page with unsaved changes.
  * - Enter in a one-line input does not submit the form (as in REDCap); Enter in a textarea
  *   still starts a new line and Enter on a button still presses it.
+ * - A link of the error or warning summary focuses its field (not only scrolls to it).
  * Date and time pickers and searchable dropdowns are widgets.js, loaded beside this module.
  * Translated texts come from `data-` attributes on the form.
  */
@@ -88,6 +89,17 @@ function markErrors() {
   }
 }
 
+/** Summary links (`data-focus`) move the focus to their field's input, so typing can start. */
+function focusFromSummary(event) {
+  const link = event.target instanceof Element ? event.target.closest("a[data-focus]") : null;
+  if (!link) return;
+  const target = document.getElementById(link.dataset.focus);
+  if (!target) return;
+  event.preventDefault();
+  target.scrollIntoView({ block: "center" });
+  target.focus({ preventScroll: true });
+}
+
 function keepEnterFromSubmitting(event) {
   if (event.key !== "Enter" || event.isComposing) return;
   const target = event.target;
@@ -100,4 +112,5 @@ if (form) {
   trackSliders();
   warnBeforeLeaving();
   markErrors();
+  document.addEventListener("click", focusFromSummary);
 }
