@@ -158,3 +158,27 @@ def test_a_new_record_needs_the_create_right_on_every_page(client, kyoto_bea, sa
 
     assert answers == [403, 403, 403, 403]
     assert not Record.objects.filter(project=salt_rct).exists()
+
+
+def test_two_first_saves_racing_for_one_number_both_succeed(
+    pi_paula, salt_rct, paula_context, events, monkeypatch
+):
+    from opencrf.records import services
+
+    record_create(context=paula_context, project=salt_rct)  # "1", saved by the faster one
+    numbers = iter(["1", "2"])  # the slower one read "1" before the faster one's commit
+    monkeypatch.setattr(services, "next_record_id", lambda *_args: next(numbers))
+    monkeypatch.setattr(services, "_check_record_id", lambda *_args, **_kwargs: None)
+
+    record, result = services.record_create_with_form(
+        context=paula_context,
+        project=salt_rct,
+        record_id=None,
+        arm=None,
+        event=events["screening_arm_1"],
+        form_name="screening",
+        values={"initials": "AN"},
+    )
+
+    assert (record.record_id, result.form.values["initials"]) == ("2", "AN")
+    assert sorted(Record.objects.values_list("record_id", flat=True)) == ["1", "2"]
