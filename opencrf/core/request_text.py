@@ -35,7 +35,7 @@ class TextRefused(ValueError):
         self.message = message
 
 
-def _strict_decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
+def _strict_decode(data: Any, errors: str = "strict", /) -> tuple[str, int]:
     return codecs.utf_8_decode(data, "strict", True)
 
 
@@ -144,7 +144,8 @@ def check_multipart(request: HttpRequest, where: str) -> None:
     except UnicodeDecodeError:
         raise utf8_refused(where) from None
     refuse_nul(fields.lists(), where)
-    refuse_nul(((name, upload.name or "") for name, upload in files.items()), where)
+    names = ((field, [upload.name or "" for upload in uploads]) for field, uploads in files.lists())
+    refuse_nul(names, where)
 
 
 View = TypeVar("View", bound=Callable[..., Any])
