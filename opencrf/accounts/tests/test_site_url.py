@@ -6,6 +6,7 @@ so activation and reset links pointed at nothing (issue 13).
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import sys
 import pytest
 from django.core import checks
 
+from opencrf import cli
 from opencrf.accounts.checks import site_url_check
 from opencrf.config.site_url import default_for_serve, listening_url
 
@@ -30,6 +32,23 @@ def test_serve_sets_an_unset_site_address_to_where_it_listens_and_warns():
 
     assert environ == {"OPENCRF_SITE_URL": "http://127.0.0.1:8123"}
     assert warning == WARNING
+
+
+def test_opencrf_serve_prints_the_warning_before_it_reads_the_settings(monkeypatch, capsys):
+    monkeypatch.setenv("OPENCRF_SITE_URL", "")  # restored after the test
+
+    class Stop(Exception):
+        pass
+
+    def stop(**kwargs):
+        raise Stop
+
+    monkeypatch.setattr(cli, "_setup_django", stop)
+    with pytest.raises(Stop):
+        cli.cmd_serve(argparse.Namespace(host="127.0.0.1", port=8123, workers=0, no_jobs=True))
+
+    assert capsys.readouterr().out == f"WARNING: {WARNING}\n"
+    assert os.environ["OPENCRF_SITE_URL"] == "http://127.0.0.1:8123"
 
 
 def test_serve_leaves_a_configured_site_address_alone():
