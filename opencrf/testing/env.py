@@ -16,3 +16,19 @@ os.environ.setdefault("OPENCRF_HTTPS", "false")
 # No periodic job starts by the clock inside a test server; tests call the jobs themselves.
 os.environ.setdefault("OPENCRF_BACKUP_TIME", "")
 os.environ.setdefault("OPENCRF_DRILL_TIME", "")
+
+
+def pytest_configure(config) -> None:
+    # Test-only: cheap Argon2 for the users every test creates (see testing/hashers.py). It
+    # takes the place of Django's Argon2 hasher (one hasher per algorithm name, so a login never
+    # rehashes); it still verifies any Argon2 hash, whatever its cost.
+    from django.conf import settings
+    from django.contrib.auth import hashers
+
+    quick = "opencrf.testing.hashers.QuickArgon2PasswordHasher"
+    others = [
+        name for name in settings.PASSWORD_HASHERS if not name.endswith(".Argon2PasswordHasher")
+    ]
+    settings.PASSWORD_HASHERS = [quick, *(name for name in others if name != quick)]
+    hashers.get_hashers.cache_clear()
+    hashers.get_hashers_by_algorithm.cache_clear()
