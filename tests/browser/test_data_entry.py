@@ -219,7 +219,7 @@ def test_a_second_session_saving_over_a_newer_version_gets_the_conflict_page(
     other_context.set_default_timeout(ACTION_TIMEOUT_MS)
     try:
         other = other_context.new_page()
-        log_in(other, admin_credentials)
+        log_in(other, admin_credentials, fresh=True)  # a session of its own
         address = f"/projects/{project_id}/records/1/event_1_arm_1/screening/1/"
         page.goto(address)
         other.goto(address)

@@ -39,9 +39,21 @@ def next_code(username: str) -> str:
     return totp_code(secret, step_number=step)
 
 
-def log_in(page: Any, credentials: tuple[str, str]) -> None:
-    """Log in through the pages: password, then the two-factor code (enrolling the first time)."""
+# Each user's signed-in cookies, kept after their first login in this process. A code is
+# accepted once and a new one comes every 30 s, so logging in again in every test waited up to
+# half a minute each time; later tests start signed in with these cookies instead (a fresh browser
+# context each). A session that has ended (logged out, replaced) sends them through the login.
+SESSIONS: dict[str, list[Any]] = {}
+
+
+def log_in(page: Any, credentials: tuple[str, str], *, fresh: bool = False) -> None:
+    """Log in through the pages: password, then the two-factor code (enrolling the first time).
+
+    Once a user has logged in, later calls reuse that session unless `fresh` asks for a new one.
+    """
     username, password = credentials
+    if not fresh and _resume_session(page, username):
+        return
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
@@ -58,6 +70,20 @@ def log_in(page: Any, credentials: tuple[str, str]) -> None:
         page.get_by_label("Code").fill(next_code(username))
         page.get_by_role("button", name="Verify").click()
     expect(heading).to_have_text("My Projects")
+    SESSIONS[username] = page.context.cookies()
+
+
+def _resume_session(page: Any, username: str) -> bool:
+    """Whether the user's kept session still opens My Projects in this page's context."""
+    if username not in SESSIONS:
+        return False
+    page.context.add_cookies(SESSIONS[username])
+    page.goto("/projects/")
+    if page.get_by_role("heading", level=1).inner_text() == "My Projects":
+        return True
+    page.context.clear_cookies()
+    del SESSIONS[username]
+    return False
 
 
 def create_project(page: Any, title: str, *, longitudinal: bool) -> int:
