@@ -11,6 +11,7 @@ opencrf backup   back up now (`backup list`, `backup prune`); `opencrf restore` 
 opencrf maintenance  maintenance mode on, off or status; the training instance's reset
 opencrf upgrade  after installing a new version: backup, migrate, verify, report
 opencrf report   operations reports (monthly, annual) and a demo operations history
+opencrf export   a project's data as csv, xlsx, spss, stata, sas, r, odm or tidy tables
 opencrf manage   any Django management command, for the rare expert task
 """
 
@@ -28,6 +29,7 @@ from opencrf.config.env import env_bool, env_int, env_str
 from opencrf.config.site_url import default_for_serve
 from opencrf.core.commandline import CommandError
 from opencrf.core.commandline import setup_django as _setup_django
+from opencrf.exports.cli import add_parsers as export_parsers
 from opencrf.ops.backups.cli import add_parsers as backup_parsers
 from opencrf.ops.maintenance_cli import add_parsers as maintenance_parsers
 from opencrf.ops.upgrade_cli import add_parsers as upgrade_parsers
@@ -332,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup_parsers(commands)
     maintenance_parsers(commands)
     upgrade_parsers(commands)
+    export_parsers(commands)
 
     manage = commands.add_parser("manage", help="run a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "opencrf.files",
     "opencrf.records",
     "opencrf.api",
+    "opencrf.exports",
     "opencrf.ops",
 ]
 

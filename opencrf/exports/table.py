@@ -1,0 +1,273 @@
+"""One export as a table: typed, labelled variables, and rows of strings streamed in order.
+
+Every format writer takes an `ExportTable`, so an "all data" export, a report (later) and the
+command line feed the same writers. The rows come from `records.export.flat_cells` over
+`records_visible_to(user, project)` and `export_layout(..., export_right=rights.export)`:
+which records and which columns a user may export is decided there, once, for the API and
+for every file format; this module only leaves out more (de-identification) and rewrites
+cells (hashed record ids, shifted dates).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from django.utils.html import strip_tags
+from django.utils.translation import gettext as _
+
+from opencrf.accounts.models import User
+from opencrf.core.errors import PermissionDenied
+from opencrf.dictionary.choices import Choice, parse_choices
+from opencrf.dictionary.columns import FieldRow
+from opencrf.dictionary.design import ProjectDesign, design_of
+from opencrf.exports.deidentify import (
+    Deidentify,
+    Keys,
+    drops,
+    enforced,
+    is_date,
+    project_secret,
+    shift_value,
+    validation_of,
+)
+from opencrf.logic import Node
+from opencrf.projects.models import ExportRight, Project
+from opencrf.projects.selectors import member_rights
+from opencrf.records.export import (
+    EVENT_COLUMN,
+    GROUP_COLUMN,
+    REPEAT_FORM_COLUMN,
+    REPEAT_INSTANCE_COLUMN,
+    STATUS_LABELS,
+    Column,
+    ExportOptions,
+    Layout,
+    export_layout,
+    flat_cells,
+)
+from opencrf.records.selectors import records_visible_to
+
+# Strictest first: the right that decides what must be hashed is the strictest one held.
+STRICTNESS = (ExportRight.DEIDENTIFIED, ExportRight.REMOVE_IDENTIFIERS, ExportRight.FULL)
+
+
+class Kind(StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    NUMBER = "number"
+    DATE = "date"
+    DATETIME = "datetime"
+    TIME = "time"
+    CHOICE = "choice"  # coded values with labels: radio, dropdown, yes/no, checkbox, status
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One column of an export: its name, plain-text label, kind and, for choices, codes."""
+
+    name: str
+    label: str
+    kind: Kind
+    form: str = ""
+    field_name: str = ""
+    choices: tuple[Choice, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export. Empty `fields` and `forms` mean everything the exporter may see."""
+
+    fields: tuple[str, ...] = ()
+    forms: tuple[str, ...] = ()
+    events: frozenset[str] = frozenset()
+    filter: Node | None = None
+    records: tuple[str, ...] = ()
+    labels: bool = False  # cells hold choice labels rather than codes
+    deidentify: Deidentify = field(default_factory=Deidentify)
+
+
+@dataclass
+class ExportTable:
+    """The variables of one export and a way to stream its rows (each a list of strings in
+    variable order). `deidentify` is what was applied: the request raised by the rights."""
+
+    project: Project
+    design: ProjectDesign
+    layout: Layout
+    variables: list[Variable]
+    deidentify: Deidentify
+    _cells: Callable[[], Iterator[list[Any]]]
+
+    def rows(self) -> Iterator[list[str]]:
+        for cells in self._cells():
+            yield [cell if isinstance(cell, str) else str(cell) for cell in cells]
+
+    @property
+    def names(self) -> list[str]:
+        return [variable.name for variable in self.variables]
+
+
+def export_table(user: User, project: Project, request: ExportRequest) -> ExportTable:
+    """The export `user` may make of `project`; NotFound for a non-member, PermissionDenied
+    for a member without an export right on any instrument."""
+    rights = member_rights(user, project)
+    design = design_of(project)
+    exported = [i.name for i in design.instruments if rights.export(i.name) != ExportRight.NONE]
+    if not exported or not design.rows:
+        raise PermissionDenied(_("You may not export data from any instrument of this project."))
+    strictest = min((rights.export(name) for name in exported), key=STRICTNESS.index)
+    deidentify = enforced(request.deidentify, record_field=design.rows[0], right=strictest)
+    fields = (*request.fields, design.record_id_field) if request.fields else ()
+    layout = export_layout(
+        project,
+        design,
+        fields=fields,
+        forms=request.forms,
+        groups=rights.group_id is None,
+        export_right=rights.export,
+    )
+    kept = [
+        c for c in layout.data if c.row is None or not drops(deidentify, c.row, layout.record_field)
+    ]
+    layout = replace(layout, data=kept)
+    records = records_visible_to(user, project)
+    if request.records:
+        records = records.filter(record_id__in=request.records)
+    options = ExportOptions(
+        labels=request.labels, groups=layout.groups, events=request.events, filter=request.filter
+    )
+    rewrite = _rewriter(project, layout, deidentify)
+
+    def cells() -> Iterator[list[Any]]:
+        for row in flat_cells(project, design, records, layout, options):
+            yield rewrite(row)
+
+    variables = _variables(design, layout)
+    return ExportTable(project, design, layout, variables, deidentify, cells)
+
+
+def _rewriter(
+    project: Project, layout: Layout, deidentify: Deidentify
+) -> Callable[[list[Any]], list[Any]]:
+    """The cell rewriting the options ask for: dates shifted (by the record's offset, from its
+    real id) before the id is hashed."""
+    if not (deidentify.hash_record_id or deidentify.shift_dates):
+        return lambda row: row
+    keys = Keys(project_secret(project))
+    offset = len(layout.header) - len([c for c in layout.data if c.name != layout.record_field])
+    dates = [
+        offset + n
+        for n, column in enumerate(c for c in layout.data if c.name != layout.record_field)
+        if column.row is not None and is_date(column.row)
+    ]
+    shift = deidentify.shift_dates and bool(dates)
+
+    def rewrite(row: list[Any]) -> list[Any]:
+        record_id = row[0]
+        if shift:
+            days = keys.shift_days(record_id)
+            for index in dates:
+                row[index] = shift_value(row[index], days)
+        if deidentify.hash_record_id:
+            row[0] = keys.record_hash(record_id)
+        return row
+
+    return rewrite
+
+
+def _variables(design: ProjectDesign, layout: Layout) -> list[Variable]:
+    rows = {row.field_name: row for row in design.rows}
+    record_row = rows[layout.record_field]
+    variables = [Variable(layout.record_field, plain(record_row.field_label), Kind.STRING)]
+    if layout.longitudinal:
+        variables.append(Variable(EVENT_COLUMN, "Event Name", Kind.STRING))
+    if layout.repeating:
+        variables.append(Variable(REPEAT_FORM_COLUMN, "Repeat Instrument", Kind.STRING))
+        variables.append(Variable(REPEAT_INSTANCE_COLUMN, "Repeat Instance", Kind.INTEGER))
+    if layout.groups:
+        variables.append(Variable(GROUP_COLUMN, "Data Access Group", Kind.STRING))
+    for column in layout.data:
+        if column.name != layout.record_field:
+            variables.append(_variable(column))
+    return variables
+
+
+STATUS_CHOICES = tuple(Choice(code, label) for code, label in STATUS_LABELS.items())
+BOOLEAN_CHOICES = {
+    "yesno": (Choice("1", "Yes"), Choice("0", "No")),
+    "truefalse": (Choice("1", "True"), Choice("0", "False")),
+}
+CHECKBOX_CHOICES = (Choice("0", "Unchecked"), Choice("1", "Checked"))
+
+
+def _variable(column: Column) -> Variable:
+    row = column.row
+    if row is None:
+        return Variable(column.name, "Complete?", Kind.CHOICE, column.form, "", STATUS_CHOICES)
+    label = plain(row.field_label)
+    base = Variable(column.name, label, Kind.STRING, column.form, row.field_name)
+    if column.is_checkbox:
+        option = next(
+            (
+                c.label
+                for c in parse_choices(row.select_choices_or_calculations)
+                if c.code == column.code
+            ),
+            column.code,
+        )
+        return replace(
+            base,
+            label=f"{label} (choice={plain(option)})",
+            kind=Kind.CHOICE,
+            choices=CHECKBOX_CHOICES,
+        )
+    if row.field_type in ("radio", "dropdown"):
+        choices = tuple(
+            Choice(c.code, plain(c.label))
+            for c in parse_choices(row.select_choices_or_calculations)
+        )
+        return replace(base, kind=Kind.CHOICE, choices=choices)
+    if row.field_type in BOOLEAN_CHOICES:
+        return replace(base, kind=Kind.CHOICE, choices=BOOLEAN_CHOICES[row.field_type])
+    return replace(base, kind=_kind_of(row))
+
+
+def _kind_of(row: FieldRow) -> Kind:
+    if row.field_type in ("calc", "slider"):
+        return Kind.NUMBER
+    if row.field_type != "text":
+        return Kind.STRING
+    validation = validation_of(row)
+    if validation == "integer":
+        return Kind.INTEGER
+    if validation.startswith("number"):
+        return Kind.NUMBER
+    if validation.startswith("datetime"):
+        return Kind.DATETIME
+    if validation.startswith("date"):
+        return Kind.DATE
+    if validation.startswith("time"):
+        return Kind.TIME
+    return Kind.STRING
+
+
+NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def parse_number(value: str) -> float | None:
+    """A stored number as a float; None for anything else (Python's `float` would also take
+    `nan`, `inf` and `1_000`, which no stored number is)."""
+    if NUMBER.fullmatch(value) is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def plain(label: str) -> str:
+    """A label as plain text: tags removed, whitespace (newlines too) collapsed to spaces."""
+    return " ".join(strip_tags(label).split())

@@ -1,0 +1,318 @@
+"""SPSS (.sav), Stata (.dta) and SAS transport (.xpt, version 8) through pyreadstat.
+
+pyreadstat writes from a whole DataFrame, so the rows are gathered first — into compact
+columns (numbers as 8-byte floats in an `array`, not Python objects), which is what bounds
+the memory (bench/RESULTS.md has the figures). Per kind:
+
+- numbers, integers, calculations, sliders: numeric; empty is missing;
+- choices (radio, dropdown, yes/no, true/false, each checkbox option, form status): numeric
+  codes with value labels; when a field's codes are not all whole numbers (REDCap allows
+  `a, Apple`), the values are the options' positions 1..n and the labels say which option;
+- dates and datetimes: the formats' date and datetime types;
+- everything else (text, notes, times, files' names): UTF-8 strings.
+
+A column whose values do not all fit its kind (a stored number that is not one) is written as
+text, whole, so nothing is lost. Names longer than the format allows (Stata and SAS 32
+characters, SPSS 64 bytes) are shortened and made unique; labels are cut to the format's
+limit. `opencrf export` prints the renamed variables, and the xlsx codebook has them too.
+
+SAS transport files hold no value labels; `sas_formats` writes them as a PROC FORMAT
+program that the SAS export ships beside the .xpt.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from opencrf.exports.table import ExportTable, Kind, Variable, parse_number
+
+NAN = math.nan
+STATA_RESERVED = frozenset(
+    [
+        "_all",
+        "_b",
+        "byte",
+        "_coef",
+        "_cons",
+        "double",
+        "float",
+        "if",
+        "in",
+        "int",
+        "long",
+        "_n",
+        "_N",
+        "_pi",
+        "_pred",
+        "_rc",
+        "_skip",
+        "strL",
+        "using",
+        "with",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one statistics format allows."""
+
+    name_bytes: int
+    label_bytes: int
+    value_label_bytes: int
+    value_labels: bool
+
+
+TARGETS = {
+    "spss": Target(name_bytes=64, label_bytes=255, value_label_bytes=120, value_labels=True),
+    "stata": Target(name_bytes=32, label_bytes=80 * 4, value_label_bytes=32_000, value_labels=True),
+    "sas": Target(name_bytes=32, label_bytes=256, value_label_bytes=32_767, value_labels=False),
+}
+STATA_LABEL_CHARACTERS = 80
+
+
+@dataclass
+class _Column:
+    """One variable's values as gathered: floats in an array, or objects in a list."""
+
+    variable: Variable
+    numbers: array[float] | None = None
+    objects: list[Any] | None = None
+    codes: dict[str, float] = field(default_factory=dict)  # a choice's value per stored code
+    texts: list[str] | None = None  # the raw strings, kept only once a value did not fit
+    parse: Callable[[str], Any] | None = None
+
+
+def gather(table: ExportTable) -> tuple[list[_Column], int]:
+    """Every row of the table, into one compact column per variable."""
+    columns = [_column(variable) for variable in table.variables]
+    count = 0
+    for row in table.rows():
+        count += 1
+        for column, value in zip(columns, row, strict=True):
+            _add(column, value, count - 1)
+    return columns, count
+
+
+def _column(variable: Variable) -> _Column:
+    column = _Column(variable)
+    if variable.kind in (Kind.INTEGER, Kind.NUMBER):
+        column.numbers, column.parse = array("d"), parse_number
+    elif variable.kind == Kind.CHOICE:
+        column.numbers, column.codes = array("d"), choice_values(variable)
+        column.parse = column.codes.get
+    elif variable.kind == Kind.DATE:
+        column.objects, column.parse = [], _date
+    elif variable.kind == Kind.DATETIME:
+        column.objects, column.parse = [], _datetime
+    else:
+        column.objects = []
+    return column
+
+
+def choice_values(variable: Variable) -> dict[str, float]:
+    """The numeric value written for each code: the code itself when every code is a whole
+    number, else the option's position (1..n)."""
+    codes = [choice.code for choice in variable.choices]
+    if all(_whole(code) is not None for code in codes):
+        return {code: float(int(code)) for code in codes}
+    return {code: float(position) for position, code in enumerate(codes, start=1)}
+
+
+def _whole(code: str) -> int | None:
+    text = code.strip()
+    digits = text[1:] if text.startswith("-") else text
+    return int(text) if digits.isascii() and digits.isdigit() and len(digits) < 10 else None
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _datetime(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _add(column: _Column, value: str, index: int) -> None:
+    if column.texts is not None:  # already fell back to text
+        column.texts.append(value)
+        return
+    if column.parse is None:
+        assert column.objects is not None
+        column.objects.append(value)
+        return
+    parsed = column.parse(value) if value != "" else None
+    if parsed is None and value != "":
+        _fall_back(column, index)
+        column.texts = column.texts if column.texts is not None else []
+        column.texts.append(value)
+        return
+    if column.numbers is not None:
+        column.numbers.append(NAN if parsed is None else parsed)
+    else:
+        assert column.objects is not None
+        column.objects.append(parsed)
+
+
+def _fall_back(column: _Column, rows_so_far: int) -> None:
+    """Turn the values gathered so far back into their stored text form."""
+    reverse = {value: code for code, value in column.codes.items()}
+    texts: list[str] = []
+    if column.numbers is not None:
+        for number in column.numbers:
+            if math.isnan(number):
+                texts.append("")
+            elif reverse:
+                texts.append(reverse[number])
+            else:
+                texts.append(_number_text(number))
+    elif column.objects is not None:
+        texts = [_object_text(item) for item in column.objects]
+    assert len(texts) == rows_so_far
+    column.texts, column.numbers, column.objects, column.codes = texts, None, None, {}
+
+
+def _number_text(number: float) -> str:
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def _object_text(item: Any) -> str:
+    if item is None:
+        return ""
+    if isinstance(item, datetime):
+        return item.isoformat(sep=" ", timespec="minutes" if not item.second else "seconds")
+    return item.isoformat() if isinstance(item, date) else str(item)
+
+
+def short_names(variables: list[Variable], target: Target, stata: bool) -> list[str]:
+    """Each variable's name within the format's limit, unique, in order."""
+    taken: set[str] = set()
+    names = []
+    for variable in variables:
+        name = variable.name
+        if stata and name in STATA_RESERVED:
+            name += "_"
+        name = _cut(name, target.name_bytes)
+        number = 1
+        while name.lower() in taken:
+            number += 1
+            suffix = f"_{number}"
+            name = _cut(variable.name, target.name_bytes - len(suffix)) + suffix
+        taken.add(name.lower())
+        names.append(name)
+    return names
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes, never inside a character."""
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text
+    return encoded[:limit].decode("utf-8", errors="ignore")
+
+
+def value_labels(column: _Column, target: Target) -> dict[int, str] | None:
+    if column.variable.kind != Kind.CHOICE or column.texts is not None:
+        return None
+    labels = {
+        value: choice.label
+        for choice in column.variable.choices
+        if (value := column.codes.get(choice.code)) is not None
+    }
+    return {int(value): _cut(label, target.value_label_bytes) for value, label in labels.items()}
+
+
+def data_frame(columns: list[_Column], names: list[str]) -> Any:
+    import numpy
+    import pandas
+
+    data: dict[str, Any] = {}
+    for name, column in zip(names, columns, strict=True):
+        if column.texts is not None:
+            data[name] = pandas.Series(column.texts, dtype=object)
+        elif column.numbers is not None:
+            data[name] = numpy.frombuffer(column.numbers, dtype=numpy.float64)
+        else:
+            data[name] = pandas.Series(column.objects, dtype=object)
+    return pandas.DataFrame(data, copy=False)
+
+
+def write_statistics(table: ExportTable, path: Path, kind: str) -> StatisticsFile:
+    """Write the table to `path` as `kind` (spss, stata, sas)."""
+    import pyreadstat
+
+    target = TARGETS[kind]
+    columns, count = gather(table)
+    names = short_names(table.variables, target, stata=kind == "stata")
+    sets = {
+        name: found
+        for name, column in zip(names, columns, strict=True)
+        if (found := value_labels(column, target)) is not None
+    }
+    frame = data_frame(columns, names)
+    del columns
+    labels = [_label(variable.label, target, kind) for variable in table.variables]
+    if kind == "spss":
+        pyreadstat.write_sav(frame, str(path), column_labels=labels, variable_value_labels=sets)
+    elif kind == "stata":
+        pyreadstat.write_dta(
+            frame, str(path), column_labels=labels, variable_value_labels=sets, version=15
+        )
+    else:
+        pyreadstat.write_xport(
+            frame, str(path), column_labels=labels, file_format_version=8, table_name="DATA"
+        )
+    renamed = {v.name: n for v, n in zip(table.variables, names, strict=True) if v.name != n}
+    return StatisticsFile(count, renamed, sets, names)
+
+
+@dataclass(frozen=True)
+class StatisticsFile:
+    """What was written: rows, renamed variables (export name → file name), value labels."""
+
+    rows: int
+    renamed: dict[str, str]
+    value_labels: dict[str, dict[int, str]]
+    names: list[str]
+
+
+def _label(label: str, target: Target, kind: str) -> str:
+    if kind == "stata":  # Stata counts characters (80), not bytes
+        label = label[:STATA_LABEL_CHARACTERS]
+    return _cut(label, target.label_bytes)
+
+
+def sas_formats(written: StatisticsFile, table: ExportTable) -> str:
+    """A SAS program: PROC FORMAT with each choice field's labels, and the FORMAT statement
+    that attaches them, for the .xpt beside it (transport files cannot hold them)."""
+    lines = [
+        "/* Value labels for DATA.xpt: run after reading it, e.g.",
+        "   libname x xport 'data.xpt'; data work.data; set x.data; run; */",
+        "proc format;",
+    ]
+    attach = []
+    for number, (name, labels) in enumerate(written.value_labels.items(), start=1):
+        format_name = f"F{number}_"
+        lines.append(f"  value {format_name}")
+        lines += [f"    {value} = {_sas_string(label)}" for value, label in labels.items()]
+        lines.append("  ;")
+        attach.append(f"  format {name} {format_name}.;")
+    lines += ["run;", "", "data work.data;", "  set work.data;", *attach, "run;", ""]
+    return "\n".join(lines)
+
+
+def _sas_string(text: str) -> str:
+    """A SAS string literal: single quotes doubled; no line breaks (labels are one line)."""
+    return "'" + " ".join(text.split()).replace("'", "''") + "'"
