@@ -6,7 +6,9 @@
 #   make serve          install, load the demo study, serve plain HTTP on $(HOST):$(PORT)
 #   make upgrade        after `git pull`: install, then `opencrf upgrade` (backup, migrate, verify)
 #   make chromium       Debian's Chromium at /usr/bin/chromium, for the browser tests (root)
-#   make test           the whole suite (unit + browser) on DATABASE_URL, SQLite when unset
+#   make nodejs         Debian's Node.js, for the JavaScript tests (root)
+#   make test           the whole suite (unit + browser) on DATABASE_URL, SQLite when unset,
+#                       one pytest worker per core
 #   make test-postgres  the whole suite on the local PostgreSQL
 #   make check          format, lint, types, import layers, migrations, suite with coverage floor
 #   make messages       refresh and compile the translation catalogues (Debian's gettext)
@@ -14,7 +16,8 @@
 #   make clean          remove the venv and generated files (keeps ./var, the local data)
 #
 # Variables: PYTHON (python3), HOST (127.0.0.1), PORT (8000), OPENCRF_DATA_DIR (./var),
-# PYTEST_ARGS (extra pytest arguments, e.g. PYTEST_ARGS="-n 2" or PYTEST_ARGS="-m 'not browser'").
+# PYTEST_ARGS (extra pytest arguments, e.g. PYTEST_ARGS="-m 'not browser'"),
+# PYTEST_WORKERS ("-n auto --dist loadfile"; PYTEST_WORKERS= runs the suite in one process).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -34,13 +37,17 @@ OPENCRF_DATA_DIR ?= $(CURDIR)/var
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/opencrf
 CHROMIUM := /usr/bin/chromium
 PYTEST_ARGS ?=
+# One worker per core (pytest-xdist). Each test file stays on one worker, in order, so the files
+# whose tests share a live server and its state (tests/pycap, tests/browser) keep working. Not in
+# pyproject's addopts: `pytest path::test` stays one process that a debugger can stop in.
+PYTEST_WORKERS ?= -n auto --dist loadfile
 # For tools that load the settings but serve nothing (mypy's Django plugin, makemigrations,
 # makemessages): a throwaway key and data folder, never ./var.
 TOOL_DATA := $(VENV)/tool-data
 TOOL_ENV := OPENCRF_SECRET_KEY=make-tool-key-not-for-serving OPENCRF_HTTPS=false \
 	OPENCRF_DEBUG=false OPENCRF_DATA_DIR=$(CURDIR)/$(TOOL_DATA) DATABASE_URL=
 
-.PHONY: help install lock serve upgrade chromium gettext test test-postgres check check-format check-lint \
+.PHONY: help install lock serve upgrade chromium nodejs gettext test test-postgres check check-format check-lint \
 	check-types check-imports check-migrations check-tests messages bench clean clean-data
 
 help:
@@ -112,6 +119,18 @@ chromium:
 		exit 1; \
 	fi
 
+# Node.js runs the JavaScript tests (tests/js, `node --test`: Node 18 or newer, Debian 12 has 18).
+nodejs:
+	@if command -v node >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian's nodejs"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs; \
+	else \
+		echo "Node.js is missing: run 'sudo apt-get install nodejs' (or 'sudo make nodejs')."; \
+		exit 1; \
+	fi
+
 gettext:
 	@if command -v msgfmt >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
@@ -124,8 +143,8 @@ gettext:
 
 # --- Tests. `test` is the one command of the README; `check` adds the coverage floor. ---
 
-test: install chromium
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: install chromium nodejs
+	$(BIN)/pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 	@# The JavaScript twin of the logic engine runs the same corpus (GRAMMAR.md).
 	node --test tests/js/
 
