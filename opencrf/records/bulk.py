@@ -1,12 +1,18 @@
-"""Many records and forms written at once (imports): the same rules as `form_save`, in bulk SQL.
+"""Writing form instances: the one code path of the web form, the API and imports.
+
+`FormWriter` works out each write (merging the submitted values into the stored ones,
+computing the form's calculations with every value of the record in its logic context, so
+that calculations reading other forms and events see them, and the changes as `[old, new]`),
+then stores new and changed forms and appends one `form.update` audit entry per change with
+`audit_events_create`: one chain lock, hashes chained in order. `form_save` (records/services)
+is a one-item call of it, after its own checks (the form's design, submitted values, the
+optimistic version, a reason in production); it also asks for branching visibility, for its
+warnings about required fields.
 
 `records_create_many` and `forms_write_many` are the services behind record imports. They
-check rights once per form, read the stored forms of a chunk of records in one query, compute
-each form's calculations with the same engine as a single save (`evaluate_form`, given every
-value of the record so that calculations reading other forms and events see them), write new
-and changed forms with `bulk_create` / `bulk_update`, and append one audit entry per created
-record and per changed form with `audit_events_create`: one chain lock, hashes chained in
-order. The caller holds the transaction, so an import is all or nothing.
+check rights once per form, read the stored forms of a chunk of records in one query and
+write with `insert_rows` / `bulk_update`. The caller holds the transaction, so an import is
+all or nothing.
 
 Unlike the data-entry page, an import writes fields that carry action tags such as @READONLY
 (tags shape the form, not the data), and in production needs no reason for a change, as
@@ -26,8 +32,9 @@ from django.utils.translation import gettext as _
 from opencrf.audit.services import AuditContext, AuditEntry, audit_events_create
 from opencrf.core.bulk_sql import insert_rows, insert_values
 from opencrf.core.errors import InvalidInput, PermissionDenied
+from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign
-from opencrf.dictionary.form_logic import calculate_form, clock, compile_form
+from opencrf.dictionary.form_logic import calculate_form, clock, compile_form, evaluate_form
 from opencrf.projects.models import Arm, DataAccessGroup, Event, Project
 from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import MISSING_RIGHT, member_rights
@@ -151,7 +158,7 @@ def forms_write_many(
     for write in writes:
         if write.status is not None and write.status not in FormStatus.values:
             raise InvalidInput(_("No such form status: %(status)s.") % {"status": write.status})
-    writer = _Writer(context, project, design, reason, calculate=calculate)
+    writer = FormWriter(context, project, design, reason, calculate=calculate)
     changed = 0
     for start in range(0, len(writes), CHUNK):
         chunk = writes[start : start + CHUNK]
@@ -197,7 +204,34 @@ NEW_FORM_COLUMNS = (
 )
 
 
-class _Writer:
+@dataclass
+class Planned:
+    """What writing one FormWrite does, worked out before anything is stored.
+
+    `values` are the form's values after the write; `changes` is `{key: [old, new]}`, empty
+    when nothing changes; `form` is the form to store when `writes` (a new FormData for a form
+    not stored yet), else the stored form or None; `shown` is each field's visibility after
+    the write (only when the writer was asked for it).
+    """
+
+    key: tuple[int, int, str, int]
+    write: FormWrite
+    form: FormData | None
+    values: dict[str, str]
+    changes: dict[str, list[str]]
+    writes: bool
+    shown: dict[str, bool] | None = None
+
+
+class FormWriter:
+    """The one code path that writes form instances: imports (many at once) and `form_save`.
+
+    `plan` works out each write (calculations, changes) from the stored forms of its records;
+    `persist` stores the planned forms and appends their audit entries. `visibility=True` (a
+    single save) also evaluates branching logic, for the warnings about required fields, and
+    never creates a new form whose save changes nothing.
+    """
+
     def __init__(
         self,
         context: AuditContext,
@@ -206,54 +240,74 @@ class _Writer:
         reason: str,
         *,
         calculate: bool = True,
+        visibility: bool = False,
     ) -> None:
         self.context = context
         self.project = project
         self.design = design
         self.reason = reason
-        self.rows = {i.name: design.form_rows(i.name) for i in design.instruments}
-        self.columns = {name: form_columns(rows) for name, rows in self.rows.items()}
-        # What a missing key reads as, per form: "0" for checkbox options, else "".
-        self.blanks = {
-            form: {key: blank_value(key, row) for key, row in columns.items()}
-            for form, columns in self.columns.items()
-        }
-        for columns in self.columns.values():
-            columns.pop(design.record_id_field, None)
-        compiled = {name: compile_form(rows) for name, rows in self.rows.items()}
-        self.logic = {
-            name: form for name, form in compiled.items() if form.calculates and calculate
-        }
+        self.calculate = calculate
+        self.visibility = visibility
+        self._columns: dict[str, dict[str, FieldRow]] = {}
+        self._blanks: dict[str, dict[str, str]] = {}
         self.clock: dict[str, str] = {}  # read at each chunk
         self.event_names = {event.pk: event.unique_name for event in design.events}
         self.actor_id = context.actor.pk if context.actor else None
+        self._by_record: dict[int, dict[tuple[int, str, int], FormData]] = {}
+
+    def columns(self, form: str) -> dict[str, FieldRow]:
+        """The form's storage keys (checkbox options as `field___code`) but the record id."""
+        if form not in self._columns:
+            columns = form_columns(self.design.form_rows(form))
+            # What a missing key reads as: "0" for checkbox options, else "".
+            self._blanks[form] = {key: blank_value(key, row) for key, row in columns.items()}
+            columns.pop(self.design.record_id_field, None)
+            self._columns[form] = columns
+        return self._columns[form]
 
     def write(self, writes: Sequence[FormWrite]) -> int:
+        return self.persist(self.plan(writes))
+
+    def plan(self, writes: Sequence[FormWrite]) -> list[Planned]:
+        """Each write worked out in order, later ones seeing earlier ones; a write that stores
+        nothing is left out unless the writer reports visibility."""
         stored = self._stored(writes)
-        self._by_record: dict[int, dict[tuple[int, str, int], FormData]] = {}
+        self._by_record = {}
         for (record_pk, event_id, form_name, instance), found in stored.items():
             self._by_record.setdefault(record_pk, {})[(event_id, form_name, instance)] = found
+        now = timezone.now()
+        self.clock = clock()  # read once a chunk, as a single save reads it once a form
+        planned = []
+        for write in writes:
+            key = (write.record.pk, write.event.pk, write.form, write.instance)
+            item = self._apply(key, write, stored.get(key))
+            if item.form is not None and item.writes:
+                item.form.updated_by_id, item.form.updated_at = self.actor_id, now
+                stored[key] = item.form
+                self._by_record.setdefault(key[0], {})[key[1:]] = item.form
+            if item.writes or self.visibility:
+                planned.append(item)
+        return planned
+
+    def persist(self, planned: Sequence[Planned]) -> int:
+        """Stores the planned forms and audits each change; returns how many changed."""
         new: list[FormData] = []
         changed: list[FormData] = []
         entries: list[AuditEntry] = []
         queued: set[tuple[int, int, str, int]] = set()
-        now = timezone.now()
-        self.clock = clock()  # read once a chunk, as a single save reads it once a form
-        for write in writes:
-            key = (write.record.pk, write.event.pk, write.form, write.instance)
-            result = self._apply(write, stored.get(key), stored)
-            if result is None:
+        for item in planned:
+            if item.form is None or not item.writes:
                 continue
-            form, changes = result
-            form.updated_by_id, form.updated_at = self.actor_id, now
-            if key not in queued:  # written twice in one chunk: one row, changed twice
-                (changed if form.pk else new).append(form)
-                queued.add(key)
-            stored[key] = form
-            self._by_record.setdefault(key[0], {})[key[1:]] = form
+            if item.key not in queued:  # written twice in one chunk: one row, changed twice
+                (changed if item.form.pk else new).append(item.form)
+                queued.add(item.key)
+            write = item.write
             target = record_target(write.record, write.event, write.form, write.instance)
-            entries.append(AuditEntry("form.update", target, changes, reason=self.reason))
-        insert_rows(FormData, new, NEW_FORM_COLUMNS)
+            entries.append(AuditEntry("form.update", target, item.changes, reason=self.reason))
+        if self.visibility:  # a single save hands back the stored form, with its id
+            FormData.objects.bulk_create(new)
+        else:
+            insert_rows(FormData, new, NEW_FORM_COLUMNS)
         fields = ["values", "status", "version", "updated_by", "updated_at"]
         FormData.objects.bulk_update(changed, fields, batch_size=CHUNK)
         audit_events_create(context=self.context, project_id=self.project.pk, entries=entries)
@@ -268,69 +322,91 @@ class _Writer:
         }
 
     def _apply(
-        self,
-        write: FormWrite,
-        form: FormData | None,
-        stored: Mapping[tuple[int, int, str, int], FormData],
-    ) -> tuple[FormData, dict[str, list[str]]] | None:
-        columns = self.columns[write.form]
+        self, key: tuple[int, int, str, int], write: FormWrite, form: FormData | None
+    ) -> Planned:
+        columns = self.columns(write.form)
         before = dict(form.values) if form else {}
         merged = {**before, **{k: v for k, v in write.values.items() if k in columns}}
-        if write.form in self.logic:
-            context, data = self._logic_context(write, stored)
-            calculated = calculate_form(self.logic[write.form], {**data, **merged}, context)
-            merged.update({k: v for k, v in calculated.items() if k in columns})
+        calculated, shown = self._logic(write, merged)
+        merged.update(calculated)
         after = {k: v for k, v in merged.items() if v != "" and k in columns}
         changes = {}
-        for key, blank in self.blanks[write.form].items():
-            old, new = before.get(key, "") or blank, after.get(key, "") or blank
+        for name, blank in self._blanks[write.form].items():
+            old, new = before.get(name, "") or blank, after.get(name, "") or blank
             if old != new:
-                changes[key] = [old, new]
+                changes[name] = [old, new]
         old_status = form.status if form else FormStatus.INCOMPLETE
         new_status = old_status if write.status is None else write.status
         if new_status != old_status:
             changes[f"{write.form}_complete"] = [str(old_status), str(new_status)]
-        if not changes and (form is not None or not self._creates(write)):
-            return None
-        if form is None:
-            form = FormData(
-                project_id=self.project.pk,
-                record_id=write.record.pk,
-                event_id=write.event.pk,
-                form_name=write.form,
-                instance=write.instance,
-                version=0,
-            )
-        form.values, form.status = after, new_status
-        form.version += 1
-        return form, changes
+        writes = bool(changes) or (form is None and self._creates(write))
+        if writes:
+            if form is None:
+                form = FormData(
+                    project_id=self.project.pk,
+                    record_id=write.record.pk,
+                    event_id=write.event.pk,
+                    form_name=write.form,
+                    instance=write.instance,
+                    version=0,
+                )
+            form.values, form.status = after, new_status
+            form.version += 1
+        return Planned(key, write, form, after, changes, writes, shown)
+
+    def _logic(
+        self, write: FormWrite, merged: Mapping[str, str]
+    ) -> tuple[dict[str, str], dict[str, bool] | None]:
+        """The form's calculated values, and for a single save its fields' visibility."""
+        rows = self.design.form_rows(write.form)
+        compiled = compile_form(rows)
+        if not (compiled.calculates and self.calculate) and not self.visibility:
+            return {}, None
+        context, visible = self._logic_context(write, merged)
+        values = {**visible, **merged}
+        shown = None
+        if self.visibility:
+            calculated, shown = evaluate_form(rows, values, context)
+        else:
+            calculated = calculate_form(compiled, values, context)
+        columns = self.columns(write.form)
+        kept = self.calculate and compiled.calculates
+        return ({k: v for k, v in calculated.items() if k in columns} if kept else {}), shown
 
     def _creates(self, write: FormWrite) -> bool:
         """Whether a new form that holds nothing is created all the same: when given a status,
-        or when it is the record's only row at an event where it has no form yet."""
+        or when it is the record's only row at an event where it has no form yet. A single
+        save never creates one."""
+        if self.visibility:
+            return False
         if write.status is not None:
             return True
         stored = self._by_record.get(write.record.pk, {})
         return write.keep_empty and not any(key[0] == write.event.pk for key in stored)
 
     def _logic_context(
-        self, write: FormWrite, stored: Mapping[tuple[int, int, str, int], FormData]
+        self, write: FormWrite, merged: Mapping[str, str]
     ) -> tuple[dict[str, Any], dict[str, str]]:
-        """The context of `evaluate_form`, and the values of the event's other forms that the
-        form sees (the same rule as a single save)."""
+        """The context of the form's logic (every value of the record by event and instance,
+        this form's as being written), and the values of the event's other forms that the form
+        sees, as in REDCap."""
         record = write.record
         data: dict[str, dict[str, dict[str, str]]] = {}
         visible: dict[str, str] = {}
         repeating = self.design.repeating_at(write.event)
+        itself = (write.event.pk, write.form, write.instance)
         for (event_id, form_name, instance), other in self._by_record.get(record.pk, {}).items():
-            if event_id not in self.event_names:
-                continue
+            if event_id not in self.event_names or (event_id, form_name, instance) == itself:
+                continue  # an event deleted since the design was read, or the form itself
             data.setdefault(self.event_names[event_id], {}).setdefault(str(instance), {}).update(
                 other.values
             )
             same_event = event_id == write.event.pk and form_name != write.form
             if same_event and _shares(form_name, instance, repeating, write.instance):
                 visible.update(other.values)
+        data.setdefault(write.event.unique_name, {}).setdefault(str(write.instance), {}).update(
+            merged
+        )
         arm_events = self.design.events_of_arm(write.event.arm_id)
         context = {
             **self.clock,

@@ -18,7 +18,7 @@ from opencrf.audit.services import AuditContext, audit_event_create
 from opencrf.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign, design_of
-from opencrf.dictionary.form_logic import calculation_of, evaluate_form
+from opencrf.dictionary.form_logic import calculation_of
 from opencrf.dictionary.rendering import default_values, readonly_by_tag
 from opencrf.files.selectors import file_in_project
 from opencrf.projects.models import (
@@ -31,6 +31,7 @@ from opencrf.projects.models import (
 from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import MISSING_RIGHT, member_rights
 from opencrf.records.auditing import record_id_taken_message, record_target
+from opencrf.records.bulk import FormWrite, FormWriter
 from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
 from opencrf.records.models import (
     FormData,
@@ -303,51 +304,6 @@ def _clean(
     return cleaned, columns
 
 
-def _logic_context(
-    design: ProjectDesign,
-    record: Record,
-    event: Event,
-    instance: int,
-    form: FormData | None,
-    merged: dict[str, str],
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """(context for evaluate_form, values of the event's other forms visible to this one)."""
-    names = {other.pk: other.unique_name for other in design.events}
-    data: dict[str, dict[str, dict[str, str]]] = {}
-    visible: dict[str, str] = {}
-    repeating = design.repeating_at(event)
-    others = record.forms.all()
-    for other in others.exclude(pk=form.pk) if form else others:
-        if other.event_id not in names:  # an event deleted since the design was read
-            continue
-        data.setdefault(names[other.event_id], {}).setdefault(str(other.instance), {}).update(
-            other.values
-        )
-        if other.event_id == event.pk and _shares_values(other, repeating, instance):
-            visible.update(other.values)
-    data.setdefault(event.unique_name, {}).setdefault(str(instance), {}).update(merged)
-    context = {
-        "record": record.record_id,
-        "event": event.unique_name,
-        "event_id": event.pk,
-        "events": [other.unique_name for other in design.events_of_arm(event.arm_id)],
-        "arm_number": event.arm.number,
-        "instance": instance,
-        "data": data,
-        "project_id": record.project_id,
-        "dag": record.group.unique_name if record.group else "",
-        "dag_id": record.group_id or "",
-    }
-    return context, visible
-
-
-def _shares_values(other: FormData, repeating: set[str], instance: int) -> bool:
-    """Whether a form of the same event is visible to the one being saved, as in REDCap."""
-    if "" in repeating:
-        return other.instance == instance
-    return other.form_name not in repeating and other.instance == 1
-
-
 def _effective(values: Mapping[str, str], key: str, columns: Mapping[str, FieldRow]) -> str:
     row = columns.get(key)
     default = blank_value(key, row) if row is not None else ""
@@ -408,28 +364,18 @@ def form_save(
         if form is None:
             raise InvalidInput(_("This form was deleted after you opened it; nothing was saved."))
         raise _conflict(form, base_values, values, columns)
-    stored = dict(form.values) if form else {}
-    merged = {**stored, **cleaned}
-    if form is None:
-        merged.update(_readonly_defaults(rows))
-    logic_context, visible = _logic_context(design, record, event, instance, form, merged)
-    calculated, shown = evaluate_form(rows, {**visible, **merged}, logic_context)
-    merged.update({k: v for k, v in calculated.items() if k in columns})
-    new_values = {k: v for k, v in merged.items() if v != "" and k in columns}
-    changes = {
-        key: [_effective(stored, key, columns), _effective(new_values, key, columns)]
-        for key in columns
-        if _effective(stored, key, columns) != _effective(new_values, key, columns)
-    }
-    old_status = form.status if form else FormStatus.INCOMPLETE
-    new_status = old_status if status is None else status
-    if new_status != old_status:
-        changes[f"{form_name}_complete"] = [str(old_status), str(new_status)]
+    # The one write path (records/bulk.py), for one form; read-only fields' @DEFAULT, @TODAY
+    # and @NOW go into a new form, whose inputs cannot submit them.
+    submitted = {**cleaned, **_readonly_defaults(rows)} if form is None else cleaned
+    write = FormWrite(record, event, form_name, instance, submitted, status)
+    writer = FormWriter(context, record.project, design, reason, visibility=True)
+    planned = writer.plan([write])[0]
+    shown = planned.shown or {}
     entered = [row for row in rows if row.field_name != record_field and shown[row.field_name]]
-    warnings = _warnings(entered, columns, cleaned, new_values)
-    if form is not None and changes and not reason.strip():
+    warnings = _warnings(entered, columns, cleaned, planned.values)
+    if form is not None and planned.changes and not reason.strip():
         _refuse_without_reason(record.project)
-    if not changes:
+    if not planned.writes or planned.form is None:
         unsaved = form or FormData(
             project_id=record.project_id,
             record=record,
@@ -438,22 +384,10 @@ def form_save(
             instance=instance,
         )
         return SaveResult(form=unsaved, changes={}, warnings=warnings, created=False)
-    created = form is None
-    if form is None:
-        form = FormData(
-            project_id=record.project_id,
-            record=record,
-            event=event,
-            form_name=form_name,
-            instance=instance,
-            version=0,
-        )
-    form.values, form.status, form.updated_by = new_values, new_status, context.actor
-    form.version += 1
-    form.save()
-    target = _target(record, event, form_name, instance)
-    _audit(context, record.project_id, "form.update", target=target, changes=changes, reason=reason)
-    return SaveResult(form=form, changes=changes, warnings=warnings, created=created)
+    writer.persist([planned])
+    return SaveResult(
+        form=planned.form, changes=planned.changes, warnings=warnings, created=form is None
+    )
 
 
 def _readonly_defaults(rows: Sequence[FieldRow]) -> dict[str, str]:

@@ -203,3 +203,36 @@ def test_a_calculation_over_a_decimal_comma_number_is_computed(study, token, pau
         "double": "3.08",
     }
     assert orjson.loads(exported)[0]["double"] == "3.08"
+
+
+def test_an_import_s_calculation_naming_its_own_event_reads_the_values_being_imported(
+    paula_context, longitudinal_project, pi_paula
+):
+    rows = [
+        FieldRow(field_name="study_id", form_name="baseline", field_label="ID"),
+        FieldRow(field_name="weight", form_name="baseline", field_label="Weight"),
+        FieldRow(
+            field_name="double",
+            form_name="baseline",
+            field_label="Twice",
+            field_type="calc",
+            select_choices_or_calculations="[event_1_arm_1][weight] * 2",
+        ),
+    ]
+    dictionary_apply(
+        context=paula_context, project=longitudinal_project, rows=rows, source="upload"
+    )
+    event_instruments_set(
+        context=paula_context,
+        project=longitudinal_project,
+        designations=[(longitudinal_project.events.get().pk, "baseline")],
+        known_forms=["baseline"],
+    )
+    token = token_create(context=paula_context, user=pi_paula, project=longitudinal_project)
+
+    imported(token, "study_id,redcap_event_name,weight\n1,event_1_arm_1,3\n")
+    imported(token, "study_id,redcap_event_name,weight\n1,event_1_arm_1,4\n")
+
+    assert stored(longitudinal_project) == [
+        ("1", "event_1_arm_1", "baseline", {"weight": "4", "double": "8"}, 0)
+    ]
