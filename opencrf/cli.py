@@ -171,6 +171,10 @@ def cmd_check(args: argparse.Namespace) -> None:
                 print(f"     worker_down alert: {alert_evaluate('worker_down')}")
             except Exception as error:  # the database may be down too: the checks said so
                 print(f"     could not raise the worker_down alert ({type(error).__name__})")
+    from opencrf.accounts.checks import site_url_warning
+
+    if (warning := site_url_warning()) is not None:
+        print(f"WARN site_url: {warning}")
     try:
         call_command("check", deploy=args.deploy, fail_level="WARNING" if args.deploy else "ERROR")
         print(

@@ -279,6 +279,7 @@ def test_check_passes_on_an_initialised_set_up(data_dir):
     assert "ok   storage: writable" in lines
     assert lines[-1] == "ok   configuration: Django system checks passed"
     assert "FAIL" not in result.stdout
+    assert "WARN site_url: OPENCRF_SITE_URL is unset: links in e-mails" in result.stdout
 
 
 def test_check_fails_before_init_and_names_the_pending_migrations(data_dir):

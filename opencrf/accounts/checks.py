@@ -1,4 +1,5 @@
-"""System checks of the accounts app, shown by `opencrf check` (and failing `--deploy`)."""
+"""System checks of the accounts app, failing `opencrf check --deploy` (plain `opencrf check`
+prints the same as a WARN line)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,14 @@ from django.core import checks
 from opencrf.config.site_url import unset_warning
 
 
-@checks.register(checks.Tags.security)
+@checks.register(checks.Tags.security, deploy=True)
 def site_url_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Outside debug mode, an unset OPENCRF_SITE_URL makes e-mailed links point elsewhere."""
+    warning = site_url_warning()
+    return [] if warning is None else [checks.Warning(warning, id="accounts.W001")]
+
+
+def site_url_warning() -> str | None:
     if settings.DEBUG or settings.OPENCRF_SITE_URL_CONFIGURED:
-        return []
-    return [checks.Warning(unset_warning(settings.OPENCRF_SITE_URL), id="accounts.W001")]
+        return None
+    return unset_warning(settings.OPENCRF_SITE_URL)
