@@ -188,3 +188,25 @@ def test_a_file_holding_nul_bytes_is_imported_unchanged(token, study):
 
     assert response.status_code == 200
     assert StoredFile.objects.get().size == len(image)
+
+
+def test_a_nul_in_a_project_xml_creates_nothing(admin_ada, paula_context):
+    from opencrf.api.tokens import super_token_create
+    from opencrf.projects.models import Project
+
+    token = super_token_create(context=paula_context, user=admin_ada)
+    odm = '<?xml version="1.0"?><ODM><Study OID="S"><GlobalVariables>'
+    odm += "<StudyName>A&#0;B</StudyName></GlobalVariables></Study></ODM>"
+
+    response = post(
+        {
+            "token": token,
+            "content": "project",
+            "format": "json",
+            "data": '{"project_title": "x", "purpose": "0"}',
+            "odm": odm,
+        }
+    )
+
+    assert response.status_code == 400
+    assert not Project.objects.exists()
