@@ -14,7 +14,8 @@ the memory (bench/RESULTS.md has the figures). Per kind:
 A column whose values do not all fit its kind (a stored number that is not one) is written as
 text, whole, so nothing is lost. Names longer than the format allows (Stata and SAS 32
 characters, SPSS 64 bytes) are shortened and made unique; labels are cut to the format's
-limit. `opencrf export` prints the renamed variables, and the xlsx codebook has them too.
+limit, and SPSS strings to its 32,767 bytes (never inside a character; Stata and SAS keep
+long text whole). `opencrf export` prints the renamed variables.
 
 SAS transport files hold no value labels; `sas_formats` writes them as a PROC FORMAT
 program that the SAS export ships beside the .xpt.
@@ -67,10 +68,13 @@ class Target:
     label_bytes: int
     value_label_bytes: int
     value_labels: bool
+    text_bytes: int | None = None  # the longest string value, when the format has a limit
 
 
 TARGETS = {
-    "spss": Target(name_bytes=64, label_bytes=255, value_label_bytes=120, value_labels=True),
+    "spss": Target(
+        name_bytes=64, label_bytes=255, value_label_bytes=120, value_labels=True, text_bytes=32_767
+    ),
     "stata": Target(name_bytes=32, label_bytes=80 * 4, value_label_bytes=32_000, value_labels=True),
     "sas": Target(name_bytes=32, label_bytes=256, value_label_bytes=32_767, value_labels=False),
 }
@@ -87,11 +91,12 @@ class _Column:
     codes: dict[str, float] = field(default_factory=dict)  # a choice's value per stored code
     texts: list[str] | None = None  # the raw strings, kept only once a value did not fit
     parse: Callable[[str], Any] | None = None
+    text_bytes: int | None = None  # strings are cut to this many bytes (SPSS: 32,767)
 
 
-def gather(table: ExportTable) -> tuple[list[_Column], int]:
+def gather(table: ExportTable, target: Target) -> tuple[list[_Column], int]:
     """Every row of the table, into one compact column per variable."""
-    columns = [_column(variable) for variable in table.variables]
+    columns = [_column(variable, target) for variable in table.variables]
     count = 0
     for row in table.rows():
         count += 1
@@ -100,7 +105,7 @@ def gather(table: ExportTable) -> tuple[list[_Column], int]:
     return columns, count
 
 
-def _column(variable: Variable) -> _Column:
+def _column(variable: Variable, target: Target) -> _Column:
     column = _Column(variable)
     if variable.kind in (Kind.INTEGER, Kind.NUMBER):
         column.numbers, column.parse = array("d"), parse_number
@@ -112,7 +117,7 @@ def _column(variable: Variable) -> _Column:
     elif variable.kind == Kind.DATETIME:
         column.objects, column.parse = [], _datetime
     else:
-        column.objects = []
+        column.objects, column.text_bytes = [], target.text_bytes
     return column
 
 
@@ -151,7 +156,9 @@ def _add(column: _Column, value: str, index: int) -> None:
         return
     if column.parse is None:
         assert column.objects is not None
-        column.objects.append(value)
+        column.objects.append(
+            value if column.text_bytes is None else _cut(value, column.text_bytes)
+        )
         return
     parsed = column.parse(value) if value != "" else None
     if parsed is None and value != "":
@@ -254,7 +261,7 @@ def write_statistics(table: ExportTable, path: Path, kind: str) -> StatisticsFil
     import pyreadstat
 
     target = TARGETS[kind]
-    columns, count = gather(table)
+    columns, count = gather(table, target)
     names = short_names(table.variables, target, stata=kind == "stata")
     sets = {
         name: found
