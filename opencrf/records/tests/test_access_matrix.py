@@ -47,6 +47,7 @@ ANONYMOUS = {
     "metrics": "Prometheus metrics: loopback, or a token or allowed network (403 otherwise)",
     "api": "the API, authenticated by its token",
     "": "the site root, which redirects",
+    "favicon": "the site's icon, which browsers ask for on every page, login included",
 }
 PER_RESPONSE = re.compile(
     rb'(name="csrfmiddlewaretoken" value|name="next" value|nonce|data-session-seconds)="[^"]*"'
