@@ -18,7 +18,7 @@ os.environ.setdefault("OPENCRF_BACKUP_TIME", "")
 os.environ.setdefault("OPENCRF_DRILL_TIME", "")
 
 
-def pytest_configure(config) -> None:
+def pytest_configure(config: object) -> None:
     # Test-only: cheap Argon2 for the users every test creates (see testing/hashers.py). It
     # takes the place of Django's Argon2 hasher (one hasher per algorithm name, so a login never
     # rehashes); it still verifies any Argon2 hash, whatever its cost.
@@ -30,5 +30,6 @@ def pytest_configure(config) -> None:
         name for name in settings.PASSWORD_HASHERS if not name.endswith(".Argon2PasswordHasher")
     ]
     settings.PASSWORD_HASHERS = [quick, *(name for name in others if name != quick)]
-    hashers.get_hashers.cache_clear()
-    hashers.get_hashers_by_algorithm.cache_clear()
+    # Both are functools caches; django-stubs types them as plain functions.
+    hashers.get_hashers.cache_clear()  # type: ignore[attr-defined]
+    hashers.get_hashers_by_algorithm.cache_clear()  # type: ignore[attr-defined]
