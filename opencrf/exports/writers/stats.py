@@ -211,12 +211,14 @@ def short_names(variables: list[Variable], target: Target, stata: bool) -> list[
         name = variable.name
         if stata and name in STATA_RESERVED:
             name += "_"
-        name = _cut(name, target.name_bytes)
+        # ReadStat names a Stata value label set after its variable, in at most 31 bytes.
+        limit = target.name_bytes - (1 if stata and variable.kind == Kind.CHOICE else 0)
+        name = _cut(name, limit)
         number = 1
         while name.lower() in taken:
             number += 1
             suffix = f"_{number}"
-            name = _cut(variable.name, target.name_bytes - len(suffix)) + suffix
+            name = _cut(variable.name, limit - len(suffix)) + suffix
         taken.add(name.lower())
         names.append(name)
     return names
