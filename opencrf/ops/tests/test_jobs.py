@@ -233,6 +233,44 @@ def test_a_live_scheduler_beside_a_dead_runner_is_no_live_worker(client, setting
     assert Incident.objects.get(key="worker_down").level == 2
 
 
+class AlwaysFailingClaims:
+    """A claim that breaks every time, as a table the runner cannot write would make it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, worker_id: str) -> DBTaskResult | None:
+        self.calls += 1
+        raise RuntimeError("the claim broke")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect for the integrator: the runner beats before its claim, so each restart "
+    "looks alive (remove this mark with the fix)",
+)
+def test_a_runner_that_dies_at_every_claim_falls_silent_though_it_is_restarted(
+    client, settings, supervised
+):
+    # Found by outside testing: each restarted runner wrote a fresh heartbeat before its claim
+    # failed, so readiness stayed green and worker_down never fired while no job ran.
+    settings.OPENCRF_WORKER_STALE_SECONDS = 120
+    seen = timezone.now() - timedelta(seconds=300)
+    WorkerHeartbeat.objects.create(worker_id="test-node-1", last_seen_at=seen)
+    claims = AlwaysFailingClaims()
+    supervisor = supervised(quick_supervisor(lambda: quick_runner("test-node-1", claims)))
+    waiting = double.enqueue(3)
+
+    wait_until(lambda: supervisor.restarts >= 3)
+
+    assert status_of(waiting.id) == "READY"
+    assert WorkerHeartbeat.objects.get().last_seen_at == seen
+    response = client.get(reverse("ops:ready") + "?checks=worker")
+    assert response.status_code == 503
+    assert response.json()["checks"]["worker"]["detail"].startswith("no job worker seen for 30")
+    assert alert_evaluate("worker_down") == "opened"
+
+
 def test_a_runner_stuck_in_one_job_turns_readiness_red_and_raises_worker_down(
     client, settings, supervised
 ):
