@@ -161,6 +161,10 @@ class _Planner:
             if not record:
                 self._problem("", self.design.record_id_field, "", "The record name is missing.")
                 continue
+            # Before any lookup by id: PostgreSQL fails on a NUL in a query's text.
+            if (problem := stored_text_problem(self.design.record_id_field, record)) is not None:
+                self._problem(problem.value, problem.field, problem.value, problem.message)
+                continue
             event = self._event(record, row.get(EVENT_COLUMN, ""))
             if event is None:
                 continue

@@ -128,3 +128,21 @@ def test_an_import_refuses_a_nul_character(salt_rct, osaka_record, paula_context
         )
     ]
     assert snapshot(salt_rct) == before
+
+
+def test_an_import_refuses_a_nul_in_a_record_id_before_looking_it_up(salt_rct, paula_context):
+    before = snapshot(salt_rct)
+    row = {"study_id": "9\x00", "redcap_event_name": "baseline_arm_1", "baseline_notes": "x"}
+
+    with pytest.raises(ImportRefused) as refused:
+        records_import(context=paula_context, project=salt_rct, rows=[row])
+
+    assert refused.value.problems == [
+        ImportProblem(
+            "9\\0",
+            "study_id",
+            "9\\0",
+            "study_id contains a NUL character, which no value may contain.",
+        )
+    ]
+    assert snapshot(salt_rct) == before
