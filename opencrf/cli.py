@@ -124,8 +124,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     _setup_django()
+    from opencrf.accounts.checks import site_url_warning
     from opencrf.ops.jobs import run_worker_process
 
+    # The worker sends the password-reset and account-request mails, so its links matter too.
+    if (warning := site_url_warning()) is not None:
+        print(f"WARNING: {warning}", flush=True)
     print("Background worker started; Ctrl+C stops it after the running job.")
     run_worker_process(interval=args.interval)
 

@@ -51,6 +51,22 @@ def test_opencrf_serve_prints_the_warning_before_it_reads_the_settings(monkeypat
     assert os.environ["OPENCRF_SITE_URL"] == "http://127.0.0.1:8123"
 
 
+def test_opencrf_worker_warns_too_as_it_sends_the_visitors_mail(monkeypatch, capsys, settings):
+    settings.DEBUG = False
+    settings.OPENCRF_SITE_URL_CONFIGURED = False
+    settings.OPENCRF_SITE_URL = "http://127.0.0.1:8123"
+
+    def stop(**kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_setup_django", lambda **kwargs: None)
+    monkeypatch.setattr("opencrf.ops.jobs.run_worker_process", stop)
+    with pytest.raises(KeyboardInterrupt):
+        cli.cmd_worker(argparse.Namespace(interval=1.0))
+
+    assert capsys.readouterr().out.splitlines()[0] == f"WARNING: {WARNING}"
+
+
 def test_serve_leaves_a_configured_site_address_alone():
     environ = {"OPENCRF_SITE_URL": "https://edc.example.ac.jp"}
 
