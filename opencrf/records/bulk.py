@@ -34,7 +34,13 @@ from opencrf.core.bulk_sql import insert_rows, insert_values
 from opencrf.core.errors import InvalidInput, PermissionDenied
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign
-from opencrf.dictionary.form_logic import calculate_form, clock, compile_form, evaluate_form
+from opencrf.dictionary.form_logic import (
+    CompiledForm,
+    calculate_form,
+    clock,
+    compile_form,
+    evaluate_form,
+)
 from opencrf.projects.models import Arm, DataAccessGroup, Event, Project
 from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import MISSING_RIGHT, member_rights
@@ -250,6 +256,7 @@ class FormWriter:
         self.visibility = visibility
         self._columns: dict[str, dict[str, FieldRow]] = {}
         self._blanks: dict[str, dict[str, str]] = {}
+        self._compiled: dict[str, CompiledForm] = {}
         self.clock: dict[str, str] = {}  # read at each chunk
         self.event_names = {event.pk: event.unique_name for event in design.events}
         self.actor_id = context.actor.pk if context.actor else None
@@ -359,7 +366,9 @@ class FormWriter:
     ) -> tuple[dict[str, str], dict[str, bool] | None]:
         """The form's calculated values, and for a single save its fields' visibility."""
         rows = self.design.form_rows(write.form)
-        compiled = compile_form(rows)
+        compiled = self._compiled.get(write.form)
+        if compiled is None:  # once a form, not once a write: hashing its rows costs
+            compiled = self._compiled[write.form] = compile_form(rows)
         if not (compiled.calculates and self.calculate) and not self.visibility:
             return {}, None
         context, visible = self._logic_context(write, merged)
