@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from opencrf.accounts.models import User
@@ -80,13 +81,14 @@ def export_write(
         table = export_table(user, project, _with_labels(request, FORMATS[format].labels))
         rows, renamed = WRITERS[format](table, out)
         result = ExportResult(rows, _filename(project, format), _applied(table), renamed)
-    audit_event_create(
-        context=context,
-        project_id=project.pk,
-        action="data.export",
-        target=AuditTarget(extra={"format": format, "rows": result.rows}),
-        details=_details(format, result),
-    )
+    with transaction.atomic():  # the entry is the change: its own transaction
+        audit_event_create(
+            context=context,
+            project_id=project.pk,
+            action="data.export",
+            target=AuditTarget(extra={"format": format, "rows": result.rows}),
+            details=_details(format, result),
+        )
     return result
 
 

@@ -1,0 +1,130 @@
+"""Export files (CSV, xlsx, SPSS, Stata, SAS, R, tidy) against the raw select, in one run.
+
+    python bench/bench_exports.py [--records 100000] [--fields 50] [--formats csv,xlsx,...]
+
+Builds the same classic project as bench_api.py (one form of `--fields` fields: integers,
+numbers, dates, text, radio, yes/no, two calculations) in a scratch data folder (SQLite, or
+DATABASE_URL when set) with records bulk-inserted, then times the raw select + CSV serialise
+and each export format through `exports.services.export_write` into a file. Each export runs
+in a forked child, so its peak resident memory (ru_maxrss) is its own. Prints each figure and
+its ratio to the raw select. Targets (issue 14): CSV ≤ 2×, native formats ≤ 5×, ≤ 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import tempfile
+import time
+
+from bench_api import FORM, dictionary, raw_select, record_values
+from django.core.management import call_command
+from django.db import connection, connections, transaction
+
+from opencrf.accounts.models import User
+from opencrf.audit.services import AuditContext
+from opencrf.dictionary.columns import FieldRow
+from opencrf.dictionary.services import dictionary_apply
+from opencrf.exports.services import export_write
+from opencrf.exports.table import ExportRequest
+from opencrf.projects.models import Project
+from opencrf.projects.services import project_create
+from opencrf.records.models import FormData, Record, RecordArm, record_sort_key
+
+
+def insert(project: Project, rows: list[FieldRow], records: int) -> None:
+    """The records, bulk-inserted (bench_api.raw_insert times this, then deletes them)."""
+    event, arm = project.events.get(), project.arms.get()
+    with transaction.atomic():
+        created = Record.objects.bulk_create(
+            [
+                Record(project=project, record_id=str(n), sort_key=record_sort_key(str(n)))
+                for n in range(1, records + 1)
+            ],
+            batch_size=2000,
+        )
+        RecordArm.objects.bulk_create([RecordArm(record=r, arm=arm) for r in created], 2000)
+        FormData.objects.bulk_create(
+            [
+                FormData(
+                    project=project,
+                    record=record,
+                    event=event,
+                    form_name=FORM,
+                    values=record_values(rows, n),
+                    version=1,
+                )
+                for n, record in enumerate(created, start=1)
+            ],
+            batch_size=2000,
+        )
+
+
+FORMATS = "csv,csv-labels,xlsx,spss,stata,sas,r,tidy"
+
+
+def timed_export(user: User, project_id: int, format: str) -> tuple[float, float, int]:
+    """(seconds, peak RSS in MB, bytes written), measured in a forked child."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its own connection, its own peak
+        os.close(read)
+        connections.close_all()
+        from opencrf.projects.models import Project
+
+        project = Project.objects.get(pk=project_id)
+        with tempfile.TemporaryFile() as out:
+            started = time.perf_counter()
+            export_write(
+                context=AuditContext(actor=user),
+                project=project,
+                format=format,
+                request=ExportRequest(),
+                out=out,
+            )
+            elapsed = time.perf_counter() - started
+            size = out.tell()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        os.write(write, f"{elapsed} {peak} {size}".encode())
+        os._exit(0)
+    os.close(write)
+    message = os.read(read, 200).decode()
+    os.waitpid(pid, 0)
+    elapsed, peak, size = message.split()
+    return float(elapsed), float(peak), int(size)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--fields", type=int, default=50)
+    parser.add_argument("--formats", default=FORMATS)
+    args = parser.parse_args()
+    print(
+        f"python {platform.python_version()}, nproc {os.cpu_count()}, "
+        f"load average {os.getloadavg()}, database {connection.vendor}"
+    )
+    call_command("migrate", verbosity=0)
+    admin = User.objects.create_superuser("bench", "b@example.org", "x" * 20)
+    context = AuditContext(actor=admin)
+    project = project_create(context=context, title="Export bench")
+    rows = dictionary(args.fields)
+    dictionary_apply(context=context, project=project, rows=rows, source="upload")
+    insert(project, rows, args.records)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    raw = raw_select(project)
+    print(f"{args.records} records × {args.fields} fields; parent peak RSS {base:.0f} MB")
+    print(f"raw select + CSV serialise: {raw:.2f} s")
+    connections.close_all()
+    for format in args.formats.split(","):
+        elapsed, peak, size = timed_export(admin, project.pk, format)
+        print(
+            f"{format:>10}: {elapsed:6.2f} s ({elapsed / raw:4.1f}× raw), "
+            f"peak RSS {peak:5.0f} MB, {size / 1e6:6.1f} MB written"
+        )
+
+
+if __name__ == "__main__":
+    main()
