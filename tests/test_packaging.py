@@ -75,9 +75,10 @@ def test_every_file_of_the_package_is_in_its_package_data():
 
 
 def test_the_dependencies_are_ranges_and_the_lock_pins_each_of_them_exactly():
+    extras = PYPROJECT["project"]["optional-dependencies"]
     names = [
         re.match(r"[A-Za-z0-9_.-]+", requirement).group(0).lower().replace("_", "-")
-        for requirement in PYPROJECT["project"]["dependencies"]
+        for requirement in [*PYPROJECT["project"]["dependencies"], *extras["test"], *extras["dev"]]
     ]
     locked = {
         line.split("==")[0].lower().replace("_", "-")
