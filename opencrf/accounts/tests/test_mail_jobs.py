@@ -81,9 +81,11 @@ def test_an_account_request_for_a_known_and_a_new_address_enqueues_the_same_job(
     fresh = list(held_jobs.results)
 
     assert smtp.messages == []
-    assert [job.task.name for job in known] == [job.task.name for job in fresh] == [
-        "send_account_request_mails"
-    ]
+    assert (
+        [job.task.name for job in known]
+        == [job.task.name for job in fresh]
+        == ["send_account_request_mails"]
+    )
     assert [job.args for job in known] == [[None]]
     assert [job.args for job in fresh] == [[AccountRequest.objects.get().pk]]
 
