@@ -88,6 +88,16 @@ def test_an_uploaded_file_is_stored_and_its_id_saved(client, pi_paula, salt_rct,
     assert 'name="ecg_image__remove"' in html
 
 
+def test_a_form_upload_is_logged_as_the_records_own(client, pi_paula, salt_rct, record, groups):
+    # The entry must carry the record's key and group: history views show a site only its
+    # own records' entries, so a file entry without them would be hidden from the record's site.
+    client.force_login(pi_paula)
+    post_form(client, salt_rct, ecg_image=png())
+    entry = AuditEvent.objects.get(project_id=salt_rct.pk, action="file.store")
+    assert (entry.record, entry.event, entry.instrument, entry.instance) == ("7", EVENT, FORM, 1)
+    assert (entry.record_key, entry.group_id) == (record.pk, groups["osaka_central"].pk)
+
+
 def test_the_file_name_is_escaped_on_the_page(client, pi_paula, salt_rct, record):
     client.force_login(pi_paula)
     post_form(client, salt_rct, ecg_image=png("x<i>y.png"))

@@ -28,6 +28,7 @@ from opencrf.files.models import StoredFile
 from opencrf.files.services import file_delete, file_store
 from opencrf.files.views import file_response
 from opencrf.records import selectors, services
+from opencrf.records.auditing import record_target
 from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
 from opencrf.records.models import Record
 from opencrf.records.views.design import form_url
@@ -138,12 +139,21 @@ def _store_uploads(
 ) -> tuple[dict[str, StoredFile], list[ValueProblem]]:
     """Store the files uploaded with the form, in order; on the first refusal, none of them."""
     uploads: dict[str, StoredFile] = {}
+    # A saved record's files belong to it in the log; a new record's, to the uploader's group,
+    # which is the group the record is created in.
+    target = (
+        None
+        if page.new
+        else record_target(page.record, page.event, page.instrument.name, page.instance)
+    )
     for name in _file_fields(page):
         upload = request.FILES.get(name)
         if upload is None:
             continue
         try:
-            uploads[name] = file_store(context=context, project=page.project, upload=upload)
+            uploads[name] = file_store(
+                context=context, project=page.project, upload=upload, target=target
+            )
         except FileRefused as refused:
             _discard(context, uploads.values())
             return {}, [ValueProblem(name, "", "file_refused", refused.message)]
