@@ -67,3 +67,40 @@ def test_export_command_refuses_a_non_member_and_writes_no_file(
     assert status == 1
     assert not out.exists()
     assert capsys.readouterr().err == "opencrf export: No such project.\n"
+
+
+def test_export_command_logs_the_export_in_a_transaction_of_its_own(
+    demo, pi_paula, tmp_path, monkeypatch
+):
+    # Regression: the log entry was written outside any transaction of its own, which the
+    # audit service refuses outside a test, so every real `opencrf export` failed.
+    from django.db import connection
+
+    from opencrf.exports import services
+
+    blocks = []
+    real = services.audit_event_create
+
+    def spy(**kwargs):
+        blocks.append([b for b in connection.atomic_blocks if not getattr(b, "_from_testcase", 0)])
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "audit_event_create", spy)
+    monkeypatch.setattr("opencrf.exports.cli.setup_django", lambda: None)
+
+    status = main(
+        [
+            "export",
+            "--project",
+            str(demo.pk),
+            "--user",
+            "pi_paula",
+            "--format",
+            "csv",
+            "--out",
+            str(tmp_path / "all.csv"),
+        ]
+    )
+
+    assert status == 0
+    assert [len(own) for own in blocks] == [1]

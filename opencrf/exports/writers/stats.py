@@ -12,10 +12,11 @@ the memory (bench/RESULTS.md has the figures). Per kind:
 - everything else (text, notes, times, files' names): UTF-8 strings.
 
 A column whose values do not all fit its kind (a stored number that is not one) is written as
-text, whole, so nothing is lost. Names longer than the format allows (Stata and SAS 32
-characters, SPSS 64 bytes) are shortened and made unique; labels are cut to the format's
-limit, and SPSS strings to its 32,767 bytes (never inside a character; Stata and SAS keep
-long text whole). `opencrf export` prints the renamed variables.
+text, whole, so nothing is lost. Names longer than the format allows are shortened and made
+unique: Stata and SAS 32 bytes (in Stata, less room for the number pyreadstat appends to a
+value label set's name), SPSS 64 bytes. Labels are cut to the format's limit, and SPSS
+strings to its 32,767 bytes (never inside a character; Stata and SAS keep long text whole).
+`opencrf export` prints the renamed variables.
 
 SAS transport files hold no value labels; `sas_formats` writes them as a PROC FORMAT
 program that the SAS export ships beside the .xpt.
@@ -207,12 +208,15 @@ def short_names(variables: list[Variable], target: Target, stata: bool) -> list[
     """Each variable's name within the format's limit, unique, in order."""
     taken: set[str] = set()
     names = []
+    # pyreadstat names the n-th Stata value label set `<variable><n>` (n from 0), and the set's
+    # name has the same 32-byte limit: choice variables leave room for the longest n.
+    sets = sum(variable.kind == Kind.CHOICE for variable in variables)
+    counter = len(str(max(sets - 1, 0)))
     for variable in variables:
         name = variable.name
         if stata and name in STATA_RESERVED:
             name += "_"
-        # ReadStat names a Stata value label set after its variable, in at most 31 bytes.
-        limit = target.name_bytes - (1 if stata and variable.kind == Kind.CHOICE else 0)
+        limit = target.name_bytes - (counter if stata and variable.kind == Kind.CHOICE else 0)
         name = _cut(name, limit)
         number = 1
         while name.lower() in taken:
