@@ -10,7 +10,7 @@ administrator and as a member; no page may carry a payload as markup.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -111,7 +111,10 @@ def world(admin_ada, pi_paula, django_user_model):
     pi_paula.save(update_fields=["first_name"])
     # The operations pages show what administrators and alerts typed.
     now = timezone.now()
+    # Opened before the month the report pages are asked for (DUMMY's 2026-11), so that the
+    # instance's history covers that month and its reports exist.
     incident = Incident.objects.create(
+        started_at=datetime(2026, 1, 5, tzinfo=UTC),
         title=hostile("Incident"),
         level=2,
         detail=hostile("detail"),
