@@ -122,7 +122,8 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
         raise PermissionDenied(_("You may not export data from any instrument of this project."))
     strictest = min((rights.export(name) for name in exported), key=STRICTNESS.index)
     deidentify = enforced(request.deidentify, record_field=design.rows[0], right=strictest)
-    fields = (*request.fields, design.record_id_field) if request.fields else ()
+    chosen = request.fields or request.forms  # the record id always leads a selection
+    fields = (*request.fields, design.record_id_field) if chosen else ()
     layout = export_layout(
         project,
         design,

@@ -158,3 +158,33 @@ def test_each_export_is_logged_with_its_format_and_rows(demo, pi_paula):
     entry = AuditEvent.objects.filter(project_id=demo.pk, action="data.export").get()
     assert entry.details == "format stata; 39 rows; de-identification: none"
     assert entry.actor_name == "pi_paula"
+
+
+def test_a_selection_of_forms_and_events_keeps_the_record_id_first(demo, pi_paula):
+    import io as _io
+
+    from opencrf.audit.services import AuditContext
+    from opencrf.exports.services import export_write
+    from opencrf.exports.table import ExportRequest
+
+    out = _io.BytesIO()
+    request = ExportRequest(forms=("visit",), events=frozenset({"week_12_arm_1"}))
+    export_write(
+        context=AuditContext(actor=pi_paula, source="web"),
+        project=demo,
+        format="csv",
+        request=request,
+        out=out,
+    )
+
+    rows = _rows(out.getvalue())
+    assert list(rows[0])[:6] == [
+        "record_id",
+        "redcap_event_name",
+        "redcap_repeat_instrument",
+        "redcap_repeat_instance",
+        "redcap_data_access_group",
+        "visit_date",
+    ]
+    assert list(rows[0])[-1] == "visit_complete"
+    assert {row["redcap_event_name"] for row in rows} == {"week_12_arm_1"}

@@ -236,7 +236,7 @@ def _cut(text: str, limit: int) -> str:
     return encoded[:limit].decode("utf-8", errors="ignore")
 
 
-def value_labels(column: _Column, target: Target) -> dict[int, str] | None:
+def value_labels(column: _Column, target: Target) -> dict[int | float, str] | None:
     if column.variable.kind != Kind.CHOICE or column.texts is not None:
         return None
     labels = {
@@ -276,7 +276,7 @@ def write_statistics(table: ExportTable, path: Path, kind: str) -> StatisticsFil
     }
     frame = data_frame(columns, names)
     del columns
-    labels = [_label(variable.label, target, kind) for variable in table.variables]
+    labels: list[str | None] = [_label(v.label, target, kind) for v in table.variables]
     if kind == "spss":
         pyreadstat.write_sav(frame, str(path), column_labels=labels, variable_value_labels=sets)
     elif kind == "stata":
@@ -297,7 +297,7 @@ class StatisticsFile:
 
     rows: int
     renamed: dict[str, str]
-    value_labels: dict[str, dict[int, str]]
+    value_labels: dict[str, dict[int | float, str]]
     names: list[str]
 
 
