@@ -26,6 +26,7 @@ from opencrf.accounts.models import User
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput
 from opencrf.core.numbers import whole_number
+from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.dictionary.models import Instrument, RevisionSource
 from opencrf.dictionary.odm import (
@@ -65,12 +66,13 @@ from opencrf.projects.services import (
     repeat_settings_set,
 )
 from opencrf.records.auditing import record_target
+from opencrf.records.bulk import FormWrite, forms_write_many
 from opencrf.records.errors import InvalidValues
 from opencrf.records.export import CHUNK, export_layout
 from opencrf.records.imports import ImportOptions, ImportRefused, UnknownFields, records_import
 from opencrf.records.models import FormData, Record
 from opencrf.records.selectors import records_visible_to
-from opencrf.records.services import form_save, record_create
+from opencrf.records.services import record_create
 
 __all__ = ["project_create_from_xml", "project_xml_read", "project_xml_write"]
 
@@ -87,8 +89,8 @@ def project_create_from_xml(*, context: AuditContext, data: bytes, title: str = 
     """A new project built from a Project XML file, with its records and files.
 
     Everything happens in one transaction; InvalidInput (nothing created) for any fault.
-    The acting user becomes the creator and a member with every right. Calculated values
-    in the file are not trusted: they are computed again as the records are saved.
+    The acting user becomes the creator and a member with every right. Calculated fields
+    are left blank, neither taken from the file nor computed, as REDCap leaves them.
     """
     if context.actor is None:
         raise InvalidInput(_("Only a user can create a project from Project XML."))
@@ -365,15 +367,7 @@ def _import_files(
                 context=context, project=project, upload=upload, allow_empty=True, target=target
             )
             stored_keys.append(stored.key)
-            form_save(
-                context=context,
-                record=records[item.record],
-                event=event,
-                form_name=row.form_name,
-                instance=item.instance or 1,
-                values={item.field_name: str(stored.pk)},
-                base_version=None,
-            )
+            _attach_file(context, project, design, records[item.record], event, row, item, stored)
         except InvalidInput as error:
             raise InvalidInput(
                 _("Project XML: the file %(name)s of %(field)s in record %(record)s: %(message)s")
@@ -384,6 +378,32 @@ def _import_files(
                     "message": _problems_text(error),
                 }
             ) from None
+
+
+def _attach_file(
+    context: AuditContext,
+    project: Project,
+    design: ProjectDesign,
+    record: Record,
+    event: Event,
+    row: FieldRow,
+    item: FileItem,
+    stored: StoredFile,
+) -> None:
+    """The file's id into its field, calculations left as they are: REDCap computes none when
+    it creates a project from its XML (see records/imports.py, `keep_stored_values`)."""
+    instance = item.instance or 1
+    if not design.has_form(project, event, row.form_name):
+        raise InvalidInput(
+            _("Form %(form)s is not used at event %(event)s.")
+            % {"form": row.form_name, "event": event.name}
+        )
+    if instance > 1 and not design.repeats_form(event, row.form_name):
+        raise InvalidInput(_("Form %(form)s does not repeat.") % {"form": row.form_name})
+    write = FormWrite(record, event, row.form_name, instance, {item.field_name: str(stored.pk)})
+    forms_write_many(
+        context=context, project=project, design=design, writes=[write], calculate=False
+    )
 
 
 def _problems_text(error: InvalidInput) -> str:

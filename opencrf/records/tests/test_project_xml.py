@@ -69,8 +69,9 @@ QUIRKS: dict[str, dict[str, str]] = {
     "decimal-comma-and-dot": {"bmi": NOT_CALCULATED, "bmi_comma": NOT_CALCULATED},
     "decimal-dot": {"bmi": NOT_CALCULATED},
     "longitudinal": {"bmi": NOT_CALCULATED, "bmi2": NOT_CALCULATED},
-    "metadata-write": {"age": NOT_CALCULATED},
+    "metadata-write": {"age": NOT_CALCULATED, "bmi": NOT_CALCULATED},
     "simple": {
+        "bmi": NOT_CALCULATED,
         "mugshot": "data.csv shows REDCap's raw placeholder '[document]' for a file; OpenCRF's "
         "export gives the file's name, as REDCap's API does for labels",
     },
