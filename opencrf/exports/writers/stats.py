@@ -93,6 +93,7 @@ class _Column:
     texts: list[str] | None = None  # the raw strings, kept only once a value did not fit
     parse: Callable[[str], Any] | None = None
     text_bytes: int | None = None  # strings are cut to this many bytes (SPSS: 32,767)
+    shared: dict[str, Any] = field(default_factory=dict)
 
 
 def gather(table: ExportTable, target: Target) -> tuple[list[_Column], int]:
@@ -155,23 +156,45 @@ def _add(column: _Column, value: str, index: int) -> None:
     if column.texts is not None:  # already fell back to text
         column.texts.append(value)
         return
-    if column.parse is None:
-        assert column.objects is not None
-        column.objects.append(
-            value if column.text_bytes is None else _cut(value, column.text_bytes)
-        )
+    if column.numbers is None:  # strings, dates, datetimes: one object per distinct value
+        item = _shared(column, value, index)
+        if column.objects is not None:  # still typed (a value that did not parse made it text)
+            column.objects.append(item)
         return
-    parsed = column.parse(value) if value != "" else None
+    parsed = column.parse(value) if column.parse is not None and value != "" else None
     if parsed is None and value != "":
-        _fall_back(column, index)
-        column.texts = column.texts if column.texts is not None else []
-        column.texts.append(value)
-        return
-    if column.numbers is not None:
-        column.numbers.append(NAN if parsed is None else parsed)
+        _to_text(column, value, index)
     else:
-        assert column.objects is not None
-        column.objects.append(parsed)
+        column.numbers.append(NAN if parsed is None else parsed)
+
+
+SHARED = 4096  # distinct values kept per column: codes, dates, repeated answers
+
+
+def _shared(column: _Column, value: str, index: int) -> Any:
+    """The value's object (parsed for dates), shared by every row with the same text: a
+    hundred thousand copies of one date or answer cost one object, not a hundred thousand."""
+    found = column.shared.get(value)
+    if found is not None:
+        return found
+    if column.parse is None:
+        found = value if column.text_bytes is None else _cut(value, column.text_bytes)
+    elif value == "":
+        return None
+    else:
+        found = column.parse(value)
+        if found is None:
+            _to_text(column, value, index)  # the column is text from now on
+            return None
+    if len(column.shared) < SHARED:
+        column.shared[value] = found
+    return found
+
+
+def _to_text(column: _Column, value: str, index: int) -> None:
+    _fall_back(column, index)
+    assert column.texts is not None
+    column.texts.append(value)
 
 
 def _fall_back(column: _Column, rows_so_far: int) -> None:
