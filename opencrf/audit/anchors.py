@@ -302,7 +302,9 @@ def prune_plan(checkpoints: Iterable[tuple[str, Checkpoint]], now: datetime) -> 
 
 
 def checkpoints_prune(storage: Storage | None = None, *, now: datetime | None = None) -> list[str]:
-    """Delete the checkpoints `prune_plan` lets go; files that do not verify are kept."""
+    """Delete the checkpoints `prune_plan` lets go, except evidence: files that do not verify,
+    and checkpoints in force that the trail no longer matches (a cut or a rewrite they saw;
+    newer checkpoints, signed after the attack, would not show it)."""
     storage = storage or default_storage
     found = []
     for name in checkpoint_names(storage):
@@ -310,7 +312,25 @@ def checkpoints_prune(storage: Storage | None = None, *, now: datetime | None = 
             found.append((name, checkpoint_read(name, storage)))
         except AnchorInvalid:
             continue  # evidence for the operator, never pruned
-    doomed = prune_plan(found, now or datetime.now(UTC))
+    in_force = _in_force(found)
+    doomed = [
+        name
+        for name in prune_plan(found, now or datetime.now(UTC))
+        if name not in in_force or not _contradicted(in_force[name])
+    ]
     for name in doomed:
         storage.delete(name)
     return doomed
+
+
+def _in_force(found: list[tuple[str, Checkpoint]]) -> dict[str, Checkpoint]:
+    """The checkpoints from the newest restart on, by name: those the trail must match."""
+    ordered = sorted(found, key=lambda item: item[1].made_at)
+    starts = [index for index, (_name, checkpoint) in enumerate(ordered) if checkpoint.restart]
+    return dict(ordered[starts[-1] :] if starts else ordered)
+
+
+def _contradicted(checkpoint: Checkpoint) -> bool:
+    from opencrf.audit.verify import heads_compare  # verify builds on this module
+
+    return bool(heads_compare(checkpoint))

@@ -358,6 +358,48 @@ def test_pruning_deletes_files_but_never_one_that_does_not_verify(paula_context,
     assert checkpoint_names() == sorted([unsigned, january, newest])
 
 
+def test_pruning_keeps_every_checkpoint_in_force_that_the_trail_no_longer_matches(
+    paula_context, monkeypatch
+):
+    # Found by outside testing: after a cut, the hourly job signed the shorter trail, found
+    # nothing against that newest checkpoint, and within a day pruned the only checkpoint that
+    # saw the deleted entries; the daily verification then passed and cleared the alert.
+    monkeypatch.setattr(anchors, "KEEP_NEWEST", 1)
+    _chain(paula_context, length=5)
+    saw_the_rewritten_entry = _checkpoint()
+    _chain(paula_context, length=1)
+    saw_the_cut_entry = _checkpoint()
+    _lift_triggers()
+    _delete(6)
+    _rewrite_from(5)
+    later = [_checkpoint() for _ in range(3)]  # the hourly job, after the attack
+
+    deleted = checkpoints_prune(now=datetime.now(UTC))
+
+    assert sorted(deleted) == sorted(checkpoint.source for checkpoint in later[:-1])
+    assert checkpoint_names() == sorted(
+        [saw_the_cut_entry.source, saw_the_rewritten_entry.source, later[-1].source]
+    )
+    assert not _verify().ok
+
+
+def test_pruning_lets_go_of_checkpoints_from_before_a_restart_that_no_longer_match(
+    paula_context, monkeypatch
+):
+    monkeypatch.setattr(anchors, "KEEP_NEWEST", 1)
+    _chain(paula_context, length=3)
+    before = _checkpoint()
+    _lift_triggers()
+    _sql("DELETE FROM audit_auditevent WHERE project_id = %s", [PROJECT])  # a training reset
+    restart = _checkpoint(restart=True)
+    newest = _checkpoint()
+
+    deleted = checkpoints_prune(now=datetime.now(UTC))
+
+    assert deleted == [before.source]
+    assert checkpoint_names() == sorted([restart.source, newest.source])
+
+
 def test_a_checkpoint_document_round_trips(paula_context):
     _chain(paula_context, length=2)
     checkpoint = checkpoint_make(reason="test", verification={"ok": True, "problems": 0})
