@@ -104,8 +104,13 @@ class ExportTable:
     _cells: Callable[[], Iterator[list[Any]]]
 
     def rows(self) -> Iterator[list[str]]:
+        # Every cell is text but the repeat instance (an int, or "" on a non-repeat row).
+        names = self.names
+        index = names.index(REPEAT_INSTANCE_COLUMN) if REPEAT_INSTANCE_COLUMN in names else -1
         for cells in self._cells():
-            yield [cell if isinstance(cell, str) else str(cell) for cell in cells]
+            if index >= 0:
+                cells[index] = str(cells[index])
+            yield cells
 
     @property
     def names(self) -> list[str]:
