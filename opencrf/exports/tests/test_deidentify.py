@@ -258,3 +258,25 @@ def test_hostile_labels_are_plain_text_in_every_format(demo, pi_paula, tmp_path)
 
     assert 'attr(data[["weight"]], "label") <- "alert(\\"x\\")Weight \\"kg\\", \'s\\\\"' in script
     assert meta.column_names_to_labels["weight"] == 'alert("x")Weight "kg", \'s\\'
+
+
+@pytest.mark.parametrize(("format", "kept"), [("spss", 255 // 3), ("stata", 80), ("sas", 256 // 3)])
+def test_very_long_japanese_labels_are_cut_at_the_formats_limit_between_characters(
+    demo, pi_paula, tmp_path, format, kept
+):
+    demo.fields.filter(field_name="weight").update(field_label="体重" * 300)
+    demo.design_version += 1
+    demo.save(update_fields=["design_version"])
+
+    data = export_bytes(pi_paula, demo, format)
+    path = tmp_path / "d"
+    if format == "sas":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            path.write_bytes(archive.read("data.xpt"))
+        _frame, meta = pyreadstat.read_xport(str(path))
+    else:
+        path.write_bytes(data)
+        reader = pyreadstat.read_sav if format == "spss" else pyreadstat.read_dta
+        _frame, meta = reader(str(path))
+
+    assert meta.column_names_to_labels["weight"] == ("体重" * 300)[:kept]
