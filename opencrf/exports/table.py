@@ -125,7 +125,7 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
     exported = [i.name for i in design.instruments if rights.export(i.name) != ExportRight.NONE]
     if not exported or not design.rows:
         raise PermissionDenied(_("You may not export data from any instrument of this project."))
-    strictest = min((rights.export(name) for name in exported), key=STRICTNESS.index)
+    strictest = min((_known(rights.export(name)) for name in exported), key=STRICTNESS.index)
     deidentify = enforced(request.deidentify, record_field=design.rows[0], right=strictest)
     chosen = request.fields or request.forms  # the record id always leads a selection
     fields = (*request.fields, design.record_id_field) if chosen else ()
@@ -155,6 +155,12 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
 
     variables = _variables(design, layout)
     return ExportTable(project, design, layout, variables, deidentify, cells)
+
+
+def _known(right: str) -> str:
+    """The right, or `deidentified` for a value this code does not know (as the layout reads
+    it): an unexpected stored value never widens an export."""
+    return right if right in STRICTNESS else ExportRight.DEIDENTIFIED
 
 
 def _rewriter(

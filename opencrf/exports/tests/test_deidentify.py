@@ -280,3 +280,18 @@ def test_very_long_japanese_labels_are_cut_at_the_formats_limit_between_characte
         _frame, meta = reader(str(path))
 
     assert meta.column_names_to_labels["weight"] == ("体重" * 300)[:kept]
+
+
+def test_an_unknown_stored_right_counts_as_deidentified(demo, site_a_sam):
+    forms = list(demo.instruments.values_list("name", flat=True))
+    ProjectMember.objects.filter(user=site_a_sam).update(
+        export_rights=dict.fromkeys(forms, "everything please")
+    )
+    demo.fields.filter(field_name="record_id").update(identifier="y")
+    demo.design_version += 1
+    demo.save(update_fields=["design_version"])
+
+    rows = _rows(export_bytes(site_a_sam, demo, "csv"))
+
+    assert not {"dob", "phone", "initials", "consent_date"} & set(rows[0])
+    assert rows[0]["record_id"] == Keys(project_secret(demo)).record_hash("1-1")
