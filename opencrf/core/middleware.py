@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
@@ -64,9 +65,16 @@ class RequestSizeMiddleware:
             except ValueError:
                 length = 0
             if length > settings.OPENCRF_FORM_MAX_BYTES:
-                message = _("The request is too large.")
-                return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
+                return too_large(settings.OPENCRF_FORM_MAX_BYTES)
         return self.get_response(request)
+
+
+def too_large(limit: int) -> HttpResponse:
+    """413 naming the limit, so that whoever sent it knows what to shorten."""
+    message = _(
+        "The request is too large: a page accepts at most %(limit)s bytes of form fields."
+    ) % {"limit": f"{limit:,}"}
+    return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")
 
 
 class RequestTextMiddleware:
@@ -99,6 +107,10 @@ class RequestTextMiddleware:
             check_form(request)
         except TextRefused as refused:
             return _bad_request(refused.message)
+        except RequestDataTooBig:
+            # A multipart page form (data entry) over Django's limit on its non-file fields:
+            # Django would answer a bare "Bad Request (400)".
+            return too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
         return None
 
 
