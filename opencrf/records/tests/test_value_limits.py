@@ -8,6 +8,7 @@ stored on SQLite and to fail with a server error on PostgreSQL.
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from opencrf.records.errors import InvalidValues, ValueProblem
 from opencrf.records.imports import ImportOptions, ImportProblem, ImportRefused, records_import
@@ -145,4 +146,35 @@ def test_an_import_refuses_a_nul_in_a_record_id_before_looking_it_up(salt_rct, p
             "study_id contains a NUL character, which no value may contain.",
         )
     ]
+    assert snapshot(salt_rct) == before
+
+
+def test_the_form_shows_a_refused_long_value_again_only_up_to_the_limit(
+    client, pi_paula, salt_rct, osaka_record, settings
+):
+    settings.OPENCRF_VALUE_MAX_CHARS = 100
+    url = reverse(
+        "records:form", args=[salt_rct.pk, osaka_record.record_id, "baseline_arm_1", "baseline", 1]
+    )
+    client.force_login(pi_paula)
+    page = client.get(url)
+    before = snapshot(salt_rct)
+
+    response = client.post(
+        url,
+        {
+            "base_version": page.context["base_version"],
+            "base_values": page.context["base_values"],
+            "baseline_notes": "y" * 100 + "z" * 5000,
+            "reason": "",
+            "action": "stay",
+        },
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "baseline_notes has 5100 characters; a value may have at most 100." in html
+    assert "y" * 100 in html
+    assert "z" not in html.split("y" * 100, 1)[1][:10]
+    assert len(response.content) < len(page.content) + 5000
     assert snapshot(salt_rct) == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
@@ -173,11 +174,18 @@ def _delete_replaced(
         file_delete(context=context, stored_file=stored_file, reason=reason)
 
 
+def _echoed(values: Mapping[str, str]) -> dict[str, str]:
+    """The submitted values to show again, each cut to the longest value a field may hold: a
+    refused 50 MB note must not come back as a 50 MB page (the error still names its length)."""
+    limit = settings.OPENCRF_VALUE_MAX_CHARS
+    return {name: value[:limit] for name, value in values.items()}
+
+
 def _save(request: AuthedRequest, page: FormPage) -> HttpResponse:
     values = submitted_values(page, request.POST)
     status = _int_or_none(request.POST.get(page.status_key, ""))
     reason = request.POST.get("reason", "").strip()
-    shown = {**values, page.status_key: request.POST.get(page.status_key, "")}
+    shown = {**_echoed(values), page.status_key: request.POST.get(page.status_key, "")}
     if page.record_id_field:
         shown.setdefault(page.record_id_field, page.record.record_id)
     context = AuditContext.from_request(request)
