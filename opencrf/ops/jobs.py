@@ -19,6 +19,7 @@ from collections.abc import Callable
 from types import FrameType
 
 from django.db import connections
+from django.utils import timezone
 
 from opencrf.ops.runner import JobRunner, backoff, beat, describe, note_restart
 from opencrf.ops.schedule import Scheduler
@@ -68,6 +69,7 @@ class Supervisor:
         self._runner_thread: threading.Thread | None = None
         self._scheduler_thread: threading.Thread | None = None
         self._started_at = 0.0
+        self._started_wall = timezone.now()
         self._died_at: float | None = None
         self._deaths = 0
 
@@ -106,6 +108,7 @@ class Supervisor:
         runner = self.make_runner()
         self.runner = runner
         self._started_at = time.monotonic()
+        self._started_wall = timezone.now()
         self._died_at = None
         self._runner_thread = threading.Thread(
             target=closing_connections(lambda: self._run_runner(runner)),
@@ -137,7 +140,8 @@ class Supervisor:
         if now - self._died_at < self._pause():
             return
         error = self.runner.error if self.runner else None
-        self._quietly(lambda: note_restart(self.worker_id, error))
+        started = self._started_wall
+        self._quietly(lambda: note_restart(self.worker_id, error, started_at=started))
         self.restarts += 1
         self._start_runner()
 

@@ -9,7 +9,9 @@ ended and nothing noticed. Here:
   serialization failure or a deadlock) is logged and retried after a growing pause; any other
   error ends `run`, and the supervisor in opencrf/ops/jobs.py starts a new runner;
 - the runner thread writes its own heartbeat between jobs and at least every `beat_seconds`
-  while it waits, and records the job it runs and since when (see `WorkerHeartbeat`);
+  while it waits, each time after a claim that worked (a runner whose claims all fail falls
+  silent, however often it is restarted), and records the job it runs and since when (see
+  `WorkerHeartbeat`);
 - once a job is claimed, how it ended is always recorded: that write is retried until it lands;
   a job left running by a runner process of this host that is gone is recorded as failed when
   the next runner starts.
@@ -96,16 +98,31 @@ def beat(worker_id: str, *, now: datetime | None = None, **state: Any) -> None:
         WorkerHeartbeat.objects.filter(worker_id=worker_id).update(**values)
 
 
-def note_restart(worker_id: str, error: BaseException | None) -> None:
-    """Count a restart of the runner and keep what ended the last one."""
+def note_restart(worker_id: str, error: BaseException | None, *, started_at: datetime) -> None:
+    """Count a restart of the runner and keep what ended the last one.
+
+    A runner that died before it ever beat has no row yet: it gets one, last seen when it was
+    started (`started_at`), so that its death is on record but is no sign of life.
+    """
     from django.db.models import F
 
+    now = timezone.now()
+    last_error = describe(error) if error else ""
     found = WorkerHeartbeat.objects.filter(worker_id=worker_id)
-    found.update(
-        restarts=F("restarts") + 1,
-        last_error=describe(error) if error else "",
-        last_error_at=timezone.now(),
-    )
+    if found.update(restarts=F("restarts") + 1, last_error=last_error, last_error_at=now):
+        return
+    try:
+        with transaction.atomic():
+            WorkerHeartbeat.objects.create(
+                worker_id=worker_id,
+                started_at=started_at,
+                last_seen_at=started_at,
+                restarts=1,
+                last_error=last_error,
+                last_error_at=now,
+            )
+    except IntegrityError:  # a runner beat meanwhile: count the restart on its row
+        found.update(restarts=F("restarts") + 1, last_error=last_error, last_error_at=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,11 +271,15 @@ class JobRunner:
                 stop.wait(self.interval)
 
     def step(self) -> bool:
-        """Beat if due, then claim and run one job; False when there was none."""
+        """Claim and run one job; with none to run, beat if due and return False.
+
+        The beat follows a claim that worked, so that a runner whose every claim fails, however
+        often the supervisor starts it again, falls silent instead of looking alive.
+        """
         close_old_connections()  # honours CONN_MAX_AGE and the health checks, as requests do
-        self._beat_if_due()
         job = self.claim(self.worker_id)
         if job is None:
+            self._beat_if_due()
             return False
         self.run_job(job)
         return True

@@ -244,11 +244,6 @@ class AlwaysFailingClaims:
         raise RuntimeError("the claim broke")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect for the integrator: the runner beats before its claim, so each restart "
-    "looks alive (remove this mark with the fix)",
-)
 def test_a_runner_that_dies_at_every_claim_falls_silent_though_it_is_restarted(
     client, settings, supervised
 ):
