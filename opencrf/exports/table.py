@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from itertools import groupby
 from typing import Any
 
 from django.utils.html import strip_tags
@@ -89,6 +90,9 @@ class ExportRequest:
     records: tuple[str, ...] = ()
     labels: bool = False  # cells hold choice labels rather than codes
     deidentify: Deidentify = field(default_factory=Deidentify)
+    groups: frozenset[int] = frozenset()  # data access group ids; empty = every group
+    record_level: bool = False  # the filter keeps every row of a record with a matching row
+    repeating: bool = True  # False leaves out the rows of repeating instances
 
 
 @dataclass
@@ -144,17 +148,42 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
     records = records_visible_to(user, project)
     if request.records:
         records = records.filter(record_id__in=request.records)
+    if request.groups:
+        records = records.filter(group_id__in=request.groups)
     options = ExportOptions(
         labels=request.labels, groups=layout.groups, events=request.events, filter=request.filter
     )
     rewrite = _rewriter(project, layout, deidentify)
 
     def cells() -> Iterator[list[Any]]:
-        for row in flat_cells(project, design, records, layout, options):
+        rows = flat_cells(project, design, records, layout, options)
+        if request.record_level and request.filter is not None:
+            everything = replace(options, filter=None)
+            rows = _whole_records(flat_cells(project, design, records, layout, everything), rows)
+        if not request.repeating and layout.repeating:
+            at = layout.header.index(REPEAT_FORM_COLUMN)
+            rows = (row for row in rows if not row[at] and not row[at + 1])
+        for row in rows:
             yield rewrite(row)
 
     variables = _variables(design, layout)
     return ExportTable(project, design, layout, variables, deidentify, cells)
+
+
+def _whole_records(
+    every: Iterator[list[Any]], matching: Iterator[list[Any]]
+) -> Iterator[list[Any]]:
+    """Every row of the records that have a matching row. Both streams come in the same
+    record order and the matching records are a subsequence of all, so they are walked in
+    step: memory holds one record's rows, whatever the size of the project."""
+    wanted = (record_id for record_id, _rows in groupby(matching, key=lambda row: row[0]))
+    target = next(wanted, None)
+    for record_id, rows in groupby(every, key=lambda row: row[0]):
+        if target is None:
+            return
+        if record_id == target:
+            yield from rows
+            target = next(wanted, None)
 
 
 def _known(right: str) -> str:

@@ -1,0 +1,329 @@
+"""Reading saved reports: who may see and change which report, and a report's rows.
+
+Every row comes from `table.export_table`, which reads through `records_visible_to` and the
+viewer's export rights: a report shared with a role shows each of its members only the
+records of their own data access group, and only the columns their export right allows.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import total_ordering
+from itertools import islice
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from opencrf.accounts.models import User
+from opencrf.core.errors import InvalidInput, NotFound, PermissionDenied
+from opencrf.dictionary.choices import parse_choices
+from opencrf.dictionary.design import design_of
+from opencrf.exports.models import Report
+from opencrf.exports.table import ExportRequest, ExportTable, Kind, export_table
+from opencrf.logic import Node, parse_shared
+from opencrf.projects.models import DataAccessGroup, ExportRight, Project
+from opencrf.projects.rights import Rights
+from opencrf.projects.selectors import active_member, member_rights
+from opencrf.records.export import EVENT_COLUMN, GROUP_COLUMN
+
+PAGE_SIZE = 100
+CHOICE_TYPES = frozenset({"radio", "dropdown", "yesno", "truefalse"})
+LIVE_SPECIAL = (GROUP_COLUMN, EVENT_COLUMN)
+BUILT_IN = {
+    "A": gettext_lazy("All data (all records and fields)"),
+    "B": gettext_lazy("Selected instruments and/or events (all records)"),
+}
+
+
+def may_use_reports(rights: Rights, project: Project) -> bool:
+    """Reports show exported data, so they are for members with an export right on at least
+    one instrument (REDCap shows its reports page to members with data export rights)."""
+    instruments = design_of(project).instruments
+    return any(rights.export(i.name) != ExportRight.NONE for i in instruments)
+
+
+def may_build_reports(rights: Rights, project: Project) -> bool:
+    """Creating reports needs REDCap's "Add/Edit/Organize Reports" right. OpenCRF's rights have
+    no such flag yet, so Project Design stands for it (as the designers build reports)."""
+    return rights.design and may_use_reports(rights, project)
+
+
+def _rights(user: User, project: Project) -> Rights:
+    return member_rights(user, project)  # NotFound for a non-member
+
+
+def _listed(access: dict[str, Any], user: User, project: Project) -> bool:
+    member = active_member(user, project)
+    if member is None:
+        return False
+    return (
+        user.pk in access.get("users", [])
+        or (member.role_id is not None and member.role_id in access.get("roles", []))
+        or (member.group_id is not None and member.group_id in access.get("groups", []))
+    )
+
+
+def may_view(user: User, project: Project, report: Report) -> bool:
+    rights = _rights(user, project)
+    if not may_use_reports(rights, project):
+        return False
+    if rights.is_admin or report.view_all or report.created_by_id == user.pk:
+        return True
+    return _listed(report.view_access, user, project) or _listed(report.edit_access, user, project)
+
+
+def may_edit(user: User, project: Project, report: Report) -> bool:
+    rights = _rights(user, project)
+    if not may_build_reports(rights, project):
+        return False
+    if rights.is_admin or report.created_by_id == user.pk:
+        return True
+    return _listed(report.edit_access, user, project)
+
+
+def reports_visible_to(user: User, project: Project) -> list[Report]:
+    """The saved reports `user` may view, in creation order; none without an export right."""
+    try:
+        rights = _rights(user, project)
+    except NotFound:
+        return []
+    if not may_use_reports(rights, project):
+        return []
+    return [r for r in project.reports.all() if may_view(user, project, r)]
+
+
+def access_report(user: User, project: Project, report_id: int | str) -> Report:
+    """The report if `user` may view it, else NotFound — the same for missing and hidden."""
+    report = project.reports.filter(pk=_number(report_id)).first()
+    if report is None or not may_view(user, project, report):
+        raise NotFound(_("No such report."))
+    return report
+
+
+def access_report_for_edit(user: User, project: Project, report_id: int | str) -> Report:
+    report = access_report(user, project, report_id)
+    if not may_edit(user, project, report):
+        raise PermissionDenied(_("You may not change this report."))
+    return report
+
+
+def _number(text: int | str) -> int:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return 0
+
+
+@dataclass(frozen=True)
+class LiveFilter:
+    """A filter the viewer may change: a choice field, the group or the event."""
+
+    name: str
+    label: str
+    options: tuple[tuple[str, str], ...]  # (value, label)
+    chosen: str = ""
+
+
+def live_filters(
+    user: User, project: Project, report: Report, chosen: dict[str, str]
+) -> list[LiveFilter]:
+    design = design_of(project)
+    rows = {row.field_name: row for row in design.rows}
+    found = []
+    for name in report.live_filters:
+        options: tuple[tuple[str, str], ...]
+        if name == GROUP_COLUMN:
+            label = _("Data access group")
+            options = tuple((g.unique_name, g.name) for g in _groups_for(user, project))
+        elif name == EVENT_COLUMN:
+            label = _("Event")
+            options = tuple((e.unique_name, e.name) for e in design.events)
+        elif name in rows:
+            label = rows[name].field_label
+            options = tuple((c.code, c.label) for c in _choices(rows[name]))
+        else:
+            continue  # a field since removed from the dictionary
+        value = chosen.get(name, "")
+        found.append(LiveFilter(name, label, options, value if _find(options, value) else ""))
+    return found
+
+
+def _find(options: tuple[tuple[str, str], ...], value: str) -> bool:
+    return any(code == value for code, _label in options)
+
+
+def _groups_for(user: User, project: Project) -> list[DataAccessGroup]:
+    rights = _rights(user, project)
+    groups = project.groups.all()
+    return list(groups.filter(pk=rights.group_id) if rights.group_id else groups)
+
+
+def _choices(row: Any) -> list[Any]:
+    from opencrf.dictionary.choices import Choice
+
+    if row.field_type == "yesno":
+        return [Choice("1", "Yes"), Choice("0", "No")]
+    if row.field_type == "truefalse":
+        return [Choice("1", "True"), Choice("0", "False")]
+    return parse_choices(row.select_choices_or_calculations)
+
+
+def report_request(
+    project: Project, report: Report, live: Sequence[LiveFilter] = (), labels: bool = False
+) -> ExportRequest:
+    """The export request a report makes, with the live filters the viewer chose. Names that
+    no longer exist (a field, event or group since removed) are left out, never guessed."""
+    design = design_of(project)
+    known = {row.field_name for row in design.rows}
+    known |= {f"{i.name}_complete" for i in design.instruments}
+    events = {e.unique_name for e in design.events}
+    chosen_events = frozenset(name for name in report.events if name in events)
+    groups = {g.unique_name: g.pk for g in project.groups.all()}
+    chosen_groups = {groups[name] for name in report.groups if name in groups}
+    logic = report.filter_logic.strip()
+    for live_filter in live:
+        if not live_filter.chosen:
+            continue
+        if live_filter.name == EVENT_COLUMN:
+            chosen_events = frozenset({live_filter.chosen})
+        elif live_filter.name == GROUP_COLUMN:
+            wanted = groups[live_filter.chosen]
+            # an impossible id when the report's own groups exclude the one chosen
+            chosen_groups = {wanted} if not chosen_groups or wanted in chosen_groups else {0}
+        else:
+            # the value is one of the field's own codes (checked in `live_filters`): safe to quote
+            condition = f"[{live_filter.name}] = '{live_filter.chosen}'"
+            logic = f"({logic}) and {condition}" if logic else condition
+    return ExportRequest(
+        fields=tuple(name for name in report.fields if name in known) or (design.record_id_field,),
+        events=chosen_events,
+        groups=frozenset(chosen_groups),
+        filter=_parsed(logic),
+        labels=labels,
+        record_level=report.filtering == Report.Filtering.RECORD,
+        repeating=report.include_repeating,
+    )
+
+
+def _parsed(logic: str) -> Node | None:
+    return parse_shared(logic) if logic else None
+
+
+def built_in_request(
+    project: Project, key: str, forms: Sequence[str] = (), events: Sequence[str] = ()
+) -> ExportRequest:
+    """Report A (everything) or B (the chosen instruments and events)."""
+    if key == "A":
+        return ExportRequest()
+    design = design_of(project)
+    names = {i.name for i in design.instruments}
+    chosen = tuple(name for name in forms if name in names)
+    if not chosen:
+        raise InvalidInput(_("Choose at least one instrument for report B."))
+    known = {e.unique_name for e in design.events}
+    return ExportRequest(forms=chosen, events=frozenset(e for e in events if e in known))
+
+
+@dataclass
+class ReportPage:
+    """One page of a report: the table's variables and the rows of the page."""
+
+    table: ExportTable
+    rows: list[list[str]]
+    total: int
+    page: int
+    pages: int
+    sort: str = ""
+    descending: bool = False
+    record_links: bool = field(default=True)
+
+
+def report_page(
+    user: User,
+    project: Project,
+    request: ExportRequest,
+    *,
+    page: int = 1,
+    order: Sequence[tuple[str, bool]] = (),
+) -> ReportPage:
+    """Rows `(page-1)*PAGE_SIZE …` of the report, ordered by `order` ((column, descending)
+    pairs; none: record order). The rows are streamed: only the page (and, when sorting, the
+    best `page × PAGE_SIZE` rows so far) is held, never the whole report."""
+    table = export_table(user, project, request)
+    names = table.names
+    order = [(name, desc) for name, desc in order if name in names][:3]
+    page = max(page, 1)
+    start, stop = (page - 1) * PAGE_SIZE, page * PAGE_SIZE
+    counter = _Counter(table.rows())
+    if order:
+        key = _sort_key(table, order)
+        best = heapq.nsmallest(stop, enumerate(counter), key=lambda pair: key(pair))
+        rows = [row for _n, row in best[start:stop]]
+    else:
+        rows = list(islice(counter, start, stop))
+    for _rest in counter:  # count the rest without keeping it
+        pass
+    pages = max(1, -(-counter.count // PAGE_SIZE))
+    hashed = table.deidentify.hash_record_id
+    first = order[0] if order else ("", False)
+    return ReportPage(table, rows, counter.count, page, pages, first[0], first[1], not hashed)
+
+
+class _Counter:
+    def __init__(self, rows: Iterator[list[str]]) -> None:
+        self.rows = rows
+        self.count = 0
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return self
+
+    def __next__(self) -> list[str]:
+        row = next(self.rows)
+        self.count += 1
+        return row
+
+
+@total_ordering
+class _Reversed:
+    """A key that sorts in the opposite direction (for descending text)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.value == other.value
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return bool(other.value < self.value)
+
+
+NUMERIC = frozenset({Kind.INTEGER, Kind.NUMBER})
+
+
+def _sort_key(table: ExportTable, order: Sequence[tuple[str, bool]]) -> Any:
+    """Blanks last in either direction; numbers as numbers; ties in record order."""
+    kinds = {v.name: v.kind for v in table.variables}
+    indexes = [(table.names.index(name), kinds[name] in NUMERIC, desc) for name, desc in order]
+
+    def key(pair: tuple[int, list[str]]) -> tuple[Any, ...]:
+        position, row = pair
+        parts: list[Any] = []
+        for index, numeric, desc in indexes:
+            value = row[index]
+            typed: Any = _number_or_text(value) if numeric else value
+            parts.append(value == "")
+            parts.append(_Reversed(typed) if desc else typed)
+        parts.append(position)
+        return tuple(parts)
+
+    return key
+
+
+def _number_or_text(value: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(value))
+    except ValueError:
+        return (1, value)
