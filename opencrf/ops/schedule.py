@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -150,21 +150,42 @@ class Scheduler:
             period = periodic.due(local)
             if period is None or (periodic.job, period) in self._seen:
                 continue
+            if self._claim_and_enqueue(periodic.job, periodic.task, period):
+                enqueued.append(periodic.job)
             self._seen.add((periodic.job, period))
-            if not claim(periodic.job, period, self.worker_id):
-                continue
-            try:
-                import_string(periodic.task).enqueue()
-            except Exception:
-                logger.exception("Could not enqueue the periodic job %s", periodic.job)
-                ScheduledRun.objects.filter(job=periodic.job, period=period).update(
-                    ok=False, error="could not enqueue", finished_at=timezone.now()
-                )
-                continue
-            enqueued.append(periodic.job)
         if len(self._seen) > 10_000:  # one entry per job and period; forget old periods
             self._seen.clear()
         return enqueued
+
+    def _claim_and_enqueue(self, job: str, task: str, period: str) -> bool:
+        """Claim (job, period) and enqueue its task in one transaction; True when this worker did.
+
+        A database error in either (SQLite's "database is locked" during a long import) leaves
+        neither behind and propagates before the period is marked seen, so the next pass tries
+        again rather than losing the day's backup. A task that cannot be enqueued for any other
+        reason is recorded as a failed run of that period.
+        """
+        try:
+            with transaction.atomic():
+                if not claim(job, period, self.worker_id):
+                    return False
+                import_string(task).enqueue()
+        except DatabaseError:
+            raise
+        except Exception:
+            logger.exception("Could not enqueue the periodic job %s", job)
+            ScheduledRun.objects.get_or_create(
+                job=job,
+                period=period,
+                defaults={
+                    "claimed_by": self.worker_id,
+                    "ok": False,
+                    "error": "could not enqueue",
+                    "finished_at": timezone.now(),
+                },
+            )
+            return False
+        return True
 
     def run_forever(self, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -100,11 +100,6 @@ def test_the_training_reset_runs_only_on_a_training_instance(monkeypatch, settin
     assert "training_reset" in schedule.Scheduler("b").tick(now)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect for the integrator: Scheduler.tick marks a period seen before claiming it, "
-    "so a claim that meets a locked database is never retried (remove this mark with the fix)",
-)
 def test_a_claim_that_met_a_locked_database_is_retried_at_the_next_pass(monkeypatch, settings):
     # Found by outside testing: during a long SQLite import every scheduler's pass failed on
     # "database is locked"; a daily job due at that pass was then never enqueued that day.
@@ -136,3 +131,49 @@ def test_a_claim_that_met_a_locked_database_is_retried_at_the_next_pass(monkeypa
 
     assert "opencrf.ops.backups.tasks.scheduled_backup" in enqueued
     assert ScheduledRun.objects.filter(job="backup", period="2026-12-02").count() == 1
+
+
+def test_an_enqueue_that_met_a_locked_database_leaves_no_claim_and_is_retried(
+    monkeypatch, settings
+):
+    # The claim and the enqueue share one transaction: a claim kept without its job would
+    # skip the day's backup on every node.
+    from django.db import OperationalError
+
+    attempts: list[str] = []
+
+    def enqueue(self) -> None:
+        attempts.append("enqueue")
+        if len(attempts) == 1:
+            raise OperationalError("database is locked")
+
+    monkeypatch.setattr(
+        schedule, "import_string", lambda path: type("T", (), {"enqueue": enqueue})()
+    )
+    settings.OPENCRF_BACKUP_TIME = "02:30"
+    settings.OPENCRF_INSTANCE_ROLE = "production"
+    scheduler = schedule.Scheduler("node-a-1")
+    with pytest.raises(OperationalError):
+        scheduler.tick(datetime(2026, 12, 2, 3, 0, tzinfo=TOKYO))
+    assert not ScheduledRun.objects.filter(job="backup", period="2026-12-02").exists()
+
+    assert "backup" in scheduler.tick(datetime(2026, 12, 2, 3, 0, 30, tzinfo=TOKYO))
+    assert ScheduledRun.objects.filter(job="backup", period="2026-12-02").count() == 1
+
+
+def test_a_task_that_cannot_be_enqueued_is_recorded_as_a_failed_run(monkeypatch, settings):
+    def enqueue(self) -> None:
+        raise ValueError("no such task")
+
+    monkeypatch.setattr(
+        schedule, "import_string", lambda path: type("T", (), {"enqueue": enqueue})()
+    )
+    settings.OPENCRF_BACKUP_TIME = "02:30"
+    settings.OPENCRF_INSTANCE_ROLE = "production"
+    scheduler = schedule.Scheduler("node-a-1")
+
+    assert "backup" not in scheduler.tick(datetime(2026, 12, 2, 3, 0, tzinfo=TOKYO))
+
+    run = ScheduledRun.objects.get(job="backup", period="2026-12-02")
+    assert (run.ok, run.error, run.claimed_by) == (False, "could not enqueue", "node-a-1")
+    assert "backup" not in scheduler.tick(datetime(2026, 12, 2, 3, 0, 30, tzinfo=TOKYO))
