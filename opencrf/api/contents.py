@@ -11,6 +11,7 @@ from django.http.response import HttpResponseBase
 from opencrf.api import design as design_imports
 from opencrf.api import files, logs, pdf, people, projects, repository
 from opencrf.api import records as record_contents
+from opencrf.api import reports as report_contents
 from opencrf.api.calls import Call
 from opencrf.api.errors import ApiError
 from opencrf.api.formats import plain_response, table_response
@@ -232,7 +233,7 @@ HANDLERS: dict[str, Handler] = {
     "userRoleMapping": Handler(people.role_mapping),
     "dag": Handler(people.dags),
     "userDagMapping": Handler(people.dag_mapping),
-    "report": Handler(_not_enabled('The value of the parameter "report_id" is not valid')),
+    "report": Handler(report_contents.report),
     "surveyLink": Handler(_not_enabled(SURVEYS_OFF)),
     "surveyQueueLink": Handler(_not_enabled(SURVEYS_OFF)),
     "surveyAccessCode": Handler(_not_enabled(SURVEYS_OFF)),

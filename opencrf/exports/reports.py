@@ -27,6 +27,7 @@ from opencrf.exports.selectors import (
 from opencrf.logic import LogicSyntaxError, parse, references
 from opencrf.projects.models import Project
 from opencrf.projects.selectors import member_rights
+from opencrf.records.export import GROUP_COLUMN
 
 MAX_ORDER = 3
 MAX_LIVE = 3
@@ -95,6 +96,7 @@ def _clean(project: Project, spec: ReportSpec) -> dict[str, Any]:
         problems.append(_("The title is longer than 200 characters."))
     known = [row.field_name for row in design.rows if row.field_type != "descriptive"]
     known_set = set(known) | {f"{i.name}_complete" for i in design.instruments}
+    known_set.add(GROUP_COLUMN)  # REDCap's reports may show the group as a column
     fields = [design.record_id_field]
     fields += [n for n in dict.fromkeys(spec.fields) if n != design.record_id_field]
     _unknown(problems, _("fields"), [n for n in fields if n not in known_set])

@@ -199,6 +199,7 @@ def report_request(
             logic = f"({logic}) and {condition}" if logic else condition
     return ExportRequest(
         fields=tuple(name for name in report.fields if name in known) or (design.record_id_field,),
+        group_column=GROUP_COLUMN in report.fields,
         events=chosen_events,
         groups=frozenset(chosen_groups),
         filter=_parsed(logic),

@@ -93,6 +93,9 @@ class ExportRequest:
     groups: frozenset[int] = frozenset()  # data access group ids; empty = every group
     record_level: bool = False  # the filter keeps every row of a record with a matching row
     repeating: bool = True  # False leaves out the rows of repeating instances
+    checkbox_labels: bool = False  # the API's exportCheckboxLabel
+    decimal_comma: bool = False  # the API's decimalCharacter=","
+    group_column: bool = True  # the group column, for exporters who see every group
 
 
 @dataclass
@@ -138,7 +141,7 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
         design,
         fields=fields,
         forms=request.forms,
-        groups=rights.group_id is None,
+        groups=request.group_column and rights.group_id is None,
         export_right=rights.export,
     )
     kept = [
@@ -151,7 +154,12 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
     if request.groups:
         records = records.filter(group_id__in=request.groups)
     options = ExportOptions(
-        labels=request.labels, groups=layout.groups, events=request.events, filter=request.filter
+        labels=request.labels,
+        checkbox_labels=request.checkbox_labels,
+        groups=layout.groups,
+        events=request.events,
+        filter=request.filter,
+        decimal_comma=request.decimal_comma,
     )
     rewrite = _rewriter(project, layout, deidentify)
 
