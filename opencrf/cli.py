@@ -194,21 +194,30 @@ def cmd_check(args: argparse.Namespace) -> None:
 def cmd_audit_verify(args: argparse.Namespace) -> None:
     """Check every chain against itself and against the signed checkpoints; exit 1 on any fault.
 
-    The checkpoints are those in the storage from the newest restart on, plus each `--anchor`
+    The checkpoints are those the jobs compare with: the files in the storage from the newest
+    restart on and every kept backup's made since (unless --no-backups), plus each `--anchor`
     (a backup id, a checkpoint file or a backup's manifest) however old.
     """
     _setup_django()
-    from opencrf.audit.anchors import AnchorInvalid, checkpoints_read
+    from opencrf.audit.anchors import AnchorInvalid
     from opencrf.audit.verify import verify_anchored
-    from opencrf.ops.backups.audit_anchor import checkpoint_from
+    from opencrf.ops.backups.audit_anchor import checkpoint_from, trail_anchors
 
-    stored = checkpoints_read()
-    checkpoints, refused = stored.in_force(), list(stored.refused)
+    anchors = trail_anchors(backups=not args.no_backups)
+    checkpoints, refused = list(anchors.checkpoints), list(anchors.refused)
     for source in args.anchor:
         try:
-            checkpoints.append(checkpoint_from(source))
+            checkpoint = checkpoint_from(source)
         except AnchorInvalid as error:
             refused.append(str(error))
+            continue
+        if checkpoint not in checkpoints:  # a kept backup's is compared already
+            checkpoints.append(checkpoint)
+    for reason in anchors.unread:
+        print(
+            f"opencrf audit: warning: {reason}; not compared (--no-backups skips the backups)",
+            file=sys.stderr,
+        )
     result = verify_anchored(checkpoints, refused=refused, project_id=args.project)
     only = result.chains[0] if args.project is not None else None
     if only is not None and only.ok and not only.entries_checked:
@@ -294,8 +303,8 @@ def cmd_token(args: argparse.Namespace) -> None:
     except InvalidInput as error:
         raise CommandError(error.message) from None
     print(token)
-    kind = "super token" if args.super else f"API token for project {args.project}"
-    print(f"Issued a {kind} to {user.username}; it is shown only now.", file=sys.stderr)
+    kind = "a super token" if args.super else f"an API token for project {args.project}"
+    print(f"Issued {kind} to {user.username}; it is shown only now.", file=sys.stderr)
 
 
 def cmd_manage(args: argparse.Namespace) -> None:
@@ -357,7 +366,8 @@ def _add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "verify",
         help="recompute the hash chains and compare them with the checkpoints; exit 1 on a fault",
         description="Recompute every audit hash chain (or one project's) and name the first "
-        "broken entry; compare every chain with the signed checkpoints, naming entries missing "
+        "broken entry; compare every chain with the signed checkpoints (the files under "
+        "audit-anchors/ and every kept backup's, as the jobs do), naming entries missing "
         "from the end, chains missing whole and rewritten entries. Exits 1 on any fault.",
     )
     verify.add_argument("--project", type=int, metavar="ID", help="only this project's chain")
@@ -368,6 +378,11 @@ def _add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
         metavar="SOURCE",
         help="also compare with this backup's checkpoint (a backup id), or a checkpoint or "
         "manifest file; may be repeated",
+    )
+    verify.add_argument(
+        "--no-backups",
+        action="store_true",
+        help="do not read the kept backups' checkpoints (when the store is slow or away)",
     )
     verify.set_defaults(handler=cmd_audit_verify)
     checkpoint = tasks.add_parser(

@@ -27,6 +27,7 @@ SUBCOMMANDS = {
     "demo",
     "check",
     "audit",
+    "export",
     "token",
     "manage",
     "backup",

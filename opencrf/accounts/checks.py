@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
-from opencrf.config.site_url import unset_warning
+from opencrf.config.site_url import FALLBACK, unset_warning, unset_warning_outside_serve
 
 
 @checks.register(checks.Tags.security, deploy=True)
@@ -21,4 +21,6 @@ def site_url_check(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
 def site_url_warning() -> str | None:
     if settings.DEBUG or settings.OPENCRF_SITE_URL_CONFIGURED:
         return None
+    if settings.OPENCRF_SITE_URL == FALLBACK:  # not put in by `opencrf serve`: its port is unknown
+        return unset_warning_outside_serve()
     return unset_warning(settings.OPENCRF_SITE_URL)

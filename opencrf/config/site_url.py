@@ -30,6 +30,17 @@ def unset_warning(url: str) -> str:
     )
 
 
+def unset_warning_outside_serve() -> str:
+    """The warning of a process that is not the server (`opencrf check`): it cannot know the
+    port `opencrf serve` listens at, and must not name a port as if it did."""
+    return (
+        f"{VARIABLE} is unset: links in e-mails (account activation, password reset) point at "
+        f"the address `opencrf serve` listens at, or at {FALLBACK} when a separate "
+        f"`opencrf worker` sends them. Set {VARIABLE} to the address users open, "
+        "e.g. https://edc.example.ac.jp."
+    )
+
+
 def default_for_serve(
     host: str, port: int, environ: MutableMapping[str, str] = os.environ
 ) -> str | None:

@@ -121,3 +121,20 @@ def test_check_is_quiet_when_the_site_address_is_set_or_in_debug(settings):
     settings.DEBUG = True
     settings.OPENCRF_SITE_URL_CONFIGURED = False
     assert site_url_check() == []
+
+
+def test_opencrf_check_names_no_port_it_cannot_know(settings):
+    # `opencrf check` runs beside the server, not in it: it used to say links pointed at port
+    # 8000 while the server listened elsewhere.
+    settings.DEBUG = False
+    settings.OPENCRF_SITE_URL_CONFIGURED = False
+    settings.OPENCRF_SITE_URL = "http://127.0.0.1:8000"
+
+    [warning] = site_url_check()
+
+    assert warning.msg == (
+        "OPENCRF_SITE_URL is unset: links in e-mails (account activation, password reset) point "
+        "at the address `opencrf serve` listens at, or at http://127.0.0.1:8000 when a separate "
+        "`opencrf worker` sends them. Set OPENCRF_SITE_URL to the address users open, "
+        "e.g. https://edc.example.ac.jp."
+    )
