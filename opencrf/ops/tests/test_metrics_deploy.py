@@ -41,14 +41,14 @@ def test_every_metric_in_the_deploy_files_is_exported(exported):
     for path in [ZABBIX, *PROMETHEUS]:
         used = set(METRIC.findall(path.read_text(encoding="utf-8")))
         assert sorted(used - set(exported)) == [], path.name
-    assert len(set(METRIC.findall(ZABBIX.read_text(encoding="utf-8")))) == 30
+    assert len(set(METRIC.findall(ZABBIX.read_text(encoding="utf-8")))) == 33
     assert "metrics_path: /metrics" in PROMETHEUS[1].read_text(encoding="utf-8")
 
 
 def test_every_zabbix_pattern_selects_an_exported_series(exported):
     text = ZABBIX.read_text(encoding="utf-8")
     patterns = re.findall(r"- '(opencrf_[a-z0-9_]+)(?:\{([^}]*)\})?'", text)
-    assert len(patterns) == 41
+    assert len(patterns) == 44
     for name, selector in patterns:
         labels = dict(re.findall(r'(\w+)="([^"]*)"', selector))
         assert labels in exported[name], f"{name}{{{selector}}}"
