@@ -68,15 +68,17 @@ def alerts_evaluate(*, now: datetime | None = None) -> dict[str, str]:
 
 
 def audit_chains_evaluate(*, now: datetime | None = None) -> str:
-    """Verify every audit chain against itself and the signed checkpoints, then sign a
-    checkpoint that carries the result; `audit_chain_broken` names the chains that fail."""
-    from opencrf.audit.anchors import checkpoint_make, checkpoint_write, checkpoints_read
+    """Verify every audit chain against itself and the signed checkpoints (the files and every
+    kept backup's), then sign a checkpoint that carries the result; `audit_chain_broken` names
+    the chains that fail."""
+    from opencrf.audit.anchors import checkpoint_make, checkpoint_write
     from opencrf.audit.verify import verify_anchored
+    from opencrf.ops.backups.audit_anchor import trail_anchors
 
     now = now or timezone.now()
-    stored = checkpoints_read()
-    in_force = stored.in_force() + _backup_anchor(stored.in_force())
-    result = verify_anchored(in_force, refused=stored.refused, now=now)
+    anchors = trail_anchors()
+    _log_unread(anchors.unread)
+    result = verify_anchored(anchors.checkpoints, refused=anchors.refused, now=now)
     broken = [str(report.project_id) for report in result.chains if not report.ok]
     if result.refused:
         broken.append("checkpoints")
@@ -91,9 +93,11 @@ def audit_chains_evaluate(*, now: datetime | None = None) -> str:
 def audit_checkpoint_evaluate(*, now: datetime | None = None) -> str:
     """Hourly: compare the heads with the newest checkpoint (no walk), then sign new ones.
 
-    A chain that got shorter or whose anchored entry changed raises `audit_chain_broken` at
-    once; only the daily full verification clears it. Old checkpoints are pruned only while
-    nothing is wrong, so that the evidence of a fault is never pruned away.
+    With no checkpoint file left, every kept backup's signed checkpoint is compared instead,
+    and the files' vanishing is itself a fault. A chain that got shorter or whose anchored entry
+    changed raises `audit_chain_broken` at once; only the daily full verification clears it.
+    Old checkpoints are pruned only while nothing is wrong, so that the evidence of a fault is
+    never pruned away.
     """
     from opencrf.audit.anchors import (
         checkpoint_make,
@@ -101,14 +105,13 @@ def audit_checkpoint_evaluate(*, now: datetime | None = None) -> str:
         checkpoints_prune,
         checkpoints_read,
     )
-    from opencrf.audit.verify import heads_compare
 
     now = now or timezone.now()
     stored = checkpoints_read()
     in_force = stored.in_force()
     # No checkpoint left although a backup holds a signed one: the files were removed.
-    vanished = _backup_anchor(in_force) if not in_force else []
-    found = heads_compare((in_force or vanished)[-1]) if in_force or vanished else []
+    vanished = _backup_anchors() if not in_force else []
+    found = _heads_compared(in_force[-1:] or vanished)
     checkpoint_write(checkpoint_make(reason="hourly"))
     broken = [str(chain) for chain, _reason in found]
     broken += ["checkpoints"] if stored.refused or vanished else []
@@ -120,15 +123,31 @@ def audit_checkpoint_evaluate(*, now: datetime | None = None) -> str:
     return "ok"
 
 
-def _backup_anchor(in_force: list[Checkpoint]) -> list[Checkpoint]:
-    """The newest backup's signed checkpoint, unless a restart came after it."""
-    from opencrf.ops.backups.audit_anchor import newest_backup_checkpoint
+def _heads_compared(checkpoints: list[Checkpoint]) -> list[tuple[int, str]]:
+    """Each chain shorter or rewritten against any of `checkpoints`, once, in chain order."""
+    from opencrf.audit.verify import heads_compare
 
-    found = newest_backup_checkpoint()
-    if found is None or not found.signed:
-        return []
-    restarts = [checkpoint.made_at for checkpoint in in_force if checkpoint.restart]
-    return [found] if not restarts or found.made_at >= restarts[-1] else []
+    found: dict[int, str] = {}
+    for checkpoint in checkpoints:
+        for chain, reason in heads_compare(checkpoint):
+            found.setdefault(chain, reason)
+    return sorted(found.items())
+
+
+def _backup_anchors() -> list[Checkpoint]:
+    """The signed checkpoints of every kept backup (there is no restart left to start from)."""
+    from opencrf.ops.backups.audit_anchor import kept_backup_checkpoints
+
+    kept = kept_backup_checkpoints()
+    _log_unread(kept.unread)
+    for reason in kept.refused:
+        logger.error("A backup's audit checkpoint is refused: %s", reason)
+    return kept.checkpoints
+
+
+def _log_unread(unread: list[str]) -> None:
+    for reason in unread:
+        logger.warning("Not compared with the audit trail: %s", reason)
 
 
 def _audit_alert(broken: list[str], now: datetime) -> str:

@@ -3,15 +3,19 @@
 A backup's contents already list every audit chain's head, read from the very snapshot that is
 backed up. The signed checkpoint made from those heads goes beside them (in the encrypted part
 when the backup is encrypted), so a backup proves what the trail held when it was made, even
-after the checkpoint files in the storage were removed. Backups made before checkpoints were
-signed still count, as unsigned heads: the backup store is out of a database user's reach.
+after the checkpoint files in the storage were removed. `trail_anchors` gathers what the trail
+must match, for `opencrf audit verify` and the jobs alike: the checkpoint files and the signed
+checkpoint of every kept backup since the newest restart. Backups made before checkpoints were
+signed still count when named (`--anchor`), as unsigned heads: the backup store is out of a
+database user's reach.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ from opencrf.audit.anchors import (
     checkpoint_document,
     checkpoint_parse,
     checkpoint_write,
+    checkpoints_read,
     heads_from_summary,
 )
 from opencrf.ops.backups.errors import BackupError
@@ -106,15 +111,77 @@ def _from_manifest(manifest: dict[str, Any], store: BackupStore | None) -> Check
     return Checkpoint(made, source, heads, source=source, signed=False)
 
 
-def newest_backup_checkpoint(store: BackupStore | None = None) -> Checkpoint | None:
-    """The checkpoint of the newest complete backup; None when there is none or it cannot be
-    read (logged: the store may be away, which is the backups' own alert to raise)."""
+@dataclass(frozen=True, slots=True)
+class TrailAnchors:
+    """The checkpoints the trail must still match, from the files and the kept backups.
+
+    `refused` names checkpoints whose signature fails (a fault, as for a file); `unread` names
+    backups, or the store, that could not be read (a warning: their checkpoints were not
+    compared, and the backups' own alert is the one to raise about the store).
+    """
+
+    checkpoints: list[Checkpoint]
+    refused: list[str] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)
+
+
+def trail_anchors(*, backups: bool = True, store: BackupStore | None = None) -> TrailAnchors:
+    """The anchors of `opencrf audit verify` and of the jobs alike: the checkpoint files from
+    the newest restart on, and the signed checkpoint of every kept backup made since then.
+
+    Every kept backup counts, not only the newest: a backup made after the trail was cut saw the
+    cut trail, and only an earlier one still shows what was removed.
+    """
+    stored = checkpoints_read()
+    in_force = stored.in_force()
+    restarts = [checkpoint.made_at for checkpoint in in_force if checkpoint.restart]
+    found = TrailAnchors(in_force, list(stored.refused))
+    if not backups:
+        return found
+    kept = kept_backup_checkpoints(since=restarts[-1] if restarts else None, store=store)
+    # The copy a backup keeps among the files equals the one inside it: count it once.
+    extra = [checkpoint for checkpoint in kept.checkpoints if checkpoint not in in_force]
+    return TrailAnchors(in_force + extra, found.refused + kept.refused, kept.unread)
+
+
+def kept_backup_checkpoints(
+    *, since: datetime | None = None, store: BackupStore | None = None
+) -> TrailAnchors:
+    """The signed checkpoint of each complete backup in the store made at or after `since`.
+
+    Only each backup's manifest and, when encrypted, its small contents part are read, never
+    its data. Backups from before checkpoints were signed are left out (`--anchor` reads them).
+    """
     try:
         store = store or backup_store()
-        complete = [entry.backup_id for entry in store.list() if entry.complete]
-        return checkpoint_from(complete[-1], store) if complete else None
-    except AnchorInvalid as error:
-        logger.warning("The newest backup's audit checkpoint cannot be used: %s", error)
-    except Exception:
-        logger.exception("The backup store could not be read for its audit checkpoint")
-    return None
+        # Ids carry the time to the second; the exact time is the checkpoint's, checked below.
+        earliest = since - timedelta(seconds=1) if since is not None else None
+        entries = [
+            e for e in store.list() if e.complete and (not earliest or e.created_at >= earliest)
+        ]
+    except Exception as error:  # a folder gone, a bucket unreachable, credentials refused
+        where = getattr(store, "location", None) or "the backup store"
+        return TrailAnchors([], unread=[f"the backup store {where} cannot be read: {error}"])
+    found = TrailAnchors([])
+    for entry in entries:
+        try:
+            checkpoint = _signed_checkpoint(entry.backup_id, store)
+        except AnchorInvalid as error:
+            found.refused.append(str(error))
+            continue
+        except Exception as error:  # S3 errors are no BackupError
+            found.unread.append(f"backup {entry.backup_id} cannot be read: {error}")
+            continue
+        if checkpoint is not None and (since is None or checkpoint.made_at >= since):
+            found.checkpoints.append(checkpoint)
+    return found
+
+
+def _signed_checkpoint(backup_id: str, store: BackupStore) -> Checkpoint | None:
+    """The backup's signed checkpoint, None if it has none; AnchorInvalid if it fails."""
+    manifest = read_manifest(store, backup_id)
+    contents = manifest.get("contents") or load_contents(store, manifest, backup_key(manifest))
+    document = contents.get(CHECKPOINT)
+    if document is None:
+        return None
+    return checkpoint_parse(document, source=f"backup {backup_id}")
