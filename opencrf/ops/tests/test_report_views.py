@@ -184,3 +184,23 @@ def test_the_command_line_refuses_a_report_from_before_the_instance(capsys):
     assert main(["report", "monthly", "2026-02"]) == 1
     assert "no report for 2026-02: this instance began on 2026-03-10\n" in capsys.readouterr().err
     assert main(["report", "monthly", "2026-03"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("heads", "shown"),
+    [
+        ([(3, 1)], "1 chain, 1 entry"),
+        ([(0, 1), (3, 1)], "2 chains, 2 entries"),
+    ],
+)
+def test_the_newest_checkpoint_counts_chains_and_entries_in_the_singular_and_plural(
+    ada, heads, shown
+):
+    from opencrf.audit.anchors import ChainHead, Checkpoint, checkpoint_write
+
+    chains = tuple(ChainHead(project, count, count, "ab" * 32) for project, count in heads)
+    checkpoint_write(Checkpoint(at(2026, 11, 3, 10), "hourly", chains))
+
+    html = ada.get("/control/reports/2026-11/").content.decode()
+
+    assert f"2026-11-03 10:00: {shown}</td>" in html
