@@ -26,6 +26,7 @@ urlpatterns = [
     path("projects/<int:project_id>/design/", include("opencrf.dictionary.urls")),
     path("projects/<int:project_id>/records/", include("opencrf.records.urls")),
     path("projects/<int:project_id>/api/", include("opencrf.api.urls")),
+    path("projects/<int:project_id>/reports/", include("opencrf.exports.urls")),
     path("files/", include("opencrf.files.urls")),
     path("-/", include("opencrf.ops.urls")),
     path("metrics", ops_views.metrics, name="metrics"),

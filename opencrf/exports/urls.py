@@ -1,0 +1,16 @@
+from django.urls import path
+
+from opencrf.exports import views
+
+app_name = "exports"
+
+urlpatterns = [
+    path("", views.report_list, name="list"),
+    path("new/", views.report_edit, name="new"),
+    path("check-logic/", views.check_logic, name="check_logic"),
+    path("<int:report_id>/edit/", views.report_edit, name="edit"),
+    path("<int:report_id>/copy/", views.report_copy_view, name="copy"),
+    path("<int:report_id>/delete/", views.report_delete_view, name="delete"),
+    path("<str:key>/", views.report_view, name="view"),
+    path("<str:key>/export/", views.report_export, name="export"),
+]
