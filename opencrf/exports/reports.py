@@ -32,6 +32,11 @@ from opencrf.records.export import GROUP_COLUMN
 MAX_ORDER = 3
 MAX_LIVE = 3
 ACCESS_KEYS = ("users", "roles", "groups")
+ACCESS_LABELS = {
+    "users": lambda: _("users"),
+    "roles": lambda: _("roles"),
+    "groups": lambda: _("data access groups"),
+}
 
 
 @dataclass(frozen=True)
@@ -196,7 +201,7 @@ def _access(
         if strangers:
             problems.append(
                 _("These %(what)s are not part of the project: %(ids)s.")
-                % {"what": key, "ids": ", ".join(strangers)}
+                % {"what": ACCESS_LABELS[key](), "ids": ", ".join(strangers)}
             )
         cleaned[key] = ids
     return cleaned
