@@ -147,5 +147,10 @@ def capacity_snapshot_take(day: date | None = None) -> CapacitySnapshot:
 
 @task()
 def snapshot_task() -> str:
-    """The scheduler's daily job: take today's snapshot; returns its day."""
-    return capacity_snapshot_take().day.isoformat()
+    """The scheduler's daily job: take today's snapshot, and forget the job runners not seen
+    for a week (each process id leaves its row); returns the day."""
+    from opencrf.ops.runner import heartbeats_prune
+
+    day = capacity_snapshot_take().day.isoformat()
+    heartbeats_prune()
+    return day

@@ -114,7 +114,9 @@ def runner_silent(beat: WorkerHeartbeat, now: datetime) -> str | None:
 
 
 def runner_problem(beat: WorkerHeartbeat, now: datetime) -> str | None:
-    """Why this runner is not working (silent, or stuck on a job); None when it is."""
+    """Why this runner is not working (stopped, silent, or stuck on a job); None when it is."""
+    if beat.state == RunnerState.STOPPED:
+        return f"stopped {_seconds(beat.last_seen_at, now)} s ago"
     return runner_silent(beat, now) or runner_stuck(beat, now)
 
 
@@ -126,6 +128,7 @@ class Workers:
     busy: int  # of those, running a job now
     stuck: tuple[str, ...]  # beating, but busy with one job for too long
     newest: datetime  # the newest heartbeat of any runner
+    stopped: int = 0  # recorded as stopped by a clean shutdown
 
     def silent_seconds(self, now: datetime) -> int:
         return _seconds(self.newest, now)
@@ -143,6 +146,7 @@ def workers(now: datetime) -> Workers | None:
         busy=sum(beat.state == RunnerState.BUSY for beat in working),
         stuck=tuple(stuck for beat in beating if (stuck := runner_stuck(beat, now))),
         newest=max(beat.last_seen_at for beat in beats),
+        stopped=sum(beat.state == RunnerState.STOPPED for beat in beats),
     )
 
 
@@ -154,6 +158,10 @@ def check_worker(now: datetime | None = None) -> str:
     age = found.silent_seconds(now)
     if not found.working and found.stuck:
         raise CheckFailed("no job worker working: job runner " + "; ".join(found.stuck))
+    if not found.working and found.stopped:
+        raise CheckFailed(
+            f"no job worker running ({found.stopped} stopped cleanly), last seen {age} s ago"
+        )
     if not found.working:
         limit = settings.OPENCRF_WORKER_STALE_SECONDS
         raise CheckFailed(f"no job worker seen for {age} s (limit {limit} s)")

@@ -4,11 +4,14 @@ The supervisor watches two threads of its process: the job runner (opencrf/ops/r
 the periodic-job scheduler (opencrf/ops/schedule.py). A thread found dead is logged and started
 again, the runner after a pause that doubles with each death in a row. While the runner is busy
 with a job, the supervisor keeps the runner's heartbeat fresh for as long as that thread lives,
-so a long backup shows as "busy since T" and a killed process falls silent.
+so a long backup shows as "busy since T" and a killed process falls silent. A clean stop (the
+worker's TERM or Ctrl+C, a web process's exit) records the runner as stopped, so that it stops
+counting as alive at once.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import signal
@@ -21,11 +24,20 @@ from types import FrameType
 from django.db import connections
 from django.utils import timezone
 
-from opencrf.ops.runner import JobRunner, backoff, beat, describe, note_restart
+from opencrf.ops.runner import (
+    JobRunner,
+    backoff,
+    beat,
+    describe,
+    note_restart,
+    runner_stopped,
+)
 from opencrf.ops.schedule import Scheduler
 
 logger = logging.getLogger(__name__)
 _started = threading.Event()
+# How long the exit of a web process waits for an idle runner to end before recording it stopped.
+HALT_SECONDS = 5.0
 
 
 def worker_id() -> str:
@@ -82,16 +94,35 @@ class Supervisor:
         return thread
 
     def run(self) -> None:
-        """Watch until `stop` is set; then let the runner finish its job, and return."""
-        while not self.stop.is_set():
-            try:
-                self.watch()
-            except Exception:  # the watcher itself must outlive any fault it sees
-                logger.exception("The job supervisor's pass failed")
-            self.stop.wait(self.watch_seconds)
-        for thread in (self._runner_thread, self._scheduler_thread):
-            if thread is not None:
-                thread.join()
+        """Watch until `stop` is set; then let the runner finish its job, record it as stopped,
+        and return. A second signal ends the wait (SystemExit): it is recorded as stopped too."""
+        try:
+            while not self.stop.is_set():
+                try:
+                    self.watch()
+                except Exception:  # the watcher itself must outlive any fault it sees
+                    logger.exception("The job supervisor's pass failed")
+                self.stop.wait(self.watch_seconds)
+            for thread in (self._runner_thread, self._scheduler_thread):
+                if thread is not None:
+                    thread.join()
+        finally:
+            if self.stop.is_set():
+                self._quietly(lambda: runner_stopped(self.worker_id))
+
+    def halt(self, thread: threading.Thread | None = None, *, wait: float = HALT_SECONDS) -> None:
+        """At the process's exit (`opencrf serve`): claim nothing more, give the supervisor
+        `wait` seconds to see the runner end, and record the runner as stopped in any case.
+
+        A job still running then dies with the process; the next runner of this host records
+        it as failed (see `orphaned_jobs_fail`).
+        """
+        self.stop.set()
+        if thread is not None:
+            thread.join(wait)
+        if thread is None or thread.is_alive():
+            self._quietly(lambda: runner_stopped(self.worker_id))
+            connections.close_all()
 
     def watch(self) -> None:
         """One pass: start or restart what is dead; vouch for a runner busy with a job."""
@@ -194,7 +225,9 @@ def start_inprocess_worker() -> bool:
     if _started.is_set():
         return False
     _started.set()
-    Supervisor(worker_id()).start()
+    supervisor = Supervisor(worker_id())
+    # Gunicorn ends a web process with sys.exit after a graceful stop: atexit handlers run.
+    atexit.register(supervisor.halt, supervisor.start())
     logger.info("Background jobs run in this process (supervised thread opencrf-jobs)")
     return True
 

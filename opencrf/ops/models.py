@@ -239,6 +239,8 @@ class OperationsState(models.Model):
 class RunnerState(models.TextChoices):
     IDLE = "idle", _("Waiting for jobs")
     BUSY = "busy", _("Running a job")
+    # Recorded by a clean shutdown, so that the runner stops counting as alive at once.
+    STOPPED = "stopped", _("Stopped")
 
 
 class WorkerHeartbeat(models.Model):

@@ -11,7 +11,8 @@ ended and nothing noticed. Here:
 - the runner thread writes its own heartbeat between jobs and at least every `beat_seconds`
   while it waits, each time after a claim that worked (a runner whose claims all fail falls
   silent, however often it is restarted), and records the job it runs and since when (see
-  `WorkerHeartbeat`);
+  `WorkerHeartbeat`); a clean shutdown records it as stopped (`runner_stopped`), and rows of
+  runners not seen for a week are pruned daily (`heartbeats_prune`);
 - once a job is claimed, how it ended is always recorded: that write is retried until it lands;
   a job left running by a runner process of this host that is gone is recorded as failed when
   the next runner starts.
@@ -25,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -76,6 +77,9 @@ def describe(error: BaseException) -> str:
 
 # --- The heartbeat row. ---
 
+# A runner's row outlives its process for this long (the operations page shows it), then goes.
+HEARTBEATS_KEPT = timedelta(days=7)
+
 IDLE: dict[str, Any] = {
     "state": RunnerState.IDLE,
     "job_id": "",
@@ -123,6 +127,29 @@ def note_restart(worker_id: str, error: BaseException | None, *, started_at: dat
             )
     except IntegrityError:  # a runner beat meanwhile: count the restart on its row
         found.update(restarts=F("restarts") + 1, last_error=last_error, last_error_at=now)
+
+
+def runner_stopped(worker_id: str, *, now: datetime | None = None) -> None:
+    """Record that `worker_id` stopped cleanly, so that it stops counting as alive at once
+    rather than after OPENCRF_WORKER_STALE_SECONDS of silence. A runner of the same id that
+    beats again (a reused process id) counts as alive again."""
+    WorkerHeartbeat.objects.filter(worker_id=worker_id).update(
+        **{**IDLE, "state": RunnerState.STOPPED, "last_seen_at": now or timezone.now()}
+    )
+
+
+def heartbeats_prune(*, now: datetime | None = None) -> int:
+    """Forget the runners not seen for HEARTBEATS_KEPT; returns how many rows went.
+
+    Each runner process has its own row (`<host>-<pid>`), so rows pile up with every restart.
+    The newest row always stays: a worker down for longer than that is still reported as down,
+    never as "no worker has reported yet".
+    """
+    since = (now or timezone.now()) - HEARTBEATS_KEPT
+    newest = WorkerHeartbeat.objects.order_by("-last_seen_at").values_list("pk", flat=True)[:1]
+    old = WorkerHeartbeat.objects.filter(last_seen_at__lt=since).exclude(pk__in=list(newest))
+    deleted, _by_model = old.delete()
+    return deleted
 
 
 @dataclass(frozen=True, slots=True)

@@ -321,3 +321,89 @@ def test_only_passing_database_errors_count_as_transient():
     assert is_transient(InterfaceError("connection already closed"))
     assert not is_transient(OperationalError("no such table: django_tasks_database_dbtaskresult"))
     assert not is_transient(RuntimeError("database is locked"))
+
+
+# --- Stopping cleanly, and forgetting runners long gone ---
+
+
+def test_a_supervisor_stopped_cleanly_records_its_runner_as_stopped_at_once(client, settings):
+    # Found by outside testing: a stopped server's runner counted as alive until its heartbeat
+    # was OPENCRF_WORKER_STALE_SECONDS old.
+    settings.OPENCRF_WORKER_STALE_SECONDS = 120
+    supervisor = quick_supervisor(lambda: quick_runner("test-node-1", claim_next_job))
+    thread = supervisor.start()
+    wait_until(lambda: WorkerHeartbeat.objects.filter(state=RunnerState.IDLE).exists())
+    assert client.get(reverse("ops:ready") + "?checks=worker").status_code == 200
+
+    supervisor.stop.set()  # what the worker's TERM does
+    thread.join(30)
+
+    assert WorkerHeartbeat.objects.get().state == RunnerState.STOPPED
+    response = client.get(reverse("ops:ready") + "?checks=worker")
+    assert response.status_code == 503
+    assert response.json()["checks"]["worker"]["detail"].startswith(
+        "no job worker running (1 stopped cleanly), last seen "
+    )
+
+
+def test_the_exit_of_a_web_process_records_its_runner_as_stopped(settings):
+    supervisor = quick_supervisor(lambda: quick_runner("test-node-1", claim_next_job))
+    thread = supervisor.start()
+    wait_until(lambda: WorkerHeartbeat.objects.filter(state=RunnerState.IDLE).exists())
+
+    supervisor.halt(thread, wait=10)  # registered with atexit by start_inprocess_worker
+
+    assert not thread.is_alive()
+    assert WorkerHeartbeat.objects.get().state == RunnerState.STOPPED
+
+
+def test_the_exit_of_a_web_process_busy_with_a_job_records_the_runner_as_stopped_too(settings):
+    supervisor = quick_supervisor(lambda: quick_runner("test-node-1", claim_next_job))
+    thread = supervisor.start()
+    result = wait_for_release.enqueue()
+    wait_until(lambda: WorkerHeartbeat.objects.filter(state=RunnerState.BUSY).exists())
+
+    supervisor.halt(thread, wait=0.05)  # the job goes on; the process is leaving anyway
+
+    beat = WorkerHeartbeat.objects.get()
+    assert (beat.state, beat.job_id) == (RunnerState.STOPPED, "")
+    RELEASE.set()
+    thread.join(30)
+    RELEASE.clear()
+    assert status_of(result.id) == "SUCCESSFUL"
+
+
+def test_a_stopped_runner_that_beats_again_counts_as_alive(client, settings):
+    WorkerHeartbeat.objects.create(worker_id="test-node-1", state=RunnerState.STOPPED)
+
+    JobRunner("test-node-1").step()  # a reused process id
+
+    assert WorkerHeartbeat.objects.get().state == RunnerState.IDLE
+    assert client.get(reverse("ops:ready") + "?checks=worker").status_code == 200
+
+
+def test_the_daily_job_forgets_runners_not_seen_for_a_week_but_keeps_the_newest():
+    from opencrf.ops import capacity
+
+    now = timezone.now()
+    for worker, days in [("gone-1", 30), ("gone-2", 8), ("recent-3", 6), ("today-4", 0)]:
+        seen = now - timedelta(days=days)
+        WorkerHeartbeat.objects.create(worker_id=worker, started_at=seen, last_seen_at=seen)
+
+    capacity.snapshot_task.call()
+
+    kept = WorkerHeartbeat.objects.values_list("worker_id", flat=True)
+    assert sorted(kept) == ["recent-3", "today-4"]
+
+
+def test_pruning_keeps_the_newest_runner_however_old_so_a_dead_worker_stays_reported():
+    from opencrf.ops.runner import heartbeats_prune
+
+    now = timezone.now()
+    for worker, days in [("gone-1", 30), ("gone-2", 20)]:
+        seen = now - timedelta(days=days)
+        WorkerHeartbeat.objects.create(worker_id=worker, started_at=seen, last_seen_at=seen)
+
+    assert heartbeats_prune(now=now) == 1
+
+    assert list(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["gone-2"]

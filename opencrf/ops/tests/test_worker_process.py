@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -62,3 +63,36 @@ def test_the_worker_process_runs_the_scheduled_jobs_reports_its_runner_and_stops
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=60)
     assert worker.returncode == 0, output
+    # Stopped cleanly: no longer counted as alive, without waiting for its heartbeat to age.
+    assert rows(database, "SELECT state FROM ops_workerheartbeat") == [("stopped",)]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_server_stopped_on_term_records_its_in_process_runner_as_stopped(tmp_path: Path):
+    data_dir = tmp_path / "data"
+    quiet = {"OPENCRF_BACKUP_TIME": "", "OPENCRF_DRILL_TIME": ""}
+    initialised = run("init", data_dir=data_dir, **quiet)
+    assert initialised.returncode == 0, shown(initialised)
+    database = data_dir / "opencrf.sqlite3"
+    port = str(_free_port())
+    server = subprocess.Popen(
+        [sys.executable, "-m", "opencrf", "serve", "--port", port, "--workers", "1"],
+        env=clean_env(data_dir, **quiet),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        state = "SELECT state FROM ops_workerheartbeat"
+        wait_until(lambda: rows(database, state) == [("idle",)])
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=60)
+    assert server.returncode == 0, output
+    assert rows(database, state) == [("stopped",)], output
