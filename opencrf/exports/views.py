@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -206,7 +207,7 @@ def _page_links(page: selectors.ReportPage, base: dict[str, Any]) -> dict[str, s
 @login_required
 @require_POST
 @domain_errors
-def report_export(request: AuthedRequest, project_id: int, key: str) -> HttpResponse:
+def report_export(request: AuthedRequest, project_id: int, key: str) -> HttpResponseBase:
     """The report as a file, written inline to a temporary file and streamed from it (the
     background job with progress and the export archive come later)."""
     project = _project(request, project_id)
