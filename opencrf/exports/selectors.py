@@ -194,8 +194,7 @@ def report_request(
             # an impossible id when the report's own groups exclude the one chosen
             chosen_groups = {wanted} if not chosen_groups or wanted in chosen_groups else {0}
         else:
-            # the value is one of the field's own codes (checked in `live_filters`): safe to quote
-            condition = f"[{live_filter.name}] = '{live_filter.chosen}'"
+            condition = _equals(live_filter.name, live_filter.chosen)
             logic = f"({logic}) and {condition}" if logic else condition
     return ExportRequest(
         fields=tuple(name for name in report.fields if name in known) or (design.record_id_field,),
@@ -207,6 +206,17 @@ def report_request(
         record_level=report.filtering == Report.Filtering.RECORD,
         repeating=report.include_repeating,
     )
+
+
+def _equals(name: str, code: str) -> str:
+    """`[name] = 'code'`. The code is one of the field's own (checked in `live_filters`); a
+    code holding a quote is quoted with the other kind, and one holding both matches nothing
+    rather than being spliced into the logic."""
+    if "'" not in code:
+        return f"[{name}] = '{code}'"
+    if '"' not in code:
+        return f'[{name}] = "{code}"'
+    return "false"
 
 
 def _parsed(logic: str) -> Node | None:

@@ -155,3 +155,20 @@ def test_deleting_needs_the_confirmation_post(demo, pi_paula):
     assert Report.objects.count() == 1
     assert client.post(url).status_code == 302
     assert Report.objects.count() == 0
+
+
+def test_a_report_of_another_project_is_not_found_through_this_one(
+    demo, pi_paula, classic_project, paula_context
+):
+    from opencrf.dictionary.columns import FieldRow
+    from opencrf.dictionary.services import dictionary_apply
+
+    rows = [FieldRow(field_name="pid", form_name="f", field_label="ID")]
+    dictionary_apply(context=paula_context, project=classic_project, rows=rows, source="upload")
+    report = _report(demo, pi_paula)
+    client = _client(pi_paula)
+    base = f"/projects/{classic_project.pk}/reports/{report.pk}"
+    assert client.get(f"{base}/").status_code == 404
+    assert client.post(f"{base}/export/", {"format": "csv"}).status_code == 404
+    assert client.post(f"{base}/delete/").status_code == 404
+    assert Report.objects.filter(pk=report.pk).exists()

@@ -189,3 +189,43 @@ def test_sorting_puts_blanks_last_and_keeps_record_order_for_ties(demo, pi_paula
     expected = sorted(plain.rows, key=lambda row: (row[sex] == "", -int(row[sex] or 0)))
     assert down.rows == expected
     assert plain.pages == 1 and PAGE_SIZE == 100
+
+
+def test_a_live_filter_on_a_code_holding_a_quote_matches_that_code_and_nothing_else(
+    classic_project, paula_context, pi_paula
+):
+    from opencrf.dictionary.columns import FieldRow
+    from opencrf.dictionary.services import dictionary_apply
+    from opencrf.records.services import form_save, record_create
+
+    rows = [
+        FieldRow(field_name="pid", form_name="f", field_label="ID"),
+        FieldRow(
+            field_name="kind",
+            form_name="f",
+            field_label="Kind",
+            field_type="dropdown",
+            select_choices_or_calculations="a'b, Quote | 2, Two",
+        ),
+    ]
+    dictionary_apply(context=paula_context, project=classic_project, rows=rows, source="upload")
+    event = classic_project.events.get()
+    for record_id, kind in (("1", "a'b"), ("2", "2")):
+        record = record_create(context=paula_context, project=classic_project, record_id=record_id)
+        form_save(
+            context=paula_context,
+            record=record,
+            event=event,
+            form_name="f",
+            values={"kind": kind},
+            base_version=0,
+        )
+    spec = ReportSpec(title="Kinds", fields=("kind",), live_filters=("kind",))
+    report = report_create(context=paula_context, project=classic_project, spec=spec)
+    [offered] = live_filters(pi_paula, classic_project, report, {"kind": "a'b"})
+    page = report_page(
+        pi_paula, classic_project, report_request(classic_project, report, [offered])
+    )
+    assert page.rows == [["1", "a'b"]]
+    [ignored] = live_filters(pi_paula, classic_project, report, {"kind": "' or 1=1 or '"})
+    assert ignored.chosen == ""  # not one of the field's codes: no filter, never spliced in
