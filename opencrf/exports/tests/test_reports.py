@@ -229,3 +229,19 @@ def test_a_live_filter_on_a_code_holding_a_quote_matches_that_code_and_nothing_e
     assert page.rows == [["1", "a'b"]]
     [ignored] = live_filters(pi_paula, classic_project, report, {"kind": "' or 1=1 or '"})
     assert ignored.chosen == ""  # not one of the field's codes: no filter, never spliced in
+
+
+def test_an_unfiltered_report_in_record_order_is_paged_by_records_with_all_their_rows(
+    demo, pi_paula, site_a_sam, monkeypatch
+):
+    monkeypatch.setattr("opencrf.exports.selectors.PAGE_SIZE", 2)
+    report = report_create(context=_context(pi_paula), project=demo, spec=_spec())
+    request = report_request(demo, report)
+    everything = report_page(pi_paula, demo, request, order=[("record_id", False)])
+    second = report_page(site_a_sam, demo, request, page=2)
+    past_the_end = report_page(site_a_sam, demo, request, page=99)
+    assert second.by_record and (second.total, second.pages) == (4, 2)
+    rows_of = [row for row in everything.table.rows() if row[0] in ("1-3", "1-4")]
+    assert second.rows == rows_of
+    assert len(second.rows) > 2  # every event row of the two records
+    assert past_the_end.page == 2 and past_the_end.rows == second.rows
