@@ -172,3 +172,20 @@ def test_a_report_of_another_project_is_not_found_through_this_one(
     assert client.post(f"{base}/export/", {"format": "csv"}).status_code == 404
     assert client.post(f"{base}/delete/").status_code == 404
     assert Report.objects.filter(pk=report.pk).exists()
+
+
+def test_report_b_shows_the_chosen_instruments_at_the_chosen_events(demo, site_a_sam):
+    client = _client(site_a_sam)
+    url = f"/projects/{demo.pk}/reports/B/"
+    html = client.get(url, {"forms": ["quality_of_life"], "events": ["baseline_arm_1"]})
+    text = html.content.decode()
+    assert re.findall(r'<th scope="col"><a href="[^"]*"[^>]*>([^<]+)</a>', text)[:3] == [
+        "record_id",
+        "redcap_event_name",
+        "redcap_repeat_instrument",
+    ]
+    assert "qol_date" in text and "sex" not in re.findall(r">(\w+)</a>", text)
+    assert set(_record_ids(text)) == {"1-1", "1-2", "1-3", "1-4"}
+    nothing = client.get(url)
+    assert nothing.status_code == 302
+    assert nothing["Location"] == f"/projects/{demo.pk}/reports/"
