@@ -104,3 +104,27 @@ def test_a_grouped_token_gets_only_its_groups_rows(token, report, study, django_
     other = token_create(context=AuditContext(actor=user), user=user, project=study)
     answer = _report(other, report, format="csv")
     assert answer.content == b""  # REDCap answers no rows with an empty body
+
+
+def test_a_report_answers_xml_and_refuses_a_type_it_does_not_have(token, report):
+    answer = _report(token, report, format="xml")
+    item = "".join(
+        f"<{name}><![CDATA[{value}]]></{name}>"
+        for name, value in (
+            ("study_id", "1"),
+            ("redcap_repeat_instrument", ""),
+            ("redcap_repeat_instance", ""),
+            ("sex", "1"),
+            ("race___a", "1"),
+            ("race___w", "0"),
+            ("race____99", "0"),
+        )
+    )
+    assert answer.content.decode() == (
+        f'<?xml version="1.0" encoding="UTF-8" ?>\n<records>\n<item>{item}</item>\n</records>\n'
+    )
+    refused = _report(token, report, format="json", type="eav")
+    assert (refused.status_code, orjson.loads(refused.content)) == (
+        400,
+        {"error": 'The value of the parameter "type" is not valid'},
+    )
