@@ -7,7 +7,7 @@ from datetime import date
 
 from opencrf.dictionary.choices import Choice
 from opencrf.exports.table import Kind, Variable
-from opencrf.exports.writers.stats import TARGETS, gather
+from opencrf.exports.writers.stats import CHUNK, TARGETS, gather
 
 
 class _Table:
@@ -55,3 +55,24 @@ def test_dates_are_dates_shared_between_rows_and_a_bad_one_makes_the_column_text
 
     column, _count = _gather(Kind.DATE, ["2026-01-02", "", "2026-02-30"])
     assert column.texts == ["2026-01-02", "", "2026-02-30"]
+
+
+def test_a_misfit_in_a_later_chunk_turns_every_earlier_value_back_into_text():
+    values = [str(n) for n in range(CHUNK + 300)]
+    values[CHUNK + 7] = "n/a"
+    choices = tuple(Choice(str(n), f"Option {n}") for n in range(CHUNK + 300))
+
+    number, count = _gather(Kind.NUMBER, values)
+    choice, _count = _gather(Kind.CHOICE, values, choices[: CHUNK + 7])
+    day, _count = _gather(Kind.DATE, ["2026-01-02"] * CHUNK + ["", "2026-13-01"])
+
+    assert count == CHUNK + 300
+    assert number.texts == values
+    assert choice.texts == values
+    assert day.texts == ["2026-01-02"] * CHUNK + ["", "2026-13-01"]
+
+
+def test_numbers_with_a_newline_or_an_overflowing_exponent_are_not_numbers():
+    assert _gather(Kind.NUMBER, ["1", "2\n3"])[0].texts == ["1", "2\n3"]
+    assert _gather(Kind.NUMBER, ["1", "1e999"])[0].texts == ["1", "1e999"]
+    assert list(_gather(Kind.NUMBER, ["1e3", "", ".5"])[0].numbers)[::2] == [1000.0, 0.5]

@@ -25,10 +25,12 @@ program that the SAS export ships beside the .xpt.
 from __future__ import annotations
 
 import math
+import re
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import islice, repeat
 from pathlib import Path
 from typing import Any
 
@@ -96,15 +98,80 @@ class _Column:
     shared: dict[str, Any] = field(default_factory=dict)
 
 
+CHUNK = 2000  # rows turned into columns at a time
+
+
 def gather(table: ExportTable, target: Target) -> tuple[list[_Column], int]:
-    """Every row of the table, into one compact column per variable."""
+    """Every row of the table, into one compact column per variable: a chunk of rows at a
+    time, turned into columns and converted a column at a time (`_extend`), which costs a
+    fraction of converting cell by cell."""
     columns = [_column(variable, target) for variable in table.variables]
     count = 0
-    for row in table.rows():
-        count += 1
-        for column, value in zip(columns, row, strict=True):
-            _add(column, value, count - 1)
+    rows = table.rows()
+    while chunk := list(islice(rows, CHUNK)):
+        for column, values in zip(columns, zip(*chunk, strict=True), strict=True):
+            _extend(column, values, count)
+        count += len(chunk)
     return columns, count
+
+
+def _extend(column: _Column, values: tuple[str, ...], start: int) -> None:
+    """Add one chunk of a column's values; row by row (`_add`) only when the fast way meets
+    something new (a string or date not seen yet) or something that does not fit."""
+    if column.texts is not None:
+        column.texts.extend(values)
+    elif column.numbers is not None and column.variable.kind == Kind.CHOICE:
+        lookup = {**column.codes, "": NAN}  # a few codes: copied once a chunk
+        try:
+            numbers = list(map(lookup.__getitem__, values))  # whole, before the column grows
+        except KeyError:
+            _each(column, values, start)
+        else:
+            column.numbers.extend(numbers)
+    elif column.numbers is not None:
+        joined = "\n".join(values)  # one scan checks the chunk; a value with a newline fails
+        if joined.count("\n") != len(values) - 1 or NUMBERS.fullmatch(joined) is None:
+            _each(column, values, start)
+            return
+        numbers = [float(v) if v else NAN for v in values]
+        exponent = "e" in joined or "E" in joined  # only an exponent overflows to infinity
+        if exponent and any(math.isinf(number) for number in numbers):
+            _each(column, values, start)
+        else:
+            column.numbers.extend(numbers)
+    elif column.parse is None and _fits(values, column.text_bytes):
+        shared = column.shared  # one object per distinct string, up to SHARED of them
+        share = shared.setdefault if len(shared) < SHARED else shared.get
+        assert column.objects is not None
+        column.objects.extend(map(share, values, values))
+    elif column.parse is not None and column.objects is not None:  # dates, datetimes
+        column.shared[""] = None  # `_shared` reads an empty value as None too
+        found = list(map(column.shared.get, values, repeat(_NEW)))
+        if _NEW in found:
+            _each(column, values, start)
+        else:
+            column.objects.extend(found)
+    else:
+        _each(column, values, start)
+
+
+_NEW = object()
+
+
+def _fits(values: tuple[str, ...], text_bytes: int | None) -> bool:
+    """Whether no value can be over the format's string limit (4 bytes a character at most)."""
+    return text_bytes is None or max(map(len, values), default=0) * 4 <= text_bytes
+
+
+def _each(column: _Column, values: tuple[str, ...], start: int) -> None:
+    for index, value in enumerate(values, start=start):
+        _add(column, value, index)
+
+
+# A chunk of a number column: every line empty or a number as stored (see `parse_number`).
+NUMBERS = re.compile(
+    r"(?:-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)?(?:\n(?:-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)?)*"
+)
 
 
 def _column(variable: Variable, target: Target) -> _Column:
@@ -282,6 +349,10 @@ def data_frame(columns: list[_Column], names: list[str]) -> Any:
             data[name] = numpy.frombuffer(column.numbers, dtype=numpy.float64)
         else:
             data[name] = pandas.Series(column.objects, dtype=object)
+        # Each list goes once its Series holds the values: the pointers are never twice in
+        # memory for the whole table.
+        column.texts = column.objects = None
+        column.shared = {}
     return pandas.DataFrame(data, copy=False)
 
 
