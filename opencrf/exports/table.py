@@ -113,10 +113,13 @@ class ExportTable:
     def rows(self) -> Iterator[list[str]]:
         # Every cell is text but the repeat instance (an int, or "" on a non-repeat row).
         names = self.names
-        index = names.index(REPEAT_INSTANCE_COLUMN) if REPEAT_INSTANCE_COLUMN in names else -1
+        if REPEAT_INSTANCE_COLUMN not in names:
+            return self._cells()  # no generator between the rows and the writer
+        return self._instance_as_text(names.index(REPEAT_INSTANCE_COLUMN))
+
+    def _instance_as_text(self, index: int) -> Iterator[list[str]]:
         for cells in self._cells():
-            if index >= 0:
-                cells[index] = str(cells[index])
+            cells[index] = str(cells[index])
             yield cells
 
     @property
@@ -171,8 +174,7 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
         if not request.repeating and layout.repeating:
             at = layout.header.index(REPEAT_FORM_COLUMN)
             rows = (row for row in rows if not row[at] and not row[at + 1])
-        for row in rows:
-            yield rewrite(row)
+        return rows if rewrite is None else map(rewrite, rows)
 
     variables = _variables(design, layout)
     return ExportTable(project, design, layout, variables, deidentify, cells)
@@ -202,11 +204,11 @@ def _known(right: str) -> str:
 
 def _rewriter(
     project: Project, layout: Layout, deidentify: Deidentify
-) -> Callable[[list[Any]], list[Any]]:
+) -> Callable[[list[Any]], list[Any]] | None:
     """The cell rewriting the options ask for: dates shifted (by the record's offset, from its
-    real id) before the id is hashed."""
+    real id) before the id is hashed; None when there is none (no call per row)."""
     if not (deidentify.hash_record_id or deidentify.shift_dates):
-        return lambda row: row
+        return None
     keys = Keys(project_secret(project))
     offset = len(layout.header) - len([c for c in layout.data if c.name != layout.record_field])
     dates = [
