@@ -15,6 +15,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 
+from opencrf.audit import anchors
 from opencrf.cli import main
 from opencrf.ops.backups.create import backup_create
 from opencrf.ops.backups.restore import restore_verify
@@ -119,7 +120,11 @@ def test_a_backup_killed_midway_leaves_every_earlier_generation_intact(
         assert (backup_dir / backup_id / "manifest.json").read_bytes() == manifests[backup_id]
         assert restore_verify(backup_id).ok is True
 
+    # Each complete backup also leaves its signed audit checkpoint in the storage, and the
+    # next backup carries those files too; the killed one left none.
+    checkpoints = default_storage.listdir(anchors.FOLDER)[1]
+    assert len(checkpoints) == len(earlier)
     after = backup_create(trigger="manual")
     assert after.status == RunStatus.SUCCEEDED
-    assert after.file_count == 3 + BIG_FILES
+    assert after.file_count == 3 + BIG_FILES + len(earlier)
     assert [e.backup_id for e in backup_store().list() if e.complete] == [*earlier, after.backup_id]
