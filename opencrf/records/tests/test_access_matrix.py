@@ -104,6 +104,8 @@ DUMMY = {
     "uidb64": "u",
     "incident_id": 1,
     "window_id": 1,
+    "report_id": 1,
+    "key": "1",
     "year": 2026,
     "month": "11",
 }

@@ -21,6 +21,7 @@ from opencrf.accounts.models import User
 from opencrf.audit.services import AuditContext
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.services import dictionary_apply, instrument_relabel
+from opencrf.exports.models import Report
 from opencrf.files.services import file_store
 from opencrf.ops.models import Incident, MaintenanceWindow
 from opencrf.projects.models import ProjectMember, Role
@@ -128,7 +129,15 @@ def world(admin_ada, pi_paula, django_user_model):
         ends_at=now + timedelta(days=1, hours=2),
         description=hostile("description"),
     )
+    report = Report.objects.create(
+        project=project,
+        title=hostile("Report"),
+        description=hostile("Report description"),
+        fields=["record_id", "colour", "comment"],
+        created_by=pi_paula,
+    )
     return {
+        "report": report,
         "incident": incident,
         "window": window,
         "project": project,
@@ -159,6 +168,8 @@ def pages(world) -> list[str]:
         "file_id": world["file"].pk,
         "incident_id": world["incident"].pk,
         "window_id": world["window"].pk,
+        "report_id": world["report"].pk,
+        "key": str(world["report"].pk),
     }
     skip = {"accounts:logout", "api", "ops:alive", "ops:ready", "metrics"}
     return [url(route, values) for route, name, _kwargs in ALL if name not in skip]
@@ -182,7 +193,7 @@ def test_no_page_shows_a_payload_as_markup_to_an_administrator(world, admin_ada)
 
     opened = assert_inert(client, pages(world))
 
-    assert opened == 59
+    assert opened == 65  # the report pages among them
 
 
 def test_no_page_shows_a_payload_as_markup_to_a_member(world):
