@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from opencrf.accounts.models import User
 from opencrf.accounts.typing import AuthedRequest
 from opencrf.audit.models import AuditEvent
+from opencrf.core.downloads import content_disposition
 from opencrf.core.views import domain_errors
 from opencrf.projects import selectors
 from opencrf.projects.history import entries_about_record, log_entries_visible_to
@@ -271,5 +272,5 @@ def logging_export(request: AuthedRequest, project_id: int) -> StreamingHttpResp
     )
     today = timezone.localdate(timezone=timezone.get_default_timezone())
     filename = f"opencrf_project{project.pk}_logging_{today:%Y-%m-%d}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition(filename)
     return response

@@ -342,8 +342,9 @@ def test_the_export_streams_the_filtered_rows_as_utf8_csv(
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     today = datetime.now(UTC).astimezone(logging_views.timezone.get_default_timezone())
+    name = f"opencrf_project{classic_project.pk}_logging_{today:%Y-%m-%d}.csv"
     assert response["Content-Disposition"] == (
-        f'attachment; filename="opencrf_project{classic_project.pk}_logging_{today:%Y-%m-%d}.csv"'
+        f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}"
     )
     assert _csv(response) == [
         CSV_HEADER,
