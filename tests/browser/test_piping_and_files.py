@@ -94,6 +94,8 @@ def open_new_record(page: Any, project_id: int) -> Any:
     page.get_by_role("button", name="Add new record").click()
     new = r"\?new=1&arm=1&auto=1$"
     expect(page).to_have_url(re.compile(rf"/projects/{project_id}/records/1/.+/greeting/1/" + new))
+    # The form's modules listen from DOMContentLoaded on; typing sooner reaches no listener.
+    page.wait_for_load_state("load")
     return page.locator("#crf-entry")
 
 

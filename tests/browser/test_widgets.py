@@ -77,6 +77,8 @@ def open_new_record(page: Any, project: int) -> str:
         re.compile(rf"/projects/{project}/records/\d+/event_1_arm_1/visit/1/\?new=1&arm=1&auto=1$")
     )
     expect(page.locator("#f-visit_date")).to_be_editable()
+    # The form's modules listen from DOMContentLoaded on; keys pressed sooner reach no listener.
+    page.wait_for_load_state("load")
     return str(page.url)
 
 
