@@ -63,7 +63,12 @@ def test_the_production_environment_example_sets_the_essentials():
     for name in nginx_server_names():
         assert name in hosts
         assert f"https://{name}" in origins
-    for key in ("OPENCRF_SMTP_HOST", "OPENCRF_BACKUP_KEY", "OPENCRF_METRICS_TOKEN"):
+    for key in (
+        "OPENCRF_SMTP_HOST",
+        "OPENCRF_BACKUP_KEY",
+        "OPENCRF_METRICS_TOKEN",
+        "OPENCRF_AUDIT_KEY",
+    ):
         assert values[key]
 
 
