@@ -129,10 +129,10 @@ def csv_text(rows: list[FieldRow], start: int, count: int) -> str:
     return out.getvalue()
 
 
-def raw_insert(project: Project, rows: list[FieldRow], records: int) -> float:
+def bulk_insert(project: Project, rows: list[FieldRow], records: int) -> None:
+    """The records with their arm and one form each, bulk-inserted without the services."""
     event = project.events.get()
     arm = project.arms.get()
-    started = time.perf_counter()
     with transaction.atomic():
         created = Record.objects.bulk_create(
             [
@@ -158,6 +158,11 @@ def raw_insert(project: Project, rows: list[FieldRow], records: int) -> float:
             ],
             batch_size=2000,
         )
+
+
+def raw_insert(project: Project, rows: list[FieldRow], records: int) -> float:
+    started = time.perf_counter()
+    bulk_insert(project, rows, records)
     elapsed = time.perf_counter() - started
     with transaction.atomic():
         FormData.objects.filter(project=project).delete()

@@ -19,48 +19,16 @@ import resource
 import tempfile
 import time
 
-from bench_api import FORM, dictionary, raw_select, record_values
+from bench_api import bulk_insert, dictionary, raw_select
 from django.core.management import call_command
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 
 from opencrf.accounts.models import User
 from opencrf.audit.services import AuditContext
-from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.services import dictionary_apply
 from opencrf.exports.services import export_write
 from opencrf.exports.table import ExportRequest
-from opencrf.projects.models import Project
 from opencrf.projects.services import project_create
-from opencrf.records.models import FormData, Record, RecordArm, record_sort_key
-
-
-def insert(project: Project, rows: list[FieldRow], records: int) -> None:
-    """The records, bulk-inserted (bench_api.raw_insert times this, then deletes them)."""
-    event, arm = project.events.get(), project.arms.get()
-    with transaction.atomic():
-        created = Record.objects.bulk_create(
-            [
-                Record(project=project, record_id=str(n), sort_key=record_sort_key(str(n)))
-                for n in range(1, records + 1)
-            ],
-            batch_size=2000,
-        )
-        RecordArm.objects.bulk_create([RecordArm(record=r, arm=arm) for r in created], 2000)
-        FormData.objects.bulk_create(
-            [
-                FormData(
-                    project=project,
-                    record=record,
-                    event=event,
-                    form_name=FORM,
-                    values=record_values(rows, n),
-                    version=1,
-                )
-                for n, record in enumerate(created, start=1)
-            ],
-            batch_size=2000,
-        )
-
 
 FORMATS = "csv,csv-labels,xlsx,spss,stata,sas,r,tidy"
 
@@ -121,7 +89,7 @@ def main() -> None:
     project = project_create(context=context, title="Export bench")
     rows = dictionary(args.fields)
     dictionary_apply(context=context, project=project, rows=rows, source="upload")
-    insert(project, rows, args.records)
+    bulk_insert(project, rows, args.records)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     raw = raw_select(project)
     print(f"{args.records} records × {args.fields} fields; parent peak RSS {base:.0f} MB")
