@@ -65,6 +65,11 @@ def status_of(result_id: str) -> str:
     return DBTaskResult.objects.get(id=result_id).status
 
 
+def heartbeat_state(worker_id: str) -> str | None:
+    beat = WorkerHeartbeat.objects.filter(worker_id=worker_id).first()
+    return beat.state if beat else None
+
+
 class FailingClaims:
     """The real claim, after `errors` have been raised by the first calls."""
 
@@ -125,6 +130,8 @@ def test_a_runner_rides_out_a_locked_database_and_then_runs_the_job():
     try:
         result = double.enqueue(21)
         wait_until(lambda: status_of(result.id) == "SUCCESSFUL")
+        # The job's outcome is written before the runner's next claim says it is idle again.
+        wait_until(lambda: heartbeat_state("test-node-1") == RunnerState.IDLE)
         assert thread.is_alive()
     finally:
         stop.set()
