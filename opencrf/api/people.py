@@ -44,7 +44,7 @@ FLAGS: tuple[tuple[str, str | None], ...] = (
     ("alerts", None),
     ("user_rights", "user_rights"),
     ("data_access_groups", "data_access_groups"),
-    ("reports", None),
+    ("reports", "reports"),
     ("stats_and_charts", None),
     ("manage_survey_participants", None),
     ("calendar", None),

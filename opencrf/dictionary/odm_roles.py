@@ -3,7 +3,7 @@
 REDCap writes a role's rights under legacy names (spec §5): `data_entry="[form,n]…"` for the
 data-entry rights, `data_export_instruments="[form,n]…"` for the export rights, and one
 attribute per on/off right. Reading keeps what OpenCRF has a right for and drops the rest
-(calendar, reports, randomisation, …); writing gives every attribute OpenCRF can fill.
+(calendar, randomisation, …); writing gives every attribute OpenCRF can fill.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ ROLE_FLAGS = {
     "design": ("design",),
     "user_rights": ("user_rights",),
     "data_access_groups": ("data_access_groups",),
+    "reports": ("reports",),
     "data_import": ("data_import_tool",),
     "api_export": ("api_export",),
     "api_import": ("api_import",),

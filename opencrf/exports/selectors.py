@@ -47,9 +47,9 @@ def may_use_reports(rights: Rights, project: Project) -> bool:
 
 
 def may_build_reports(rights: Rights, project: Project) -> bool:
-    """Creating reports needs REDCap's "Add/Edit/Organize Reports" right. OpenCRF's rights have
-    no such flag yet, so Project Design stands for it (as the designers build reports)."""
-    return rights.design and may_use_reports(rights, project)
+    """Creating reports needs REDCap's "Reports & Report Builder" right (`reports`), and an
+    export right on some instrument, as reports show exported data."""
+    return rights.reports and may_use_reports(rights, project)
 
 
 def _rights(user: User, project: Project) -> Rights:

@@ -79,6 +79,7 @@ RIGHT_FLAGS = (
     "design",
     "user_rights",
     "data_access_groups",
+    "reports",
     "data_import",
     "api_export",
     "api_import",
@@ -102,6 +103,7 @@ class RightsFields(models.Model):
     design = models.BooleanField(_("project design and setup"), default=False)
     user_rights = models.BooleanField(_("user rights"), default=False)
     data_access_groups = models.BooleanField(_("data access groups"), default=False)
+    reports = models.BooleanField(_("reports and report builder"), default=False)
     data_import = models.BooleanField(_("data import tool"), default=False)
     api_export = models.BooleanField(_("API export"), default=False)
     api_import = models.BooleanField(_("API import/update"), default=False)

@@ -15,6 +15,7 @@ FEATURES: dict[str, bool] = {
     "design": True,  # the Designer, dictionary upload, events
     "user_rights": True,  # these pages
     "data_access_groups": True,  # the groups page
+    "reports": True,  # saved reports and the report builder (exports)
     "data_import": False,  # REDCap's Data Import Tool page: imports go through the API only
     "api_export": True,  # the API
     "api_import": True,  # the API

@@ -27,6 +27,7 @@ class Rights:
     design: bool = False
     user_rights: bool = False
     data_access_groups: bool = False
+    reports: bool = False
     data_import: bool = False
     api_export: bool = False
     api_import: bool = False
