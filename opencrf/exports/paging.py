@@ -1,0 +1,218 @@
+"""Report pages over a filter or a sort, without building every row of the report per page.
+
+A filtered or sorted report needs every row once, to know which rows match and in which
+order. That pass reads only what the filter and the sort need: the same export (the same
+records, rights, de-identification and filter) restricted to the sort columns, so a row is a
+handful of cells rather than every column of the report. What it keeps is the key of each
+matching row in page order — the row's record and which of that record's rows it is — two
+small integers a row, fine to hold for 100,000 rows. The list is cached (Django's cache)
+under everything that decides it: the request, the sort, the viewer's scope (group and
+export rights), the design version and the project's data version. A page then builds just
+its own rows, from the export of the page's records only.
+
+The data version is the head of the project's audit chain (its sequence and hash): every
+write to a record is audited in its own transaction, so any change of the data moves the
+head, on every web node at once. The hash, not only the sequence, keeps a restored backup
+that is later written to again from meeting the keys of the data it replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import total_ordering
+from itertools import groupby
+from typing import Any
+
+import orjson
+from django.core.cache import cache
+
+from opencrf.accounts.models import User
+from opencrf.audit.models import AuditEvent
+from opencrf.dictionary.design import design_of
+from opencrf.exports.deidentify import Keys, project_secret
+from opencrf.exports.table import ExportRequest, ExportTable, Kind, export_table
+from opencrf.projects.models import Project
+from opencrf.projects.selectors import member_rights
+from opencrf.records.selectors import records_visible_to
+
+CACHE_PREFIX = "opencrf:report-rows:"
+CACHE_SECONDS = 3600
+Order = Sequence[tuple[str, bool]]
+
+
+@dataclass(frozen=True)
+class RowKeys:
+    """The matching rows of a report in page order. Row n of the order is row `nth[n]` of
+    record `records[record_at[n]]`; `shown` is each record's id as its rows show it (hashed
+    for a viewer who sees hashed ids), `records` the stored id."""
+
+    records: list[str]
+    shown: list[str]
+    record_at: array[int]
+    nth: array[int]
+
+    def __len__(self) -> int:
+        return len(self.record_at)
+
+
+def row_keys(
+    user: User, project: Project, request: ExportRequest, table: ExportTable, order: Order
+) -> RowKeys:
+    """The keys of the report's rows in `order`, from the cache when nothing has changed.
+    `table` is the report's own table: the columns it shows are the ones that may be sorted."""
+    key = _cache_key(user, project, request, order)
+    found = cache.get(key)
+    if isinstance(found, RowKeys):
+        return found
+    keys = _computed(user, project, request, table, order)
+    cache.set(key, keys, CACHE_SECONDS)
+    return keys
+
+
+def page_rows(
+    user: User, project: Project, request: ExportRequest, keys: RowKeys, start: int, stop: int
+) -> list[list[str]]:
+    """Rows `start … stop` of the order, built from the export of their records alone. Rows
+    gone since the keys were made (a race with a write) are left out."""
+    chosen = list(zip(keys.record_at[start:stop], keys.nth[start:stop], strict=True))
+    if not chosen:
+        return []  # and never an export with no records chosen, which means all of them
+    at = sorted({record for record, _nth in chosen})
+    table = export_table(
+        user, project, replace(request, records=tuple(keys.records[n] for n in at))
+    )
+    by_record = {shown: list(rows) for shown, rows in groupby(table.rows(), key=_first)}
+    rows = []
+    for record, nth in chosen:
+        found = by_record.get(keys.shown[record], [])
+        if nth < len(found):
+            rows.append(found[nth])
+    return rows
+
+
+def _first(row: list[str]) -> str:
+    return row[0]
+
+
+def _computed(
+    user: User, project: Project, request: ExportRequest, table: ExportTable, order: Order
+) -> RowKeys:
+    fields = _fields_for(table, order)
+    narrow = export_table(user, project, replace(request, fields=fields, forms=()))
+    shown: list[str] = []
+    record_at, nth = array("l"), array("l")
+    sort_keys: list[Any] = []
+    key = sort_key(narrow, order) if order else None
+    count = 0
+    for position, row in enumerate(narrow.rows()):
+        if not shown or shown[-1] != row[0]:
+            shown.append(row[0])
+            count = 0
+        record_at.append(len(shown) - 1)
+        nth.append(count)
+        count += 1
+        if key is not None:
+            sort_keys.append(key((position, row)))
+    if key is not None:
+        ranked = sorted(range(len(sort_keys)), key=sort_keys.__getitem__)
+        record_at = array("l", (record_at[n] for n in ranked))
+        nth = array("l", (nth[n] for n in ranked))
+    records = _stored_ids(user, project, shown) if narrow.deidentify.hash_record_id else shown
+    return RowKeys(records, shown, record_at, nth)
+
+
+def _fields_for(table: ExportTable, order: Order) -> tuple[str, ...]:
+    """The report fields behind the sort columns (a checkbox option's field, a form status
+    itself); the record id alone when there is no sort. The record, event, repeat and group
+    columns come with every row of the table anyway."""
+    by_name = {v.name: v for v in table.variables}
+    wanted = [by_name[name].field_name or name for name, _desc in order if name in by_name]
+    known = set(table.names) | {v.field_name for v in table.variables}
+    fields = tuple(dict.fromkeys(name for name in wanted if name in known))
+    return fields or (table.layout.record_field,)
+
+
+def _stored_ids(user: User, project: Project, shown: list[str]) -> list[str]:
+    """The stored ids behind hashed ones, among the records the viewer may see."""
+    keys = Keys(project_secret(project))
+    visible = records_visible_to(user, project).values_list("record_id", flat=True)
+    stored = {keys.record_hash(record_id): record_id for record_id in visible.iterator(2000)}
+    return [stored.get(hashed, "") for hashed in shown]
+
+
+def data_version(project: Project) -> tuple[int, str]:
+    """The head of the project's audit chain: it moves with every audited write."""
+    head = (
+        AuditEvent.objects.filter(project_id=project.pk)
+        .order_by("-sequence")
+        .values_list("sequence", "hash")
+        .first()
+    )
+    return head or (0, "")
+
+
+def _cache_key(user: User, project: Project, request: ExportRequest, order: Order) -> str:
+    rights = member_rights(user, project)
+    exports = [rights.export(i.name) for i in design_of(project).instruments]
+    decided = {
+        "project": [project.pk, project.created_at.isoformat(), project.design_version],
+        "data": data_version(project),
+        "scope": [user.is_superuser, rights.is_admin, rights.group_id, exports],
+        "request": request,
+        "order": [list(pair) for pair in order],
+    }
+    text = orjson.dumps(decided, default=_listed, option=orjson.OPT_SORT_KEYS)
+    return CACHE_PREFIX + hashlib.sha256(text).hexdigest()
+
+
+def _listed(value: Any) -> Any:
+    if isinstance(value, frozenset | set):
+        return sorted(value, key=str)
+    raise TypeError(type(value).__name__)
+
+
+@total_ordering
+class _Reversed:
+    """A key that sorts in the opposite direction (for descending text)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.value == other.value
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return bool(other.value < self.value)
+
+
+NUMERIC = frozenset({Kind.INTEGER, Kind.NUMBER})
+
+
+def sort_key(table: ExportTable, order: Order) -> Callable[[tuple[int, list[str]]], Any]:
+    """The key of a (position, row) pair: blanks last in either direction; numbers as
+    numbers; ties in record order (the row's position in the report)."""
+    kinds = {v.name: v.kind for v in table.variables}
+    indexes = [(table.names.index(name), kinds[name] in NUMERIC, desc) for name, desc in order]
+
+    def key(pair: tuple[int, list[str]]) -> tuple[Any, ...]:
+        position, row = pair
+        parts: list[Any] = []
+        for index, numeric, desc in indexes:
+            value = row[index]
+            typed: Any = _number_or_text(value) if numeric else value
+            parts.append(value == "")
+            parts.append(_Reversed(typed) if desc else typed)
+        parts.append(position)
+        return tuple(parts)
+
+    return key
+
+
+def _number_or_text(value: str) -> tuple[int, float | str]:
+    try:
+        return (0, float(value))
+    except ValueError:
+        return (1, value)
