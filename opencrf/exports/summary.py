@@ -1,0 +1,531 @@
+"""Descriptive statistics of a report: REDCap's "Stats & Charts", per field and per group.
+
+A report's rows come from `table.export_table` — the same records, columns and
+de-identification as the report view and its exports, decided once there — and are read
+once, in chunks turned into columns, so that counting runs in C (`Counter`, `set.update`,
+`array.extend`) rather than a Python step per cell. Memory holds, per field and group, its
+counts and, for numbers, one compact array of floats (8 bytes a value, needed for exact
+medians and percentiles); never the rows.
+
+Kinds of summary:
+
+- number (integer, number, calc, slider): count, missing, unique, min, max, mean, sample SD,
+  median and percentiles (linear interpolation between order statistics, R's type 7 and
+  numpy's default), and a histogram;
+- date, datetime, time: count, missing, unique, earliest and latest;
+- choice (radio, dropdown, yes/no, true/false, form status): every option's count and share
+  of the answered rows, options never chosen included;
+- checkbox (one field, all its options): a row answers it when any option is checked; each
+  option's count and share of the answering rows;
+- text: count, missing, unique.
+
+"Missing" means blank in the row (the report's rows: on a longitudinal or repeating project
+a field is blank on the rows of events and instruments that do not collect it).
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from bisect import bisect_left, bisect_right
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import islice
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from opencrf.accounts.models import User
+from opencrf.dictionary.choices import parse_choices
+from opencrf.exports.table import ExportRequest, ExportTable, Kind, Variable, export_table, plain
+from opencrf.projects.models import Project
+from opencrf.projects.selectors import member_rights
+from opencrf.records.export import (
+    EVENT_COLUMN,
+    GROUP_COLUMN,
+    REPEAT_FORM_COLUMN,
+    REPEAT_INSTANCE_COLUMN,
+    Column,
+)
+
+PERCENTILES = (5, 10, 25, 50, 75, 90, 95)
+CHUNK = 2000
+MAX_BINS = 30
+NUMBERS = frozenset({Kind.INTEGER, Kind.NUMBER})
+TIMES = frozenset({Kind.DATE, Kind.DATETIME, Kind.TIME})
+LAYOUT_COLUMNS = frozenset({EVENT_COLUMN, REPEAT_FORM_COLUMN, REPEAT_INSTANCE_COLUMN, GROUP_COLUMN})
+BLANK_GROUP = ""
+
+
+@dataclass(frozen=True)
+class Frequency:
+    code: str
+    label: str
+    count: int
+    percent: float  # of the rows that answer the field; 0 when none does
+
+
+@dataclass(frozen=True)
+class Bin:
+    low: float
+    high: float  # the last bin includes its high edge, the others do not
+    count: int
+
+
+@dataclass(frozen=True)
+class Numbers:
+    minimum: float
+    maximum: float
+    mean: float
+    sd: float | None  # sample SD: None for fewer than two values
+    percentiles: dict[int, float]
+    bins: tuple[Bin, ...]
+    whole: bool  # every value is a whole number (integers: bins of whole numbers)
+
+    @property
+    def median(self) -> float:
+        return self.percentiles[50]
+
+
+@dataclass(frozen=True)
+class FieldSummary:
+    name: str  # the field (a checkbox's field name, not one option's column)
+    label: str
+    kind: str  # "number", "date", "choice", "checkbox" or "text"
+    count: int  # rows with a value
+    missing: int  # blank rows
+    unique: int  # distinct values (checkbox: distinct combinations of options)
+    numbers: Numbers | None = None
+    invalid: int = 0  # a number field's values that are not numbers (counted, not summarised)
+    earliest: str = ""
+    latest: str = ""
+    frequencies: tuple[Frequency, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    key: str  # the choice code or group unique name; "" for rows without one
+    label: str
+    rows: int
+    records: int
+    fields: list[FieldSummary]
+
+
+@dataclass(frozen=True)
+class GroupBy:
+    """A way to split the rows: by a choice field or the data access group."""
+
+    name: str
+    label: str
+
+
+@dataclass
+class Summary:
+    table: ExportTable
+    overall: GroupSummary
+    groups: list[GroupSummary] = field(default_factory=list)
+    group_by: GroupBy | None = None
+
+
+# Accumulators: one per field and group, fed a chunk's columns at a time.
+
+
+class _Acc:
+    kind = "text"
+
+    def __init__(self, name: str, label: str, index: int) -> None:
+        self.name, self.label, self.index = name, label, index
+        self.missing = 0
+        self.count = 0
+
+    def add(self, columns: Sequence[tuple[str, ...]]) -> None:
+        raise NotImplementedError
+
+    def result(self) -> FieldSummary:
+        raise NotImplementedError
+
+
+class _TextAcc(_Acc):
+    def __init__(self, name: str, label: str, index: int) -> None:
+        super().__init__(name, label, index)
+        # Hashes rather than the strings: free text may be long and all different. A
+        # collision of two 64-bit hashes among a study's answers is not a practical concern.
+        self.seen: set[int] = set()
+
+    def add(self, columns: Sequence[tuple[str, ...]]) -> None:
+        column = columns[self.index]
+        blank = column.count("")
+        self.missing += blank
+        self.count += len(column) - blank
+        self.seen.update(map(hash, column))
+
+    def unique(self) -> int:
+        return len(self.seen) - (hash("") in self.seen)
+
+    def result(self) -> FieldSummary:
+        return FieldSummary(self.name, self.label, "text", self.count, self.missing, self.unique())
+
+
+class _DateAcc(_TextAcc):
+    def __init__(self, name: str, label: str, index: int) -> None:
+        super().__init__(name, label, index)
+        self.earliest = self.latest = ""
+
+    def add(self, columns: Sequence[tuple[str, ...]]) -> None:
+        super().add(columns)
+        values = [value for value in columns[self.index] if value]
+        if values:  # ISO dates, datetimes and times sort as text
+            low, high = min(values), max(values)
+            self.earliest = min(self.earliest, low) if self.earliest else low
+            self.latest = max(self.latest, high)
+
+    def result(self) -> FieldSummary:
+        return FieldSummary(
+            self.name,
+            self.label,
+            "date",
+            self.count,
+            self.missing,
+            self.unique(),
+            earliest=self.earliest,
+            latest=self.latest,
+        )
+
+
+class _NumberAcc(_Acc):
+    def __init__(self, name: str, label: str, index: int) -> None:
+        super().__init__(name, label, index)
+        self.values = array("d")
+        self.invalid = 0
+
+    def add(self, columns: Sequence[tuple[str, ...]]) -> None:
+        column = columns[self.index]
+        blank = column.count("")
+        self.missing += blank
+        self.count += len(column) - blank
+        present = [value for value in column if value]
+        try:
+            self.values.extend(map(float, present))
+        except ValueError:  # a stored value that is not a number: keep the numbers only
+            for value in present:
+                number = _number(value)
+                if number is None:
+                    self.invalid += 1
+                else:
+                    self.values.append(number)
+
+    def result(self) -> FieldSummary:
+        values = [v for v in self.values if math.isfinite(v)]
+        invalid = self.invalid + len(self.values) - len(values)
+        self.values = array("d")  # the sorted list replaces it
+        values.sort()
+        unique = sum(1 for n, v in enumerate(values) if n == 0 or v != values[n - 1]) + (
+            invalid > 0
+        )
+        return FieldSummary(
+            self.name,
+            self.label,
+            "number",
+            self.count,
+            self.missing,
+            unique,
+            numbers=describe(values),
+            invalid=invalid,
+        )
+
+
+def _number(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+class _ChoiceAcc(_Acc):
+    kind = "choice"
+
+    def __init__(self, name: str, label: str, index: int, options: Sequence[tuple[str, str]]):
+        super().__init__(name, label, index)
+        self.options = options
+        self.counts: Counter[str] = Counter()
+
+    def add(self, columns: Sequence[tuple[str, ...]]) -> None:
+        self.counts.update(columns[self.index])
+
+    def result(self) -> FieldSummary:
+        missing = self.counts.pop("", 0)
+        count = sum(self.counts.values())
+        known = {code for code, _label in self.options}
+        # A stored code since removed from the choices is shown under its code, not hidden.
+        others = [(code, code) for code in sorted(self.counts) if code not in known]
+        frequencies = tuple(
+            Frequency(code, label, self.counts[code], _percent(self.counts[code], count))
+            for code, label in [*self.options, *others]
+        )
+        return FieldSummary(
+            self.name,
+            self.label,
+            "choice",
+            count,
+            missing,
+            len(self.counts),
+            frequencies=frequencies,
+        )
+
+
+class _CheckboxAcc(_Acc):
+    kind = "checkbox"
+
+    def __init__(self, name: str, label: str, options: Sequence[tuple[int, str, str]]):
+        super().__init__(name, label, options[0][0])
+        self.options = options  # (column index, code, label)
+        self.checked = [0] * len(options)
+        self.combinations: Counter[tuple[str, ...]] = Counter()
+        self.rows = 0
+
+    def add(self, columns: Sequence[tuple[str, ...]]) -> None:
+        chosen = [columns[index] for index, _code, _label in self.options]
+        for n, column in enumerate(chosen):
+            self.checked[n] += column.count("1")
+        self.combinations.update(zip(*chosen, strict=True))
+        self.rows += len(chosen[0])
+
+    def result(self) -> FieldSummary:
+        none = sum(n for combination, n in self.combinations.items() if "1" not in combination)
+        answered = self.rows - none
+        frequencies = tuple(
+            Frequency(code, label, checked, _percent(checked, answered))
+            for (_index, code, label), checked in zip(self.options, self.checked, strict=True)
+        )
+        unique = sum(1 for combination in self.combinations if "1" in combination)
+        return FieldSummary(
+            self.name, self.label, "checkbox", answered, none, unique, frequencies=frequencies
+        )
+
+
+def _percent(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+# The numbers
+
+
+def describe(values: Sequence[float]) -> Numbers | None:
+    """Min, max, mean, sample SD, percentiles and histogram of sorted `values`."""
+    n = len(values)
+    if not n:
+        return None
+    mean = math.fsum(values) / n
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else None
+    whole = all(v == int(v) for v in values)
+    return Numbers(
+        minimum=values[0],
+        maximum=values[-1],
+        mean=mean,
+        sd=sd,
+        percentiles={p: percentile(values, p) for p in PERCENTILES},
+        bins=histogram(values, whole=whole),
+        whole=whole,
+    )
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The `p`th percentile of sorted `values`, interpolated linearly (R's type 7)."""
+    position = (len(values) - 1) * p / 100
+    low = math.floor(position)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (position - low) * (values[high] - values[low])
+
+
+def histogram(values: Sequence[float], *, whole: bool = False) -> tuple[Bin, ...]:
+    """Bins of equal width over sorted `values`: Freedman–Diaconis's width (Sturges's count
+    when half the values are equal), at most MAX_BINS; whole numbers get whole-number edges,
+    one bin per value when their range is small enough."""
+    low, high = values[0], values[-1]
+    if low == high:
+        return (Bin(low, high, len(values)),)
+    width = _width(values, whole=whole)
+    edges = [low + width * n for n in range(math.ceil((high - low) / width) + 1)]
+    if edges[-1] < high or len(edges) < 2:
+        edges.append(edges[-1] + width)
+    bins = []
+    for n in range(len(edges) - 1):
+        last = n == len(edges) - 2
+        start = bisect_left(values, edges[n])
+        stop = bisect_right(values, edges[n + 1]) if last else bisect_left(values, edges[n + 1])
+        bins.append(Bin(edges[n], edges[n + 1], stop - start))
+    return tuple(bins)
+
+
+def _width(values: Sequence[float], *, whole: bool) -> float:
+    span = values[-1] - values[0]
+    n = len(values)
+    iqr = percentile(values, 75) - percentile(values, 25)
+    sturges = math.ceil(math.log2(n)) + 1
+    count = math.ceil(span / (2 * iqr / n ** (1 / 3))) if iqr > 0 else sturges
+    count = max(1, min(count, MAX_BINS))
+    width = span / count
+    if whole:
+        width = max(1.0, float(math.ceil(width)))
+        if span + 1 <= MAX_BINS:
+            width = 1.0
+    return width
+
+
+# Reading the report
+
+
+def group_options(table: ExportTable, project: Project) -> list[GroupBy]:
+    """What the rows may be grouped by: the data access group (when the project has groups)
+    and each single-choice field of the report."""
+    options = []
+    if project.groups.exists():
+        options.append(GroupBy(GROUP_COLUMN, _("Data access group")))
+    for variable in table.variables:
+        if _single_choice(variable):
+            options.append(GroupBy(variable.name, variable.label))
+    return options
+
+
+def _single_choice(variable: Variable) -> bool:
+    return variable.kind == Kind.CHOICE and bool(variable.field_name) and "___" not in variable.name
+
+
+def summarise(user: User, project: Project, request: ExportRequest, group_by: str = "") -> Summary:
+    """The statistics of every field of the report `request` asks for, as `user` may see it,
+    overall and — `group_by` a name from `group_options` — per group. Other names (or "")
+    mean no grouping."""
+    request = replace(request, labels=False, checkbox_labels=False, decimal_comma=False)
+    if group_by == GROUP_COLUMN:
+        request = replace(request, group_column=True)  # still absent for a grouped user
+    table = export_table(user, project, request)
+    chosen = next((g for g in group_options(table, project) if g.name == group_by), None)
+    makers = _field_makers(table)
+    overall = _Part(makers)
+    parts: dict[str, _Part] = {}
+    key_of = _key_of(user, project, table, chosen)
+    for chunk in _chunks(table.rows(), CHUNK):
+        overall.add(chunk)
+        if key_of is not None:
+            for key, rows in _split(chunk, key_of).items():
+                parts.setdefault(key, _Part(makers)).add(rows)
+    summary = Summary(table, overall.result("", _("All rows")), group_by=chosen)
+    if chosen is not None:
+        for key, label in _group_labels(user, project, table, chosen, parts):
+            summary.groups.append(parts.get(key, _Part(makers)).result(key, label))
+    return summary
+
+
+class _Part:
+    """The rows of one group (or all rows): their count, records and field accumulators."""
+
+    def __init__(self, makers: Sequence[Any]) -> None:
+        self.accs: list[_Acc] = [make() for make in makers]
+        self.rows = 0
+        self.records: set[int] = set()
+
+    def add(self, rows: list[list[str]]) -> None:
+        columns = list(zip(*rows, strict=True))
+        self.rows += len(rows)
+        self.records.update(map(hash, columns[0]))  # the record id leads every row
+        for acc in self.accs:
+            acc.add(columns)
+
+    def result(self, key: str, label: str) -> GroupSummary:
+        fields = [acc.result() for acc in self.accs]
+        return GroupSummary(key, label, self.rows, len(self.records), fields)
+
+
+def _field_makers(table: ExportTable) -> list[Any]:
+    """A maker of a fresh accumulator for each field of the table, in its order; a
+    checkbox's options make one field. The record id and layout columns are not fields."""
+    columns = {column.name: column for column in table.layout.data}
+    makers: list[Any] = []
+    boxes: dict[str, list[tuple[int, str, str]]] = {}
+    for index, variable in enumerate(table.variables):
+        if index == 0 or variable.name in LAYOUT_COLUMNS:
+            continue
+        column = columns.get(variable.name)
+        row = column.row if column is not None and column.is_checkbox else None
+        if column is not None and row is not None:
+            if row.field_name not in boxes:
+                boxes[row.field_name] = []
+                makers.append(_checkbox_maker(column, boxes[row.field_name]))
+            boxes[row.field_name].append((index, column.code, _option_label(column)))
+            continue
+        makers.append(_maker(variable, index))
+    return makers
+
+
+def _maker(variable: Variable, index: int) -> Any:
+    name, label = variable.field_name or variable.name, variable.label
+    if variable.kind in NUMBERS:
+        return lambda: _NumberAcc(name, label, index)
+    if variable.kind in TIMES:
+        return lambda: _DateAcc(name, label, index)
+    if variable.kind == Kind.CHOICE:
+        options = [(c.code, c.label) for c in variable.choices]
+        return lambda: _ChoiceAcc(variable.name, label, index, options)
+    return lambda: _TextAcc(name, label, index)
+
+
+def _checkbox_maker(column: Column, options: list[tuple[int, str, str]]) -> Any:
+    row = column.row
+    assert row is not None
+    name, label = row.field_name, plain(row.field_label)
+    return lambda: _CheckboxAcc(name, label, options)  # `options` is filled in as read
+
+
+def _option_label(column: Column) -> str:
+    assert column.row is not None
+    for choice in parse_choices(column.row.select_choices_or_calculations):
+        if choice.code == column.code:
+            return plain(choice.label)
+    return column.code
+
+
+def _key_of(user: User, project: Project, table: ExportTable, chosen: GroupBy | None) -> Any:
+    """The function giving a row's group key; None without grouping."""
+    if chosen is None:
+        return None
+    names = table.names
+    if chosen.name in names:
+        index = names.index(chosen.name)
+        return lambda row: row[index]
+    # The group column is left out for a member of one group: every row is theirs.
+    own = member_rights(user, project).group_id
+    group = project.groups.filter(pk=own).first() if own else None
+    unique_name = group.unique_name if group else BLANK_GROUP
+    return lambda row: unique_name
+
+
+def _group_labels(
+    user: User, project: Project, table: ExportTable, chosen: GroupBy, parts: dict[str, _Part]
+) -> Iterable[tuple[str, str]]:
+    """The groups in their natural order (the choices', the groups'), every one the viewer
+    may see listed even when no row falls in it, then any other key found, then blank."""
+    if chosen.name == GROUP_COLUMN:
+        own = member_rights(user, project).group_id
+        groups = project.groups.all()
+        known = [(g.unique_name, g.name) for g in (groups.filter(pk=own) if own else groups)]
+    else:
+        variable = next(v for v in table.variables if v.name == chosen.name)
+        known = [(c.code, c.label) for c in variable.choices]
+    listed = {key for key, _label in known}
+    others = [(key, key) for key in sorted(parts) if key not in listed and key != BLANK_GROUP]
+    blank = [(BLANK_GROUP, _("[No value]"))] if BLANK_GROUP in parts else []
+    return [*known, *others, *blank]
+
+
+def _chunks(rows: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]:
+    while chunk := list(islice(rows, size)):
+        yield chunk
+
+
+def _split(chunk: list[list[str]], key_of: Any) -> dict[str, list[list[str]]]:
+    parts: dict[str, list[list[str]]] = {}
+    for row in chunk:
+        parts.setdefault(key_of(row), []).append(row)
+    return parts
