@@ -5,7 +5,8 @@ flat rows, and touches no database. `opencrf.records.project_xml` builds a proje
 
 Map of the file (spec §5) and where each part lands:
 
-- `GlobalVariables` → `ProjectSettings`, `RepeatSpec`s, `GroupSpec`s, `RoleSpec`s; reports,
+- `GlobalVariables` → `ProjectSettings`, `RepeatSpec`s, `GroupSpec`s, `RoleSpec`s, and each
+  saved report's attributes (`redcap:Reports`, which `opencrf.exports.report_xml` acts on);
   surveys, e-consent, PDF snapshots and unknown settings are ignored.
 - `MetaDataVersion` → the record id field, `EventSpec`s (`StudyEventDef`, with their
   `FormRef`s as the form–event mapping) and the data dictionary: `FormDef` → `ItemGroupRef` →
@@ -164,6 +165,7 @@ class ProjectXml:
     repeats: list[RepeatSpec] = field(default_factory=list)
     groups: list[GroupSpec] = field(default_factory=list)
     roles: list[RoleSpec] = field(default_factory=list)
+    reports: list[dict[str, str]] = field(default_factory=list)
     rows: list[dict[str, str]] = field(default_factory=list)
     files: list[FileItem] = field(default_factory=list)
 
@@ -203,6 +205,7 @@ def project_xml_read(data: bytes) -> ProjectXml:
             for element in globals_.iter(rc("DataAccessGroups"))
         ]
         result.roles = [_role(element) for element in globals_.iter(rc("UserRoles"))]
+        result.reports = [dict(element.attrib) for element in globals_.iter(rc("Reports"))]
     for clinical in root.iter(odm("ClinicalData")):
         _ClinicalReader(result).read(clinical)
     return result

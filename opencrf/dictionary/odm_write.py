@@ -50,9 +50,12 @@ DATA_TYPES = {
 STATUS_CHOICES = (("0", "Incomplete"), ("1", "Unverified"), ("2", "Complete"))
 
 
-def design_parts(project: Project, design: ProjectDesign) -> Iterator[str]:
-    """`GlobalVariables` and `MetaDataVersion` of the project, in pieces of text."""
-    yield from _global_variables(project, design)
+def design_parts(
+    project: Project, design: ProjectDesign, extra_globals: Iterable[str] = ()
+) -> Iterator[str]:
+    """`GlobalVariables` and `MetaDataVersion` of the project, in pieces of text;
+    `extra_globals` closes `GlobalVariables` (what apps above this one keep there: reports)."""
+    yield from _global_variables(project, design, extra_globals)
     yield from _metadata(project, design)
 
 
@@ -72,7 +75,9 @@ def mdv_oid(project: Project) -> str:
     return f"Metadata.{project.pk}_{project.design_version}"
 
 
-def _global_variables(project: Project, design: ProjectDesign) -> Iterator[str]:
+def _global_variables(
+    project: Project, design: ProjectDesign, extra: Iterable[str]
+) -> Iterator[str]:
     yield "<GlobalVariables>\n"
     for tag in ("StudyName", "ProtocolName"):
         yield _element(tag, project.title)
@@ -99,6 +104,7 @@ def _global_variables(project: Project, design: ProjectDesign) -> Iterator[str]:
             )
         yield "\t</redcap:DataAccessGroupsGroup>\n"
     yield from _roles(project, design)
+    yield from extra
     yield "</GlobalVariables>\n"
 
 

@@ -15,7 +15,7 @@ import base64
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice
-from typing import IO
+from typing import IO, Protocol
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -74,12 +74,48 @@ from opencrf.records.models import FormData, Record
 from opencrf.records.selectors import records_visible_to
 from opencrf.records.services import record_create
 
-__all__ = ["project_create_from_xml", "project_xml_read", "project_xml_write"]
+__all__ = [
+    "ProjectXmlPart",
+    "project_create_from_xml",
+    "project_xml_part_register",
+    "project_xml_read",
+    "project_xml_write",
+]
 
 MAX_PROBLEMS_SHOWN = 10
 KEY_COLUMNS = (EVENT_COLUMN, REPEAT_FORM_COLUMN, REPEAT_INSTANCE_COLUMN)
 
 _NOT_NAME = re.compile(r"[^a-z0-9_]")
+
+
+# --- Parts kept by apps above this one ---------------------------------------------------------
+
+
+class ProjectXmlPart(Protocol):
+    """What an app above records keeps in Project XML's `GlobalVariables` (exports: saved
+    reports). Records may not import those apps (DESIGN §3), so they register here, from
+    their `AppConfig.ready`."""
+
+    def write(self, project: Project, user: User) -> Iterable[str]:
+        """Elements to close `GlobalVariables` with, as `user` may see them."""
+        ...
+
+    def create(self, context: AuditContext, project: Project, parsed: ProjectXml) -> None:
+        """Create what the file holds, in the new project; InvalidInput refuses the file."""
+        ...
+
+
+_PARTS: list[ProjectXmlPart] = []
+
+
+def project_xml_part_register(part: ProjectXmlPart) -> None:
+    if part not in _PARTS:
+        _PARTS.append(part)
+
+
+def _parts_written(project: Project, user: User) -> Iterator[str]:
+    for part in _PARTS:
+        yield from part.write(project, user)
 
 
 # --- Creating a project ------------------------------------------------------------------------
@@ -90,7 +126,8 @@ def project_create_from_xml(*, context: AuditContext, data: bytes, title: str = 
 
     Everything happens in one transaction; InvalidInput (nothing created) for any fault.
     The acting user becomes the creator and a member with every right. Calculated fields
-    are left blank, neither taken from the file nor computed, as REDCap leaves them.
+    are left blank, neither taken from the file nor computed, as REDCap leaves them. The
+    registered parts (saved reports) come last, once the design, groups and records exist.
     """
     if context.actor is None:
         raise InvalidInput(_("Only a user can create a project from Project XML."))
@@ -101,6 +138,8 @@ def project_create_from_xml(*, context: AuditContext, data: bytes, title: str = 
             project = _create_design(context, parsed, title)
             _import_records(context, project, parsed)
             _import_files(context, project, parsed, stored_keys)
+            for part in _PARTS:
+                part.create(context, project, parsed)
     except BaseException:
         for key in stored_keys:  # storage is outside the transaction: remove what it kept
             default_storage.delete(key)
@@ -473,7 +512,7 @@ def _project_parts(
     oid = f"Project.{project.pk}"
     yield ODM_HEAD.format(description=attr(project.title))
     yield f"<Study OID={attr(oid)}>\n"
-    yield from design_parts(project, design)
+    yield from design_parts(project, design, _parts_written(project, user))
     yield "</Study>\n"
     if include_data:
         version = attr(mdv_oid(project))
