@@ -27,6 +27,7 @@ urlpatterns = [
     path("projects/<int:project_id>/records/", include("opencrf.records.urls")),
     path("projects/<int:project_id>/api/", include("opencrf.api.urls")),
     path("projects/<int:project_id>/reports/", include("opencrf.exports.urls")),
+    path("projects/<int:project_id>/import/", include("opencrf.records.import_urls")),
     path("files/", include("opencrf.files.urls")),
     path("-/", include("opencrf.ops.urls")),
     path("metrics", ops_views.metrics, name="metrics"),

@@ -1,0 +1,245 @@
+"""The Data Import Tool: preview what importing a file would do, then apply it, all or nothing.
+
+Both steps run `records_import` itself, the API's import service — every rule, right, group,
+lock and audit entry as there — inside a transaction. The preview reads what the import wrote
+from its own audit entries (each entry carries `[old, new]` of every changed value) and rolls
+the transaction back, so the preview is what applying would do, not an estimate. Applying runs
+it again on the staged file and commits only when the outcome's fingerprint equals the one
+previewed: data changed in between give a new preview instead of a surprise.
+
+While a preview runs it holds the project's audit-chain lock, as an import does, so other
+saves in the project wait for it (seconds for 10,000 rows; see bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import orjson
+from django.db import transaction
+from django.db.models import Max
+
+from opencrf.audit.models import AuditEvent
+from opencrf.audit.services import AuditContext
+from opencrf.dictionary.design import ProjectDesign, design_of
+from opencrf.projects.models import Project
+from opencrf.records.export import (
+    EVENT_COLUMN,
+    GROUP_COLUMN,
+    REPEAT_INSTANCE_COLUMN,
+    eav_header,
+    export_layout,
+)
+from opencrf.records.import_files import ImportFileError, ParsedFile, read_import_file
+from opencrf.records.import_staging import StagedImport
+from opencrf.records.imports import (
+    ImportOptions,
+    ImportProblem,
+    ImportRefused,
+    ImportResult,
+    UnknownFields,
+    records_import,
+)
+
+SHOWN_CHANGES = 500  # the preview lists this many changes, and counts them all
+SHOWN_ERRORS = 2000
+
+
+@dataclass(frozen=True)
+class Change:
+    record: str
+    event: str
+    instrument: str
+    instance: int | None
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One reason the file is refused: its line in the file (None: the whole file)."""
+
+    row: int | None
+    record: str
+    field: str
+    value: str
+    message: str
+
+
+@dataclass
+class ImportOutcome:
+    file_rows: int = 0
+    new_records: list[str] = field(default_factory=list)
+    updated_records: list[str] = field(default_factory=list)
+    unchanged_rows: int = 0
+    change_count: int = 0
+    changes: list[Change] = field(default_factory=list)  # the first SHOWN_CHANGES
+    errors: list[RowError] = field(default_factory=list)
+    fingerprint: str = ""
+    applied: bool = False
+    stale: bool = False  # asked to apply, but the outcome differs from the one previewed
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors)
+
+    @property
+    def shown_errors(self) -> list[RowError]:
+        return self.errors[:SHOWN_ERRORS]
+
+
+def import_tool_run(
+    *,
+    context: AuditContext,
+    project: Project,
+    staged: StagedImport,
+    max_bytes: int,
+    apply: bool = False,
+    expected: str = "",
+) -> ImportOutcome:
+    """Preview (default) or apply the staged file. Applying writes only when the outcome
+    equals `expected` (the previewed fingerprint) and has no error; otherwise nothing."""
+    design = design_of(project)
+    try:
+        parsed = read_import_file(staged.data, staged.options.file, design, max_bytes=max_bytes)
+    except ImportFileError as error:
+        return _refused([RowError(None, "", "", "", error.message)])
+    # The entries this run writes are told apart from any other by their request id.
+    context = replace(context, request_id=context.request_id or uuid.uuid4().hex)
+    with transaction.atomic():
+        head = AuditEvent.objects.filter(project_id=project.pk).aggregate(top=Max("sequence"))
+        outcome = _attempt(context, project, design, parsed, staged, head["top"] or 0)
+        outcome.stale = apply and not outcome.errors and outcome.fingerprint != expected
+        outcome.applied = apply and not outcome.errors and not outcome.stale
+        if not outcome.applied:
+            transaction.set_rollback(True)
+    return outcome
+
+
+def _refused(errors: list[RowError]) -> ImportOutcome:
+    outcome = ImportOutcome(errors=errors)
+    outcome.fingerprint = _digest([], [], errors)
+    return outcome
+
+
+def _attempt(
+    context: AuditContext,
+    project: Project,
+    design: ProjectDesign,
+    parsed: ParsedFile,
+    staged: StagedImport,
+    head: int,
+) -> ImportOutcome:
+    options = ImportOptions(
+        overwrite=staged.options.overwrite,
+        force_auto_number=staged.options.force_auto_number,
+        date_format=staged.options.file.date_format,
+    )
+    try:
+        result = records_import(context=context, project=project, rows=parsed.rows, options=options)
+    except UnknownFields as error:
+        outcome = _refused([_unknown_column(parsed, name) for name in error.names])
+    except ImportRefused as error:
+        outcome = _refused([_row_error(parsed, design, p) for p in error.problems])
+    else:
+        entries = (
+            AuditEvent.objects.filter(
+                project_id=project.pk, sequence__gt=head, request_id=context.request_id
+            )
+            .order_by("sequence")
+            .values_list("action", "record", "event", "instrument", "instance", "changes")
+        )
+        outcome = _summary(entries.iterator(chunk_size=2000), parsed, design, result)
+    outcome.file_rows = parsed.source_rows
+    return outcome
+
+
+def _unknown_column(parsed: ParsedFile, name: str) -> RowError:
+    line = next((ln for (_i, n), ln in parsed.value_lines.items() if n == name), None)
+    message = f"The field '{name}' is not in the project as a real data field."
+    return RowError(line or parsed.header_line, "", name, "", message)
+
+
+def _row_error(parsed: ParsedFile, design: ProjectDesign, problem: ImportProblem) -> RowError:
+    line = parsed.line_of(problem.record, problem.field, problem.value, design.record_id_field)
+    if line is None and problem.record:  # a message about the record, as a new id's refusal
+        line = parsed.line_of(problem.record, "", "", design.record_id_field)
+    return RowError(line, problem.record, problem.field, problem.value, problem.message)
+
+
+def _summary(
+    entries: Iterable[tuple[str, str, str, str, int | None, Mapping[str, Any]]],
+    parsed: ParsedFile,
+    design: ProjectDesign,
+    result: ImportResult,
+) -> ImportOutcome:
+    outcome = ImportOutcome()
+    digest = hashlib.sha256()
+    new: dict[str, None] = {}
+    touched: dict[str, None] = {}
+    places: set[tuple[str, str, int]] = set()  # (record, event, instance) written
+    for action, record, event, instrument, instance, changes in entries:
+        if action == "record.create":
+            new.setdefault(record)
+        if action not in ("form.update", "record.group"):
+            continue
+        touched.setdefault(record)
+        places.add((record, event, instance or 1))
+        for name, (old, after) in changes.items():
+            shown = GROUP_COLUMN if action == "record.group" else name
+            change = Change(record, event, instrument, instance, shown, old, after)
+            outcome.change_count += 1
+            digest.update(orjson.dumps(list(change.__dict__.values())))
+            if len(outcome.changes) < SHOWN_CHANGES:
+                outcome.changes.append(change)
+    outcome.new_records = list(new)
+    outcome.updated_records = [record for record in touched if record not in new]
+    outcome.unchanged_rows = _unchanged_rows(parsed, design, result, places, set(new))
+    digest.update(orjson.dumps(outcome.new_records))
+    outcome.fingerprint = digest.hexdigest()
+    return outcome
+
+
+def _unchanged_rows(
+    parsed: ParsedFile,
+    design: ProjectDesign,
+    result: ImportResult,
+    places: set[tuple[str, str, int]],
+    new: set[str],
+) -> int:
+    """Rows of the file (record, event and instance) whose import changes nothing stored."""
+    renamed = {given: made for made, given in result.auto_ids}
+    first_event = design.events[0].unique_name if design.events else ""
+    unchanged = 0
+    for row in parsed.rows:
+        record = row.get(design.record_id_field, "").strip()
+        record = renamed.get(record, record)
+        event = row.get(EVENT_COLUMN, "").strip() or first_event
+        instance_text = str(row.get(REPEAT_INSTANCE_COLUMN, "")).strip() or "1"
+        if record in new or not instance_text.isdigit():
+            continue
+        if (record, event, int(instance_text)) not in places:
+            unchanged += 1
+    return unchanged
+
+
+def _digest(new: Sequence[str], changes: Sequence[Change], errors: Sequence[RowError]) -> str:
+    body = [list(new), [c.__dict__ for c in changes], [e.__dict__ for e in errors]]
+    return hashlib.sha256(orjson.dumps(body)).hexdigest()
+
+
+def import_template(project: Project, *, layout: str, grouped: bool) -> list[str]:
+    """The header row of an import file for `project`: flat, the export's columns for every
+    field (checkbox options as `field___code`, event, repeat and group columns where the
+    project has them); EAV, its key columns."""
+    design = design_of(project)
+    groups = not grouped and project.groups.exists()
+    columns = export_layout(project, design, groups=groups)
+    if layout == "eav":
+        return list(eav_header(columns))
+    return columns.header
