@@ -228,6 +228,8 @@ OPENCRF_VALUE_MAX_CHARS = env_int("OPENCRF_VALUE_MAX_CHARS", 65_535)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 OPENCRF_CLAMD_ADDRESS = env_str("OPENCRF_CLAMD_ADDRESS")
 OPENCRF_ALLOW_SQL_FIELDS = env_bool("OPENCRF_ALLOW_SQL_FIELDS", default=False)
+# Days a finished export stays in a project's export archive before the nightly job deletes it.
+OPENCRF_EXPORT_KEEP_DAYS = env_int("OPENCRF_EXPORT_KEEP_DAYS", 30)
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

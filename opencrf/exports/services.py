@@ -10,10 +10,10 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -69,8 +69,10 @@ def export_write(
     format: str,
     request: ExportRequest,
     out: BinaryIO,
+    progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
-    """Write the export `context.actor` may make of `project` in `format` to `out`."""
+    """Write the export `context.actor` may make of `project` in `format` to `out`;
+    `progress`, if given, hears the rows read so far every PROGRESS_EVERY rows and at the end."""
     if format not in FORMATS:
         raise InvalidInput(_("Unknown export format %(format)s.") % {"format": format})
     user = context.actor
@@ -79,6 +81,8 @@ def export_write(
         result = _odm(user, project, request, out)
     else:
         table = export_table(user, project, _with_labels(request, FORMATS[format].labels))
+        if progress is not None:
+            table = _counted(table, progress)
         rows, renamed = WRITERS[format](table, out)
         result = ExportResult(rows, _filename(project, format), _applied(table), renamed)
     with transaction.atomic():  # the entry is the change: its own transaction
@@ -90,6 +94,23 @@ def export_write(
             details=_details(format, result),
         )
     return result
+
+
+PROGRESS_EVERY = 1000
+
+
+def _counted(table: ExportTable, progress: Callable[[int], None]) -> ExportTable:
+    cells = table._cells
+
+    def counted() -> Iterator[list[Any]]:
+        count = 0
+        for count, row in enumerate(cells(), 1):
+            if count % PROGRESS_EVERY == 0:
+                progress(count)
+            yield row
+        progress(count)
+
+    return replace(table, _cells=counted)
 
 
 def _with_labels(request: ExportRequest, labels: bool) -> ExportRequest:
@@ -177,6 +198,20 @@ def _odm(user: User, project: Project, request: ExportRequest, out: BinaryIO) ->
     from opencrf.records.project_xml import project_xml_write
 
     table = export_table(user, project, request)  # the checks, and what must be applied
+    odm_check(table, request)
+    for chunk in project_xml_write(
+        project, user, include_data=True, include_files=False, record_ids=request.records
+    ):
+        out.write(chunk.encode("utf-8"))
+    records = records_visible_to(user, project)
+    if request.records:
+        records = records.filter(record_id__in=request.records)
+    return ExportResult(records.count(), _filename(project, "odm"), _applied(table))
+
+
+def odm_check(table: ExportTable, request: ExportRequest) -> None:
+    """InvalidInput when the ODM export cannot be written as asked (checked before a
+    background export is queued, too)."""
     if table.deidentify.hash_record_id or table.deidentify.shift_dates:
         raise InvalidInput(
             _(
@@ -190,11 +225,3 @@ def _odm(user: User, project: Project, request: ExportRequest, out: BinaryIO) ->
         raise InvalidInput(
             _("The ODM export applies your export rights only; it takes no other option.")
         )
-    for chunk in project_xml_write(
-        project, user, include_data=True, include_files=False, record_ids=request.records
-    ):
-        out.write(chunk.encode("utf-8"))
-    records = records_visible_to(user, project)
-    if request.records:
-        records = records.filter(record_id__in=request.records)
-    return ExportResult(records.count(), _filename(project, "odm"), _applied(table))

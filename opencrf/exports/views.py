@@ -6,13 +6,12 @@ goes through `reports` (audited), and files are written by `services.export_writ
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, replace
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,6 +26,7 @@ from opencrf.core.numbers import whole_number
 from opencrf.core.views import domain_errors
 from opencrf.dictionary.design import design_of
 from opencrf.exports import selectors
+from opencrf.exports.archive import export_request, report_query
 from opencrf.exports.deidentify import Deidentify
 from opencrf.exports.models import Report
 from opencrf.exports.reports import (
@@ -37,7 +37,7 @@ from opencrf.exports.reports import (
     report_delete,
     report_update,
 )
-from opencrf.exports.services import FORMATS, export_write
+from opencrf.exports.services import FORMATS
 from opencrf.exports.table import ExportRequest
 from opencrf.projects import selectors as project_selectors
 from opencrf.projects.models import Project
@@ -208,35 +208,25 @@ def _page_links(page: selectors.ReportPage, base: dict[str, Any]) -> dict[str, s
 @require_POST
 @domain_errors
 def report_export(request: AuthedRequest, project_id: int, key: str) -> HttpResponseBase:
-    """The report as a file, written inline to a temporary file and streamed from it (the
-    background job with progress and the export archive come later)."""
+    """Queue the report's export as a background job and show it in the export archive."""
     project = _project(request, project_id)
-    source = _source(request, project, key, request.POST)
-    format = request.POST.get("format", "")
+    query = report_query(key, request.POST)
     options = {name: request.POST.get(name) == "1" for name in Deidentify.names()}
-    export = replace(source.request, labels=False, deidentify=Deidentify(**options))
-    out = tempfile.TemporaryFile(prefix="opencrf-report-")  # noqa: SIM115 (the response closes it)
     try:
-        result = export_write(
+        export_request(
             context=AuditContext.from_request(request),
             project=project,
-            format=format,
-            request=export,
-            out=out,
+            key=key,
+            query=query,
+            format=request.POST.get("format", ""),
+            deidentify=Deidentify(**options),
         )
     except InvalidInput as error:
-        out.close()
         messages.error(request, error.message)
-        return redirect(reverse("exports:view", args=[project.pk, key]) + _query(source))
-    out.seek(0)
-    filename = result.filename.replace(
-        f"project_{project.pk}", f"project_{project.pk}_report_{key}"
-    )
-    return FileResponse(out, as_attachment=True, filename=filename)
-
-
-def _query(source: Source) -> str:
-    return "?" + urlencode(source.query, True) if source.query else ""
+        back = "?" + urlencode(query, True) if query else ""
+        return redirect(reverse("exports:view", args=[project.pk, key]) + back)
+    messages.success(request, _("The export was queued; it appears below when written."))
+    return redirect("exports:archive", project.pk)
 
 
 # The builder

@@ -113,6 +113,7 @@ def periodic_jobs() -> list[Periodic]:
             daily_at(time(0, 20)),
             "opencrf.accounts.tasks.suspend_inactive_users",
         ),
+        Periodic("exports_expire", daily_at(time(0, 40)), "opencrf.exports.jobs.expire_exports"),
         Periodic(
             "training_reset",
             daily_at(parse_clock(settings.OPENCRF_TRAINING_RESET_TIME)),

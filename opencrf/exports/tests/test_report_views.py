@@ -10,7 +10,7 @@ from django.test import Client
 from opencrf.audit.models import AuditEvent
 from opencrf.audit.services import AuditContext
 from opencrf.exports import selectors
-from opencrf.exports.models import Report
+from opencrf.exports.models import ExportFile, Report
 from opencrf.exports.reports import ReportSpec, report_create
 from opencrf.projects.models import ProjectMember
 
@@ -131,18 +131,24 @@ def test_the_logic_check_names_the_problem(demo, pi_paula):
     }
 
 
-def test_export_as_csv_streams_the_reports_rows_and_is_audited(demo, pi_paula, site_a_sam):
+def test_export_as_csv_writes_the_reports_rows_into_the_archive_and_is_audited(
+    demo, pi_paula, site_a_sam, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     report = _report(demo, pi_paula)
-    response = _client(site_a_sam).post(
-        f"/projects/{demo.pk}/reports/{report.pk}/export/", {"format": "csv"}
-    )
-    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    client = _client(site_a_sam)
+    response = client.post(f"/projects/{demo.pk}/reports/{report.pk}/export/", {"format": "csv"})
+    assert response["Location"] == f"/projects/{demo.pk}/reports/archive/"
+    export = ExportFile.objects.get()
+    download = client.get(f"/projects/{demo.pk}/reports/archive/{export.pk}/download/")
+    body = b"".join(download.streaming_content).decode("utf-8-sig")
     lines = body.splitlines()
     assert lines[0] == (
         "record_id,redcap_event_name,redcap_repeat_instrument,redcap_repeat_instance,sex"
     )
     assert [line.split(",")[0] for line in lines[1:]] == ["1-1", "1-2", "1-3", "1-4"]
-    assert response["Content-Disposition"].endswith(f'_report_{report.pk}_csv.csv"')
+    disposition = download["Content-Disposition"]
+    assert f'filename="project_{demo.pk}_report_{report.pk}_csv.csv"' in disposition
     entry = AuditEvent.objects.filter(project_id=demo.pk, action="data.export").get()
     assert entry.actor == site_a_sam
 

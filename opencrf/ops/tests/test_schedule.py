@@ -72,6 +72,7 @@ def test_two_schedulers_enqueue_a_due_job_once(monkeypatch, settings):
         "audit_verify",
         "audit_checkpoint",
         "suspend_inactive_users",
+        "exports_expire",
     ]
     assert second == []
     assert sorted(enqueued) == sorted(
@@ -82,6 +83,7 @@ def test_two_schedulers_enqueue_a_due_job_once(monkeypatch, settings):
             "verify_audit_chains",
             "audit_checkpoint",
             "suspend_inactive_users",
+            "expire_exports",
         ]
     )
     # A scheduler proves nothing about the job runner beside it: it writes no heartbeat.
