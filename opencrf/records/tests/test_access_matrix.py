@@ -105,6 +105,7 @@ DUMMY = {
     "incident_id": 1,
     "window_id": 1,
     "report_id": 1,
+    "export_id": 1,
     "key": "1",
     "year": 2026,
     "month": "11",
