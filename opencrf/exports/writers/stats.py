@@ -1,8 +1,12 @@
-"""SPSS (.sav), Stata (.dta) and SAS transport (.xpt, version 8) through pyreadstat.
+"""SPSS (.sav) and Stata (.dta) through our own streaming writers (`sav`, `dta`, fed by
+`scan`), SAS transport (.xpt, version 8) through pyreadstat.
 
-pyreadstat writes from a whole DataFrame, so the rows are gathered first — into compact
-columns (numbers as 8-byte floats in an `array`, not Python objects), which is what bounds
-the memory (bench/RESULTS.md has the figures). Per kind:
+The SPSS and Stata writers keep memory flat at any size: the rows are read once into a
+temporary file while each column is measured, then written from it a chunk at a time (see
+`scan`). pyreadstat writes SAS files from a whole DataFrame, so for SAS the rows are gathered
+first — into compact columns (numbers as 8-byte floats in an `array`, not Python objects),
+which is what bounds that memory (bench/RESULTS.md has the figures). Per kind, in every
+format:
 
 - numbers, integers, calculations, sliders: numeric; empty is missing;
 - choices (radio, dropdown, yes/no, true/false, each checkbox option, form status): numeric
@@ -13,10 +17,10 @@ the memory (bench/RESULTS.md has the figures). Per kind:
 
 A column whose values do not all fit its kind (a stored number that is not one) is written as
 text, whole, so nothing is lost. Names longer than the format allows are shortened and made
-unique: Stata and SAS 32 bytes (in Stata, less room for the number pyreadstat appends to a
-value label set's name), SPSS 64 bytes. Labels are cut to the format's limit, and SPSS
-strings to its 32,767 bytes (never inside a character; Stata and SAS keep long text whole).
-`opencrf export` prints the renamed variables.
+unique: Stata and SAS 32 bytes (in Stata, with room for a number after a value label set's
+name), SPSS 64 bytes. Labels are cut to the format's limit, and SPSS strings to its 32,767
+bytes (never inside a character; Stata and SAS keep long text whole). `opencrf export`
+prints the renamed variables.
 
 SAS transport files hold no value labels; `sas_formats` writes them as a PROC FORMAT
 program that the SAS export ships beside the .xpt.
@@ -32,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice, repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from opencrf.exports.table import ExportTable, Kind, Variable, parse_number
 
@@ -356,13 +360,52 @@ def data_frame(columns: list[_Column], names: list[str]) -> Any:
     return pandas.DataFrame(data, copy=False)
 
 
-def write_statistics(table: ExportTable, path: Path, kind: str) -> StatisticsFile:
-    """Write the table to `path` as `kind` (spss, stata, sas)."""
-    import pyreadstat
+def write_native(table: ExportTable, out: BinaryIO, kind: str) -> StatisticsFile:
+    """Write the table to `out` as `kind` (spss, stata) with our streaming writers."""
+    from opencrf.exports.writers.dta import write_dta
+    from opencrf.exports.writers.sav import write_sav
+    from opencrf.exports.writers.scan import Mode, spool
 
     target = TARGETS[kind]
-    columns, count = gather(table, target)
     names = short_names(table.variables, target, stata=kind == "stata")
+    labels = [_label(v.label, target, kind) for v in table.variables]
+    spooled = spool(table)
+    try:
+        sets = {
+            name: choice_labels(column.variable, target)
+            for name, column in zip(names, spooled.columns, strict=True)
+            if column.mode == Mode.CHOICE
+        }
+        if kind == "spss":
+            write_sav(spooled, names, labels, sets, out, file_label=table.project.title)
+        else:
+            write_dta(spooled, names, labels, sets, out, dataset_label=table.project.title)
+    finally:
+        spooled.close()
+    renamed = {v.name: n for v, n in zip(table.variables, names, strict=True) if v.name != n}
+    return StatisticsFile(spooled.rows, renamed, dict(sets), names)
+
+
+def choice_labels(variable: Variable, target: Target) -> dict[int | float, str]:
+    """A choice variable's value labels: the value written for each code, and its label."""
+    codes = choice_values(variable)
+    return {
+        int(codes[choice.code]): _cut(choice.label, target.value_label_bytes)
+        for choice in variable.choices
+    }
+
+
+def write_statistics(table: ExportTable, path: Path, kind: str) -> StatisticsFile:
+    """Write the table to `path` as `kind`: spss and stata with `write_native`, sas (a
+    transport file) through pyreadstat."""
+    import pyreadstat
+
+    if kind in ("spss", "stata"):
+        with path.open("wb") as out:
+            return write_native(table, out, kind)
+    target = TARGETS[kind]
+    columns, count = gather(table, target)
+    names = short_names(table.variables, target, stata=False)
     sets = {
         name: found
         for name, column in zip(names, columns, strict=True)
@@ -371,16 +414,9 @@ def write_statistics(table: ExportTable, path: Path, kind: str) -> StatisticsFil
     frame = data_frame(columns, names)
     del columns
     labels: list[str | None] = [_label(v.label, target, kind) for v in table.variables]
-    if kind == "spss":
-        pyreadstat.write_sav(frame, str(path), column_labels=labels, variable_value_labels=sets)
-    elif kind == "stata":
-        pyreadstat.write_dta(
-            frame, str(path), column_labels=labels, variable_value_labels=sets, version=15
-        )
-    else:
-        pyreadstat.write_xport(
-            frame, str(path), column_labels=labels, file_format_version=8, table_name="DATA"
-        )
+    pyreadstat.write_xport(
+        frame, str(path), column_labels=labels, file_format_version=8, table_name="DATA"
+    )
     renamed = {v.name: n for v, n in zip(table.variables, names, strict=True) if v.name != n}
     return StatisticsFile(count, renamed, sets, names)
 
