@@ -190,13 +190,14 @@ def _summary(
             continue
         touched.setdefault(record)
         places.add((record, event, instance or 1))
+        row = [action, record, event, instrument, instance, changes]
+        digest.update(orjson.dumps(row, option=orjson.OPT_SORT_KEYS))
+        outcome.change_count += len(changes)
         for name, (old, after) in changes.items():
+            if len(outcome.changes) >= SHOWN_CHANGES:
+                break
             shown = GROUP_COLUMN if action == "record.group" else name
-            change = Change(record, event, instrument, instance, shown, old, after)
-            outcome.change_count += 1
-            digest.update(orjson.dumps(list(change.__dict__.values())))
-            if len(outcome.changes) < SHOWN_CHANGES:
-                outcome.changes.append(change)
+            outcome.changes.append(Change(record, event, instrument, instance, shown, old, after))
     outcome.new_records = list(new)
     outcome.updated_records = [record for record in touched if record not in new]
     outcome.unchanged_rows = _unchanged_rows(parsed, design, result, places, set(new))

@@ -481,3 +481,10 @@ def test_hostile_text_in_the_file_is_escaped_on_the_preview(paula, salt_rct):
 
     assert b"<script>x</script>" not in response.content
     assert b"&lt;b&gt;9&lt;/b&gt;" in response.content
+
+
+def test_opening_the_confirm_address_goes_to_the_upload_page(paula, salt_rct):
+    response = paula.get(reverse("import_tool:confirm", args=[salt_rct.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"] == upload_url(salt_rct)

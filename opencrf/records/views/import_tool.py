@@ -14,12 +14,12 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from opencrf.accounts.typing import AuthedRequest
 from opencrf.audit.models import AuditSource
@@ -180,11 +180,16 @@ def _preview(
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 @domain_errors
 def import_confirm(request: AuthedRequest, project_id: int) -> HttpResponse:
-    """Apply the staged file if it still does what was previewed; else preview it again."""
+    """Apply the staged file if it still does what was previewed; else preview it again.
+
+    A GET (the result page reloaded, or the language switched there) goes to the upload page.
+    """
     project = _project(request, project_id)
+    if request.method == "GET":
+        return redirect("import_tool:upload", project_id=project.pk)
     token = request.POST.get("token", "")
     staged = import_staged(project.pk, request.user.pk, token)
     if staged is None:
