@@ -31,8 +31,9 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import islice
-from typing import Any
+from itertools import islice, repeat
+from operator import itemgetter, mul, sub
+from typing import Any, Self
 
 from django.utils.translation import gettext as _
 
@@ -142,8 +143,17 @@ class _Acc:
     def add(self, columns: Sequence[tuple[str, ...]]) -> None:
         raise NotImplementedError
 
+    def merge(self, other: Self) -> None:
+        """Take in another group's accumulator of the same field (for the overall figures)."""
+        raise NotImplementedError
+
     def result(self) -> FieldSummary:
         raise NotImplementedError
+
+    def _add_counts(self, column: tuple[str, ...]) -> None:
+        blank = column.count("")
+        self.missing += blank
+        self.count += len(column) - blank
 
 
 class _TextAcc(_Acc):
@@ -155,10 +165,13 @@ class _TextAcc(_Acc):
 
     def add(self, columns: Sequence[tuple[str, ...]]) -> None:
         column = columns[self.index]
-        blank = column.count("")
-        self.missing += blank
-        self.count += len(column) - blank
+        self._add_counts(column)
         self.seen.update(map(hash, column))
+
+    def merge(self, other: Self) -> None:
+        self.count += other.count
+        self.missing += other.missing
+        self.seen |= other.seen
 
     def unique(self) -> int:
         return len(self.seen) - (hash("") in self.seen)
@@ -174,11 +187,18 @@ class _DateAcc(_TextAcc):
 
     def add(self, columns: Sequence[tuple[str, ...]]) -> None:
         super().add(columns)
-        values = [value for value in columns[self.index] if value]
+        values = list(filter(None, columns[self.index]))
         if values:  # ISO dates, datetimes and times sort as text
-            low, high = min(values), max(values)
+            self._extremes(min(values), max(values))
+
+    def _extremes(self, low: str, high: str) -> None:
+        if low:
             self.earliest = min(self.earliest, low) if self.earliest else low
-            self.latest = max(self.latest, high)
+        self.latest = max(self.latest, high)
+
+    def merge(self, other: Self) -> None:
+        super().merge(other)
+        self._extremes(other.earliest, other.latest)
 
     def result(self) -> FieldSummary:
         return FieldSummary(
@@ -201,10 +221,8 @@ class _NumberAcc(_Acc):
 
     def add(self, columns: Sequence[tuple[str, ...]]) -> None:
         column = columns[self.index]
-        blank = column.count("")
-        self.missing += blank
-        self.count += len(column) - blank
-        present = [value for value in column if value]
+        self._add_counts(column)
+        present = list(filter(None, column))
         try:
             self.values.extend(map(float, present))
         except ValueError:  # a stored value that is not a number: keep the numbers only
@@ -215,14 +233,18 @@ class _NumberAcc(_Acc):
                 else:
                     self.values.append(number)
 
+    def merge(self, other: Self) -> None:
+        self.count += other.count
+        self.missing += other.missing
+        self.invalid += other.invalid
+        self.values.extend(other.values)
+
     def result(self) -> FieldSummary:
-        values = [v for v in self.values if math.isfinite(v)]
+        values = sorted(self.values)
+        if not all(map(math.isfinite, values)):  # `float` reads "inf" and "nan": no measurement
+            values = [v for v in values if math.isfinite(v)]
         invalid = self.invalid + len(self.values) - len(values)
-        self.values = array("d")  # the sorted list replaces it
-        values.sort()
-        unique = sum(1 for n, v in enumerate(values) if n == 0 or v != values[n - 1]) + (
-            invalid > 0
-        )
+        unique = len(set(values)) + (invalid > 0)
         return FieldSummary(
             self.name,
             self.label,
@@ -254,24 +276,22 @@ class _ChoiceAcc(_Acc):
     def add(self, columns: Sequence[tuple[str, ...]]) -> None:
         self.counts.update(columns[self.index])
 
+    def merge(self, other: Self) -> None:
+        self.counts.update(other.counts)
+
     def result(self) -> FieldSummary:
-        missing = self.counts.pop("", 0)
-        count = sum(self.counts.values())
+        counts = Counter(self.counts)
+        missing = counts.pop("", 0)
+        count = sum(counts.values())
         known = {code for code, _label in self.options}
         # A stored code since removed from the choices is shown under its code, not hidden.
-        others = [(code, code) for code in sorted(self.counts) if code not in known]
+        others = [(code, code) for code in sorted(counts) if code not in known]
         frequencies = tuple(
-            Frequency(code, label, self.counts[code], _percent(self.counts[code], count))
+            Frequency(code, label, counts[code], _percent(counts[code], count))
             for code, label in [*self.options, *others]
         )
         return FieldSummary(
-            self.name,
-            self.label,
-            "choice",
-            count,
-            missing,
-            len(self.counts),
-            frequencies=frequencies,
+            self.name, self.label, "choice", count, missing, len(counts), frequencies=frequencies
         )
 
 
@@ -291,6 +311,11 @@ class _CheckboxAcc(_Acc):
             self.checked[n] += column.count("1")
         self.combinations.update(zip(*chosen, strict=True))
         self.rows += len(chosen[0])
+
+    def merge(self, other: Self) -> None:
+        self.checked = [a + b for a, b in zip(self.checked, other.checked, strict=True)]
+        self.combinations.update(other.combinations)
+        self.rows += other.rows
 
     def result(self) -> FieldSummary:
         none = sum(n for combination, n in self.combinations.items() if "1" not in combination)
@@ -318,8 +343,11 @@ def describe(values: Sequence[float]) -> Numbers | None:
     if not n:
         return None
     mean = math.fsum(values) / n
-    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else None
-    whole = all(v == int(v) for v in values)
+    sd = None
+    if n > 1:  # deviations from the mean first: no cancellation when the mean is large
+        deviations = list(map(sub, values, repeat(mean)))
+        sd = math.sqrt(math.fsum(map(mul, deviations, deviations)) / (n - 1))
+    whole = all(map(float.is_integer, values))
     return Numbers(
         minimum=values[0],
         maximum=values[-1],
@@ -403,14 +431,18 @@ def summarise(user: User, project: Project, request: ExportRequest, group_by: st
     table = export_table(user, project, request)
     chosen = next((g for g in group_options(table, project) if g.name == group_by), None)
     makers = _field_makers(table)
-    overall = _Part(makers)
-    parts: dict[str, _Part] = {}
     key_of = _key_of(user, project, table, chosen)
+    parts: dict[str, _Part] = {}
     for chunk in _chunks(table.rows(), CHUNK):
-        overall.add(chunk)
-        if key_of is not None:
-            for key, rows in _split(chunk, key_of).items():
-                parts.setdefault(key, _Part(makers)).add(rows)
+        columns = list(zip(*chunk, strict=True))
+        if key_of is None:
+            parts.setdefault(BLANK_GROUP, _Part(makers)).add(columns)
+            continue
+        for key, part in _split(columns, key_of).items():
+            parts.setdefault(key, _Part(makers)).add(part)
+    overall = _Part(makers)
+    for each in parts.values():
+        overall.merge(each)
     summary = Summary(table, overall.result("", _("All rows")), group_by=chosen)
     if chosen is not None:
         for key, label in _group_labels(user, project, table, chosen, parts):
@@ -426,12 +458,17 @@ class _Part:
         self.rows = 0
         self.records: set[int] = set()
 
-    def add(self, rows: list[list[str]]) -> None:
-        columns = list(zip(*rows, strict=True))
-        self.rows += len(rows)
+    def add(self, columns: list[tuple[str, ...]]) -> None:
+        self.rows += len(columns[0])
         self.records.update(map(hash, columns[0]))  # the record id leads every row
         for acc in self.accs:
             acc.add(columns)
+
+    def merge(self, other: Self) -> None:
+        self.rows += other.rows
+        self.records |= other.records
+        for acc, theirs in zip(self.accs, other.accs, strict=True):
+            acc.merge(theirs)
 
     def result(self, key: str, label: str) -> GroupSummary:
         fields = [acc.result() for acc in self.accs]
@@ -487,18 +524,16 @@ def _option_label(column: Column) -> str:
 
 
 def _key_of(user: User, project: Project, table: ExportTable, chosen: GroupBy | None) -> Any:
-    """The function giving a row's group key; None without grouping."""
+    """The index of the column holding each row's group key, or the key of every row (a
+    member of one group, whose rows have no group column); None without grouping."""
     if chosen is None:
         return None
     names = table.names
     if chosen.name in names:
-        index = names.index(chosen.name)
-        return lambda row: row[index]
-    # The group column is left out for a member of one group: every row is theirs.
+        return names.index(chosen.name)
     own = member_rights(user, project).group_id
     group = project.groups.filter(pk=own).first() if own else None
-    unique_name = group.unique_name if group else BLANK_GROUP
-    return lambda row: unique_name
+    return group.unique_name if group else BLANK_GROUP
 
 
 def _group_labels(
@@ -524,8 +559,15 @@ def _chunks(rows: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]:
         yield chunk
 
 
-def _split(chunk: list[list[str]], key_of: Any) -> dict[str, list[list[str]]]:
-    parts: dict[str, list[list[str]]] = {}
-    for row in chunk:
-        parts.setdefault(key_of(row), []).append(row)
+def _split(columns: list[tuple[str, ...]], key_of: int | str) -> dict[str, list[tuple[str, ...]]]:
+    """The chunk's columns, cut into one set of columns per group key."""
+    if isinstance(key_of, str):
+        return {key_of: columns}
+    at: dict[str, list[int]] = {}
+    for n, key in enumerate(columns[key_of]):
+        at.setdefault(key, []).append(n)
+    parts = {}
+    for key, indexes in at.items():
+        pick = itemgetter(*indexes)
+        parts[key] = [pick(c) if len(indexes) > 1 else (c[indexes[0]],) for c in columns]
     return parts
