@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import total_ordering
 from itertools import groupby
@@ -40,7 +40,9 @@ from opencrf.records.selectors import records_visible_to
 
 CACHE_PREFIX = "opencrf:report-rows:"
 CACHE_SECONDS = 3600
+CHUNK = 500  # record ids a query when reading the matching records only
 Order = Sequence[tuple[str, bool]]
+SortKey = Callable[[tuple[int, list[str]]], Any]  # of a (position, row) pair
 
 
 @dataclass(frozen=True)
@@ -62,12 +64,25 @@ def row_keys(
     user: User, project: Project, request: ExportRequest, table: ExportTable, order: Order
 ) -> RowKeys:
     """The keys of the report's rows in `order`, from the cache when nothing has changed.
-    `table` is the report's own table: the columns it shows are the ones that may be sorted."""
-    key = _cache_key(user, project, request, order)
+    `table` is the report's own table: the columns it shows are the ones that may be sorted.
+
+    A filtered report also keeps its matching rows in record order (filtering reads raw
+    values, so labels do not change them): sorting the same filter by another column then
+    reads only the matching records, not the whole project again."""
+    state = _state(user, project)
+    key = _cache_key(state, request, order)
     found = cache.get(key)
     if isinstance(found, RowKeys):
         return found
-    keys = _computed(user, project, request, table, order)
+    if request.filter is None or not order:
+        keys, _unsorted = _computed(user, project, request, table, order)
+    else:
+        matching_key = _cache_key(state, replace(request, labels=False), ())
+        matching = cache.get(matching_key)
+        within = matching if isinstance(matching, RowKeys) else None
+        keys, unsorted = _computed(user, project, request, table, order, within)
+        if within is None:
+            cache.set(matching_key, unsorted, CACHE_SECONDS)
     cache.set(key, keys, CACHE_SECONDS)
     return keys
 
@@ -98,30 +113,65 @@ def _first(row: list[str]) -> str:
 
 
 def _computed(
-    user: User, project: Project, request: ExportRequest, table: ExportTable, order: Order
-) -> RowKeys:
+    user: User,
+    project: Project,
+    request: ExportRequest,
+    table: ExportTable,
+    order: Order,
+    within: RowKeys | None = None,
+) -> tuple[RowKeys, RowKeys]:
+    """The keys in `order` and in record order, from one pass over the report's rows with the
+    sort columns only; over the records of `within` alone when the matching records are
+    known (the rows of the others would all be filtered out)."""
     fields = _fields_for(table, order)
-    narrow = export_table(user, project, replace(request, fields=fields, forms=()))
+    narrow = replace(request, fields=fields, forms=())
     shown: list[str] = []
     record_at, nth = array("l"), array("l")
     sort_keys: list[Any] = []
-    key = sort_key(narrow, order) if order else None
     count = 0
-    for position, row in enumerate(narrow.rows()):
+    for position, (sort, row) in enumerate(_narrow_rows(user, project, narrow, order, within)):
         if not shown or shown[-1] != row[0]:
             shown.append(row[0])
             count = 0
         record_at.append(len(shown) - 1)
         nth.append(count)
         count += 1
-        if key is not None:
-            sort_keys.append(key((position, row)))
-    if key is not None:
-        ranked = sorted(range(len(sort_keys)), key=sort_keys.__getitem__)
-        record_at = array("l", (record_at[n] for n in ranked))
-        nth = array("l", (nth[n] for n in ranked))
-    records = _stored_ids(user, project, shown) if narrow.deidentify.hash_record_id else shown
-    return RowKeys(records, shown, record_at, nth)
+        if sort is not None:
+            sort_keys.append(sort((position, row)))
+    if within is not None:
+        stored = dict(zip(within.shown, within.records, strict=True))
+        records = [stored.get(cell, "") for cell in shown]
+    elif table.deidentify.hash_record_id:
+        records = _stored_ids(user, project, shown)
+    else:
+        records = shown
+    unsorted = RowKeys(records, shown, record_at, nth)
+    if not order:
+        return unsorted, unsorted
+    ranked = sorted(range(len(sort_keys)), key=sort_keys.__getitem__)
+    record_order = array("l", (record_at[n] for n in ranked))
+    nth_order = array("l", (nth[n] for n in ranked))
+    return RowKeys(records, shown, record_order, nth_order), unsorted
+
+
+def _narrow_rows(
+    user: User, project: Project, narrow: ExportRequest, order: Order, within: RowKeys | None
+) -> Iterator[tuple[SortKey | None, list[str]]]:
+    """The rows of `narrow` in record order, each with the sort key of its table; over
+    `within`'s records a chunk at a time (a bounded list of ids in each query)."""
+    if within is None:
+        table = export_table(user, project, narrow)
+        key = sort_key(table, order) if order else None
+        for row in table.rows():
+            yield key, row
+        return
+    ids = [record for record in within.records if record]
+    for start in range(0, len(ids), CHUNK):
+        chunk = tuple(ids[start : start + CHUNK])
+        table = export_table(user, project, replace(narrow, records=chunk))
+        key = sort_key(table, order) if order else None
+        for row in table.rows():
+            yield key, row
 
 
 def _fields_for(table: ExportTable, order: Order) -> tuple[str, ...]:
@@ -154,16 +204,20 @@ def data_version(project: Project) -> tuple[int, str]:
     return head or (0, "")
 
 
-def _cache_key(user: User, project: Project, request: ExportRequest, order: Order) -> str:
+def _state(user: User, project: Project) -> dict[str, Any]:
+    """What decides a report's rows besides its request: the project's design and data
+    versions and the viewer's scope (every record or one group's; the export rights)."""
     rights = member_rights(user, project)
     exports = [rights.export(i.name) for i in design_of(project).instruments]
-    decided = {
+    return {
         "project": [project.pk, project.created_at.isoformat(), project.design_version],
         "data": data_version(project),
         "scope": [user.is_superuser, rights.is_admin, rights.group_id, exports],
-        "request": request,
-        "order": [list(pair) for pair in order],
     }
+
+
+def _cache_key(state: dict[str, Any], request: ExportRequest, order: Order) -> str:
+    decided = {**state, "request": request, "order": [list(pair) for pair in order]}
     text = orjson.dumps(decided, default=_listed, option=orjson.OPT_SORT_KEYS)
     return CACHE_PREFIX + hashlib.sha256(text).hexdigest()
 
@@ -191,7 +245,7 @@ class _Reversed:
 NUMERIC = frozenset({Kind.INTEGER, Kind.NUMBER})
 
 
-def sort_key(table: ExportTable, order: Order) -> Callable[[tuple[int, list[str]]], Any]:
+def sort_key(table: ExportTable, order: Order) -> SortKey:
     """The key of a (position, row) pair: blanks last in either direction; numbers as
     numbers; ties in record order (the row's position in the report)."""
     kinds = {v.name: v.kind for v in table.variables}

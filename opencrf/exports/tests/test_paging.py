@@ -195,3 +195,36 @@ def test_a_page_number_below_one_is_the_first_page(demo, pi_paula):
     first = report_page_streamed(pi_paula, demo, request, page=1, order=[("sex", False)])
     assert _seen(zero) == _seen(negative) == _seen(first)
     assert zero.page == 1
+
+
+@pytest.mark.parametrize("filtering", ["row", "record"])
+def test_resorting_a_filtered_report_reads_only_its_matching_records_and_gives_the_same_pages(
+    filtering, demo, pi_paula, site_a_sam, deidentified_dee, monkeypatch
+):
+    spec = ReportSpec(
+        title="Men",
+        fields=("sex", "age", "v_weight", "ae_severity"),
+        filter_logic="[sex] = '1'",
+        filtering=filtering,
+    )
+    report = report_create(context=_context(pi_paula), project=demo, spec=spec)
+    request = report_request(demo, report)
+    original = paging.export_table
+    for user in (pi_paula, site_a_sam, deidentified_dee):
+        first = _same_pages(user, demo, request, [("age", True)])
+        matching = {row[0] for row in first.table.rows()}
+        read: list[tuple[str, ...]] = []
+
+        def spy(user, project, narrow, read=read):
+            read.append(narrow.records)
+            return original(user, project, narrow)
+
+        monkeypatch.setattr(paging, "export_table", spy)
+        _same_pages(user, demo, request, [("v_weight", False), ("ae_severity", True)])
+        monkeypatch.setattr(paging, "export_table", original)
+
+        assert read and all(read)  # every query names its records: never the whole project
+        ids = set().union(*read)
+        assert len(ids) == len(matching) < demo.records.count()
+        if not first.table.deidentify.hash_record_id:
+            assert ids == matching
