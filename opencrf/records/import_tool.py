@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from opencrf.audit.models import AuditEvent
 from opencrf.audit.services import AuditContext
@@ -161,7 +162,7 @@ def _attempt(
 
 def _unknown_column(parsed: ParsedFile, name: str) -> RowError:
     line = next((ln for (_i, n), ln in parsed.value_lines.items() if n == name), None)
-    message = f"The field '{name}' is not in the project as a real data field."
+    message = _("The field '%(name)s' is not in the project as a real data field.") % {"name": name}
     return RowError(line or parsed.header_line, "", name, "", message)
 
 
