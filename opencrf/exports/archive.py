@@ -102,6 +102,17 @@ def report_query(key: str, data: Any) -> dict[str, Any]:
     return {name: data.get(name) for name in data if name.startswith("live_") and data.get(name)}
 
 
+def choices_of(export: ExportFile) -> str:
+    """The choices the export was asked with, as names: `live_sex=1`, `forms=a, b`."""
+    query = export.options.get("query", {})
+    parts = []
+    for name, value in sorted(query.items()):
+        text = ", ".join(value) if isinstance(value, list) else str(value)
+        if text:
+            parts.append(f"{name.removeprefix('live_')} = {text}")
+    return "; ".join(parts)
+
+
 def title_of(export: ExportFile) -> str:
     built_in = selectors.BUILT_IN.get(export.report_key)
     return str(built_in) if built_in is not None else export.report_title

@@ -67,6 +67,7 @@ def archive_list(request: AuthedRequest, project_id: int) -> HttpResponse:
             "title": archive.title_of(export),
             "state": _state(project, export),
             "options": ", ".join(export.options.get("deidentify", [])),
+            "choices": archive.choices_of(export),
             "format": FORMAT_LABELS.get(export.format, export.format),
         }
         for export in exports
