@@ -7,8 +7,9 @@ handful of cells rather than every column of the report. What it keeps is the ke
 matching row in page order — the row's record and which of that record's rows it is — two
 small integers a row, fine to hold for 100,000 rows. The list is cached (Django's cache)
 under everything that decides it: the request, the sort, the viewer's scope (group and
-export rights), the design version and the project's data version. A page then builds just
-its own rows, from the export of the page's records only.
+export rights) and the design version, and is used only while the project's data version
+is the one it was made at. A page then builds just its own rows, from the export of the
+page's records only.
 
 The data version is the head of the project's audit chain (its sequence and hash): every
 write to a record is audited in its own transaction, so any change of the data moves the
@@ -39,7 +40,7 @@ from opencrf.projects.selectors import member_rights
 from opencrf.records.selectors import records_visible_to
 
 CACHE_PREFIX = "opencrf:report-rows:"
-CACHE_SECONDS = 3600
+CACHE_SECONDS = 1800
 CHUNK = 500  # record ids a query when reading the matching records only
 Order = Sequence[tuple[str, bool]]
 SortKey = Callable[[tuple[int, list[str]]], Any]  # of a (position, row) pair
@@ -69,22 +70,32 @@ def row_keys(
     A filtered report also keeps its matching rows in record order (filtering reads raw
     values, so labels do not change them): sorting the same filter by another column then
     reads only the matching records, not the whole project again."""
-    state = _state(user, project)
+    state, version = _state(user, project), data_version(project)
     key = _cache_key(state, request, order)
-    found = cache.get(key)
-    if isinstance(found, RowKeys):
+    found = _kept(key, version)
+    if found is not None:
         return found
     if request.filter is None or not order:
         keys, _unsorted = _computed(user, project, request, table, order)
     else:
         matching_key = _cache_key(state, replace(request, labels=False), ())
-        matching = cache.get(matching_key)
-        within = matching if isinstance(matching, RowKeys) else None
+        within = _kept(matching_key, version)
         keys, unsorted = _computed(user, project, request, table, order, within)
         if within is None:
-            cache.set(matching_key, unsorted, CACHE_SECONDS)
-    cache.set(key, keys, CACHE_SECONDS)
+            cache.set(matching_key, (version, unsorted), CACHE_SECONDS)
+    cache.set(key, (version, keys), CACHE_SECONDS)
     return keys
+
+
+def _kept(key: str, version: tuple[int, str]) -> RowKeys | None:
+    """The keys kept under `key` if made at this data version. The version is kept in the
+    value, not the key, so that a write replaces the keys it outdates rather than adding
+    more: the cache holds one list a report, order and scope."""
+    found = cache.get(key)
+    if isinstance(found, tuple) and len(found) == 2 and found[0] == version:
+        keys = found[1]
+        return keys if isinstance(keys, RowKeys) else None
+    return None
 
 
 def page_rows(
@@ -126,7 +137,7 @@ def _computed(
     fields = _fields_for(table, order)
     narrow = replace(request, fields=fields, forms=())
     shown: list[str] = []
-    record_at, nth = array("l"), array("l")
+    record_at, nth = array("i"), array("i")
     sort_keys: list[Any] = []
     count = 0
     for position, (sort, row) in enumerate(_narrow_rows(user, project, narrow, order, within)):
@@ -149,8 +160,8 @@ def _computed(
     if not order:
         return unsorted, unsorted
     ranked = sorted(range(len(sort_keys)), key=sort_keys.__getitem__)
-    record_order = array("l", (record_at[n] for n in ranked))
-    nth_order = array("l", (nth[n] for n in ranked))
+    record_order = array("i", (record_at[n] for n in ranked))
+    nth_order = array("i", (nth[n] for n in ranked))
     return RowKeys(records, shown, record_order, nth_order), unsorted
 
 
@@ -205,13 +216,12 @@ def data_version(project: Project) -> tuple[int, str]:
 
 
 def _state(user: User, project: Project) -> dict[str, Any]:
-    """What decides a report's rows besides its request: the project's design and data
-    versions and the viewer's scope (every record or one group's; the export rights)."""
+    """What decides a report's rows besides its request and the data: the project's design
+    version and the viewer's scope (every record or one group's; the export rights)."""
     rights = member_rights(user, project)
     exports = [rights.export(i.name) for i in design_of(project).instruments]
     return {
         "project": [project.pk, project.created_at.isoformat(), project.design_version],
-        "data": data_version(project),
         "scope": [user.is_superuser, rights.is_admin, rights.group_id, exports],
     }
 
