@@ -28,7 +28,7 @@ from typing import IO
 from opencrf.exports.table import ExportTable, Kind, Variable
 from opencrf.exports.writers.stats import NUMBERS, choice_values
 
-CHUNK = 2000  # rows measured and spooled at a time
+CHUNK = 500  # rows measured and spooled at a time: a few MB of strings
 KNOWN = 4096  # distinct dates kept per column as already checked
 FRACTION = re.compile(r"\.(\d+)")
 
@@ -151,11 +151,9 @@ class Spool:
     def chunks(self) -> Iterator[list[tuple[str, ...]]]:
         """Each chunk of columns, in order; a chunk is `CHUNK` rows or fewer."""
         self.file.seek(0)
-        while True:
-            try:
-                yield marshal.load(self.file)  # noqa: S302 (our own file, written above)
-            except EOFError:
-                return
+        while size := self.file.read(8):
+            data = self.file.read(int.from_bytes(size, "little"))
+            yield marshal.loads(data)  # noqa: S302 (our own file, written by `spool`)
 
     def close(self) -> None:
         self.file.close()
@@ -172,7 +170,8 @@ def spool(table: ExportTable) -> Spool:
             transposed = list(zip(*chunk, strict=True))
             for column, values in zip(columns, transposed, strict=True):
                 column.see(values)
-            marshal.dump(transposed, file)
+            data = marshal.dumps(transposed, 2)  # 2: no references (faster); read back whole
+            file.write(len(data).to_bytes(8, "little") + data)
             count += len(chunk)
     except BaseException:
         file.close()
