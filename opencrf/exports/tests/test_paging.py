@@ -176,6 +176,30 @@ def test_the_second_page_reads_the_kept_keys_and_a_write_makes_new_ones(
     assert len(computed) == 2
     assert _seen(after) == _seen(report_page_streamed(pi_paula, demo, request, order=order))
     assert after.rows[0] != first.rows[0]
+    kept = cache.get(paging._cache_key(paging._state(pi_paula, demo), request, order))
+    assert kept[0] == paging.data_version(demo)  # the new keys replaced the old, not added
+
+
+def test_two_sites_sorting_the_same_report_each_see_only_their_own_records(
+    django_user_model, demo, pi_paula, site_a_sam
+):
+    from opencrf.exports.tests.conftest import _member
+
+    site_b = demo.groups.get(unique_name="hokurei_med")
+    bob = _member(django_user_model, demo, "site_b_bob", right="full", group=site_b)
+    spec = ReportSpec(title="Weights", fields=("v_weight",), filter_logic="[v_weight] > 0")
+    report = report_create(context=_context(pi_paula), project=demo, spec=spec)
+    request = report_request(demo, report)
+    order = [("v_weight", True)]
+
+    sam = _same_pages(site_a_sam, demo, request, order)
+    bob_page = _same_pages(bob, demo, request, order)
+
+    sam_ids = {row[0] for row in sam.table.rows()}
+    bob_ids = {row[0] for row in bob_page.table.rows()}
+    assert sam_ids and bob_ids and not sam_ids & bob_ids
+    assert {i.split("-")[0] for i in sam_ids} == {"1"}
+    assert {i.split("-")[0] for i in bob_ids} == {"2"}
 
 
 def test_the_data_version_moves_with_every_audited_write(demo, pi_paula):
