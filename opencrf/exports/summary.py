@@ -2,10 +2,11 @@
 
 A report's rows come from `table.export_table` — the same records, columns and
 de-identification as the report view and its exports, decided once there — and are read
-once, in chunks turned into columns, so that counting runs in C (`Counter`, `set.update`,
-`array.extend`) rather than a Python step per cell. Memory holds, per field and group, its
-counts and, for numbers, one compact array of floats (8 bytes a value, needed for exact
-medians and percentiles); never the rows.
+once, in chunks turned into columns, so that counting runs in C (`tuple.count`,
+`Counter.update`, `array.extend`) rather than a Python step per cell. Memory holds, per field
+and group, its counts and one compact array of 8 bytes a value: the numbers themselves (exact
+medians and percentiles need them) or, for text and dates, the values' hashes (for the number
+of distinct values); never the rows.
 
 Kinds of summary:
 
@@ -159,22 +160,23 @@ class _Acc:
 class _TextAcc(_Acc):
     def __init__(self, name: str, label: str, index: int) -> None:
         super().__init__(name, label, index)
-        # Hashes rather than the strings: free text may be long and all different. A
-        # collision of two 64-bit hashes among a study's answers is not a practical concern.
-        self.seen: set[int] = set()
+        # The answers' hashes, 8 bytes each, rather than the answers (free text may be long
+        # and all different); counted when done. Two different answers of a study sharing
+        # a 64-bit hash is not a practical concern.
+        self.hashes = array("q")
 
     def add(self, columns: Sequence[tuple[str, ...]]) -> None:
         column = columns[self.index]
         self._add_counts(column)
-        self.seen.update(map(hash, column))
+        self.hashes.extend(map(hash, filter(None, column)))
 
     def merge(self, other: Self) -> None:
         self.count += other.count
         self.missing += other.missing
-        self.seen |= other.seen
+        self.hashes.extend(other.hashes)
 
     def unique(self) -> int:
-        return len(self.seen) - (hash("") in self.seen)
+        return len(set(self.hashes))
 
     def result(self) -> FieldSummary:
         return FieldSummary(self.name, self.label, "text", self.count, self.missing, self.unique())
@@ -456,23 +458,23 @@ class _Part:
     def __init__(self, makers: Sequence[Any]) -> None:
         self.accs: list[_Acc] = [make() for make in makers]
         self.rows = 0
-        self.records: set[int] = set()
+        self.records = array("q")  # hashes of the record ids, counted when done
 
     def add(self, columns: list[tuple[str, ...]]) -> None:
         self.rows += len(columns[0])
-        self.records.update(map(hash, columns[0]))  # the record id leads every row
+        self.records.extend(map(hash, columns[0]))  # the record id leads every row
         for acc in self.accs:
             acc.add(columns)
 
     def merge(self, other: Self) -> None:
         self.rows += other.rows
-        self.records |= other.records
+        self.records.extend(other.records)
         for acc, theirs in zip(self.accs, other.accs, strict=True):
             acc.merge(theirs)
 
     def result(self, key: str, label: str) -> GroupSummary:
         fields = [acc.result() for acc in self.accs]
-        return GroupSummary(key, label, self.rows, len(self.records), fields)
+        return GroupSummary(key, label, self.rows, len(set(self.records)), fields)
 
 
 def _field_makers(table: ExportTable) -> list[Any]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from opencrf.exports import archive_views, views
+from opencrf.exports import archive_views, stats_views, views
 
 app_name = "exports"
 
@@ -20,4 +20,5 @@ urlpatterns = [
     ),
     path("<str:key>/", views.report_view, name="view"),
     path("<str:key>/export/", views.report_export, name="export"),
+    path("<str:key>/stats/", stats_views.report_stats, name="stats"),
 ]
