@@ -26,6 +26,7 @@ RUNS = [
     ("bench_data_entry.py", ["--runs", "1", "--warmup", "0"], "save (Client.post, 302)"),
     ("bench_dictionary.py", ["--fields", "50", "--repeat", "1"], "  total "),
     ("bench_exports.py", ["--records", "50", "--fields", "20"], "raw select + CSV serialise"),
+    ("bench_export_archive.py", ["--records", "50", "--fields", "20"], "archive job"),
     (
         "bench_form_logic.py",
         ["--fields", "20", "--runs", "1", "--warmup", "0"],
