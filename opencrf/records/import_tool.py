@@ -1,22 +1,23 @@
 """The Data Import Tool: preview what importing a file would do, then apply it, all or nothing.
 
-Both steps run `records_import` itself, the API's import service — every rule, right, group,
-lock and audit entry as there — inside a transaction. The preview reads what the import wrote
-from its own audit entries (each entry carries `[old, new]` of every changed value) and rolls
-the transaction back, so the preview is what applying would do, not an estimate. Applying runs
-it again on the staged file and commits only when the outcome's fingerprint equals the one
-previewed: data changed in between give a new preview instead of a surprise.
+The preview runs `records_import_plan`: every check of `records_import`, the API's import
+service (rules, rights, groups, ids another site holds), new records created and the form
+writes worked out with their changes `[old, new]` — calculations included — without storing a
+form; the transaction is then rolled back. Applying runs `records_import` itself on the staged
+file and commits only when the outcome's fingerprint (a SHA-256 over the entries it audits)
+equals the one previewed: data changed in between give a new preview instead of a surprise.
 
-While a preview runs it holds the project's audit-chain lock, as an import does, so other
-saves in the project wait for it (seconds for 10,000 rows; see bench/RESULTS.md).
+While a preview runs it holds the project's audit-chain lock (the new records are audited
+before the rollback), so other saves in the project wait for it (see bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -26,8 +27,10 @@ from django.utils.translation import gettext as _
 
 from opencrf.audit.models import AuditEvent
 from opencrf.audit.services import AuditContext
+from opencrf.core.errors import NotFound
 from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.projects.models import Project
+from opencrf.records.bulk import Planned
 from opencrf.records.export import (
     EVENT_COLUMN,
     GROUP_COLUMN,
@@ -44,6 +47,7 @@ from opencrf.records.imports import (
     ImportResult,
     UnknownFields,
     records_import,
+    records_import_plan,
 )
 
 SHOWN_CHANGES = 500  # the preview lists this many changes, and counts them all
@@ -114,7 +118,8 @@ def import_tool_run(
     context = replace(context, request_id=context.request_id or uuid.uuid4().hex)
     with transaction.atomic():
         head = AuditEvent.objects.filter(project_id=project.pk).aggregate(top=Max("sequence"))
-        outcome = _attempt(context, project, design, parsed, staged, head["top"] or 0)
+        top = head["top"] or 0
+        outcome = _attempt(context, project, design, parsed, staged, top, apply=apply)
         outcome.stale = apply and not outcome.errors and outcome.fingerprint != expected
         outcome.applied = apply and not outcome.errors and not outcome.stale
         if not outcome.applied:
@@ -135,18 +140,28 @@ def _attempt(
     parsed: ParsedFile,
     staged: StagedImport,
     head: int,
+    *,
+    apply: bool,
 ) -> ImportOutcome:
     options = ImportOptions(
         overwrite=staged.options.overwrite,
         force_auto_number=staged.options.force_auto_number,
         date_format=staged.options.file.date_format,
     )
+    rows = parsed.rows
     try:
-        result = records_import(context=context, project=project, rows=parsed.rows, options=options)
+        if apply:
+            result = records_import(context=context, project=project, rows=rows, options=options)
+            planned: list[Planned] = []
+        else:
+            plan = records_import_plan(context=context, project=project, rows=rows, options=options)
+            result, planned = plan.result, plan.planned
     except UnknownFields as error:
         outcome = _refused([_unknown_column(parsed, name) for name in error.names])
     except ImportRefused as error:
         outcome = _refused([_row_error(parsed, design, p) for p in error.problems])
+    except NotFound as error:  # a form the member may not see, as the API's import refuses it
+        outcome = _refused([RowError(None, "", "", "", error.message)])
     else:
         entries = (
             AuditEvent.objects.filter(
@@ -155,9 +170,26 @@ def _attempt(
             .order_by("sequence")
             .values_list("action", "record", "event", "instrument", "instance", "changes")
         )
-        outcome = _summary(entries.iterator(chunk_size=2000), parsed, design, result)
+        written = chain(entries.iterator(chunk_size=2000), _as_entries(planned))
+        outcome = _summary(written, parsed, design, result)
     outcome.file_rows = parsed.source_rows
     return outcome
+
+
+def _as_entries(
+    planned: Iterable[Planned],
+) -> Iterator[tuple[str, str, str, str, int | None, Mapping[str, Any]]]:
+    """Planned form writes as the `form.update` audit entries applying them writes."""
+    for item in planned:
+        write = item.write
+        yield (
+            "form.update",
+            write.record.record_id,
+            write.event.unique_name,
+            write.form,
+            write.instance,
+            item.changes,
+        )
 
 
 def _unknown_column(parsed: ParsedFile, name: str) -> RowError:

@@ -24,7 +24,13 @@ from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.dictionary.validation import validation_type
 from opencrf.projects.models import Arm, DataAccessGroup, Event, Project
 from opencrf.projects.selectors import member_rights
-from opencrf.records.bulk import FormWrite, forms_write_many, records_create_many
+from opencrf.records.bulk import (
+    FormWrite,
+    FormWriter,
+    Planned,
+    forms_write_many,
+    records_create_many,
+)
 from opencrf.records.errors import ValueProblem
 from opencrf.records.export import (
     EVENT_COLUMN,
@@ -33,7 +39,7 @@ from opencrf.records.export import (
     REPEAT_INSTANCE_COLUMN,
 )
 from opencrf.records.models import FormData, FormStatus, Record
-from opencrf.records.selectors import next_record_id, records_visible_to
+from opencrf.records.selectors import next_record_id, records_visible_to, require_form_edit
 from opencrf.records.services import record_group_set
 from opencrf.records.values import (
     blank_value,
@@ -545,3 +551,54 @@ def _new_ids(
     prefix, _dash, first = next_record_id(project, group).rpartition("-")
     start = int(first)
     return {r: f"{prefix}-{start + n}" if prefix else str(start + n) for n, r in enumerate(given)}
+
+
+@dataclass
+class ImportPlan:
+    """What `records_import` would do: its result and each form write worked out (with its
+    changes as `[old, new]`), in the order an import writes and audits them."""
+
+    result: ImportResult
+    planned: list[Planned]
+
+
+def records_import_plan(
+    *,
+    context: AuditContext,
+    project: Project,
+    rows: Sequence[Mapping[str, str]],
+    options: ImportOptions = ImportOptions(),
+) -> ImportPlan:
+    """Every check of `records_import`, and its form writes worked out without storing them.
+
+    New records are created and records moved between groups, as the import does, so that the
+    writes are planned against real records: the caller must roll its transaction back. The
+    Data Import Tool's preview uses it; applying goes through `records_import` itself.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("records_import_plan must run in a transaction that is rolled back")
+    design = design_of(project)
+    _refuse_unknown_columns(design, rows)
+    planner = _Planner(project, design, options)
+    instances = planner.plan(rows)
+    if planner.problems:
+        raise ImportRefused(planner.problems)
+    result = ImportResult()
+    try:
+        arms: dict[str, Arm] = {}
+        for instance in instances:
+            arms.setdefault(instance.record, instance.event.arm)
+        given = list(dict.fromkeys(instance.record for instance in instances))
+        records = _records(context, project, planner, given, arms, options, result)
+        writes = _numbered(instances, records)
+        assert context.actor is not None
+        rights = member_rights(context.actor, project)
+        for form in {write.form for write in writes}:  # as forms_write_many checks
+            require_form_edit(rights, form)
+        writer = FormWriter(
+            context, project, design, options.reason, calculate=not options.keep_stored_values
+        )
+        planned = writer.plan(writes)
+    except (InvalidInput, PermissionDenied) as error:
+        raise ImportRefused([ImportProblem("", "", "", error.message)]) from None
+    return ImportPlan(result, [item for item in planned if item.form is not None and item.writes])

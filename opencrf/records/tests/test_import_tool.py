@@ -488,3 +488,23 @@ def test_opening_the_confirm_address_goes_to_the_upload_page(paula, salt_rct):
 
     assert response.status_code == 302
     assert response["Location"] == upload_url(salt_rct)
+
+
+def test_the_previewed_calculations_are_what_applying_writes(paula, salt_rct, paula_context):
+    rows = [{"study_id": "111", "redcap_event_name": "baseline_arm_1", "height": "170.0"}]
+    records_import(context=paula_context, project=salt_rct, rows=rows, options=ImportOptions())
+    body = (
+        "study_id,redcap_event_name,dob,consent_date,height,weight\n"
+        "111,baseline_arm_1,,,,68.0\n"
+        "112,screening_arm_1,1970-06-01,2026-06-01,,\n"
+    )
+
+    preview = upload(paula, salt_rct, body)
+    done = confirm(paula, salt_rct, preview)
+
+    changed = {(c.record, c.field): (c.old, c.new) for c in preview.context["outcome"].changes}
+    assert changed[("111", "bmi")] == ("", "23.5")
+    assert changed[("112", "age")] == ("", "56")
+    assert b'data-testid="import-done"' in done.content
+    baseline = FormData.objects.get(record__record_id="111", form_name="baseline")
+    assert (baseline.values["bmi"], screening(salt_rct, "112")["age"]) == ("23.5", "56")
