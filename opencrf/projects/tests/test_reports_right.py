@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import re
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -12,6 +14,7 @@ from django.utils import translation
 from opencrf.audit.models import AuditEvent
 from opencrf.projects.models import RIGHT_FLAGS, ProjectMember, Role
 from opencrf.projects.right_features import offered_flags
+from opencrf.records.project_xml import project_create_from_xml, project_xml_write
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +122,20 @@ def test_the_upgrade_gives_the_reports_right_to_designers_only(
     assert bea.pk in members.values_list("pk", flat=True)
     roles = Role.objects.filter(pk__in=[designer.pk, monitor.pk])
     assert dict(roles.values_list("name", "reports")) == {"Designer": True, "Monitor": False}
+
+
+def test_project_xml_roles_carry_the_reports_right_both_ways(paula_context, pi_paula):
+    fixture = Path(__file__).resolve().parents[3] / "tests/fixtures/redcap-projects/dag"
+    project = project_create_from_xml(
+        context=paula_context, data=(fixture / "project.xml").read_bytes()
+    )
+    role = project.roles.get(name="api")
+    assert role.reports is False  # REDCap's file: reports="0"
+    role.reports = True
+    role.save()
+
+    text = "".join(project_xml_write(project, pi_paula, include_data=False, include_files=False))
+
+    assert re.search(r'<redcap:UserRoles role_name="api" [^>]*\breports="1"', text)
+    copy = project_create_from_xml(context=paula_context, data=text.encode(), title="Copy")
+    assert copy.roles.get(name="api").reports is True
