@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import islice
 from typing import Any
 
@@ -610,10 +611,18 @@ def _label_or(writer: _RowWriter, labels: dict[str, str], code: str) -> str:
 
 
 def _choice_label(row: FieldRow, code: str) -> str:
-    for choice in parse_choices(row.select_choices_or_calculations):
-        if choice.code == code or choice.code.lower() == code.lower():
-            return choice.label
-    return code
+    """The label of the first choice whose code is `code`, letter case aside."""
+    return _choice_labels(row.select_choices_or_calculations).get(code.lower(), code)
+
+
+@lru_cache(maxsize=512)
+def _choice_labels(choices: str) -> dict[str, str]:
+    """{lower-case code: label} of the first choice with each code: parsed once per export
+    rather than once per cell (a label export looks up every choice cell)."""
+    labels: dict[str, str] = {}
+    for choice in parse_choices(choices):
+        labels.setdefault(choice.code.lower(), choice.label)
+    return labels
 
 
 def eav_rows(
