@@ -66,3 +66,17 @@ def test_a_role_import_honours_the_reports_right(token, study):
     role = Role.objects.get(project=study, name="Statistician")
     assert orjson.loads(created.content) == 1
     assert (role.reports, role.design) == (True, False)
+
+
+def test_a_json_user_import_takes_the_reports_right_as_a_number_too(token, bea):
+    answer = post(
+        {
+            "token": token,
+            "content": "user",
+            "format": "json",
+            "data": '[{"username": "site_b_bea", "reports": 0, "logging": 1}]',
+        }
+    )
+
+    bea.refresh_from_db()
+    assert (answer.status_code, bea.reports, bea.logging) == (200, False, True)
