@@ -15,7 +15,9 @@ secondary indexes, one row per non-blank value (the record id and `<form>_comple
 as REDCap stores them), exported as REDCap does: one scan ordered by record (naturally),
 event and instance, pivoted in a tight Python loop into the same rows, written by the same
 csv writer a thousand rows a block. Both CSV files must be byte for byte the same (checked).
-Target: OpenCRF's CSV export at least 3× faster. The table is dropped afterwards.
+Target: OpenCRF's CSV export at least 3× faster. The raw select, the CSV export and REDCap's
+run one after the other `--rounds` times (best of each reported: the machine is shared), and
+the table is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -93,8 +95,8 @@ def in_child(write: Callable[[BinaryIO], None]) -> tuple[float, float, float, in
     os.close(write_end)
     message = os.read(read, 300).decode()
     os.waitpid(pid, 0)
-    elapsed, peak, growth, size, digest = message.split()
-    return float(elapsed), float(peak), float(growth), int(size), digest
+    seconds, top, grown, written, digest = message.split()
+    return float(seconds), float(top), float(grown), int(written), digest
 
 
 # REDCap's redcap_data and its three secondary keys (REDCap's own schema: MySQL, no primary key).
@@ -193,6 +195,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--fields", type=int, default=50)
     parser.add_argument("--formats", default=FORMATS)
+    parser.add_argument("--rounds", type=int, default=3, help="raw, CSV and REDCap rounds")
     args = parser.parse_args()
     print(
         f"python {platform.python_version()}, nproc {os.cpu_count()}, "
@@ -211,9 +214,8 @@ def main() -> None:
     print(f"raw select + CSV serialise: {raw:.2f} s")
     header = export_table(admin, project, ExportRequest()).names  # OpenCRF's CSV header
     connections.close_all()
-    digests = {}
     for format in args.formats.split(","):
-        elapsed, peak, growth, size, digests[format] = timed_export(admin, project.pk, format)
+        elapsed, peak, growth, size, _digest = timed_export(admin, project.pk, format)
         print(
             f"{format:>10}: {elapsed:6.2f} s ({elapsed / raw:4.1f}× raw), "
             f"peak RSS {peak:5.0f} MB (+{growth:.0f} MB over the fork), "
@@ -222,20 +224,38 @@ def main() -> None:
     try:
         filled, count = redcap_fill(project)
         print(f"REDCap redcap_data: {count} rows filled and indexed in {filled:.1f} s")
-        connections.close_all()
-        elapsed, peak, growth, size, digest = in_child(
-            lambda out: redcap_export(project.pk, header, out)
-        )
-        print(
-            f"REDCap EAV scan + pivot to CSV: {elapsed:6.2f} s ({elapsed / raw:4.1f}× raw), "
-            f"peak RSS {peak:5.0f} MB (+{growth:.0f} MB over the fork), "
-            f"{size / 1e6:6.1f} MB written"
-        )
-        if "csv" in digests:
-            same = "the same bytes" if digests["csv"] == digest else "DIFFERENT bytes"
-            print(f"REDCap's CSV and OpenCRF's: {same}")
+        redcap_rounds(admin, project, header, args.rounds)
     finally:
         redcap_drop()
+
+
+def redcap_rounds(admin: User, project: Project, header: list[str], rounds: int) -> None:
+    """The raw select, OpenCRF's CSV export and REDCap's, one after the other, `rounds` times:
+    on a shared machine the best of each round is the figure least disturbed by others."""
+    best: dict[str, float] = {}
+    for round in range(1, rounds + 1):
+        raw = raw_select(project)
+        connections.close_all()
+        csv_time, _peak, _growth, _size, ours = timed_export(admin, project.pk, "csv")
+        redcap, peak, growth, size, theirs = in_child(
+            lambda out: redcap_export(project.pk, header, out)
+        )
+        if ours != theirs:
+            raise SystemExit("REDCap's CSV and OpenCRF's differ")
+        print(
+            f"round {round}: raw select {raw:.2f} s, OpenCRF CSV {csv_time:.2f} s "
+            f"({csv_time / raw:.1f}× raw), REDCap EAV scan + pivot {redcap:.2f} s "
+            f"({redcap / raw:.1f}× raw, {redcap / csv_time:.1f}× OpenCRF's); REDCap peak RSS "
+            f"{peak:.0f} MB (+{growth:.0f} MB over the fork), {size / 1e6:.1f} MB, the same bytes"
+        )
+        for name, value in (("raw", raw), ("csv", csv_time), ("redcap", redcap)):
+            best[name] = min(best.get(name, value), value)
+    print(
+        f"best of {rounds}: raw select {best['raw']:.2f} s, OpenCRF CSV {best['csv']:.2f} s "
+        f"({best['csv'] / best['raw']:.1f}× raw), REDCap {best['redcap']:.2f} s "
+        f"({best['redcap'] / best['raw']:.1f}× raw); OpenCRF's CSV export "
+        f"{best['redcap'] / best['csv']:.1f}× faster than REDCap's storage model (target 3×)"
+    )
 
 
 if __name__ == "__main__":
