@@ -10,8 +10,9 @@ columns in the report's field order, as REDCap's do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from operator import itemgetter
 
 from django.http.response import HttpResponseBase
 
@@ -85,9 +86,7 @@ def _report_order(table: ExportTable, fields: Sequence[str]) -> list[int]:
     return sorted(range(len(ranks)), key=ranks.__getitem__)
 
 
-def _reordered(rows: Iterable[list[str]], order: list[int]) -> Iterator[list[str]]:
+def _reordered(rows: Iterable[list[str]], order: list[int]) -> Iterable[Sequence[str]]:
     if order == sorted(order):
-        yield from rows  # the dictionary's order already: no copy per row
-        return
-    for row in rows:
-        yield [row[i] for i in order]
+        return rows  # the dictionary's order already: no copy per row
+    return map(itemgetter(*order), rows)  # more than one column here, so each gives a tuple

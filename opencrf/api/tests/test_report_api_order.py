@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import orjson
 import pytest
 
@@ -52,4 +54,20 @@ def test_label_headers_move_with_their_columns(token, race_first):
         '"Study ID","Repeat Instrument","Repeat Instance","Race (choice=Asian)",'
         '"Race (choice=White)","Race (choice=Unknown)",Sex',
         "1,,,Unchecked,Checked,Unchecked,Female",
+    ]
+
+
+def test_xml_keeps_the_reports_field_order_too(token, race_first):
+    body = _report(token, race_first, format="xml").content.decode()
+
+    assert re.findall(r"<(\w+)>", body) == [
+        "records",
+        "item",
+        "study_id",
+        "redcap_repeat_instrument",
+        "redcap_repeat_instance",
+        "race___a",
+        "race___w",
+        "race____99",
+        "sex",
     ]
