@@ -28,7 +28,14 @@ from typing import BinaryIO
 
 from django.utils import timezone
 
-from opencrf.exports.writers.scan import Column, Mode, Spool, parse_date, parse_datetime
+from opencrf.exports.writers.scan import (
+    KNOWN,
+    Column,
+    Mode,
+    Spool,
+    parse_date,
+    parse_datetime,
+)
 
 MISSING = 2.0**1023  # `.`: the smallest of a double's missing values
 EPOCH = datetime(1960, 1, 1)  # noqa: DTZ001 (stored datetimes are wall-clock times)
@@ -246,7 +253,7 @@ def _dates(dates: bool) -> Converter:
             moment = parse_datetime(value)
             assert moment is not None
             found = (moment - EPOCH).total_seconds() * 1000
-        if len(seen) < 4096:
+        if len(seen) < KNOWN:
             seen[value] = found
         return found
 

@@ -34,7 +34,14 @@ from typing import BinaryIO
 
 from django.utils import timezone
 
-from opencrf.exports.writers.scan import Column, Mode, Spool, parse_date, parse_datetime
+from opencrf.exports.writers.scan import (
+    KNOWN,
+    Column,
+    Mode,
+    Spool,
+    parse_date,
+    parse_datetime,
+)
 
 SYSMIS = -sys.float_info.max
 HIGHEST = sys.float_info.max
@@ -284,7 +291,7 @@ def _converter(variable: _Variable) -> Callable[[tuple[str, ...]], list]:  # typ
 
 
 def _dates(dates: bool) -> Callable[[tuple[str, ...]], list[float]]:
-    """Seconds since 1582-10-14, each distinct value computed once (up to a few thousand)."""
+    """Seconds since 1582-10-14, each distinct value computed once (up to KNOWN kept)."""
     seen: dict[str, float] = {"": SYSMIS}
 
     def seconds(value: str) -> float:
@@ -296,7 +303,7 @@ def _dates(dates: bool) -> Callable[[tuple[str, ...]], list[float]]:
             moment = parse_datetime(value)
             assert moment is not None
             found = (moment - EPOCH).total_seconds()
-        if len(seen) < 4096:
+        if len(seen) < KNOWN:
             seen[value] = found
         return found
 

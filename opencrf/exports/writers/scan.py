@@ -29,7 +29,7 @@ from opencrf.exports.table import ExportTable, Kind, Variable
 from opencrf.exports.writers.stats import NUMBERS, choice_values
 
 CHUNK = 500  # rows measured and spooled at a time: a few MB of strings
-KNOWN = 4096  # distinct dates kept per column as already checked
+KNOWN = 1024  # distinct dates kept per column as already checked (and converted)
 FRACTION = re.compile(r"\.(\d+)")
 
 

@@ -398,11 +398,11 @@ def choice_labels(variable: Variable, target: Target) -> dict[int | float, str]:
 def write_statistics(table: ExportTable, path: Path, kind: str) -> StatisticsFile:
     """Write the table to `path` as `kind`: spss and stata with `write_native`, sas (a
     transport file) through pyreadstat."""
-    import pyreadstat
-
     if kind in ("spss", "stata"):
         with path.open("wb") as out:
             return write_native(table, out, kind)
+    import pyreadstat  # with pandas: tens of MB, loaded only for SAS
+
     target = TARGETS[kind]
     columns, count = gather(table, target)
     names = short_names(table.variables, target, stata=False)
