@@ -217,6 +217,8 @@ STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 OPENCRF_DICTIONARY_MAX_BYTES = env_int("OPENCRF_DICTIONARY_MAX_BYTES", 10 * 1024 * 1024)
 OPENCRF_FILE_MAX_BYTES = env_int("OPENCRF_FILE_MAX_BYTES", 500 * 1024 * 1024)
 OPENCRF_API_MAX_BYTES = env_int("OPENCRF_API_MAX_BYTES", 64 * 1024 * 1024)
+# The largest file the Data Import Tool accepts (CSV or .xlsx).
+OPENCRF_IMPORT_MAX_BYTES = env_int("OPENCRF_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 # Form fields (not files) of one request: API imports send their data so, REDCapR as multipart
 # with one field per parameter. Web pages' form-encoded bodies are held to
 # OPENCRF_FORM_MAX_BYTES by core.middleware.RequestSizeMiddleware.

@@ -40,8 +40,6 @@ from opencrf.records.import_staging import (
 from opencrf.records.import_tool import ImportOutcome, import_template, import_tool_run
 
 SHOWN_RECORDS = 200  # record links on the result page
-# The largest upload, unless settings.OPENCRF_IMPORT_MAX_BYTES says otherwise.
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 LAYOUT_CHOICES = [
     ("flat", gettext_lazy("Rows are records (flat): one row per record, event and instance")),
@@ -130,7 +128,7 @@ def _context(request: AuthedRequest) -> AuditContext:
 
 
 def _max_bytes() -> int:
-    return int(getattr(settings, "OPENCRF_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+    return int(settings.OPENCRF_IMPORT_MAX_BYTES)
 
 
 @login_required
