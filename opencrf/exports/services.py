@@ -7,7 +7,6 @@ ODM export from `records.project_xml`, which reads through the same selectors).
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
 from opencrf.core.errors import InvalidInput
 from opencrf.exports.table import ExportRequest, ExportTable, export_table
 from opencrf.exports.writers.rscript import write_r
-from opencrf.exports.writers.stats import sas_formats, write_statistics
+from opencrf.exports.writers.stats import sas_formats, write_native, write_statistics
 from opencrf.exports.writers.text import write_csv
 from opencrf.exports.writers.tidy import write_tidy
 from opencrf.exports.writers.xlsx import write_xlsx
@@ -147,14 +146,10 @@ def _xlsx(table: ExportTable, out: BinaryIO) -> tuple[int, dict[str, str]]:
 
 
 def _statistics(kind: str) -> Writer:
-    """pyreadstat writes to a path: a temporary file, then copied to `out`."""
+    """SPSS and Stata: our own writers, straight to `out` (front to back, no seeking)."""
 
     def write(table: ExportTable, out: BinaryIO) -> tuple[int, dict[str, str]]:
-        with tempfile.TemporaryDirectory(prefix="opencrf-export-") as folder:
-            path = Path(folder) / "data"
-            written = write_statistics(table, path, kind)
-            with path.open("rb") as source:
-                shutil.copyfileobj(source, out)
+        written = write_native(table, out, kind)
         return written.rows, written.renamed
 
     return write
