@@ -16,7 +16,7 @@ FEATURES: dict[str, bool] = {
     "user_rights": True,  # these pages
     "data_access_groups": True,  # the groups page
     "reports": True,  # saved reports and the report builder (exports)
-    "data_import": False,  # REDCap's Data Import Tool page: imports go through the API only
+    "data_import": True,  # the Data Import Tool page (records/views/import_tool.py)
     "api_export": True,  # the API
     "api_import": True,  # the API
     "record_create": True,
