@@ -69,17 +69,20 @@ class ParsedFile:
     value_lines: dict[tuple[int, str], int] = field(default_factory=dict)  # EAV: (row, name)
     source_rows: int = 0  # rows in the file, the header aside
     header_line: int = 1
+    _by_record: dict[str, list[int]] | None = field(default=None, repr=False)
 
     def line_of(self, record: str, name: str, value: str, record_field: str) -> int | None:
         """The line of the file that gave `name` = `value` to `record`, at best its first."""
-        first = None
-        for index, row in enumerate(self.rows):
-            if row.get(record_field, "") != record:
-                continue
-            first = first if first is not None else self.lines[index]
+        if self._by_record is None:  # built once: a file may have an error on every row
+            self._by_record = {}
+            for index, row in enumerate(self.rows):
+                self._by_record.setdefault(row.get(record_field, ""), []).append(index)
+        found = self._by_record.get(record, [])
+        for index in found:
+            row = self.rows[index]
             if name in row and row[name] == value:
                 return self.value_lines.get((index, name), self.lines[index])
-        return first
+        return self.lines[found[0]] if found else None
 
 
 def read_import_file(

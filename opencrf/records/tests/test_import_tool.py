@@ -545,3 +545,18 @@ def test_new_records_can_be_numbered_automatically(paula, salt_rct):
         "AB",
         "CD",
     )
+
+
+def test_an_error_on_every_row_is_listed_with_each_rows_line(paula, salt_rct):
+    body = "study_id,redcap_event_name,sex\n" + "".join(
+        f"{n},screening_arm_1,9\n" for n in range(1, 3001)
+    )
+
+    response = upload(paula, salt_rct, body)
+
+    outcome = response.context["outcome"]
+    assert outcome.error_count == 3000
+    assert [(e.row, e.record) for e in outcome.errors[:2]] == [(2, "1"), (3, "2")]
+    assert outcome.errors[-1].row == 3001
+    assert len(outcome.shown_errors) == 2000
+    assert b"1000 more errors are not listed." in response.content
