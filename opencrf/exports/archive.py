@@ -5,7 +5,7 @@ kept until they expire (REDCap's "Data Export Files" in the File Repository).
   queues `jobs.export_file_write`, which calls `export_file_write` here.
 - `export_file_write` re-checks the requester (still an active member, with exactly the rights
   and data access group held when asking), then streams `services.export_write` into a
-  temporary file, hashing it as it is written, and stores it with Django's default storage.
+  temporary file, hashes it, and stores it with Django's default storage.
 - `exports_visible_to` / `access_export` decide who sees an entry: members who may use
   reports, of the requester's data access group (members without a group see every entry),
   whose export right on each instrument is at least the requester's. A grouped member never
@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, BinaryIO
+from typing import Any
 
 from django.conf import settings
 from django.core.files import File
@@ -271,23 +271,6 @@ def _expect(export: ExportFile, request: ExportRequest) -> None:
     ExportFile.objects.filter(pk=export.pk).update(rows_expected=expected)
 
 
-class _Hashing:
-    """Writes through to `out`, counting and hashing every byte on the way."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self.out = out
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.sha256.update(data)
-        self.size += len(data)
-        return self.out.write(data)
-
-    def __getattr__(self, name: str) -> Any:  # flush, seek, tell … for zipfile and friends
-        return getattr(self.out, name)
-
-
 @dataclass(frozen=True)
 class Written:
     key: str
@@ -306,20 +289,23 @@ def _write(export: ExportFile, request: ExportRequest) -> Written:
         ExportFile.objects.filter(pk=export.pk).update(rows_written=rows)
 
     with tempfile.TemporaryFile(prefix="opencrf-export-") as temporary:
-        out = _Hashing(temporary)
         result = export_write(
             context=context,
             project=project,
             format=export.format,
             request=request,
-            out=out,  # type: ignore[arg-type]  # duck-typed: a binary file that hashes
+            out=temporary,
             progress=progress,
         )
+        # Hashed once written, not as written: zip-based formats seek back to finish headers.
+        size = temporary.seek(0, 2)  # the end, wherever the writer left off
+        temporary.seek(0)
+        sha256 = hashlib.file_digest(temporary, "sha256").hexdigest()
         temporary.seek(0)
         key = default_storage.save(_storage_key(project), File(temporary))
     extension = FORMATS[export.format].extension
     name = f"project_{project.pk}_report_{export.report_key}_{export.format}.{extension}"
-    return Written(key, result.rows, out.size, out.sha256.hexdigest(), name)
+    return Written(key, result.rows, size, sha256, name)
 
 
 def _storage_key(project: Project) -> str:

@@ -414,3 +414,16 @@ def test_a_spss_export_keeps_its_labels_through_the_archive(demo, pi_paula, imme
     frame, meta = pyreadstat.read_sav(str(path))
     assert len(frame) == export.rows_written == 39
     assert meta.column_names_to_labels["record_id"] == "研究対象者識別コード / Participant ID"
+
+
+@pytest.mark.parametrize("format", ["xlsx", "stata", "sas", "r", "tidy", "odm", "csv-labels"])
+def test_the_checksum_and_size_are_those_of_the_stored_file_in_every_format(
+    demo, pi_paula, immediate, format
+):
+    _ask(pi_paula, demo, format=format)
+    export = ExportFile.objects.get()
+    data = _stored(export)
+
+    assert export.status == ExportFile.Status.DONE
+    assert (export.sha256, export.size) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert export.rows_written == (12 if format == "odm" else 39)  # ODM counts records
