@@ -46,6 +46,14 @@ def shorten(text: str, limit: int = LABEL_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def fit(text: str, room: float) -> str:
+    """`text`, cut with "…" to at most LABEL_MAX characters and about `room` pixels wide."""
+    text = shorten(text)
+    while len(text) > 1 and text_width(text) > room:
+        text = text[:-2] + "…"
+    return text
+
+
 def _text(x: float, y: float, text: str, *, anchor: str = "start", size: int = FONT) -> str:
     return (
         f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" '
@@ -66,16 +74,17 @@ def _svg(title: str, width: float, height: float, body: list[str]) -> SafeString
 def choice_bars(title: str, labels: Sequence[str], series: Sequence[Bars]) -> SafeString:
     """Horizontal bars, one row per option (one bar per series within it), each with its
     count and share at its end; a legend above when there is more than one series."""
-    shown = [shorten(label) for label in labels]
+    room = WIDTH * 0.45 - 8
+    shown = [fit(label, room) for label in labels]
     left = 8 + max((text_width(label) for label in shown), default=0.0)
-    left = min(left, WIDTH * 0.45)
     right = 84  # room for "12,345 (100%)"
-    top = 8 + (ROW if len(series) > 1 else 0)
+    legend, legend_height = _legend(series) if len(series) > 1 else ([], 0.0)
+    top = 8 + legend_height
     band = ROW * len(series) + 6
     height = top + band * len(labels) + 4
     largest = max((c for one in series for c in one.counts), default=0) or 1
     scale = (WIDTH - left - right) / largest
-    body = _legend(series, WIDTH) if len(series) > 1 else []
+    body = legend
     for n, (label, full) in enumerate(zip(shown, labels, strict=True)):
         y = top + band * n
         middle = y + band / 2 + FONT / 3
@@ -103,19 +112,21 @@ def choice_bars(title: str, labels: Sequence[str], series: Sequence[Bars]) -> Sa
     return _svg(title, WIDTH, height, body)
 
 
-def _legend(series: Sequence[Bars], width: float) -> list[str]:
+def _legend(series: Sequence[Bars]) -> tuple[list[str], float]:
+    """A swatch and name per series, wrapped onto as many lines as they need; the parts and
+    the height they take."""
     parts = []
-    x = 8.0
+    x, y = 8.0, 6.0
     for s, one in enumerate(series):
-        name = shorten(one.name, 20)
-        if x + 16 + text_width(name) > width:
-            break  # the rest are named in each bar's title
-        parts.append(
-            f'<rect x="{x:.1f}" y="6" width="10" height="10" fill="{PALETTE[s % len(PALETTE)]}"/>'
-        )
-        parts.append(_text(x + 14, 15, name))
-        x += 28 + text_width(name)
-    return parts
+        name = shorten(one.name, 40)
+        width = 28 + text_width(name)
+        if x > 8 and x + width > WIDTH:
+            x, y = 8.0, y + ROW - 4
+        colour = PALETTE[s % len(PALETTE)]
+        parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="10" height="10" fill="{colour}"/>')
+        parts.append(_text(x + 14, y + 9, name))
+        x += width
+    return parts, y + ROW - 2
 
 
 def nice_ticks(top: float, count: int = 4) -> list[float]:

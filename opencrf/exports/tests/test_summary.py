@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -15,7 +16,7 @@ from opencrf.exports.summary import (
     percentile,
     summarise,
 )
-from opencrf.exports.svg import Bars, choice_bars, histogram_chart
+from opencrf.exports.svg import Bars, choice_bars, histogram_chart, text_width
 from opencrf.exports.table import ExportRequest
 from opencrf.projects.models import ProjectMember
 from opencrf.projects.services import group_create
@@ -292,3 +293,29 @@ def test_a_histogram_draws_one_bar_per_bin():
 
     assert svg.count("<rect") == 3
     assert "<title>10–20: 0</title>" in svg
+
+
+def test_a_grouped_chart_names_every_group_in_its_legend_on_as_many_lines_as_needed():
+    names = [
+        "北嶺医科大学病院 / Hokurei Medical",
+        "東都大学病院 / Toto University",
+        "瀬戸内みなと総合病院",
+    ]
+    series = [Bars(name, [1, 2], [33.3, 66.7]) for name in names]
+
+    svg = str(choice_bars("性別", ["男性", "女性"], series))
+
+    for name in names:
+        assert f">{name}</text>" in svg
+    assert svg.count('width="10" height="10"') == 3
+
+
+def test_a_long_japanese_option_label_is_cut_to_the_room_beside_the_bars():
+    label = "同意取得時の年齢が20歳以上80歳未満 / Aged 20 to 79 years at consent"
+
+    svg = str(choice_bars("Inclusion", [label], [Bars("All", [12], [100.0])]))
+
+    shown = re.search(r"</title>([^<]*)</text>", svg).group(1)
+    assert shown.endswith("…") and label.startswith(shown[:-1])
+    assert text_width(shown) <= 560 * 0.45 - 8
+    assert f"<title>{label}</title>" in svg
