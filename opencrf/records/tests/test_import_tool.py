@@ -232,8 +232,8 @@ def test_an_excel_workbook_is_read_from_its_first_sheet_with_dates_and_whole_num
 
     book = Workbook()
     sheet = book.active
-    sheet.append(["study_id", "redcap_event_name", "consent_date", "sex", "initials"])
-    sheet.append([501.0, "screening_arm_1", date(2026, 3, 4), 2, "=SUM(A1)"])
+    sheet.append(["study_id", "redcap_event_name", "consent_date", "sex", "initials", "pregnant"])
+    sheet.append([501.0, "screening_arm_1", date(2026, 3, 4), 2, "=SUM(A1)", True])
     book.create_sheet("ignored").append(["nothing", "here"])
     out = io.BytesIO()
     book.save(out)
@@ -242,7 +242,7 @@ def test_an_excel_workbook_is_read_from_its_first_sheet_with_dates_and_whole_num
     confirm(paula, salt_rct, preview)
 
     values = screening(salt_rct, "501")
-    assert (values["consent_date"], values["sex"]) == ("2026-03-04", "2")
+    assert (values["consent_date"], values["sex"], values["pregnant"]) == ("2026-03-04", "2", "1")
     # openpyxl saves a formula without its value; a file saved by Excel gives Excel's value.
     assert "initials" not in values
 
@@ -332,12 +332,23 @@ def test_unknown_columns_are_named_on_the_header_row(paula, salt_rct):
     assert [(e.row, e.field) for e in response.context["outcome"].errors] == [(1, "shoe_size")]
 
 
-def test_semicolon_delimited_files_are_read(paula, salt_rct):
-    body = "study_id;redcap_event_name;initials\n801;screening_arm_1;IJ\n"
+@pytest.mark.parametrize(("delimiter", "sign"), [("semicolon", ";"), ("tab", "\t")])
+def test_semicolon_and_tab_delimited_files_are_read(paula, salt_rct, delimiter, sign):
+    body = sign.join(["study_id", "redcap_event_name", "initials"]) + "\n"
+    body += sign.join(["801", "screening_arm_1", "IJ"]) + "\n"
 
-    confirm(paula, salt_rct, upload(paula, salt_rct, body, delimiter="semicolon"))
+    confirm(paula, salt_rct, upload(paula, salt_rct, body, delimiter=delimiter))
 
     assert screening(salt_rct, "801")["initials"] == "IJ"
+
+
+def test_a_utf8_file_with_a_byte_order_mark_is_read_as_excel_saves_it(paula, salt_rct):
+    body = "\ufeffstudy_id,redcap_event_name,baseline_notes\r\n802,baseline_arm_1,減塩\r\n"
+
+    confirm(paula, salt_rct, upload(paula, salt_rct, body))
+
+    form = FormData.objects.get(project=salt_rct, record__record_id="802", form_name="baseline")
+    assert form.values["baseline_notes"] == "減塩"
 
 
 def test_another_sites_record_id_is_refused_as_unavailable_without_showing_it(
