@@ -435,21 +435,41 @@ def summarise(user: User, project: Project, request: ExportRequest, group_by: st
     makers = _field_makers(table)
     key_of = _key_of(user, project, table, chosen)
     parts: dict[str, _Part] = {}
+    records = _Records()
     for chunk in _chunks(table.rows(), CHUNK):
         columns = list(zip(*chunk, strict=True))
+        records.add(columns[0])
         if key_of is None:
             parts.setdefault(BLANK_GROUP, _Part(makers)).add(columns)
             continue
         for key, part in _split(columns, key_of).items():
             parts.setdefault(key, _Part(makers)).add(part)
-    overall = _Part(makers)
-    for each in parts.values():
-        overall.merge(each)
+    if key_of is None:  # the one part is the whole
+        overall = parts.get(BLANK_GROUP) or _Part(makers)
+    else:
+        overall = _Part(makers)
+        for each in parts.values():
+            overall.merge(each)
+        overall.records = records
     summary = Summary(table, overall.result("", _("All rows")), group_by=chosen)
     if chosen is not None:
         for key, label in _group_labels(user, project, table, chosen, parts):
             summary.groups.append(parts.get(key, _Part(makers)).result(key, label))
     return summary
+
+
+class _Records:
+    """How many records the rows hold. An export's rows come record by record (all the rows
+    of one record together), so a chunk's distinct ids are counted, less the record that
+    continues from the chunk before."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last: str | None = None
+
+    def add(self, ids: tuple[str, ...]) -> None:
+        self.count += len(set(ids)) - (ids[0] == self.last)
+        self.last = ids[-1]
 
 
 class _Part:
@@ -458,23 +478,24 @@ class _Part:
     def __init__(self, makers: Sequence[Any]) -> None:
         self.accs: list[_Acc] = [make() for make in makers]
         self.rows = 0
-        self.records = array("q")  # hashes of the record ids, counted when done
+        self.records = _Records()
 
     def add(self, columns: list[tuple[str, ...]]) -> None:
         self.rows += len(columns[0])
-        self.records.extend(map(hash, columns[0]))  # the record id leads every row
+        self.records.add(columns[0])  # the record id leads every row
         for acc in self.accs:
             acc.add(columns)
 
     def merge(self, other: Self) -> None:
+        """Take in another group's figures; the records are counted apart (a record's rows
+        may fall in two groups)."""
         self.rows += other.rows
-        self.records.extend(other.records)
         for acc, theirs in zip(self.accs, other.accs, strict=True):
             acc.merge(theirs)
 
     def result(self, key: str, label: str) -> GroupSummary:
         fields = [acc.result() for acc in self.accs]
-        return GroupSummary(key, label, self.rows, len(set(self.records)), fields)
+        return GroupSummary(key, label, self.rows, self.records.count, fields)
 
 
 def _field_makers(table: ExportTable) -> list[Any]:

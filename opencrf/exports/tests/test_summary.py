@@ -211,10 +211,11 @@ def test_grouping_by_a_choice_gives_each_option_its_figures_and_blanks_their_own
 def test_grouping_by_the_data_access_group_splits_by_site(study, pi_paula):
     summary = summarise(pi_paula, study, ExportRequest(), group_by=GROUP_COLUMN)
 
-    assert [(g.key, g.label, g.rows) for g in summary.groups] == [
-        ("a", "Site A", 3),
-        ("b", "Site B", 2),
+    assert [(g.key, g.label, g.rows, g.records) for g in summary.groups] == [
+        ("a", "Site A", 3, 3),
+        ("b", "Site B", 2, 2),
     ]
+    assert (summary.overall.rows, summary.overall.records) == (5, 5)
     assert GROUP_COLUMN not in [f.name for f in summary.overall.fields]
 
 
@@ -245,6 +246,16 @@ def test_an_unknown_group_by_name_means_no_grouping(study, pi_paula):
 
     assert summary.group_by is None
     assert summary.groups == []
+
+
+def test_records_are_counted_once_across_chunks(study, pi_paula, monkeypatch):
+    monkeypatch.setattr("opencrf.exports.summary.CHUNK", 2)
+
+    summary = summarise(pi_paula, study, ExportRequest(), group_by="sex")
+
+    assert (summary.overall.rows, summary.overall.records) == (5, 5)
+    assert [g.records for g in summary.groups] == [2, 2, 0, 1]
+    assert _fields(summary)["age"].numbers.mean == 35
 
 
 def test_percentiles_interpolate_between_order_statistics():
