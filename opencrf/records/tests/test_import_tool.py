@@ -571,3 +571,16 @@ def test_an_error_on_every_row_is_listed_with_each_rows_line(paula, salt_rct):
     assert outcome.errors[-1].row == 3001
     assert len(outcome.shown_errors) == 2000
     assert b"1000 more errors are not listed." in response.content
+
+
+def test_a_confirm_without_the_previewed_fingerprint_writes_nothing(paula, salt_rct):
+    preview = upload(paula, salt_rct, GOOD)
+
+    response = paula.post(
+        reverse("import_tool:confirm", args=[salt_rct.pk]),
+        {"token": preview.context["staged"].token, "fingerprint": "0" * 64},
+    )
+
+    assert b'data-testid="import-stale"' in response.content
+    assert response.context["outcome"].fingerprint == preview.context["outcome"].fingerprint
+    assert not Record.objects.filter(project=salt_rct).exists()
