@@ -14,6 +14,7 @@ before the rollback), so other saves in the project wait for it (see bench/RESUL
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -199,10 +200,22 @@ def _unknown_column(parsed: ParsedFile, name: str) -> RowError:
 
 
 def _row_error(parsed: ParsedFile, design: ProjectDesign, problem: ImportProblem) -> RowError:
-    line = parsed.line_of(problem.record, problem.field, problem.value, design.record_id_field)
-    if line is None and problem.record:  # a message about the record, as a new id's refusal
-        line = parsed.line_of(problem.record, "", "", design.record_id_field)
-    return RowError(line, problem.record, problem.field, problem.value, problem.message)
+    record = problem.record or _record_named(parsed, design, problem.message)
+    line = parsed.line_of(record, problem.field, problem.value, design.record_id_field)
+    return RowError(line, record, problem.field, problem.value, problem.message)
+
+
+def _record_named(parsed: ParsedFile, design: ProjectDesign, message: str) -> str:
+    """The one record id of the file that a message without a record names (a refusal raised
+    while writing, such as an id that is taken), else ""."""
+    records = {row.get(design.record_id_field, "").strip() for row in parsed.rows} - {""}
+    named = {
+        record
+        for record in records
+        if record in message
+        and re.search(rf"(?<![^\s'\"]){re.escape(record)}(?=[\s.,'\"]|$)", message)
+    }
+    return named.pop() if len(named) == 1 else ""
 
 
 def _summary(

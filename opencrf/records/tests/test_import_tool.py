@@ -366,7 +366,7 @@ def test_another_sites_record_id_is_refused_as_unavailable_without_showing_it(
     errors = response.context["outcome"].errors
     # The same words as for any id a grouped member cannot take (issue 13): no hint of a site.
     assert [(e.row, e.record, e.message) for e in errors] == [
-        (None, "", "Record ID 1-1 is not available.")
+        (2, "1-1", "Record ID 1-1 is not available.")
     ]
     assert b"ZZ" not in response.content
     assert snapshot(salt_rct) == before
