@@ -584,3 +584,11 @@ def test_a_confirm_without_the_previewed_fingerprint_writes_nothing(paula, salt_
     assert b'data-testid="import-stale"' in response.content
     assert response.context["outcome"].fingerprint == preview.context["outcome"].fingerprint
     assert not Record.objects.filter(project=salt_rct).exists()
+
+
+def test_an_option_outside_the_choices_is_refused_by_the_form(paula, salt_rct):
+    response = upload(paula, salt_rct, GOOD, layout="xml", encoding="latin-1")
+
+    assert response.status_code == 400
+    assert set(response.context["form"].errors) == {"layout", "encoding"}
+    assert not Record.objects.filter(project=salt_rct).exists()
