@@ -73,18 +73,26 @@ def rights_snapshot(rights: Rights, project: Project) -> dict[str, str]:
 # Which report, as asked
 
 
-def export_source(
-    user: User, project: Project, key: str, query: Mapping[str, Any]
-) -> tuple[str, ExportRequest]:
-    """The title and export request of report `key` ("A", "B" or a saved report's id) with the
-    choices of `query` (B's instruments and events; live filters), as `user` may run it."""
+@dataclass(frozen=True)
+class Source:
+    title: str  # "" for the built-in reports, whose titles are translated when shown
+    request: ExportRequest
+    query: dict[str, Any]  # the choices that were used; anything else is dropped
+
+
+def export_source(user: User, project: Project, key: str, query: Mapping[str, Any]) -> Source:
+    """Report `key` ("A", "B" or a saved report's id) with the choices of `query` (B's
+    instruments and events; live filters), as `user` may run it."""
     if key in selectors.BUILT_IN:
         forms, events = _strings(query.get("forms")), _strings(query.get("events"))
-        return "", selectors.built_in_request(project, key, forms, events)
+        built = selectors.built_in_request(project, key, forms, events)
+        used = {"forms": list(built.forms), "events": [e for e in events if e in built.events]}
+        return Source("", built, used if key == "B" else {})
     report = selectors.access_report(user, project, key)
     chosen = {name: _string(query.get(f"live_{name}")) for name in report.live_filters}
     live = selectors.live_filters(user, project, report, chosen)
-    return report.title, selectors.report_request(project, report, live)
+    kept = {f"live_{f.name}": f.chosen for f in live if f.chosen}
+    return Source(report.title, selectors.report_request(project, report, live), kept)
 
 
 def _strings(value: Any) -> list[str]:
@@ -138,12 +146,12 @@ def export_request(
     if format not in FORMATS:
         raise InvalidInput(_("Unknown export format %(format)s.") % {"format": format})
     rights = member_rights(user, project)
-    title, request = export_source(user, project, key, query)
-    request = replace(request, deidentify=deidentify)
+    source = export_source(user, project, key, query)
+    request = replace(source.request, deidentify=deidentify)
     table = export_table(user, project, request)  # PermissionDenied without an export right
     if format == "odm":
         odm_check(table, request)
-    export = _record(context, project, key, title, format, query, deidentify, rights)
+    export = _record(context, project, key, source, format, deidentify, rights)
     from opencrf.exports.jobs import export_file_write  # jobs import this module
 
     export_file_write.enqueue(export.pk)
@@ -155,18 +163,17 @@ def _record(
     context: AuditContext,
     project: Project,
     key: str,
-    title: str,
+    source: Source,
     format: str,
-    query: Mapping[str, Any],
     deidentify: Deidentify,
     rights: Rights,
 ) -> ExportFile:
-    options = {"query": dict(query), "deidentify": _chosen(deidentify)}
+    options = {"query": source.query, "deidentify": _chosen(deidentify)}
     assert context.actor is not None
     export = ExportFile.objects.create(
         project=project,
         report_key=key,
-        report_title=title,
+        report_title=source.title,
         format=format,
         options=options,
         rights=rights_snapshot(rights, project),
@@ -237,9 +244,9 @@ def _job_request(export: ExportFile) -> ExportRequest:
         raise PermissionDenied(
             _("The requester's export rights changed after the export was asked for.")
         )
-    _title, request = export_source(user, project, export.report_key, export.options["query"])
+    source = export_source(user, project, export.report_key, export.options["query"])
     chosen = dict.fromkeys(export.options.get("deidentify", []), True)
-    return replace(request, labels=False, deidentify=Deidentify(**chosen))
+    return replace(source.request, labels=False, deidentify=Deidentify(**chosen))
 
 
 def _expect(export: ExportFile, request: ExportRequest) -> None:
@@ -405,6 +412,7 @@ def export_download_open(*, context: AuditContext, export: ExportFile) -> File[b
     NotFound once it expired."""
     if not is_downloadable(export):
         raise NotFound(_("This export has expired or is not ready."))
+    stored = default_storage.open(export.key, "rb")
     with transaction.atomic():
         audit_event_create(
             context=context,
@@ -414,7 +422,7 @@ def export_download_open(*, context: AuditContext, export: ExportFile) -> File[b
             changes={"export": export.pk, "sha256": export.sha256},
             details=f"export {export.pk}; {export.filename}; {export.size} bytes",
         )
-    return default_storage.open(export.key, "rb")
+    return stored
 
 
 def exports_expire(now: datetime | None = None) -> int:

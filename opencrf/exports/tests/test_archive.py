@@ -427,3 +427,27 @@ def test_the_checksum_and_size_are_those_of_the_stored_file_in_every_format(
     assert export.status == ExportFile.Status.DONE
     assert (export.sha256, export.size) == (hashlib.sha256(data).hexdigest(), len(data))
     assert export.rows_written == (12 if format == "odm" else 39)  # ODM counts records
+
+
+def test_only_the_reports_own_live_filters_with_offered_values_are_kept(
+    demo, pi_paula, site_a_sam, immediate
+):
+    from opencrf.exports.reports import ReportSpec, report_create
+
+    spec = ReportSpec(
+        title="By site", fields=("sex",), live_filters=("redcap_data_access_group", "sex")
+    )
+    report = report_create(context=AuditContext(actor=pi_paula), project=demo, spec=spec)
+    data = {
+        "live_redcap_data_access_group": "hokurei_med",  # not Sam's site: not offered to him
+        "live_sex": "1",
+        "live_nope": "x" * 500,
+    }
+
+    _ask(site_a_sam, demo, str(report.pk), **data)
+
+    export = ExportFile.objects.get()
+    assert export.options["query"] == {"live_sex": "1"}
+    assert export.report_title == "By site"
+    assert export.status == ExportFile.Status.DONE
+    assert export.rows_written == 2
