@@ -592,3 +592,19 @@ def test_an_option_outside_the_choices_is_refused_by_the_form(paula, salt_rct):
     assert response.status_code == 400
     assert set(response.context["form"].errors) == {"layout", "encoding"}
     assert not Record.objects.filter(project=salt_rct).exists()
+
+
+def test_a_preview_across_the_import_chunks_matches_what_applying_writes(paula, salt_rct):
+    # 1,200 form writes: each record's baseline write falls in a later chunk of 1,000 than its
+    # screening write, which the import has stored by then.
+    lines = ["study_id,redcap_event_name,dob,consent_date,height,weight"]
+    lines += [f"{n},screening_arm_1,1970-06-01,2026-06-01,," for n in range(1, 601)]
+    lines += [f"{n},baseline_arm_1,,,170.0,68.0" for n in range(1, 601)]
+
+    preview = upload(paula, salt_rct, "\n".join(lines) + "\n")
+    done = confirm(paula, salt_rct, preview)
+
+    assert b'data-testid="import-done"' in done.content
+    # screening: dob, consent_date, age, eligible; baseline: height, weight, bmi
+    assert preview.context["outcome"].change_count == 600 * 4 + 600 * 3
+    assert FormData.objects.filter(project=salt_rct, form_name="baseline").count() == 600
