@@ -169,13 +169,16 @@ def _narrow_rows(
     user: User, project: Project, narrow: ExportRequest, order: Order, within: RowKeys | None
 ) -> Iterator[tuple[SortKey | None, list[str]]]:
     """The rows of `narrow` in record order, each with the sort key of its table; over
-    `within`'s records a chunk at a time (a bounded list of ids in each query)."""
+    `within`'s records a chunk at a time (a bounded list of ids in each query), and without
+    evaluating the filter again when it keeps whole records."""
     if within is None:
         table = export_table(user, project, narrow)
         key = sort_key(table, order) if order else None
         for row in table.rows():
             yield key, row
         return
+    if narrow.record_level:  # every row of a matching record: nothing left to filter
+        narrow = replace(narrow, filter=None, record_level=False)
     ids = [record for record in within.records if record]
     for start in range(0, len(ids), CHUNK):
         chunk = tuple(ids[start : start + CHUNK])
