@@ -297,15 +297,18 @@ def stored_forms(
     connection = connections[using]
     quote = connection.ops.quote_name
     keys = ", ".join(quote(name) for name in ("record_id", "event_id", "form_name", "instance"))
-    values = quote("values") + ("::text" if connection.vendor == "postgresql" else "")
+    values, wanted, parameters = quote("values"), "", list[Any](record_pks)
+    if connection.vendor == "postgresql":  # one array parameter: psycopg splits no long query
+        values, wanted, parameters = values + "::text", "= ANY(%s)", [parameters]
+    else:
+        wanted = f"IN ({', '.join(['%s'] * len(parameters))})"
     sql = (  # quoted identifiers and placeholders only; the keys go as parameters
         f"SELECT {keys}, {values}, {quote('status')} FROM {quote(FormData._meta.db_table)} "  # noqa: S608
-        f"WHERE {quote('record_id')} IN ({', '.join(['%s'] * len(record_pks))}) "
-        f"ORDER BY {keys}"  # the model's order, as the ORM read them
+        f"WHERE {quote('record_id')} {wanted} ORDER BY {keys}"  # the model's order
     )
     loads = orjson.loads
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(record_pks))
+        cursor.execute(sql, parameters)
         while rows := cursor.fetchmany(2000):
             for record_id, event_id, form_name, instance, text, status in rows:
                 yield StoredForm(record_id, event_id, form_name, instance, loads(text), status)
