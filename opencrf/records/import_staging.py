@@ -30,6 +30,7 @@ class ToolOptions:
     file: FileOptions = field(default_factory=FileOptions)
     overwrite: bool = False  # blank cells erase stored values
     force_auto_number: bool = False
+    allow_new: bool = True  # False: a record id not in the project is an error
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,8 @@ def import_tool_run(
         head = AuditEvent.objects.filter(project_id=project.pk).aggregate(top=Max("sequence"))
         top = head["top"] or 0
         outcome = _attempt(context, project, design, parsed, staged, top, apply=apply)
+        if outcome.new_records and not staged.options.allow_new:
+            outcome = _no_new_records(parsed, design, outcome)
         outcome.stale = apply and not outcome.errors and outcome.fingerprint != expected
         outcome.applied = apply and not outcome.errors and not outcome.stale
         if not outcome.applied:
@@ -191,6 +193,27 @@ def _as_entries(
             write.instance,
             item.changes,
         )
+
+
+def _no_new_records(
+    parsed: ParsedFile, design: ProjectDesign, outcome: ImportOutcome
+) -> ImportOutcome:
+    """The outcome refused: each new record is an error when the import may only update."""
+    field = design.record_id_field
+    errors = [
+        RowError(
+            parsed.line_of(record, "", "", field),
+            record,
+            field,
+            record,
+            _("Record %(record)s does not exist, and this import may not create new records.")
+            % {"record": record},
+        )
+        for record in outcome.new_records
+    ]
+    refused = _refused(errors)
+    refused.file_rows = outcome.file_rows
+    return refused
 
 
 def _unknown_column(parsed: ParsedFile, name: str) -> RowError:

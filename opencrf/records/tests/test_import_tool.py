@@ -608,3 +608,23 @@ def test_a_preview_across_the_import_chunks_matches_what_applying_writes(paula, 
     # screening: dob, consent_date, age, eligible; baseline: height, weight, bmi
     assert preview.context["outcome"].change_count == 600 * 4 + 600 * 3
     assert FormData.objects.filter(project=salt_rct, form_name="baseline").count() == 600
+
+
+def test_new_records_are_errors_when_the_import_may_only_update(paula, salt_rct, paula_context):
+    rows = [{"study_id": "101", "redcap_event_name": "screening_arm_1", "initials": "ZZ"}]
+    records_import(context=paula_context, project=salt_rct, rows=rows, options=ImportOptions())
+    before = snapshot(salt_rct)
+
+    response = upload(paula, salt_rct, GOOD, allow_new="no")
+
+    errors = response.context["outcome"].errors
+    assert [(e.row, e.record, e.field, e.message) for e in errors] == [
+        (
+            3,
+            "102",
+            "study_id",
+            "Record 102 does not exist, and this import may not create new records.",
+        )
+    ]
+    assert b'data-testid="import-confirm"' not in response.content
+    assert snapshot(salt_rct) == before

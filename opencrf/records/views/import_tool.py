@@ -59,6 +59,10 @@ DELIMITER_CHOICES = [
     ("semicolon", gettext_lazy("Semicolon (;)")),
     ("tab", gettext_lazy("Tab")),
 ]
+ALLOW_NEW_CHOICES = [
+    ("yes", gettext_lazy("Yes, new records may be created")),
+    ("no", gettext_lazy("No, only records that exist may be updated")),
+]
 ENCODING_CHOICES = [
     ("utf-8", gettext_lazy("UTF-8")),
     ("shift_jis", gettext_lazy("Shift_JIS (CP932, CSV saved by Japanese Excel)")),
@@ -87,6 +91,12 @@ class ImportUploadForm(forms.Form):
         choices=ENCODING_CHOICES,
         initial="utf-8",
     )
+    allow_new = forms.ChoiceField(
+        label=gettext_lazy("May the import create new records?"),
+        choices=ALLOW_NEW_CHOICES,
+        initial="yes",
+        required=False,  # not sent: yes, as REDCap's default
+    )
     force_auto_number = forms.BooleanField(
         label=gettext_lazy(
             "Number new records automatically (the record ids of the file are replaced)"
@@ -112,6 +122,7 @@ class ImportUploadForm(forms.Form):
             file=file,
             overwrite=data["overwrite"] == "overwrite",
             force_auto_number=data["force_auto_number"],
+            allow_new=data["allow_new"] != "no",
         )
 
 
