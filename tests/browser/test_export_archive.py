@@ -49,7 +49,8 @@ def manager(server_data_dir: str) -> tuple[str, str, int]:
     return username, password, int(out.strip().splitlines()[-1])
 
 
-def _build_report(page: Any, project_id: int) -> None:
+def _build_report(page: Any, project_id: int) -> str:
+    """Build the report through the builder; returns its id."""
     page.goto(f"/projects/{project_id}/reports/")
     page.get_by_test_id("report-new").click()
     page.get_by_label("Title").fill("Men by site, for SPSS")
@@ -61,6 +62,8 @@ def _build_report(page: Any, project_id: int) -> None:
     expect(page.locator("#filter-status")).to_have_text("The logic is valid.")
     page.get_by_label("Live filter 1").select_option("redcap_data_access_group")
     page.get_by_test_id("report-save").click()
+    expect(page.get_by_test_id("report-title")).to_have_text("Men by site, for SPSS")
+    return str(page.url.rstrip("/").rsplit("/", 1)[1])
 
 
 def test_export_a_live_filtered_report_as_spss_through_the_archive(
@@ -70,7 +73,7 @@ def test_export_a_live_filtered_report_as_spss_through_the_archive(
 
     username, password, project_id = manager
     log_in(page, (username, password))
-    _build_report(page, project_id)
+    report_id = _build_report(page, project_id)
 
     table = page.get_by_test_id("report-table")
     expect(table.locator("tbody tr")).to_have_count(6)  # sex = 1: two of four at each site
@@ -114,6 +117,10 @@ def test_export_a_live_filtered_report_as_spss_through_the_archive(
     print(f"Screenshots: {tmp_path}")
     page.get_by_role("button", name="English").click()  # the choice is kept for the user
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    # The server is shared by the session's tests: leave no saved report behind.
+    page.goto(f"/projects/{project_id}/reports/{report_id}/delete/")
+    page.get_by_role("button", name="Delete").click()
+    expect(page.locator("[data-report]")).to_have_count(2)
 
 
 RUNNING = """
