@@ -202,12 +202,35 @@ def test_many_narrow_rows_across_many_chunks(tmp_path):
         Variable("c", "C", Kind.CHOICE, choices=CHECKBOX),
     ]
 
-    written, frame, _meta, path = _write(tmp_path, variables, rows)
+    written, frame, _meta, _path = _write(tmp_path, variables, rows)
 
     assert written.rows == frame.shape[0] == count
     assert frame["n"].sum() == count * (count - 1) / 2
     assert frame["c"].sum() == count // 2
-    assert len(path.read_bytes()) > count * 16  # two 8-byte slots a case, uncompressed
+
+
+def test_cases_are_bytecode_compressed(tmp_path):
+    variables = [
+        Variable("n", "N", Kind.INTEGER),
+        Variable("c", "C", Kind.CHOICE, choices=CHECKBOX),
+        Variable("s", "S", Kind.STRING),
+    ]
+
+    def size(count):
+        rows = [
+            [str(n % 200 - 99), "" if n % 3 else "1", "ab" if n % 2 else ""] for n in range(count)
+        ]
+        _written, frame, _meta, path = _write(tmp_path, variables, rows)
+        assert frame.iloc[:, 0].tolist() == [float(n % 200 - 99) for n in range(count)]
+        assert frame["s"].tolist() == ["ab" if n % 2 else "" for n in range(count)]
+        return len(path.read_bytes())
+
+    small, large = size(CHUNK), size(CHUNK + 1000)
+
+    # Small whole numbers, missing values and blank strings are codes only: one 8-byte block
+    # a case; the 500 cases with "ab" add its 8 bytes.
+    assert large - small == 1000 * 8 + 500 * 8
+    assert struct.unpack_from("<i", (tmp_path / "d.sav").read_bytes(), 72) == (1,)
 
 
 def test_an_empty_export_has_its_variables_and_no_cases(tmp_path):

@@ -4,7 +4,7 @@ The rows come from a `scan.Spool` (read once from the database, measured, on dis
 header holds the exact number of cases and each string variable is as wide as its longest
 value: nothing is guessed before streaming. The file is what SPSS 20 and later write:
 
-- the file header (`$FL2`, uncompressed, the case count, bias 100);
+- the file header (`$FL2`, bytecode compressed, the case count, bias 100);
 - a variable record per variable — its short name (8 bytes; the real name, up to 64 bytes,
   is in the long names record), its label (255 bytes at most), its formats: F for numbers
   and choices (as many decimals as the data has), DATE11 for dates, DATETIME20 for datetimes,
@@ -18,8 +18,9 @@ value: nothing is guessed before streaming. The file is what SPSS 20 and later w
   records, variable display parameters (subtype 11: nominal for strings and choices, scale
   for numbers and dates), long names (13), very long strings (14), the 64-bit case count (16)
   and the character encoding, UTF-8 (20);
-- the cases: numbers as 8-byte floats (empty: system-missing), dates as seconds since
-  1582-10-14, strings padded with spaces to a multiple of 8 bytes.
+- the cases, bytecode-compressed (see `_cases`): numbers as 8-byte floats (empty:
+  system-missing), dates as seconds since 1582-10-14, strings padded with spaces to a
+  multiple of 8 bytes.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import repeat
+from itertools import chain, repeat
 from typing import BinaryIO
 
 from django.utils import timezone
@@ -143,7 +144,7 @@ def _header(variables: list[_Variable], rows: int, file_label: str, now: datetim
         product.ljust(60),
         2,  # layout code
         _slots(variables),
-        0,  # not compressed
+        1,  # bytecode compressed
         0,  # no weight variable
         rows if rows < 2**31 else -1,  # then in the subtype 16 record only
         100.0,
@@ -262,13 +263,44 @@ def _extension_records(variables: list[_Variable], shorts: list[list[bytes]], ro
     return b"".join(parts)
 
 
+# Bytecode compression: each case is blocks of 8 one-byte codes, each followed by the 8-byte
+# values its codes call for. 1..251: the number code - 100 (whole numbers -99..151); 253: the
+# next 8 bytes as they are; 254: 8 spaces; 255: system-missing; 0: nothing (pads a case's last
+# block, so that every case starts a block and the blocks are the same slots in every case).
+RAW, SPACES, MISSING_CODE, PAD = b"\xfd", b"\xfe", b"\xff", b"\x00"
+COMPACT = {float(n): bytes([n + 100]) for n in range(-99, 152)} | {SYSMIS: MISSING_CODE}
+NO_DATA = dict.fromkeys(COMPACT.values(), b"")
+BLANK = b" " * 8
+PACK_DOUBLE = struct.Struct("<d").pack
+
+Slot = tuple[list[bytes], list[bytes]]  # a slot's code and data in each case of a chunk
+
+
 def _cases(spool: Spool, variables: list[_Variable], out: BinaryIO) -> None:
-    layout = "".join("d" if v.numeric else f"{_storage(v)}s" for v in variables)
-    pack = struct.Struct("<" + layout).pack
+    """The cases, bytecode-compressed, a chunk at a time: each column's codes and data are
+    made a slot at a time, and joined into cases by `zip` (no Python code per value)."""
     converters = [_converter(variable) for variable in variables]
+    splitters = [struct.Struct("8s" * (_storage(v) // 8)).unpack for v in variables]
     for chunk in spool.chunks():
-        columns = [convert(values) for convert, values in zip(converters, chunk, strict=True)]
-        out.write(b"".join(map(pack, *columns)))
+        slots: list[Slot] = []
+        for variable, convert, split, values in zip(
+            variables, converters, splitters, chunk, strict=True
+        ):
+            converted = convert(values)
+            if variable.numeric:
+                codes = list(map(COMPACT.get, converted, repeat(RAW)))
+                slots.append((codes, list(map(NO_DATA.get, codes, map(PACK_DOUBLE, converted)))))
+            else:
+                for pieces in zip(*map(split, converted), strict=True):
+                    codes = list(map({BLANK: SPACES}.get, pieces, repeat(RAW)))
+                    slots.append((codes, list(map({BLANK: b""}.get, pieces, pieces))))
+        blocks = []
+        for start in range(0, len(slots), 8):
+            block = slots[start : start + 8]
+            pads = [repeat(PAD)] * (8 - len(block))
+            parts = [codes for codes, _data in block] + pads + [data for _codes, data in block]
+            blocks.append(map(b"".join, zip(*parts, strict=False)))  # pads: endless
+        out.write(b"".join(chain.from_iterable(zip(*blocks, strict=True))))
 
 
 def _storage(variable: _Variable) -> int:
