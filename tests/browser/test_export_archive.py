@@ -132,7 +132,7 @@ from opencrf.projects.selectors import member_rights
 project = Project.objects.get(pk={project_id})
 user = User.objects.get(username="{username}")
 export = ExportFile.objects.create(
-    project=project, report_key="A", format="csv", requested_by=user, status="running",
+    project=project, report_key="A", format="csv", requested_by=user, status="queued",
     rows_written=10, rows_expected=40,
     rights=rights_snapshot(member_rights(user, project), project),
 )
@@ -160,7 +160,8 @@ def test_the_progress_bar_follows_a_running_export_and_the_page_shows_its_end(
     expect(row.locator("progress")).to_have_attribute("value", "25")
     page.screenshot(path=str(tmp_path / "archive-running-en.png"), full_page=True)
 
-    changes = "rows_written=30"
+    expect(row.get_by_test_id("export-status")).to_have_text("Queued")
+    changes = "status='running', rows_written=30"
     run_opencrf(
         server_data_dir,
         "manage",
@@ -169,6 +170,7 @@ def test_the_progress_bar_follows_a_running_export_and_the_page_shows_its_end(
         PROGRESS.format(export_id=export_id, changes=changes),
     )
     expect(row).to_contain_text("30 / ~40 rows written")
+    expect(row.get_by_test_id("export-status")).to_have_text("Running")
     assert row.locator("progress").evaluate("bar => bar.value") == 75
 
     changes = "status='failed', error='The export failed (OSError).'"

@@ -12,6 +12,8 @@ function pending() {
 }
 
 function show(row, state) {
+  const label = row.querySelector("[data-running]");
+  if (label && state.status === "running") label.textContent = label.dataset.running;
   const bar = row.querySelector("progress");
   if (bar) bar.value = state.percent;
   const rows = row.querySelector("[data-rows-label]");
