@@ -115,3 +115,24 @@ def test_the_page_is_in_japanese_for_a_japanese_reader(demo, pi_paula):
     html = client.get(f"/projects/{demo.pk}/reports/A/stats/").content.decode()
 
     assert 'lang="ja"' in html
+
+
+def test_a_report_of_the_record_id_alone_says_there_is_nothing_to_summarise(demo, pi_paula):
+    report = _report(demo, pi_paula, fields=("record_id",))
+
+    html = _client(pi_paula).get(f"/projects/{demo.pk}/reports/{report.pk}/stats/").content
+
+    assert b'data-testid="stats-empty"' in html
+    assert b"stats-chart" not in html
+
+
+def test_an_unknown_group_and_a_foreign_live_filter_value_are_ignored(demo, pi_paula):
+    report = _report(demo, pi_paula, live_filters=("sex",))
+    url = f"/projects/{demo.pk}/reports/{report.pk}/stats/"
+    client = _client(pi_paula)
+
+    plain = _count(client.get(url).content.decode())
+    odd = client.get(url, {"group": "<script>", "live_sex": "' or 1=1 or '"}).content.decode()
+
+    assert _count(odd) == plain
+    assert "grouped by" not in _count(odd)
