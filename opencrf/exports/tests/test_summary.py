@@ -330,3 +330,23 @@ def test_a_long_japanese_option_label_is_cut_to_the_room_beside_the_bars():
     assert shown.endswith("…") and label.startswith(shown[:-1])
     assert text_width(shown) <= 560 * 0.45 - 8
     assert f"<title>{label}</title>" in svg
+
+
+def test_a_member_without_export_right_on_an_instrument_gets_none_of_its_fields(
+    demo, django_user_model
+):
+    forms = list(demo.instruments.values_list("name", flat=True))
+    nora = django_user_model.objects.create_user(username="no_enrolment_nora", password="x")
+    ProjectMember.objects.create(
+        project=demo,
+        user=nora,
+        form_rights=dict.fromkeys(forms, "read"),
+        export_rights=dict.fromkeys(forms, "full") | {"enrolment": "none"},
+    )
+
+    summary = summarise(nora, demo, ExportRequest(), group_by="sex")
+
+    names = {f.name for f in summary.overall.fields}
+    assert "sex" not in names and "enrolment_complete" not in names
+    assert summary.group_by is None  # nor may the rows be grouped by it
+    assert len(names) > 0
