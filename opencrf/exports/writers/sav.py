@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import struct
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import chain, repeat
+from itertools import repeat
 from typing import BinaryIO
 
 from django.utils import timezone
@@ -273,7 +273,8 @@ NO_DATA = dict.fromkeys(COMPACT.values(), b"")
 BLANK = b" " * 8
 PACK_DOUBLE = struct.Struct("<d").pack
 
-Slot = tuple[list[bytes], list[bytes]]  # a slot's code and data in each case of a chunk
+# A slot's code and data in each case of a chunk; no data when no code calls for it.
+Slot = tuple[list[bytes], list[bytes] | None]
 
 
 def _cases(spool: Spool, variables: list[_Variable], out: BinaryIO) -> None:
@@ -281,26 +282,38 @@ def _cases(spool: Spool, variables: list[_Variable], out: BinaryIO) -> None:
     made a slot at a time, and joined into cases by `zip` (no Python code per value)."""
     converters = [_converter(variable) for variable in variables]
     splitters = [struct.Struct("8s" * (_storage(v) // 8)).unpack for v in variables]
+    choices = [_choice_codes(variable) for variable in variables]
     for chunk in spool.chunks():
         slots: list[Slot] = []
-        for variable, convert, split, values in zip(
-            variables, converters, splitters, chunk, strict=True
+        for variable, convert, split, coded, values in zip(
+            variables, converters, splitters, choices, chunk, strict=True
         ):
-            converted = convert(values)
-            if variable.numeric:
+            if coded is not None and RAW not in coded.values():  # every code is a byte
+                slots.append((list(map(coded.__getitem__, values)), None))
+            elif variable.numeric:
+                converted = convert(values)
                 codes = list(map(COMPACT.get, converted, repeat(RAW)))
-                slots.append((codes, list(map(NO_DATA.get, codes, map(PACK_DOUBLE, converted)))))
+                data = list(map(NO_DATA.get, codes, map(PACK_DOUBLE, converted)))
+                slots.append((codes, data if RAW in codes else None))
             else:
-                for pieces in zip(*map(split, converted), strict=True):
+                for pieces in zip(*map(split, convert(values)), strict=True):
                     codes = list(map({BLANK: SPACES}.get, pieces, repeat(RAW)))
-                    slots.append((codes, list(map({BLANK: b""}.get, pieces, pieces))))
-        blocks = []
+                    data = list(map({BLANK: b""}.get, pieces, pieces))
+                    slots.append((codes, data if RAW in codes else None))
+        parts: list[Iterable[bytes]] = []  # a case's pieces in order: codes, data, codes...
         for start in range(0, len(slots), 8):
             block = slots[start : start + 8]
-            pads = [repeat(PAD)] * (8 - len(block))
-            parts = [codes for codes, _data in block] + pads + [data for _codes, data in block]
-            blocks.append(map(b"".join, zip(*parts, strict=False)))  # pads: endless
-        out.write(b"".join(chain.from_iterable(zip(*blocks, strict=True))))
+            parts += [codes for codes, _data in block] + [repeat(PAD)] * (8 - len(block))
+            parts += [data for _codes, data in block if data is not None]
+        out.write(b"".join(map(b"".join, zip(*parts, strict=False))))  # pads are endless
+
+
+def _choice_codes(variable: _Variable) -> dict[str, bytes] | None:
+    """A choice's code byte for each stored code (and the empty value)."""
+    if variable.column.mode != Mode.CHOICE:
+        return None
+    values = {**variable.column.codes, "": SYSMIS}
+    return {code: COMPACT.get(value, RAW) for code, value in values.items()}
 
 
 def _storage(variable: _Variable) -> int:
