@@ -10,6 +10,7 @@ import pandas
 import pyreadstat
 import pytest
 
+from opencrf.core.errors import InvalidInput
 from opencrf.exports.table import Kind, Variable
 from opencrf.exports.tests.test_sav import CHECKBOX, EVERY_KIND, EVERY_ROW, YES_NO, _Pipe, _Table
 from opencrf.exports.writers.scan import CHUNK
@@ -188,3 +189,17 @@ def test_a_column_whose_values_misfit_its_kind_is_text_whole(tmp_path):
     assert frame.iloc[-1].tolist() == ["1e999", "2025-01-02T10:00+09:00"]
     assert frame.iloc[0].tolist() == ["61.5", "2025-01-02 10:00"]
     assert meta.original_variable_types == {"weight": "%-5s", "at": "%-22s"}
+
+
+def test_more_variables_than_stata_holds_is_refused_before_anything_is_written():
+    variables = [Variable(f"v{n}", "", Kind.NUMBER) for n in range(32_768)]
+    out = _Pipe()
+
+    with pytest.raises(InvalidInput) as error:
+        write_native(_Table(variables, []), out, "stata")
+
+    assert error.value.message == (
+        "A Stata file holds at most 32767 variables; this export has 32768. "
+        "Choose fewer fields or another format."
+    )
+    assert out.getvalue() == b""

@@ -15,7 +15,8 @@ without seeking back.
   are written as the options' positions 1..n, see `stats.choice_values`); each distinct set
   of labels is written once, named after the first variable that uses it;
 - variable labels hold 80 characters (cut between characters), the dataset label is the
-  project's title (80 characters).
+  project's title (80 characters);
+- more than 32,767 variables (format 118's limit) is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from datetime import datetime
 from typing import BinaryIO
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from opencrf.core.errors import InvalidInput
 from opencrf.exports.writers.scan import (
     KNOWN,
     Column,
@@ -74,7 +77,13 @@ def write_dta(
     """Write the spooled rows to `out`: variables named `names` (32 bytes), labelled `labels`
     (80 characters), with `value_labels` per name."""
     if len(names) > MAX_VARIABLES:
-        raise ValueError(f"Stata holds at most {MAX_VARIABLES} variables; this has {len(names)}.")
+        raise InvalidInput(
+            _(
+                "A Stata file holds at most %(limit)s variables; this export has %(count)s. "
+                "Choose fewer fields or another format."
+            )
+            % {"limit": MAX_VARIABLES, "count": len(names)}
+        )
     variables = [
         _Variable(column, name, label, _type(column))
         for column, name, label in zip(spool.columns, names, labels, strict=True)
