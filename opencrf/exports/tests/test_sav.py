@@ -257,3 +257,23 @@ def test_a_column_whose_values_misfit_its_kind_is_text_whole(tmp_path):
     assert written.value_labels == {}
     assert meta.variable_value_labels == {}
     assert meta.original_variable_types == {"weight": "A4", "smoker": "A1", "day": "A10"}
+
+
+def test_choice_codes_beyond_a_byte_and_numbers_of_every_size_are_kept_exactly(tmp_path):
+    unknown = (Choice("-1", "不明 / Unknown"), Choice("999", "Not asked"), Choice("1", "Yes"))
+    variables = [
+        Variable("answer", "A", Kind.CHOICE, choices=unknown),
+        Variable("x", "X", Kind.NUMBER),
+    ]
+    numbers = ["151", "152", "-99", "-100", "0.5", "1e300", "-0", "", "123456789012"]
+    rows = [[("999", "-1", "1", "")[n % 4], number] for n, number in enumerate(numbers)]
+
+    _written, frame, meta, _path = _write(tmp_path, variables, rows)
+
+    assert frame["answer"].fillna(-7).tolist() == [999, -1, 1, -7, 999, -1, 1, -7, 999]
+    assert frame["x"].fillna(-7).tolist() == [float(n) if n else -7 for n in numbers]
+    assert meta.variable_value_labels["answer"] == {
+        -1: "不明 / Unknown",
+        999: "Not asked",
+        1: "Yes",
+    }
