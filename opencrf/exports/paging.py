@@ -69,22 +69,23 @@ def row_keys(
 
     A filtered report also keeps its matching rows in record order (filtering reads raw
     values, so labels do not change them): sorting the same filter by another column then
-    reads only the matching records, not the whole project again."""
+    reads only the matching records, not the whole project again. A sort by one column keeps
+    both directions, so turning it round needs no pass at all."""
     state, version = _state(user, project), data_version(project)
     key = _cache_key(state, request, order)
     found = _kept(key, version)
     if found is not None:
         return found
-    if request.filter is None or not order:
-        keys, _unsorted = _computed(user, project, request, table, order)
-    else:
+    within = None
+    if request.filter is not None and order:
         matching_key = _cache_key(state, replace(request, labels=False), ())
         within = _kept(matching_key, version)
-        keys, unsorted = _computed(user, project, request, table, order, within)
-        if within is None:
-            cache.set(matching_key, (version, unsorted), CACHE_SECONDS)
-    cache.set(key, (version, keys), CACHE_SECONDS)
-    return keys
+    made, unsorted = _computed(user, project, request, table, order, within)
+    if request.filter is not None and order and within is None:
+        cache.set(matching_key, (version, unsorted), CACHE_SECONDS)
+    for made_order, keys in made:
+        cache.set(_cache_key(state, request, made_order), (version, keys), CACHE_SECONDS)
+    return made[0][1]
 
 
 def _kept(key: str, version: tuple[int, str]) -> RowKeys | None:
@@ -130,17 +131,21 @@ def _computed(
     table: ExportTable,
     order: Order,
     within: RowKeys | None = None,
-) -> tuple[RowKeys, RowKeys]:
-    """The keys in `order` and in record order, from one pass over the report's rows with the
-    sort columns only; over the records of `within` alone when the matching records are
-    known (the rows of the others would all be filtered out)."""
+) -> tuple[list[tuple[Order, RowKeys]], RowKeys]:
+    """The keys in `order` (first; then in the other direction for a one-column order) and in
+    record order, from one pass over the report's rows with the sort columns only; over the
+    records of `within` alone when the matching records are known (the rows of the others
+    would all be filtered out)."""
     fields = _fields_for(table, order)
     narrow = replace(request, fields=fields, forms=())
+    single = len(order) == 1
+    pass_order = [(order[0][0], False)] if single else list(order)
     shown: list[str] = []
     record_at, nth = array("i"), array("i")
     sort_keys: list[Any] = []
     count = 0
-    for position, (sort, row) in enumerate(_narrow_rows(user, project, narrow, order, within)):
+    rows = _narrow_rows(user, project, narrow, pass_order, within)
+    for position, (sort, row) in enumerate(rows):
         if not shown or shown[-1] != row[0]:
             shown.append(row[0])
             count = 0
@@ -158,11 +163,37 @@ def _computed(
         records = shown
     unsorted = RowKeys(records, shown, record_at, nth)
     if not order:
-        return unsorted, unsorted
-    ranked = sorted(range(len(sort_keys)), key=sort_keys.__getitem__)
-    record_order = array("i", (record_at[n] for n in ranked))
-    nth_order = array("i", (nth[n] for n in ranked))
-    return RowKeys(records, shown, record_order, nth_order), unsorted
+        return [(order, unsorted)], unsorted
+
+    def keys_in(ranked: list[int]) -> RowKeys:
+        picked = (array("i", (record_at[n] for n in ranked)), array("i", (nth[n] for n in ranked)))
+        return RowKeys(records, shown, *picked)
+
+    ascending = sorted(range(len(sort_keys)), key=sort_keys.__getitem__)
+    if not single:
+        return [(order, keys_in(ascending))], unsorted
+    name, descending = order[0]
+    turned = _turned(ascending, sort_keys)
+    first, other = (turned, ascending) if descending else (ascending, turned)
+    return [(order, keys_in(first)), ([(name, not descending)], keys_in(other))], unsorted
+
+
+def _turned(ascending: list[int], sort_keys: list[Any]) -> list[int]:
+    """A one-column ascending order turned descending as `sort_key` orders it: runs of equal
+    values in the opposite order, each run still in record order, blanks still last."""
+    runs: list[list[int]] = []
+    blanks: list[int] = []
+    last: Any = None
+    for n in ascending:
+        blank, value = sort_keys[n][0], sort_keys[n][1]
+        if blank:
+            blanks.append(n)
+        elif runs and value == last:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+            last = value
+    return [n for run in reversed(runs) for n in run] + blanks
 
 
 def _narrow_rows(

@@ -46,7 +46,7 @@ REPORTS = {
             filter_logic="[screening_arm_1][rand_group] = '1'",
             include_repeating=False,
         ),
-        [("dm_meds___1", True), ("v_hba1c", False)],
+        [("dm_meds___met", True), ("v_hba1c", False)],
     ),
     "repeating rows sorted by instance": (
         ReportSpec(title="Adverse events", fields=("ae_term", "ae_severity", "ae_days")),
@@ -104,6 +104,7 @@ def test_pages_equal_the_streamed_report_for_every_viewer(
     report = report_create(context=_context(pi_paula), project=demo, spec=spec)
     request = report_request(demo, report, labels=labels)
     everything = _same_pages(pi_paula, demo, request, order)
+    assert everything.sort == (order[0][0] if order else "")  # every sort column is shown
     site_a = _same_pages(site_a_sam, demo, request, order)
     _same_pages(deidentified_dee, demo, request, order)
     assert everything.total > 0
@@ -257,3 +258,35 @@ def test_resorting_a_filtered_report_reads_only_its_matching_records_and_gives_t
         assert len(ids) == len(matching) < demo.records.count()
         if not first.table.deidentify.hash_record_id:
             assert ids == matching
+
+
+@pytest.mark.parametrize(
+    "column", ["v_weight", "sex", "record_id", "redcap_repeat_instance", "dm_meds___met", "age"]
+)
+@pytest.mark.parametrize("logic", ["", "[sex] = '2'"], ids=["all rows", "filtered"])
+def test_turning_a_one_column_sort_round_needs_no_second_pass_and_gives_the_streamed_pages(
+    column, logic, demo, pi_paula, deidentified_dee, monkeypatch
+):
+    spec = ReportSpec(
+        title="Turned",
+        fields=("sex", "age", "v_weight", "dm_meds", "ae_term"),
+        filter_logic=logic,
+    )
+    report = report_create(context=_context(pi_paula), project=demo, spec=spec)
+    computed = []
+    original = paging._computed
+    monkeypatch.setattr(paging, "_computed", lambda *a: computed.append(1) or original(*a))
+    for labels in (False, True):
+        request = report_request(demo, report, labels=labels)
+        for user in (pi_paula, deidentified_dee):
+            before = len(computed)
+            up = _same_pages(user, demo, request, [(column, False)])
+            down = _same_pages(user, demo, request, [(column, True)])
+            assert len(computed) == before + 1
+            if user == pi_paula:  # the column is shown: both orders really sort by it
+                assert (up.sort, up.descending, down.sort, down.descending) == (
+                    column,
+                    False,
+                    column,
+                    True,
+                )
