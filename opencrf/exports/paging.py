@@ -56,6 +56,9 @@ class RowKeys:
     shown: list[str]
     record_at: array[int]
     nth: array[int]
+    # In record order only, read without labels: each row's event, repeat instrument and
+    # instance (unique within a record), so that a row filter need not run again.
+    places: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.record_at)
@@ -144,7 +147,9 @@ def _computed(
     record_at, nth = array("i"), array("i")
     sort_keys: list[Any] = []
     count = 0
-    rows = _narrow_rows(user, project, narrow, pass_order, within)
+    width = _place_width(table)
+    places: list[str] | None = [] if not request.labels else None
+    rows = _narrow_rows(user, project, narrow, pass_order, within, width)
     for position, (sort, row) in enumerate(rows):
         if not shown or shown[-1] != row[0]:
             shown.append(row[0])
@@ -154,6 +159,8 @@ def _computed(
         count += 1
         if sort is not None:
             sort_keys.append(sort((position, row)))
+        if places is not None:
+            places.append(_place(row, width))
     if within is not None:
         stored = dict(zip(within.shown, within.records, strict=True))
         records = [stored.get(cell, "") for cell in shown]
@@ -161,7 +168,7 @@ def _computed(
         records = _stored_ids(user, project, shown)
     else:
         records = shown
-    unsorted = RowKeys(records, shown, record_at, nth)
+    unsorted = RowKeys(records, shown, record_at, nth, places)
     if not order:
         return [(order, unsorted)], unsorted
 
@@ -197,26 +204,49 @@ def _turned(ascending: list[int], sort_keys: list[Any]) -> list[int]:
 
 
 def _narrow_rows(
-    user: User, project: Project, narrow: ExportRequest, order: Order, within: RowKeys | None
+    user: User,
+    project: Project,
+    narrow: ExportRequest,
+    order: Order,
+    within: RowKeys | None,
+    width: int,
 ) -> Iterator[tuple[SortKey | None, list[str]]]:
     """The rows of `narrow` in record order, each with the sort key of its table; over
     `within`'s records a chunk at a time (a bounded list of ids in each query), and without
-    evaluating the filter again when it keeps whole records."""
+    evaluating the filter again when it keeps whole records or when the places of the
+    matching rows are known."""
     if within is None:
         table = export_table(user, project, narrow)
         key = sort_key(table, order) if order else None
         for row in table.rows():
             yield key, row
         return
+    wanted: dict[str, set[str]] | None = None
     if narrow.record_level:  # every row of a matching record: nothing left to filter
         narrow = replace(narrow, filter=None, record_level=False)
+    elif within.places is not None and not narrow.labels:
+        wanted = {}
+        for record, place in zip(within.record_at, within.places, strict=True):
+            wanted.setdefault(within.shown[record], set()).add(place)
+        narrow = replace(narrow, filter=None)
     ids = [record for record in within.records if record]
     for start in range(0, len(ids), CHUNK):
         chunk = tuple(ids[start : start + CHUNK])
         table = export_table(user, project, replace(narrow, records=chunk))
         key = sort_key(table, order) if order else None
         for row in table.rows():
-            yield key, row
+            if wanted is None or _place(row, width) in wanted.get(row[0], ()):
+                yield key, row
+
+
+def _place_width(table: ExportTable) -> int:
+    """How many cells after the record id say which of its rows a row is: the event, the
+    repeat instrument and instance (the columns every row of the table has)."""
+    return int(table.layout.longitudinal) + 2 * int(table.layout.repeating)
+
+
+def _place(row: list[str], width: int) -> str:
+    return "\x1f".join(row[1 : 1 + width])
 
 
 def _fields_for(table: ExportTable, order: Order) -> tuple[str, ...]:
