@@ -89,37 +89,14 @@ def write_dta(
         for column, name, label in zip(spool.columns, names, labels, strict=True)
     ]
     tables = _value_label_tables(variables, value_labels)
-    strls = sum(
-        v.column.filled * (GSO_HEAD + 1) + v.column.total for v in variables if v.type == STRL
-    )
-    row = sum(v.size for v in variables)
     header = _header(len(variables), spool.rows, dataset_label, now or timezone.localtime())
-    sections = [
-        _section(
-            "variable_types", struct.pack(f"<{len(variables)}H", *(v.type for v in variables))
-        ),
-        _section("varnames", b"".join(_fixed(v.name, NAME_BYTES) for v in variables)),
-        _section("sortlist", bytes(2 * (len(variables) + 1))),
-        _section("formats", b"".join(_fixed(_display(v), FORMAT_BYTES) for v in variables)),
-        _section("value_label_names", b"".join(_fixed(v.labels, NAME_BYTES) for v in variables)),
-        _section("variable_labels", b"".join(_fixed(v.label, LABEL_BYTES) for v in variables)),
-        _section("characteristics", b""),
-    ]
-    sizes = [
-        len(header),
-        len(b"<map>") + 14 * 8 + len(b"</map>"),
-        *map(len, sections),
-        len(b"<data></data>") + row * spool.rows,
-        len(b"<strls></strls>") + strls,
-        len(b"<value_labels></value_labels>") + len(tables),
-        len(b"</stata_dta>"),
-    ]
-    offsets = [0]
-    for size in sizes:
-        offsets.append(offsets[-1] + size)
-    # The map: <stata_dta>, <map>, then each section in order, </stata_dta> and the end.
+    sections = _sections(variables)
     out.write(header)
-    out.write(b"<map>" + struct.pack("<14Q", *offsets) + b"</map>")
+    out.write(
+        b"<map>"
+        + struct.pack("<14Q", *_map(header, sections, variables, spool.rows, tables))
+        + b"</map>"
+    )
     out.write(b"".join(sections))
     out.write(b"<data>")
     _rows(spool, variables, out)
@@ -128,6 +105,44 @@ def write_dta(
         if variable.type == STRL:
             out.writelines(_gsos(spool, index))
     out.write(b"</strls><value_labels>" + tables + b"</value_labels></stata_dta>")
+
+
+def _sections(variables: list[_Variable]) -> list[bytes]:
+    """The sections between the map and the data."""
+    types = struct.pack(f"<{len(variables)}H", *(v.type for v in variables))
+    return [
+        _section("variable_types", types),
+        _section("varnames", b"".join(_fixed(v.name, NAME_BYTES) for v in variables)),
+        _section("sortlist", bytes(2 * (len(variables) + 1))),
+        _section("formats", b"".join(_fixed(_display(v), FORMAT_BYTES) for v in variables)),
+        _section("value_label_names", b"".join(_fixed(v.labels, NAME_BYTES) for v in variables)),
+        _section("variable_labels", b"".join(_fixed(v.label, LABEL_BYTES) for v in variables)),
+        _section("characteristics", b""),
+    ]
+
+
+def _map(
+    header: bytes, sections: list[bytes], variables: list[_Variable], rows: int, tables: bytes
+) -> list[int]:
+    """The 14 offsets of the map: <stata_dta>, <map>, each section in order (the data, strLs
+    and value labels too, whose sizes the scan knows), </stata_dta> and the end of the file."""
+    row = sum(v.size for v in variables)
+    strls = sum(
+        v.column.filled * (GSO_HEAD + 1) + v.column.total for v in variables if v.type == STRL
+    )
+    sizes = [
+        len(header),
+        len(b"<map>") + 14 * 8 + len(b"</map>"),
+        *map(len, sections),
+        len(b"<data></data>") + row * rows,
+        len(b"<strls></strls>") + strls,
+        len(b"<value_labels></value_labels>") + len(tables),
+        len(b"</stata_dta>"),
+    ]
+    offsets = [0]
+    for size in sizes:
+        offsets.append(offsets[-1] + size)
+    return offsets
 
 
 def _type(column: Column) -> int:

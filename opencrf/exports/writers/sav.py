@@ -280,32 +280,45 @@ Slot = tuple[list[bytes], list[bytes] | None]
 def _cases(spool: Spool, variables: list[_Variable], out: BinaryIO) -> None:
     """The cases, bytecode-compressed, a chunk at a time: each column's codes and data are
     made a slot at a time, and joined into cases by `zip` (no Python code per value)."""
-    converters = [_converter(variable) for variable in variables]
-    splitters = [struct.Struct("8s" * (_storage(v) // 8)).unpack for v in variables]
-    choices = [_choice_codes(variable) for variable in variables]
+    slotters = [_slotter(variable) for variable in variables]
     for chunk in spool.chunks():
-        slots: list[Slot] = []
-        for variable, convert, split, coded, values in zip(
-            variables, converters, splitters, choices, chunk, strict=True
-        ):
-            if coded is not None and RAW not in coded.values():  # every code is a byte
-                slots.append((list(map(coded.__getitem__, values)), None))
-            elif variable.numeric:
-                converted = convert(values)
-                codes = list(map(COMPACT.get, converted, repeat(RAW)))
-                data = list(map(NO_DATA.get, codes, map(PACK_DOUBLE, converted)))
-                slots.append((codes, data if RAW in codes else None))
-            else:
-                for pieces in zip(*map(split, convert(values)), strict=True):
-                    codes = list(map({BLANK: SPACES}.get, pieces, repeat(RAW)))
-                    data = list(map({BLANK: b""}.get, pieces, pieces))
-                    slots.append((codes, data if RAW in codes else None))
+        slots = [
+            slot
+            for slotter, values in zip(slotters, chunk, strict=True)
+            for slot in slotter(values)
+        ]
         parts: list[Iterable[bytes]] = []  # a case's pieces in order: codes, data, codes...
         for start in range(0, len(slots), 8):
             block = slots[start : start + 8]
             parts += [codes for codes, _data in block] + [repeat(PAD)] * (8 - len(block))
             parts += [data for _codes, data in block if data is not None]
         out.write(b"".join(map(b"".join, zip(*parts, strict=False))))  # pads are endless
+
+
+def _slotter(variable: _Variable) -> Callable[[tuple[str, ...]], list[Slot]]:
+    """How a chunk of the variable's values becomes its slots' codes and data."""
+    coded = _choice_codes(variable)
+    if coded is not None and RAW not in coded.values():  # every code is a byte
+        return lambda values: [(list(map(coded.__getitem__, values)), None)]
+    convert = _converter(variable)
+    if variable.numeric:
+        return lambda values: [_number_slot(convert(values))]
+    split = struct.Struct("8s" * (_storage(variable) // 8)).unpack
+    return lambda values: [
+        _string_slot(pieces) for pieces in zip(*map(split, convert(values)), strict=True)
+    ]
+
+
+def _number_slot(numbers: list[float]) -> Slot:
+    codes = list(map(COMPACT.get, numbers, repeat(RAW)))
+    data = list(map(NO_DATA.get, codes, map(PACK_DOUBLE, numbers)))
+    return codes, data if RAW in codes else None
+
+
+def _string_slot(pieces: tuple[bytes, ...]) -> Slot:
+    codes = list(map({BLANK: SPACES}.get, pieces, repeat(RAW)))
+    data = list(map({BLANK: b""}.get, pieces, pieces))
+    return codes, data if RAW in codes else None
 
 
 def _choice_codes(variable: _Variable) -> dict[str, bytes] | None:
