@@ -272,6 +272,7 @@ def test_choice_codes_beyond_a_byte_and_numbers_of_every_size_are_kept_exactly(t
 
     assert frame["answer"].fillna(-7).tolist() == [999, -1, 1, -7, 999, -1, 1, -7, 999]
     assert frame["x"].fillna(-7).tolist() == [float(n) if n else -7 for n in numbers]
+    assert meta.original_variable_types["x"] == "E11.4"  # 1e300 would not fit an F format
     assert meta.variable_value_labels["answer"] == {
         -1: "不明 / Unknown",
         999: "Not asked",

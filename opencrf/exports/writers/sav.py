@@ -7,8 +7,9 @@ value: nothing is guessed before streaming. The file is what SPSS 20 and later w
 - the file header (`$FL2`, bytecode compressed, the case count, bias 100);
 - a variable record per variable — its short name (8 bytes; the real name, up to 64 bytes,
   is in the long names record), its label (255 bytes at most), its formats: F for numbers
-  and choices (as many decimals as the data has), DATE11 for dates, DATETIME20 for datetimes,
-  A for strings — and the continuation records of strings wider than 8 bytes;
+  and choices (as many decimals as the data has; E when a number has an exponent), DATE11 for
+  dates, DATETIME20 for datetimes, A for strings — and the continuation records of strings
+  wider than 8 bytes;
 - strings over 255 bytes (up to SPSS's 32,767, cut between characters) as "very long
   strings": segments of 255 bytes, each a variable of its own, joined by the subtype 14
   record;
@@ -57,7 +58,7 @@ RESERVED = frozenset(
 )
 
 # Format types (the high byte of a print or write format).
-A, F, DATE, DATETIME = 1, 5, 20, 22
+A, F, E, DATE, DATETIME = 1, 5, 17, 20, 22
 NOMINAL, SCALE = 1, 3
 LEFT, RIGHT = 0, 1
 
@@ -190,6 +191,8 @@ def _format(variable: _Variable, width: int) -> int:
         return DATE << 16 | 11 << 8
     if column.mode == Mode.DATETIME:
         return DATETIME << 16 | 20 << 8
+    if column.exponent:
+        return E << 16 | 11 << 8 | 4  # 1.2346E+300: F would show asterisks
     decimals = min(column.decimals, 16)
     shown = min(max(8, column.longest + 1, decimals + 2), 40)
     return F << 16 | shown << 8 | decimals

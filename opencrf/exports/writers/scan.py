@@ -53,6 +53,7 @@ class Column:
     codes: dict[str, float] = field(default_factory=dict)
     longest: int = 0
     decimals: int = 0  # the most digits after a number's point
+    exponent: bool = False  # a number was written with an exponent (1e300)
     known: set[str] = field(default_factory=set)
     total: int = 0  # the UTF-8 bytes of every value: what Stata's strLs will take
     filled: int = 0  # values that are not empty
@@ -75,10 +76,10 @@ class Column:
         joined = "\n".join(values)  # one scan checks the chunk; a value with a newline fails
         if joined.count("\n") != len(values) - 1 or NUMBERS.fullmatch(joined) is None:
             return False
-        if ("e" in joined or "E" in joined) and any(
-            float(value) in (float("inf"), float("-inf")) for value in values if value
-        ):
-            return False  # only an exponent overflows
+        if "e" in joined or "E" in joined:
+            if any(float(value) in (float("inf"), float("-inf")) for value in values if value):
+                return False  # only an exponent overflows
+            self.exponent = True
         self.longest = max(self.longest, max(map(len, values)))  # ASCII: characters are bytes
         fractions = FRACTION.findall(joined)
         if fractions:
