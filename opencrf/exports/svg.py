@@ -20,7 +20,7 @@ from opencrf.exports.summary import Bin
 
 # Colour-blind-safe (Okabe–Ito), as the operations charts.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442")
-WIDTH = 560
+WIDTH = 420  # narrow enough that the text stays readable when a phone scales the chart down
 ROW = 22  # the height of one bar
 FONT = 12
 LABEL_MAX = 26  # characters of an option's label before it is cut (the whole one is its title)
@@ -118,7 +118,7 @@ def _legend(series: Sequence[Bars]) -> tuple[list[str], float]:
     parts = []
     x, y = 8.0, 6.0
     for s, one in enumerate(series):
-        name = shorten(one.name, 40)
+        name = fit(one.name, WIDTH - 36)
         width = 28 + text_width(name)
         if x > 8 and x + width > WIDTH:
             x, y = 8.0, y + ROW - 4
@@ -155,7 +155,7 @@ def number_text(value: float) -> str:
 def histogram_chart(title: str, bins: Sequence[Bin], fmt: Formatter = number_text) -> SafeString:
     """Adjacent vertical bars over the bins' range, count ticks on the left, edges below."""
     left, right, top, bottom = 52, 12, 10, 40
-    height = 220
+    height = 180
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     ticks = nice_ticks(max((b.count for b in bins), default=0))
     peak = ticks[-1]

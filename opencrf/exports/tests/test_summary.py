@@ -16,7 +16,7 @@ from opencrf.exports.summary import (
     percentile,
     summarise,
 )
-from opencrf.exports.svg import Bars, choice_bars, histogram_chart, text_width
+from opencrf.exports.svg import WIDTH, Bars, choice_bars, histogram_chart, text_width
 from opencrf.exports.table import ExportRequest
 from opencrf.projects.models import ProjectMember
 from opencrf.projects.services import group_create
@@ -328,7 +328,7 @@ def test_a_long_japanese_option_label_is_cut_to_the_room_beside_the_bars():
 
     shown = re.search(r"</title>([^<]*)</text>", svg).group(1)
     assert shown.endswith("…") and label.startswith(shown[:-1])
-    assert text_width(shown) <= 560 * 0.45 - 8
+    assert text_width(shown) <= WIDTH * 0.45 - 8
     assert f"<title>{label}</title>" in svg
 
 
