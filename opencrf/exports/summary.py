@@ -219,34 +219,36 @@ class _NumberAcc(_Acc):
     def __init__(self, name: str, label: str, index: int) -> None:
         super().__init__(name, label, index)
         self.values = array("d")
-        self.invalid = 0
+        self.invalid: Counter[str] = Counter()  # stored values that are not numbers
 
     def add(self, columns: Sequence[tuple[str, ...]]) -> None:
         column = columns[self.index]
         self._add_counts(column)
         present = list(filter(None, column))
         try:
-            self.values.extend(map(float, present))
+            numbers = array("d", map(float, present))  # all or nothing
         except ValueError:  # a stored value that is not a number: keep the numbers only
+            numbers = array("d")
             for value in present:
                 number = _number(value)
                 if number is None:
-                    self.invalid += 1
+                    self.invalid[value] += 1
                 else:
-                    self.values.append(number)
+                    numbers.append(number)
+        self.values.extend(numbers)
 
     def merge(self, other: Self) -> None:
         self.count += other.count
         self.missing += other.missing
-        self.invalid += other.invalid
+        self.invalid.update(other.invalid)
         self.values.extend(other.values)
 
     def result(self) -> FieldSummary:
         values = sorted(self.values)
         if not all(map(math.isfinite, values)):  # `float` reads "inf" and "nan": no measurement
             values = [v for v in values if math.isfinite(v)]
-        invalid = self.invalid + len(self.values) - len(values)
-        unique = len(set(values)) + (invalid > 0)
+        invalid = self.invalid.total() + len(self.values) - len(values)
+        unique = len(set(values)) + len(self.invalid)
         return FieldSummary(
             self.name,
             self.label,

@@ -12,6 +12,7 @@ from opencrf.dictionary.services import dictionary_apply
 from opencrf.exports.summary import (
     Bin,
     Frequency,
+    _NumberAcc,
     histogram,
     percentile,
     summarise,
@@ -350,3 +351,14 @@ def test_a_member_without_export_right_on_an_instrument_gets_none_of_its_fields(
     assert "sex" not in names and "enrolment_complete" not in names
     assert summary.group_by is None  # nor may the rows be grouped by it
     assert len(names) > 0
+
+
+def test_a_stored_value_that_is_not_a_number_is_counted_but_left_out_of_the_figures():
+    acc = _NumberAcc("dose", "Dose", 0)
+
+    acc.add([("1", "", "x", "2.5", "x", "inf")])
+    acc.add([("4",)])
+    dose = acc.result()
+
+    assert (dose.count, dose.missing, dose.invalid, dose.unique) == (6, 1, 3, 5)  # 1 2.5 4 x inf
+    assert (dose.numbers.minimum, dose.numbers.maximum, dose.numbers.mean) == (1, 4, 2.5)
