@@ -79,12 +79,12 @@ def row_keys(
     found = _kept(key, version)
     if found is not None:
         return found
-    within = None
+    matching_key = None
     if request.filter is not None and order:
         matching_key = _cache_key(state, replace(request, labels=False), ())
-        within = _kept(matching_key, version)
+    within = _kept(matching_key, version) if matching_key else None
     made, unsorted = _computed(user, project, request, table, order, within)
-    if request.filter is not None and order and within is None:
+    if matching_key and within is None:
         cache.set(matching_key, (version, unsorted), CACHE_SECONDS)
     for made_order, keys in made:
         cache.set(_cache_key(state, request, made_order), (version, keys), CACHE_SECONDS)
