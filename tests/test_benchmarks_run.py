@@ -32,9 +32,16 @@ RUNS = [
         ["--fields", "20", "--runs", "1", "--warmup", "0"],
         "first full evaluation (initFormLogic",
     ),
+    ("bench_import_tool.py", ["--rows", "50", "--fields", "20"], "import-tool preview of"),
     ("bench_load.py", ["--users", "2", "--duration", "2"], "lost updates"),
     ("bench_logic.py", ["--fields", "20", "--runs", "1"], "first run (parses every expression)"),
     ("bench_preview.py", ["--fields", "20", "--runs", "1"], "render template only"),
+    (
+        "bench_reports.py",
+        ["--records", "150", "--fields", "20", "--runs", "1"],
+        "filtered + sorted",
+    ),
+    ("bench_stats.py", ["--records", "50", "--fields", "20"], "stats grouped by data access group"),
 ]
 
 
