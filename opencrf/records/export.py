@@ -30,6 +30,7 @@ from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign
 from opencrf.files.selectors import files_in_project
 from opencrf.logic import LogicError, Node, evaluate_ast
+from opencrf.logic.dates import real_clock
 from opencrf.projects.models import Event, Project
 from opencrf.records.models import FormData, Record
 
@@ -367,6 +368,13 @@ class _RowWriter:
         self._plans: dict[tuple[int, str, bool], _Plan] = {}
         self._shapes = [self._shape(event) for event in design.events]
         self._statuses = {code: self._status_text(str(code)) for code in (0, 1, 2)}
+        # One moment for the whole export: `today` and `now` in filter logic mean when it
+        # began, and the clock is not read (and formatted) again for every row.
+        self._clock = real_clock()
+        self._arm_events = {
+            event.arm_id: [e.unique_name for e in design.events_of_arm(event.arm_id)]
+            for event in design.events
+        }
 
     def _shape(self, event: Event) -> _EventShape:
         repeating = frozenset(self.design.repeating_at(event))
@@ -466,11 +474,13 @@ class _RowWriter:
         context = {
             "record": record.record_id,
             "event": event.unique_name,
-            "events": [e.unique_name for e in self.design.events_of_arm(event.arm_id)],
+            "events": self._arm_events[event.arm_id],
             "instance": instance or 1,
             "project_id": self.project.pk,
             "dag": record.group_unique_name,
             "data": self._logic_data,
+            "today": self._clock.today,
+            "now": self._clock.now,
         }
         try:
             return bool(evaluate_ast(self.options.filter, values, context, "logic"))

@@ -8,6 +8,7 @@ import pytest
 from conftest import REDCAP_PROJECTS
 from opencrf.audit.services import AuditContext
 from opencrf.dictionary.design import design_of
+from opencrf.logic import evaluator, parse
 from opencrf.records import export
 from opencrf.records.export import ExportOptions, export_layout, flat_cells, stored_forms
 from opencrf.records.models import FormData, Record
@@ -115,3 +116,21 @@ def test_form_status_cells_are_codes_labels_or_blank_for_an_untouched_form(pi_pa
     assert statuses(labels=True) == ["Complete", "Incomplete", "Complete"]
     assert statuses(blank_gray_status=True) == ["2", "", "2"]
     assert statuses(labels=True, blank_gray_status=True) == ["Complete", "", "Complete"]
+
+
+def test_filter_logic_reads_the_clock_once_an_export_and_keeps_the_same_rows(pi_paula, monkeypatch):
+    project = fixture_project(pi_paula, "simple")
+    logic = parse("[dob] <> '' and datediff([dob], 'today', 'y') > 18")
+    header, everyone = cells(project)
+    at = header.index("dob")
+    expected = [row for row in everyone if row[at]]  # every stored birth date is an adult's
+    calls = []
+    real = export.real_clock
+    monkeypatch.setattr(export, "real_clock", lambda: calls.append(1) or real())
+    monkeypatch.setattr(evaluator, "real_clock", lambda: pytest.fail("a row read the clock"))
+
+    _header, kept = cells(project, ExportOptions(filter=logic))
+
+    assert kept == expected
+    assert len(expected) > 1
+    assert calls == [1]
