@@ -29,6 +29,7 @@ from opencrf.audit.anchors import checkpoint_make, checkpoint_write
 from opencrf.audit.services import AuditContext, audit_event_create
 from opencrf.audit.training import TRAINING_ROLE, NotATrainingInstance, training_audit_chains_delete
 from opencrf.demo.loader import DEMO_FOLDER, load_demo
+from opencrf.exports.models import ExportFile
 from opencrf.files.models import StoredFile
 from opencrf.projects.models import Project
 
@@ -121,7 +122,10 @@ def training_reset() -> TrainingResetResult:
         )
     owner = _demo_owner()
     projects = Project.objects.count()
-    file_keys = list(StoredFile.objects.values_list("key", flat=True))
+    file_keys = [
+        *StoredFile.objects.values_list("key", flat=True),
+        *ExportFile.objects.exclude(key="").values_list("key", flat=True),
+    ]
     audit_removed = training_audit_chains_delete()
     _delete_with_protected(Project.objects.all())
     project, _created = load_demo(owner_username=owner)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.mail import get_connection, send_mail
 from django.db import DatabaseError, connection, transaction
@@ -18,6 +19,7 @@ from opencrf.audit.models import AuditEvent
 from opencrf.audit.training import NotATrainingInstance, training_audit_chains_delete
 from opencrf.audit.verify import verify_all
 from opencrf.demo.loader import load_demo
+from opencrf.exports.models import ExportFile
 from opencrf.files.models import StoredFile
 from opencrf.files.services import file_store
 from opencrf.files.tests import samples
@@ -170,7 +172,22 @@ def busy_training_site(training, paula_context, pi_paula, salt_rct, site_b_bea):
         context=paula_context, project=salt_rct, upload=upload("a.png", samples.PNG)
     )
     token_create(context=paula_context, user=pi_paula, project=salt_rct)
-    return {"demo": demo, "project": salt_rct, "record": record, "file": stored}
+    exported = ExportFile.objects.create(
+        project=salt_rct,
+        report_key="A",
+        report_title="All data",
+        format="csv",
+        requested_by=pi_paula,
+        status=ExportFile.Status.DONE,
+        key=default_storage.save("exports/training.csv", ContentFile(b"record_id\r\n")),
+    )
+    return {
+        "demo": demo,
+        "project": salt_rct,
+        "record": record,
+        "file": stored,
+        "export": exported,
+    }
 
 
 def test_the_reset_removes_every_project_and_loads_the_demo_again(
@@ -178,7 +195,8 @@ def test_the_reset_removes_every_project_and_loads_the_demo_again(
 ):
     old_ids = set(Project.objects.values_list("pk", flat=True))
     file_key = busy_training_site["file"].key
-    assert default_storage.exists(file_key)
+    export_key = busy_training_site["export"].key
+    assert default_storage.exists(file_key) and default_storage.exists(export_key)
     users_before = sorted(User.objects.values_list("username", flat=True))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -190,7 +208,7 @@ def test_the_reset_removes_every_project_and_loads_the_demo_again(
     assert result == TrainingResetResult(
         projects_removed=2,
         audit_entries_removed=result.audit_entries_removed,
-        files_removed=1,
+        files_removed=2,  # the upload and the archived export
         demo_project_id=demo.pk,
     )
     assert result.audit_entries_removed > 0
@@ -200,6 +218,8 @@ def test_the_reset_removes_every_project_and_loads_the_demo_again(
     assert not StoredFile.objects.exists()
     assert not ApiToken.objects.exists()
     assert not default_storage.exists(file_key)
+    assert not default_storage.exists(export_key)
+    assert not ExportFile.objects.exists()
     assert sorted(User.objects.values_list("username", flat=True)) == users_before
     # The demo's owner owns it again.
     assert list(ProjectMember.objects.values_list("user__username", flat=True)) == ["pi_paula"]
