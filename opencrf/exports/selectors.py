@@ -200,6 +200,7 @@ def report_request(
     return ExportRequest(
         fields=tuple(name for name in report.fields if name in known) or (design.record_id_field,),
         group_column=GROUP_COLUMN in report.fields,
+        report_order=True,
         events=chosen_events,
         groups=frozenset(chosen_groups),
         filter=_parsed(logic),

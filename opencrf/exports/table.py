@@ -96,6 +96,7 @@ class ExportRequest:
     checkbox_labels: bool = False  # the API's exportCheckboxLabel
     decimal_comma: bool = False  # the API's decimalCharacter=","
     group_column: bool = True  # the group column, for exporters who see every group
+    report_order: bool = False  # columns in the order of `fields` (a report's), as REDCap
 
 
 @dataclass
@@ -144,13 +145,13 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
         design,
         fields=fields,
         forms=request.forms,
-        groups=request.group_column and rights.group_id is None,
+        groups=request.group_column and rights.group_id is None and project.groups.exists(),
         export_right=rights.export,
     )
     kept = [
         c for c in layout.data if c.row is None or not drops(deidentify, c.row, layout.record_field)
     ]
-    layout = replace(layout, data=kept)
+    layout = replace(layout, data=_in_order(kept, request.fields) if request.report_order else kept)
     records = records_visible_to(user, project)
     if request.records:
         records = records.filter(record_id__in=request.records)
@@ -178,6 +179,21 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
 
     variables = _variables(design, layout)
     return ExportTable(project, design, layout, variables, deidentify, cells)
+
+
+def _in_order(columns: list[Column], fields: tuple[str, ...]) -> list[Column]:
+    """The data columns in the order of `fields`, as REDCap shows and exports a report: each
+    field's columns (all options of a checkbox together) where the report lists the field, not
+    where the dictionary does. The record id, event, repeat and group columns stay first (they
+    are not data columns); a column of no listed field keeps its place after the listed ones.
+    The rows follow, as they are built column by column from the layout: nothing per row."""
+    position = {name: index for index, name in enumerate(fields)}
+    unlisted = len(position)
+
+    def rank(column: Column) -> int:
+        return position.get(column.row.field_name if column.row else column.name, unlisted)
+
+    return sorted(columns, key=rank)  # stable: a checkbox's options keep their order
 
 
 def _whole_records(

@@ -286,7 +286,9 @@ def _builder_context(project: Project, report: Report | None, spec: ReportSpec) 
         for row in design.rows
         if row.field_type in selectors.CHOICE_TYPES
     ]
-    live_options = [(GROUP_COLUMN, _("Data access group"))]
+    groups = list(project.groups.all())
+    # the group column and its live filter only where there are groups, as in REDCap
+    live_options = [(GROUP_COLUMN, _("Data access group"))] if groups else []
     if project.is_longitudinal:
         live_options.append((EVENT_COLUMN, _("Event")))
     live = [*spec.live_filters, "", "", ""]
@@ -300,7 +302,7 @@ def _builder_context(project: Project, report: Report | None, spec: ReportSpec) 
         "instruments": instruments,
         "all_fields": [(row.field_name, row.field_label) for row in design.rows],
         "events": design.events if project.is_longitudinal else (),
-        "groups": list(project.groups.all()),
+        "groups": groups,
         "roles": list(project.roles.all()),
         "members": [m.user for m in members],
         "live_slots": [live[n] for n in range(3)],
