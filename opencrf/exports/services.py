@@ -7,12 +7,10 @@ ODM export from `records.project_xml`, which reads through the same selectors).
 
 from __future__ import annotations
 
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -22,7 +20,7 @@ from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
 from opencrf.core.errors import InvalidInput
 from opencrf.exports.table import ExportRequest, ExportTable, export_table
 from opencrf.exports.writers.rscript import write_r
-from opencrf.exports.writers.stats import sas_formats, write_native, write_statistics
+from opencrf.exports.writers.stats import sas_formats, write_native
 from opencrf.exports.writers.text import write_csv
 from opencrf.exports.writers.tidy import write_tidy
 from opencrf.exports.writers.xlsx import write_xlsx
@@ -156,13 +154,12 @@ def _statistics(kind: str) -> Writer:
 
 
 def _sas(table: ExportTable, out: BinaryIO) -> tuple[int, dict[str, str]]:
-    """A zip of the transport file and the PROC FORMAT program with its value labels."""
-    with tempfile.TemporaryDirectory(prefix="opencrf-export-") as folder:
-        path = Path(folder) / "data.xpt"
-        written = write_statistics(table, path, "sas")
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.write(path, "data.xpt")
-            archive.writestr("formats.sas", sas_formats(written, table))
+    """A zip of the transport file, written straight into it (`xpt`: memory stays flat), and
+    the PROC FORMAT program with its value labels."""
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("data.xpt", "w", force_zip64=True) as data:
+            written = write_native(table, cast(BinaryIO, data), "sas")
+        archive.writestr("formats.sas", sas_formats(written, table))
     return written.rows, written.renamed
 
 

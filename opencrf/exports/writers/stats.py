@@ -1,12 +1,10 @@
-"""SPSS (.sav) and Stata (.dta) through our own streaming writers (`sav`, `dta`, fed by
-`scan`), SAS transport (.xpt, version 8) through pyreadstat.
+"""SPSS (.sav), Stata (.dta) and SAS transport (.xpt, version 8) files through our own
+streaming writers (`sav`, `dta`, `xpt`, fed by `scan`).
 
-The SPSS and Stata writers keep memory flat at any size: the rows are read once into a
-temporary file while each column is measured, then written from it a chunk at a time (see
-`scan`). pyreadstat writes SAS files from a whole DataFrame, so for SAS the rows are gathered
-first — into compact columns (numbers as 8-byte floats in an `array`, not Python objects),
-which is what bounds that memory (bench/RESULTS.md has the figures). Per kind, in every
-format:
+The writers keep memory flat at any size: the rows are read once into a temporary file while
+each column is measured, then written from it a chunk at a time (see `scan`). `gather` (whole
+columns in memory, for pyreadstat) is what the SAS export used before `xpt`. Per kind, in
+every format:
 
 - numbers, integers, calculations, sliders: numeric; empty is missing;
 - choices (radio, dropdown, yes/no, true/false, each checkbox option, form status): numeric
@@ -18,8 +16,9 @@ format:
 A column whose values do not all fit its kind (a stored number that is not one) is written as
 text, whole, so nothing is lost. Names longer than the format allows are shortened and made
 unique: Stata and SAS 32 bytes (in Stata, with room for a number after a value label set's
-name), SPSS 64 bytes. Labels are cut to the format's limit, and SPSS strings to its 32,767
-bytes (never inside a character; Stata and SAS keep long text whole). `opencrf export`
+name), SPSS 64 bytes. Labels are cut to the format's limit, and SPSS and SAS strings to
+their 32,767 bytes (never inside a character; Stata keeps long text whole). SAS numbers
+beyond what an IBM double holds (1e300) make their column text (see `xpt`). `opencrf export`
 prints the renamed variables.
 
 SAS transport files hold no value labels; `sas_formats` writes them as a PROC FORMAT
@@ -35,7 +34,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import islice, repeat
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from opencrf.exports.table import ExportTable, Kind, Variable, parse_number
@@ -330,41 +328,12 @@ def _cut(text: str, limit: int) -> str:
     return encoded[:limit].decode("utf-8", errors="ignore")
 
 
-def value_labels(column: _Column, target: Target) -> dict[int | float, str] | None:
-    if column.variable.kind != Kind.CHOICE or column.texts is not None:
-        return None
-    labels = {
-        value: choice.label
-        for choice in column.variable.choices
-        if (value := column.codes.get(choice.code)) is not None
-    }
-    return {int(value): _cut(label, target.value_label_bytes) for value, label in labels.items()}
-
-
-def data_frame(columns: list[_Column], names: list[str]) -> Any:
-    import numpy
-    import pandas
-
-    data: dict[str, Any] = {}
-    for name, column in zip(names, columns, strict=True):
-        if column.texts is not None:
-            data[name] = pandas.Series(column.texts, dtype=object)
-        elif column.numbers is not None:
-            data[name] = numpy.frombuffer(column.numbers, dtype=numpy.float64)
-        else:
-            data[name] = pandas.Series(column.objects, dtype=object)
-        # Each list goes once its Series holds the values: the pointers are never twice in
-        # memory for the whole table.
-        column.texts = column.objects = None
-        column.shared = {}
-    return pandas.DataFrame(data, copy=False)
-
-
 def write_native(table: ExportTable, out: BinaryIO, kind: str) -> StatisticsFile:
-    """Write the table to `out` as `kind` (spss, stata) with our streaming writers."""
+    """Write the table to `out` as `kind` (spss, stata, sas) with our streaming writers."""
     from opencrf.exports.writers.dta import write_dta
     from opencrf.exports.writers.sav import write_sav
     from opencrf.exports.writers.scan import Mode, spool
+    from opencrf.exports.writers.xpt import write_xpt
 
     target = TARGETS[kind]
     names = short_names(table.variables, target, stata=kind == "stata")
@@ -378,6 +347,8 @@ def write_native(table: ExportTable, out: BinaryIO, kind: str) -> StatisticsFile
         }
         if kind == "spss":
             write_sav(spooled, names, labels, sets, out, file_label=table.project.title)
+        elif kind == "sas":
+            write_xpt(spooled, names, labels, out)
         else:
             write_dta(spooled, names, labels, sets, out, dataset_label=table.project.title)
     finally:
@@ -393,32 +364,6 @@ def choice_labels(variable: Variable, target: Target) -> dict[int | float, str]:
         int(codes[choice.code]): _cut(choice.label, target.value_label_bytes)
         for choice in variable.choices
     }
-
-
-def write_statistics(table: ExportTable, path: Path, kind: str) -> StatisticsFile:
-    """Write the table to `path` as `kind`: spss and stata with `write_native`, sas (a
-    transport file) through pyreadstat."""
-    if kind in ("spss", "stata"):
-        with path.open("wb") as out:
-            return write_native(table, out, kind)
-    import pyreadstat  # with pandas: tens of MB, loaded only for SAS
-
-    target = TARGETS[kind]
-    columns, count = gather(table, target)
-    names = short_names(table.variables, target, stata=False)
-    sets = {
-        name: found
-        for name, column in zip(names, columns, strict=True)
-        if (found := value_labels(column, target)) is not None
-    }
-    frame = data_frame(columns, names)
-    del columns
-    labels: list[str | None] = [_label(v.label, target, kind) for v in table.variables]
-    pyreadstat.write_xport(
-        frame, str(path), column_labels=labels, file_format_version=8, table_name="DATA"
-    )
-    renamed = {v.name: n for v, n in zip(table.variables, names, strict=True) if v.name != n}
-    return StatisticsFile(count, renamed, sets, names)
 
 
 @dataclass(frozen=True)
