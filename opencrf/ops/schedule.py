@@ -115,6 +115,11 @@ def periodic_jobs() -> list[Periodic]:
         ),
         Periodic("exports_expire", daily_at(time(0, 40)), "opencrf.exports.jobs.expire_exports"),
         Periodic(
+            "import_staging_expire",
+            daily_at(time(4, 10)),
+            "opencrf.records.jobs.expire_import_staging",
+        ),
+        Periodic(
             "training_reset",
             daily_at(parse_clock(settings.OPENCRF_TRAINING_RESET_TIME)),
             "opencrf.ops.instance.training_reset_task",

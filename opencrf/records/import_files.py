@@ -69,7 +69,12 @@ class ParsedFile:
     value_lines: dict[tuple[int, str], int] = field(default_factory=dict)  # EAV: (row, name)
     source_rows: int = 0  # rows in the file, the header aside
     header_line: int = 1
+    weights: list[int] = field(default_factory=list)  # EAV: the file's lines merged in each row
     _by_record: dict[str, list[int]] | None = field(default=None, repr=False)
+
+    def weight(self, index: int) -> int:
+        """How many rows of the file flat row `index` came from (1 but for EAV)."""
+        return self.weights[index] if self.weights else 1
 
     def line_of(self, record: str, name: str, value: str, record_field: str) -> int | None:
         """The line of the file that gave `name` = `value` to `record`, at best its first."""
@@ -239,6 +244,14 @@ def _table_rows(table: Sequence[tuple[int, list[str]]], kind: str) -> ParsedFile
             raise ImportFileError(
                 _("Line %(line)d of the file has more values than the header.") % {"line": line}
             )
+        # A CSV row with fewer values than the header is refused as REDCap refuses it: with
+        # blanks overwriting, the missing cells would erase stored values. (A workbook's row
+        # has no length of its own: its empty trailing cells are blanks.) The API reads CSV
+        # with its own parser (api/parsing.py), which this does not change.
+        if kind == "csv" and len(cells) < len(names):
+            raise ImportFileError(
+                _("Line %(line)d of the file has fewer values than the header.") % {"line": line}
+            )
         cells = cells + [""] * (len(names) - len(cells))
         parsed.rows.append({name: cells[index] for index, name in keep})
         parsed.lines.append(line)
@@ -270,6 +283,8 @@ def _from_eav(parsed: ParsedFile, design: ProjectDesign) -> ParsedFile:
             flat.rows.append({name: row.get(name, "") for name in EAV_KEYS if name in row})
             flat.rows[index][design.record_id_field] = row["record"]
             flat.lines.append(line)
+            flat.weights.append(0)
+        flat.weights[index] += 1
         name, value = row["field_name"].strip(), row.get("value", "")
         if name in checkboxes:
             name, value = checkbox_column(name, value), "1"

@@ -23,6 +23,9 @@ from opencrf.records.import_files import FileOptions
 
 _PREFIX = "staging/import"
 STAGING_LIFETIME = timedelta(hours=1)
+# Files never confirmed nor cancelled are deleted by the daily `import_staging_expire` job
+# once this old (the upload's own user also sweeps expired ones at their next upload).
+STAGING_KEEP = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,27 @@ def _sweep(project_id: int, user_id: int) -> None:
         name = f"{folder}/{file_name}"
         if _expired(name):
             default_storage.delete(name)
+
+
+def import_staging_expire(now: datetime | None = None) -> int:
+    """Delete staged files older than `STAGING_KEEP`, of every project and user; returns how
+    many files were deleted. Emptied folders are left (the storage API cannot remove them)."""
+    now = now or datetime.now(UTC)
+    deleted = 0
+    if not default_storage.exists(_PREFIX):
+        return 0
+    for project in default_storage.listdir(_PREFIX)[0]:
+        for user in default_storage.listdir(f"{_PREFIX}/{project}")[0]:
+            folder = f"{_PREFIX}/{project}/{user}"
+            for file_name in default_storage.listdir(folder)[1]:
+                name = f"{folder}/{file_name}"
+                modified = default_storage.get_modified_time(name)
+                if modified.tzinfo is None:
+                    modified = modified.replace(tzinfo=UTC)
+                if now - modified > STAGING_KEEP:
+                    default_storage.delete(name)
+                    deleted += 1
+    return deleted
 
 
 def _folder(project_id: int, user_id: int) -> str:

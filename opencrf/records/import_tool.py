@@ -64,6 +64,7 @@ class Change:
     field: str
     old: str
     new: str
+    new_record: bool = False  # shown without an old value: the record did not exist
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,9 @@ class ImportOutcome:
     file_rows: int = 0
     new_records: list[str] = field(default_factory=list)
     updated_records: list[str] = field(default_factory=list)
+    # Rows of the file, each counted once: new_rows + updated_rows + unchanged_rows = file_rows.
+    new_rows: int = 0  # rows of new records
+    updated_rows: int = 0  # rows that change a record that exists
     unchanged_rows: int = 0
     change_count: int = 0
     changes: list[Change] = field(default_factory=list)  # the first SHOWN_CHANGES
@@ -121,7 +125,7 @@ def import_tool_run(
         head = AuditEvent.objects.filter(project_id=project.pk).aggregate(top=Max("sequence"))
         top = head["top"] or 0
         outcome = _attempt(context, project, design, parsed, staged, top, apply=apply)
-        if outcome.new_records and not staged.options.allow_new:
+        if outcome.new_records and not staged.options.allow_new:  # numbered automatically
             outcome = _no_new_records(parsed, design, outcome)
         outcome.stale = apply and not outcome.errors and outcome.fingerprint != expected
         outcome.applied = apply and not outcome.errors and not outcome.stale
@@ -150,6 +154,7 @@ def _attempt(
         overwrite=staged.options.overwrite,
         force_auto_number=staged.options.force_auto_number,
         date_format=staged.options.file.date_format,
+        create=staged.options.allow_new,
     )
     rows = parsed.rows
     try:
@@ -160,9 +165,12 @@ def _attempt(
             plan = records_import_plan(context=context, project=project, rows=rows, options=options)
             result, planned = plan.result, plan.planned
     except UnknownFields as error:
-        outcome = _refused([_unknown_column(parsed, name) for name in error.names])
+        unknown = [_unknown_column(parsed, design, name) for name in error.names]
+        outcome = _refused(
+            _by_row(unknown + _other_errors(context, project, design, parsed, options, error.names))
+        )
     except ImportRefused as error:
-        outcome = _refused([_row_error(parsed, design, p) for p in error.problems])
+        outcome = _refused(_by_row([_row_error(parsed, design, p) for p in error.problems]))
     except NotFound as error:  # a form the member may not see, as the API's import refuses it
         outcome = _refused([RowError(None, "", "", "", error.message)])
     else:
@@ -174,9 +182,35 @@ def _attempt(
             .values_list("action", "record", "event", "instrument", "instance", "changes")
         )
         written = chain(entries.iterator(chunk_size=2000), _as_entries(planned))
-        outcome = _summary(written, parsed, design, result)
+        outcome = _summary(written, parsed, design, result, project.is_longitudinal)
     outcome.file_rows = parsed.source_rows
     return outcome
+
+
+def _other_errors(
+    context: AuditContext,
+    project: Project,
+    design: ProjectDesign,
+    parsed: ParsedFile,
+    options: ImportOptions,
+    unknown: Sequence[str],
+) -> list[RowError]:
+    """The errors of the file's other cells, its unknown columns left out, so that one upload
+    lists them all. Runs the plan in the caller's transaction, which is rolled back."""
+    skipped = set(unknown)
+    rows = [{k: v for k, v in row.items() if k not in skipped} for row in parsed.rows]
+    try:
+        records_import_plan(context=context, project=project, rows=rows, options=options)
+    except ImportRefused as error:
+        return [_row_error(parsed, design, p) for p in error.problems]
+    except (UnknownFields, NotFound):
+        return []
+    return []
+
+
+def _by_row(errors: list[RowError]) -> list[RowError]:
+    """Errors in the order of the file's lines (those of the whole file first)."""
+    return sorted(errors, key=lambda error: error.row or 0)
 
 
 def _as_entries(
@@ -216,10 +250,15 @@ def _no_new_records(
     return refused
 
 
-def _unknown_column(parsed: ParsedFile, name: str) -> RowError:
-    line = next((ln for (_i, n), ln in parsed.value_lines.items() if n == name), None)
+def _unknown_column(parsed: ParsedFile, design: ProjectDesign, name: str) -> RowError:
+    """An unknown column: on the header line, or on its first line and record in EAV."""
+    found = next(((i, ln) for (i, n), ln in parsed.value_lines.items() if n == name), None)
     message = _("The field '%(name)s' is not in the project as a real data field.") % {"name": name}
-    return RowError(line or parsed.header_line, "", name, "", message)
+    if found is None:
+        return RowError(parsed.header_line, "", name, "", message)
+    index, line = found
+    row = parsed.rows[index]
+    return RowError(line, row.get(design.record_id_field, ""), name, row.get(name, ""), message)
 
 
 def _row_error(parsed: ParsedFile, design: ProjectDesign, problem: ImportProblem) -> RowError:
@@ -246,6 +285,7 @@ def _summary(
     parsed: ParsedFile,
     design: ProjectDesign,
     result: ImportResult,
+    longitudinal: bool,
 ) -> ImportOutcome:
     outcome = ImportOutcome()
     digest = hashlib.sha256()
@@ -266,36 +306,51 @@ def _summary(
             if len(outcome.changes) >= SHOWN_CHANGES:
                 break
             shown = GROUP_COLUMN if action == "record.group" else name
-            outcome.changes.append(Change(record, event, instrument, instance, shown, old, after))
+            created = record in new  # its record.create entry comes before its form writes
+            outcome.changes.append(
+                Change(record, event, instrument, instance, shown, old, after, created)
+            )
     outcome.new_records = list(new)
     outcome.updated_records = [record for record in touched if record not in new]
-    outcome.unchanged_rows = _unchanged_rows(parsed, design, result, places, set(new))
+    _count_rows(outcome, parsed, design, result, places, set(new), longitudinal)
     digest.update(orjson.dumps(outcome.new_records))
     outcome.fingerprint = digest.hexdigest()
     return outcome
 
 
-def _unchanged_rows(
+def _count_rows(
+    outcome: ImportOutcome,
     parsed: ParsedFile,
     design: ProjectDesign,
     result: ImportResult,
     places: set[tuple[str, str, int]],
     new: set[str],
-) -> int:
-    """Rows of the file (record, event and instance) whose import changes nothing stored."""
+    longitudinal: bool,
+) -> None:
+    """Counts each row of the file once: a new record's, one that changes a record that
+    exists (its record, event and instance written, or the record moved to the group it
+    names), or one that changes nothing stored. An EAV file's rows are its lines."""
     renamed = {given: made for made, given in result.auto_ids}
     first_event = design.events[0].unique_name if design.events else ""
-    unchanged = 0
-    for row in parsed.rows:
+    moved = {record for (record, event, _i) in places if event == ""}
+    for index, row in enumerate(parsed.rows):
+        weight = parsed.weight(index)
         record = row.get(design.record_id_field, "").strip()
         record = renamed.get(record, record)
-        event = row.get(EVENT_COLUMN, "").strip() or first_event
+        # On a classic project the one event is the project's, whatever the column says.
+        given = row.get(EVENT_COLUMN, "").strip() if longitudinal else ""
+        event = given or first_event
         instance_text = str(row.get(REPEAT_INSTANCE_COLUMN, "")).strip() or "1"
-        if record in new or not instance_text.isdigit():
-            continue
-        if (record, event, int(instance_text)) not in places:
-            unchanged += 1
-    return unchanged
+        if record in new:
+            outcome.new_rows += weight
+        elif (
+            not instance_text.isdigit()  # "new": a new instance is written
+            or (record, event, int(instance_text)) in places
+            or (record in moved and row.get(GROUP_COLUMN, "").strip())
+        ):
+            outcome.updated_rows += weight
+        else:
+            outcome.unchanged_rows += weight
 
 
 def _digest(new: Sequence[str], changes: Sequence[Change], errors: Sequence[RowError]) -> str:

@@ -13,12 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from opencrf.audit.services import AuditContext
-from opencrf.core.errors import InvalidInput, PermissionDenied
+from opencrf.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.dictionary.validation import validation_type
@@ -89,6 +91,11 @@ class ImportOptions:
     # instruments, instances and statuses are still checked. Calculated fields are neither
     # stored nor computed, as REDCap leaves them when it creates a project from its XML.
     keep_stored_values: bool = False
+    # False: every record id of the data must name a record the importer sees (the Data Import
+    # Tool's "May the import create new records? No"). An id held by a record the importer may
+    # not see (another site's, for a member in a group) is refused with exactly the words of an
+    # id that no record holds. Not used with force_auto_number, which creates every record.
+    create: bool = True
 
 
 @dataclass
@@ -120,10 +127,40 @@ def records_import(
     _refuse_unknown_columns(design, rows)
     planner = _Planner(project, design, options)
     instances = planner.plan(rows)
+    _refuse_missing(context, project, planner, instances)
     if planner.problems:
         raise ImportRefused(planner.problems)
     with transaction.atomic():
         return _write(context, project, planner, instances, options)
+
+
+def missing_record_message(record: str) -> str:
+    """The refusal of an id no visible record holds, when the import may not create records."""
+    return _("Record %(record)s does not exist, and this import may not create new records.") % {
+        "record": record
+    }
+
+
+def _refuse_missing(
+    context: AuditContext, project: Project, planner: _Planner, instances: list[_Instance]
+) -> None:
+    """With `create` off, a problem for each id of the data that no record visible to the
+    importer holds: one query, the same for an id no record holds and for one another site's
+    record holds, so that neither the words nor the work done tells them apart."""
+    options = planner.options
+    if options.create or options.force_auto_number:
+        return
+    assert context.actor is not None
+    given = list(dict.fromkeys(instance.record for instance in instances))
+    visible = set(
+        records_visible_to(context.actor, project)
+        .filter(record_id__in=given)
+        .values_list("record_id", flat=True)
+    )
+    field_name = planner.design.record_id_field
+    for record in given:
+        if record not in visible:
+            planner._problem(record, field_name, record, missing_record_message(record))
 
 
 def _refuse_unknown_columns(design: ProjectDesign, rows: Sequence[Mapping[str, str]]) -> None:
@@ -208,6 +245,10 @@ class _Planner:
 
     def _event(self, record: str, name: str) -> Event | None:
         name = name.strip()
+        if name and not self.project.is_longitudinal and name not in self.events:
+            # REDCap ignores a blank event column on a classic project, not a wrong event name.
+            self._problem(record, EVENT_COLUMN, name, f"The event '{name}' does not exist.")
+            return None
         if not self.project.is_longitudinal or not name:
             arms = {event.arm_id for event in self.design.events}
             if self.project.is_longitudinal and len(arms) > 1:
@@ -374,11 +415,17 @@ class _Planner:
             target.status = int(value)
             return
         row = self.columns[name]
+        given, order, calendar_day = value, self.options.date_format, True
         if name in self._dates:
-            value = _iso_date(row, value, self.options.date_format)
+            value, calendar_day = _iso_date(row, value, order)
         keep = self.options.keep_stored_values
         if value != "" and (problem := _value_problem(name, value, row, keep)) is not None:
-            self._problem(target.record, name, problem.value, problem.message)
+            if (calendar_day and given == value) or stored_text_problem(name, given) is not None:
+                self._problem(target.record, name, problem.value, problem.message)
+            elif not calendar_day:  # not a date written in the chosen order: the file's text
+                self._problem(target.record, name, given, _date_message(row, given, order))
+            else:  # a real day refused by another rule (a range): the file's text
+                self._problem(target.record, name, given, problem.message)
             return
         target.values[name] = value
 
@@ -397,8 +444,9 @@ def _is_date_field(row: FieldRow) -> bool:
     )
 
 
-def _iso_date(row: FieldRow, value: str, order: str) -> str:
-    """A date or datetime given as MM/DD/YYYY or DD/MM/YYYY, as REDCap stores it (ISO)."""
+def _iso_date(row: FieldRow, value: str, order: str) -> tuple[str, bool]:
+    """A date or datetime given as MM/DD/YYYY or DD/MM/YYYY, as REDCap stores it (ISO), and
+    whether its day is a day of the calendar (False: `value` is not a date in `order`)."""
     vtype = validation_type(row.text_validation_type_or_show_slider_number.strip())
     if (
         order == "YMD"
@@ -406,13 +454,31 @@ def _iso_date(row: FieldRow, value: str, order: str) -> str:
         or vtype is None
         or not vtype.name.startswith(("date", "datetime"))
     ):
-        return value
+        return value, True
     match = _DATE.match(value.strip())
     if match is None:
-        return value
+        return value, False
     first, second, year, rest = match.groups()
     month, day = (first, second) if order == "MDY" else (second, first)
-    return f"{year}-{int(month):02d}-{int(day):02d}{rest}"
+    try:
+        date(int(year), int(month), int(day))
+    except ValueError:
+        real = False
+    else:
+        real = True
+    return f"{year}-{int(month):02d}-{int(day):02d}{rest}", real
+
+
+DATE_ORDERS = {"MDY": "M/D/Y", "DMY": "D/M/Y"}
+
+
+def _date_message(row: FieldRow, given: str, order: str) -> str:
+    """The refusal of a date not written in the chosen order, naming the file's text."""
+    kind = row.text_validation_type_or_show_slider_number.strip()
+    shown = {"value": given, "format": DATE_ORDERS.get(order, order)}
+    if kind.startswith("datetime"):
+        return _("%(value)s is not a valid date and time in %(format)s format.") % shown
+    return _("%(value)s is not a valid date in %(format)s format.") % shown
 
 
 def _write(
@@ -553,6 +619,35 @@ def _new_ids(
     return {r: f"{prefix}-{start + n}" if prefix else str(start + n) for n, r in enumerate(given)}
 
 
+def _refuse_unwritable(
+    context: AuditContext, project: Project, writes: list[FormWrite], result: ImportResult
+) -> None:
+    """As forms_write_many checks each form's right, but naming every write refused: its
+    record (as the data gave it), a field it sets and that value, and the form."""
+    assert context.actor is not None
+    rights = member_rights(context.actor, project)
+    given = dict(result.auto_ids)
+    problems = []
+    for write in writes:
+        try:
+            require_form_edit(rights, write.form)
+        except NotFound as error:
+            message = error.message
+        except PermissionDenied:
+            message = _("You may only read the form '%(form)s'; nothing was saved.") % {
+                "form": write.form
+            }
+        else:
+            continue
+        name, value = next(iter(write.values.items()), (f"{write.form}_complete", ""))
+        if not write.values and write.status is not None:
+            value = str(write.status)
+        record = given.get(write.record.record_id, write.record.record_id)
+        problems.append(ImportProblem(record, name, value, message))
+    if problems:
+        raise ImportRefused(problems)
+
+
 @dataclass
 class ImportPlan:
     """What `records_import` would do: its result and each form write worked out (with its
@@ -581,6 +676,7 @@ def records_import_plan(
     _refuse_unknown_columns(design, rows)
     planner = _Planner(project, design, options)
     instances = planner.plan(rows)
+    _refuse_missing(context, project, planner, instances)
     if planner.problems:
         raise ImportRefused(planner.problems)
     result = ImportResult()
@@ -591,10 +687,7 @@ def records_import_plan(
         given = list(dict.fromkeys(instance.record for instance in instances))
         records = _records(context, project, planner, given, arms, options, result)
         writes = _numbered(instances, records)
-        assert context.actor is not None
-        rights = member_rights(context.actor, project)
-        for form in {write.form for write in writes}:  # as forms_write_many checks
-            require_form_edit(rights, form)
+        _refuse_unwritable(context, project, writes, result)
         writer = FormWriter(
             context, project, design, options.reason, calculate=not options.keep_stored_values
         )

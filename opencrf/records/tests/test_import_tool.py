@@ -628,3 +628,272 @@ def test_new_records_are_errors_when_the_import_may_only_update(paula, salt_rct,
     ]
     assert b'data-testid="import-confirm"' not in response.content
     assert snapshot(salt_rct) == before
+
+
+# Found by an outside checker: a classic project with two sites, where Bea (site B) may only
+# read the labs form.
+
+CLASSIC_ROWS = [
+    ("record_id", "enrolment", "text", "", ""),
+    ("name_ja", "enrolment", "text", "", ""),
+    ("score", "enrolment", "text", "integer", ""),
+    ("notes", "enrolment", "notes", "", ""),
+    ("visit_date", "enrolment", "text", "date_ymd", ""),
+    ("race", "enrolment", "checkbox", "", "1, Asian | 2, White"),
+    ("lab_value", "labs", "text", "", ""),
+]
+
+
+@pytest.fixture
+def clinic(paula_context, classic_project):
+    """A classic project: records A1 (site B) and B1 (site A), each with every value."""
+    from opencrf.dictionary.columns import FieldRow
+    from opencrf.dictionary.services import dictionary_apply
+    from opencrf.projects.services import group_create
+
+    rows = [
+        FieldRow(
+            field_name=name,
+            form_name=form,
+            field_label=name,
+            field_type=kind,
+            text_validation_type_or_show_slider_number=rule,
+            select_choices_or_calculations=choices,
+        )
+        for name, form, kind, rule, choices in CLASSIC_ROWS
+    ]
+    dictionary_apply(context=paula_context, project=classic_project, rows=rows, source="upload")
+    group_create(
+        context=paula_context, project=classic_project, name="Site A", unique_name="site_a"
+    )
+    group_create(
+        context=paula_context, project=classic_project, name="Site B", unique_name="site_b"
+    )
+    stored = [
+        {"record_id": r, "redcap_data_access_group": g, "name_ja": n, "score": "7", "notes": "x"}
+        for r, g, n in (("A1", "site_b", "山田"), ("B1", "site_a", "佐藤"))
+    ]
+    records_import(context=paula_context, project=classic_project, rows=stored)
+    classic_project.refresh_from_db()
+    return classic_project
+
+
+@pytest.fixture
+def site_bea(clinic, site_b_bea):
+    """Bea works at site B with the Data Import Tool; she may only read the labs form."""
+    ProjectMember.objects.create(
+        project=clinic,
+        user=site_b_bea,
+        group=clinic.groups.get(unique_name="site_b"),
+        data_import=True,
+        record_create=True,
+        form_rights={"enrolment": "edit", "labs": "read"},
+    )
+    return site_b_bea
+
+
+def errors_of(response):
+    return [
+        (e.row, e.record, e.field, e.value, e.message) for e in response.context["outcome"].errors
+    ]
+
+
+def test_another_sites_record_and_a_missing_one_are_refused_alike_when_only_updating(
+    client, clinic, site_bea
+):
+    client.force_login(site_bea)
+    before = snapshot(clinic)
+
+    other = upload(client, clinic, "record_id,name_ja\nB1,hijack\n", allow_new="no")
+    missing = upload(client, clinic, "record_id,name_ja\nZZ9,hijack\n", allow_new="no")
+
+    message = "Record {} does not exist, and this import may not create new records."
+    assert errors_of(other) == [(2, "B1", "record_id", "B1", message.format("B1"))]
+    assert errors_of(missing) == [(2, "ZZ9", "record_id", "ZZ9", message.format("ZZ9"))]
+    # The two pages' error tables are the same, but for the id.
+    assert error_table(other).replace(b"B1", b"ZZ9") == error_table(missing)
+    assert b"\xe4\xbd\x90\xe8\x97\xa4" not in other.content  # 佐藤, B1's name
+    assert snapshot(clinic) == before
+
+
+def error_table(response):
+    return response.content.split(b'data-testid="import-errors"')[1].split(b"</table>")[0]
+
+
+def test_the_service_refuses_unseen_ids_alike_and_lists_them_with_the_other_errors(
+    clinic, site_bea
+):
+    from opencrf.audit.services import AuditContext
+    from opencrf.records.imports import ImportProblem, ImportRefused
+
+    bea = AuditContext(actor=site_bea, source="api")
+    rows = [
+        {"record_id": "B1", "name_ja": "x"},
+        {"record_id": "A1", "score": "many"},
+        {"record_id": "ZZ9", "name_ja": "y"},
+    ]
+    before = snapshot(clinic)
+
+    with pytest.raises(ImportRefused) as refused:
+        records_import(context=bea, project=clinic, rows=rows, options=ImportOptions(create=False))
+
+    message = "Record {} does not exist, and this import may not create new records."
+    assert refused.value.problems == [
+        ImportProblem("A1", "score", "many", refused.value.problems[0].message),
+        ImportProblem("B1", "record_id", "B1", message.format("B1")),
+        ImportProblem("ZZ9", "record_id", "ZZ9", message.format("ZZ9")),
+    ]
+    assert snapshot(clinic) == before
+
+
+def test_a_csv_row_with_fewer_values_than_the_header_is_refused_naming_its_line(paula, clinic):
+    before = snapshot(clinic)
+
+    response = upload(
+        paula, clinic, "record_id,name_ja,score,notes\nA1,田中X\n", overwrite="overwrite"
+    )
+
+    assert errors_of(response) == [
+        (None, "", "", "", "Line 2 of the file has fewer values than the header.")
+    ]
+    assert snapshot(clinic) == before
+    values = FormData.objects.get(record__record_id="A1", form_name="enrolment").values
+    assert (values["score"], values["notes"]) == ("7", "x")
+
+
+def test_an_unknown_event_on_a_classic_project_is_refused_by_the_api_and_the_tool(
+    paula, clinic, pi_paula, paula_context
+):
+    from opencrf.api.tests.client import post
+    from opencrf.api.tokens import token_create
+
+    token = token_create(context=paula_context, user=pi_paula, project=clinic)
+    before = snapshot(clinic)
+    body = "record_id,redcap_event_name,name_ja\nA1,nope_arm_1,z\n"
+
+    api = post({"token": token, "content": "record", "format": "csv", "data": body})
+    tool = upload(paula, clinic, body)
+
+    assert (api.status_code, api.content.decode()) == (
+        400,
+        'ERROR: "A1","redcap_event_name","nope_arm_1","The event \'nope_arm_1\' does not exist."',
+    )
+    assert errors_of(tool) == [
+        (2, "A1", "redcap_event_name", "nope_arm_1", "The event 'nope_arm_1' does not exist.")
+    ]
+    assert snapshot(clinic) == before
+
+
+def test_the_classic_projects_own_event_name_is_accepted_and_the_row_counts_add_up(paula, clinic):
+    body = (
+        "record_id,redcap_event_name,name_ja\n"
+        "A1,event_1_arm_1,新\n"  # changes A1
+        "B1,,佐藤\n"  # changes nothing
+        "N1,event_1_arm_1,新規\n"  # a new record
+        "N1,,\n"  # the new record again
+    )
+
+    response = upload(paula, clinic, body)
+
+    outcome = response.context["outcome"]
+    assert (outcome.new_rows, outcome.updated_rows, outcome.unchanged_rows) == (2, 1, 1)
+    assert outcome.new_rows + outcome.updated_rows + outcome.unchanged_rows == outcome.file_rows
+    assert (outcome.new_records, outcome.updated_records) == (["N1"], ["A1"])
+
+
+def test_the_row_counts_of_an_eav_file_count_its_lines(paula, clinic):
+    body = "record,field_name,value\nA1,name_ja,新\nA1,score,8\nB1,score,7\nN1,score,1\n"
+
+    outcome = upload(paula, clinic, body, layout="eav").context["outcome"]
+
+    assert (outcome.new_rows, outcome.updated_rows, outcome.unchanged_rows) == (1, 2, 1)
+    assert outcome.file_rows == 4
+
+
+@pytest.mark.parametrize(
+    ("date_format", "given", "shown"),
+    [("DMY", "13/13/2026", "D/M/Y"), ("MDY", "02/30/2026", "M/D/Y"), ("DMY", "2026", "D/M/Y")],
+)
+def test_a_bad_date_is_shown_as_the_file_wrote_it_with_the_chosen_format(
+    paula, clinic, date_format, given, shown
+):
+    response = upload(paula, clinic, f"record_id,visit_date\nA1,{given}\n", date_format=date_format)
+
+    assert errors_of(response) == [
+        (2, "A1", "visit_date", given, f"{given} is not a valid date in {shown} format.")
+    ]
+
+
+def test_an_unknown_field_and_the_other_cells_errors_are_listed_together(paula, clinic):
+    before = snapshot(clinic)
+
+    response = upload(
+        paula, clinic, "record,field_name,value\n3,score,x\n3,nosuch,1\n", layout="eav"
+    )
+
+    assert [(e.row, e.record, e.field, e.value) for e in response.context["outcome"].errors] == [
+        (2, "3", "score", "x"),
+        (3, "3", "nosuch", "1"),
+    ]
+    assert response.context["outcome"].errors[1].message == (
+        "The field 'nosuch' is not in the project as a real data field."
+    )
+    assert snapshot(clinic) == before
+
+
+def test_a_read_only_form_is_refused_naming_the_row_record_and_form(client, clinic, site_bea):
+    client.force_login(site_bea)
+    before = snapshot(clinic)
+
+    response = upload(client, clinic, "record_id,name_ja,lab_value\nA1,新,5\n")
+
+    assert errors_of(response) == [
+        (2, "A1", "lab_value", "5", "You may only read the form 'labs'; nothing was saved.")
+    ]
+    assert snapshot(clinic) == before
+
+
+def test_a_classic_preview_has_no_event_column_and_shows_new_values_without_an_arrow(
+    paula, clinic, salt_rct
+):
+    response = upload(paula, clinic, "record_id,race___1,name_ja\nN1,1,新\nA1,0,変\n")
+    longitudinal = upload(paula, salt_rct, GOOD)
+
+    content = response.content.decode()
+    assert '<th scope="col">Event</th>' not in content
+    assert "event_1_arm_1" not in content
+    assert '<th scope="col">Event</th>' in longitudinal.content.decode()
+    assert '<td><code>race___1</code></td><td></td><td class="text-break">1</td>' in content
+    assert "→ 1" not in content
+    # An existing record keeps its old → new.
+    assert (
+        '<td><code>name_ja</code></td><td class="text-break text-body-secondary">山田</td>'
+        '<td class="text-break">→ 変</td>'
+    ) in content
+    changes = response.context["outcome"].changes
+    assert [(c.record, c.field, c.new_record) for c in changes if c.record == "N1"] == [
+        ("N1", "name_ja", True),
+        ("N1", "race___1", True),
+    ]
+
+
+def test_staged_files_older_than_a_day_are_deleted_by_the_daily_job(paula, salt_rct):
+    from datetime import UTC, datetime, timedelta
+
+    from django.utils.module_loading import import_string
+
+    from opencrf.ops.schedule import periodic_jobs
+    from opencrf.records.import_staging import import_staged, import_staging_expire
+
+    preview = upload(paula, salt_rct, GOOD)
+    token = preview.context["staged"].token
+    user = preview.wsgi_request.user.pk
+    soon = datetime.now(UTC) + timedelta(hours=23)
+
+    kept = import_staging_expire(soon)
+    deleted = import_staging_expire(soon + timedelta(hours=2))
+
+    assert (kept, deleted) == (0, 2)  # the file and its options
+    assert import_staged(salt_rct.pk, user, token) is None
+    [job] = [job for job in periodic_jobs() if job.job == "import_staging_expire"]
+    assert import_string(job.task).func is not None
