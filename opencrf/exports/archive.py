@@ -10,6 +10,8 @@ kept until they expire (REDCap's "Data Export Files" in the File Repository).
   reports, of the requester's data access group (members without a group see every entry),
   whose export right on each instrument is at least the requester's. A grouped member never
   sees another site's file, and nobody sees a file made with fuller rights than their own.
+  A requester also sees their own entries that failed, with the reason (no file is kept for
+  them), so that an export refused because their rights changed does not just vanish.
 - `export_download_open` opens a finished file (audited `export.download`);
   `exports_expire` deletes files past their day (`OPENCRF_EXPORT_KEEP_DAYS`).
 """
@@ -58,6 +60,7 @@ FULLNESS = (
     ExportRight.FULL,
 )
 LISTED = 200  # the newest entries shown on the archive page
+ODM_REPORT = "A"  # the one report ODM is written for: all data, no selection
 Status = ExportFile.Status
 
 
@@ -145,6 +148,8 @@ def export_request(
     assert user is not None
     if format not in FORMATS:
         raise InvalidInput(_("Unknown export format %(format)s.") % {"format": format})
+    if format == "odm" and key != ODM_REPORT:
+        raise InvalidInput(_("The ODM export holds all data; it takes no selection."))
     rights = member_rights(user, project)
     source = export_source(user, project, key, query)
     request = replace(source.request, deidentify=deidentify)
@@ -355,19 +360,32 @@ def may_see(rights: Rights, project: Project, export: ExportFile) -> bool:
     )
 
 
-def _candidates(rights: Rights, project: Project) -> QuerySet[ExportFile]:
+def is_own_failure(user: User, export: ExportFile) -> bool:
+    """Whether `export` is `user`'s own request that failed: its requester is told why (their
+    rights changed, say) even when they may no longer see the entry itself. A failed entry
+    holds no file, and its title and choices are the requester's own: nothing is revealed."""
+    return export.requested_by_id == user.pk and export.status == Status.FAILED
+
+
+def _candidates(rights: Rights, project: Project, user: User) -> QuerySet[ExportFile]:
     exports = ExportFile.objects.filter(project=project).select_related("requested_by")
     if rights.group_id is not None:
-        exports = exports.filter(group_id=rights.group_id)
+        own_failures = Q(requested_by=user, status=Status.FAILED)
+        exports = exports.filter(Q(group_id=rights.group_id) | own_failures)
     return exports
 
 
+def _listed(rights: Rights, project: Project, user: User, export: ExportFile) -> bool:
+    return may_see(rights, project, export) or is_own_failure(user, export)
+
+
 def exports_visible_to(user: User, project: Project) -> list[ExportFile]:
-    """The newest LISTED entries of the archive `user` may see, newest first."""
+    """The newest LISTED entries of the archive `user` may see, and their own failed ones,
+    newest first."""
     rights = member_rights(user, project)
     listed = []
-    for export in _candidates(rights, project).iterator(chunk_size=500):
-        if may_see(rights, project, export):
+    for export in _candidates(rights, project, user).iterator(chunk_size=500):
+        if _listed(rights, project, user, export):
             listed.append(export)
             if len(listed) == LISTED:
                 break
@@ -378,17 +396,18 @@ def access_export(user: User, project: Project, export_id: int) -> ExportFile:
     """The entry if `user` may see it, else NotFound: another site's, a fuller one and a
     missing one look the same."""
     rights = member_rights(user, project)
-    export = _candidates(rights, project).filter(pk=export_id).first()
+    export = _candidates(rights, project, user).filter(pk=export_id).first()
     if export is None or not may_see(rights, project, export):
         raise NotFound(_("No such export."))
     return export
 
 
 def exports_by_id(user: User, project: Project, ids: list[int]) -> list[ExportFile]:
-    """The entries among `ids` that `user` may see (for the progress poll)."""
+    """The entries among `ids` that `user` may see, and their own failed ones (for the
+    progress poll: a requester's entry that failed because their rights changed)."""
     rights = member_rights(user, project)
-    exports = _candidates(rights, project).filter(pk__in=ids[:LISTED])
-    return [export for export in exports if may_see(rights, project, export)]
+    exports = _candidates(rights, project, user).filter(pk__in=ids[:LISTED])
+    return [export for export in exports if _listed(rights, project, user, export)]
 
 
 def progress_of(export: ExportFile) -> int:

@@ -26,7 +26,7 @@ from opencrf.core.numbers import whole_number
 from opencrf.core.views import domain_errors
 from opencrf.dictionary.design import design_of
 from opencrf.exports import selectors
-from opencrf.exports.archive import export_request, report_query
+from opencrf.exports.archive import ODM_REPORT, export_request, report_query
 from opencrf.exports.deidentify import Deidentify
 from opencrf.exports.models import Report
 from opencrf.exports.reports import (
@@ -151,9 +151,12 @@ def report_view(request: AuthedRequest, project_id: int, key: str) -> HttpRespon
     descending = request.GET.get("desc") == "1"
     labels = request.GET.get("labels") == "1"
     number = whole_number(request.GET.get("page", ""), 9) or 1
-    page = selectors.report_page(
-        request.user, project, source.request, page=number, order=_order(source, sort, descending)
-    )
+    order = _order(source, sort, descending)
+    page = selectors.report_page(request.user, project, source.request, page=number, order=order)
+    if page.page > page.pages:  # past the end (typed in the jump form): the last page
+        page = selectors.report_page(
+            request.user, project, source.request, page=page.pages, order=order
+        )
     base = {**source.query, **({"labels": "1"} if labels else {})}
     columns = [
         {
@@ -175,7 +178,9 @@ def report_view(request: AuthedRequest, project_id: int, key: str) -> HttpRespon
         "labels_url": "?" + urlencode({**base, "labels": "" if labels else "1"}, True),
         "pages": _page_links(page, {**base, "sort": sort, "desc": "1" if descending else ""}),
         "hidden": [(k, v) for k, values in source.query.items() for v in _listify(values)],
-        "formats": [(name, FORMAT_LABELS[name]) for name in FORMATS],
+        "formats": [
+            (name, FORMAT_LABELS[name]) for name in FORMATS if name != "odm" or key == ODM_REPORT
+        ],
         "deidentify": Deidentify.names(),
         "can_build": _may_build(request, project),
         "can_edit": source.report is not None
@@ -192,15 +197,28 @@ def _listify(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _page_links(page: selectors.ReportPage, base: dict[str, Any]) -> dict[str, str]:
+PAGE_WINDOW = 2  # numbered page links each side of the current page
+
+
+def _page_links(page: selectors.ReportPage, base: dict[str, Any]) -> dict[str, Any]:
+    """First, previous, the numbers around the current page, next and last — each link
+    keeping the sort, labels and the report's choices — and the fields of the jump form."""
+    if page.pages <= 1:
+        return {}
+
     def link(number: int) -> str:
         return "?" + urlencode({**base, "page": number}, True)
 
-    links = {}
-    if page.page > 1:
-        links["previous"] = link(page.page - 1)
-    if page.page < page.pages:
-        links["next"] = link(page.page + 1)
+    current, last = page.page, page.pages
+    low, high = max(1, current - PAGE_WINDOW), min(last, current + PAGE_WINDOW)
+    links: dict[str, Any] = {
+        "numbers": [(n, link(n), n == current) for n in range(low, high + 1)],
+        "jump": [(k, v) for k, values in base.items() for v in _listify(values) if v != ""],
+    }
+    if current > 1:
+        links["first"], links["previous"] = link(1), link(current - 1)
+    if current < last:
+        links["next"], links["last"] = link(current + 1), link(last)
     return links
 
 
