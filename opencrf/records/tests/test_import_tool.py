@@ -739,7 +739,7 @@ def test_the_service_refuses_unseen_ids_alike_and_lists_them_with_the_other_erro
 
     message = "Record {} does not exist, and this import may not create new records."
     assert refused.value.problems == [
-        ImportProblem("A1", "score", "many", refused.value.problems[0].message),
+        ImportProblem("A1", "score", "many", "many is not a valid integer value for score."),
         ImportProblem("B1", "record_id", "B1", message.format("B1")),
         ImportProblem("ZZ9", "record_id", "ZZ9", message.format("ZZ9")),
     ]
