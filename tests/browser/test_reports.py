@@ -104,4 +104,11 @@ def test_build_a_filtered_report_with_a_live_filter_view_it_and_export_csv(
     page.screenshot(path=str(tmp_path / "viewer-ja.png"), full_page=True)
     page.goto(f"/projects/{project_id}/reports/")
     page.screenshot(path=str(tmp_path / "list-ja.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing cut off
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    delete = page.get_by_test_id("report-actions").locator(".btn-outline-danger").first
+    box = delete.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390
+    page.screenshot(path=str(tmp_path / "list-ja-390.png"), full_page=True)
     print(f"Screenshots: {tmp_path}")
