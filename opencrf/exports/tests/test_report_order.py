@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import replace
 
 import pytest
 from django.test import Client
@@ -15,6 +16,7 @@ from opencrf.audit.services import AuditContext
 from opencrf.cli import main
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.services import dictionary_apply
+from opencrf.exports.deidentify import Deidentify
 from opencrf.exports.models import ExportFile
 from opencrf.exports.reports import ReportSpec, report_create
 from opencrf.exports.selectors import report_page, report_page_streamed, report_request
@@ -213,3 +215,17 @@ def test_the_export_command_writes_no_group_column_without_groups(
 def test_a_project_with_groups_keeps_the_group_column_in_report_a(demo, pi_paula):
     table = export_table(pi_paula, demo, ExportRequest())
     assert table.names[4] == "redcap_data_access_group"
+
+
+def test_shifted_dates_and_hashed_ids_land_in_the_moved_columns(demo, pi_paula, paula_context):
+    spec = ReportSpec(title="Sex then consent", fields=("sex", "consent_date"))
+    report = report_create(context=paula_context, project=demo, spec=spec)
+    options = Deidentify(shift_dates=True, hash_record_id=True)
+    ordered = replace(report_request(demo, report), deidentify=options)
+    moved = export_table(pi_paula, demo, ordered)
+    plain = export_table(pi_paula, demo, replace(ordered, report_order=False))
+    assert moved.names[-2:] == ["sex", "consent_date"]
+    assert plain.names[-2:] == ["consent_date", "sex"]
+    swapped = [[*row[:-2], row[-1], row[-2]] for row in plain.rows()]
+    assert list(moved.rows()) == swapped
+    assert any(row[-1] for row in swapped)
