@@ -348,6 +348,16 @@ def _spec_of(report: Report) -> ReportSpec:
     )
 
 
+def _kept_order(saved: list[str], chosen: tuple[str, ...]) -> tuple[str, ...]:
+    """The fields chosen in the builder (posted in the dictionary's order), with those the
+    report already had kept in the report's own order: saving never reorders a report whose
+    columns came in another order (from Project XML, say). Newly chosen fields follow."""
+    wanted = set(chosen)
+    kept = [name for name in saved if name in wanted]
+    had = set(kept)
+    return (*kept, *(name for name in chosen if name not in had))
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @domain_errors
@@ -365,6 +375,8 @@ def report_edit(
     spec = _spec_of(report) if report else ReportSpec(title="")
     if request.method == "POST":
         spec = _spec(request.POST)
+        if report is not None:
+            spec = replace(spec, fields=_kept_order(report.fields, spec.fields))
         context = AuditContext.from_request(request)
         try:
             if report is None:

@@ -229,3 +229,21 @@ def test_shifted_dates_and_hashed_ids_land_in_the_moved_columns(demo, pi_paula, 
     swapped = [[*row[:-2], row[-1], row[-2]] for row in plain.rows()]
     assert list(moved.rows()) == swapped
     assert any(row[-1] for row in swapped)
+
+
+def test_saving_a_report_in_the_builder_keeps_its_own_field_order(study, weight_first, pi_paula):
+    url = f"/projects/{study.pk}/reports/{weight_first.pk}/edit/"
+    posted = {"title": "Weight first", "view_all": "1", "include_repeating": "1"}
+    # the builder posts its checkboxes in the dictionary's order; race is left out, study_id
+    # and enrolment_complete are added
+    fields = ["study_id", "sex", "enrolment_complete", "weight", "vitals_complete"]
+    response = _client(pi_paula).post(url, {**posted, "fields": fields})
+    weight_first.refresh_from_db()
+    assert response.status_code == 302
+    assert weight_first.fields == [
+        "study_id",
+        "weight",
+        "vitals_complete",
+        "sex",
+        "enrolment_complete",
+    ]
