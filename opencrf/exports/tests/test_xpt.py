@@ -14,6 +14,7 @@ import pandas
 import pyreadstat
 import pytest
 
+from opencrf.core.errors import InvalidInput
 from opencrf.dictionary.choices import Choice
 from opencrf.exports.table import Kind, Variable
 from opencrf.exports.writers.scan import CHUNK
@@ -347,3 +348,27 @@ def test_datetimes_keep_their_seconds_and_dates_before_1960(tmp_path):
     assert frame["on"].tolist() == [date(1900, 3, 1), date(2099, 12, 31)]
     observations = data[data.index(b"OBSV8") + 60 :]
     assert _from_ibm(observations[8:16]) == (date(1900, 3, 1) - date(1960, 1, 1)).days
+
+
+def test_ten_thousand_variables_are_counted_in_the_header_and_read_back(tmp_path):
+    variables = [Variable(f"v{n}", "", Kind.NUMBER) for n in range(10_000)]
+
+    _written, frame, _meta, data = _write(tmp_path, variables, [[str(n) for n in range(10_000)]])
+
+    assert frame.shape == (1, 10_000)
+    assert frame.iloc[0].tolist()[-2:] == [9998.0, 9999.0]
+    assert b"NAMSTV8 HEADER RECORD!!!!!!!" + b"00000" + b"10000" + b"0" * 20 + b"  " in data
+
+
+def test_more_variables_than_sas_holds_is_refused_before_anything_is_written():
+    variables = [Variable(f"v{n}", "", Kind.NUMBER) for n in range(32_768)]
+    out = _Pipe()
+
+    with pytest.raises(InvalidInput) as error:
+        write_native(_Table(variables, []), out, "sas")
+
+    assert error.value.message == (
+        "A SAS transport file holds at most 32767 variables; this export has 32768. "
+        "Choose fewer fields or another format."
+    )
+    assert out.getvalue() == b""

@@ -34,7 +34,9 @@ from itertools import chain, repeat
 from typing import BinaryIO
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from opencrf.core.errors import InvalidInput
 from opencrf.exports.writers.scan import (
     KNOWN,
     Column,
@@ -45,6 +47,7 @@ from opencrf.exports.writers.scan import (
 )
 
 RECORD = 80
+MAX_VARIABLES = 32_767  # a NAMESTR numbers its variable in 2 bytes (signed, for some readers)
 MAX_STRING = 32_767
 SHORT_LABEL = 40
 EPOCH = datetime(1960, 1, 1)  # noqa: DTZ001 (stored datetimes are wall-clock times)
@@ -118,7 +121,16 @@ def write_xpt(
     now: datetime | None = None,
 ) -> None:
     """Write the spooled rows to `out`: variables named `names` (32 bytes at most), labelled
-    `labels` (256 bytes at most)."""
+    `labels` (256 bytes at most). More than `MAX_VARIABLES` is refused before anything is
+    written."""
+    if len(names) > MAX_VARIABLES:
+        raise InvalidInput(
+            _(
+                "A SAS transport file holds at most %(limit)s variables; this export has "
+                "%(count)s. Choose fewer fields or another format."
+            )
+            % {"limit": MAX_VARIABLES, "count": len(names)}
+        )
     for column in _out_of_range(spool):
         column.mode = Mode.TEXT  # its stored text, whole; `longest` measured every value
     variables, position = [], 0
@@ -174,7 +186,7 @@ def _headers(variables: list[_Variable], stamp: bytes) -> bytes:
         _header("DSCPTV8", "0" * 30 + "  "),
         b"SAS     " + b"DATA".ljust(32) + b"SASDATA 6.06    bsd4.2  " + stamp,
         stamp.ljust(RECORD),
-        _header("NAMSTV8", f"000000{len(variables):04d}".ljust(30, "0") + "  "),
+        _header("NAMSTV8", f"00000{len(variables):05d}".ljust(30, "0") + "  "),
         _padded(b"".join(map(_namestr, variables))),
     ]
     long = [v for v in variables if len(v.label) > SHORT_LABEL]
