@@ -10,8 +10,8 @@ the database is read once (a second query could see rows the first did not), and
 says exactly what follows.
 
 A column keeps its kind (number, choice, date, datetime) only while every value fits it; the
-first value that does not makes it text, whole, so nothing is lost (as `stats.gather` does
-for SAS). Text columns record their longest value in UTF-8 bytes.
+first value that does not makes it text, whole, so nothing is lost. Text columns record their
+longest value in UTF-8 bytes.
 """
 
 from __future__ import annotations

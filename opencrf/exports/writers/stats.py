@@ -2,8 +2,7 @@
 streaming writers (`sav`, `dta`, `xpt`, fed by `scan`).
 
 The writers keep memory flat at any size: the rows are read once into a temporary file while
-each column is measured, then written from it a chunk at a time (see `scan`). `gather` (whole
-columns in memory, for pyreadstat) is what the SAS export used before `xpt`. Per kind, in
+each column is measured, then written from it a chunk at a time (see `scan`). Per kind, in
 every format:
 
 - numbers, integers, calculations, sliders: numeric; empty is missing;
@@ -27,18 +26,12 @@ program that the SAS export ships beside the .xpt.
 
 from __future__ import annotations
 
-import math
 import re
-from array import array
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from itertools import islice, repeat
-from typing import Any, BinaryIO
+from dataclasses import dataclass
+from typing import BinaryIO
 
-from opencrf.exports.table import ExportTable, Kind, Variable, parse_number
+from opencrf.exports.table import ExportTable, Kind, Variable
 
-NAN = math.nan
 STATA_RESERVED = frozenset(
     [
         "_all",
@@ -86,110 +79,10 @@ TARGETS = {
 STATA_LABEL_CHARACTERS = 80
 
 
-@dataclass
-class _Column:
-    """One variable's values as gathered: floats in an array, or objects in a list."""
-
-    variable: Variable
-    numbers: array[float] | None = None
-    objects: list[Any] | None = None
-    codes: dict[str, float] = field(default_factory=dict)  # a choice's value per stored code
-    texts: list[str] | None = None  # the raw strings, kept only once a value did not fit
-    parse: Callable[[str], Any] | None = None
-    text_bytes: int | None = None  # strings are cut to this many bytes (SPSS: 32,767)
-    shared: dict[str, Any] = field(default_factory=dict)
-
-
-CHUNK = 2000  # rows turned into columns at a time
-
-
-def gather(table: ExportTable, target: Target) -> tuple[list[_Column], int]:
-    """Every row of the table, into one compact column per variable: a chunk of rows at a
-    time, turned into columns and converted a column at a time (`_extend`), which costs a
-    fraction of converting cell by cell."""
-    columns = [_column(variable, target) for variable in table.variables]
-    count = 0
-    rows = table.rows()
-    while chunk := list(islice(rows, CHUNK)):
-        for column, values in zip(columns, zip(*chunk, strict=True), strict=True):
-            _extend(column, values, count)
-        count += len(chunk)
-    return columns, count
-
-
-def _extend(column: _Column, values: tuple[str, ...], start: int) -> None:
-    """Add one chunk of a column's values; row by row (`_add`) only when the fast way meets
-    something new (a string or date not seen yet) or something that does not fit."""
-    if column.texts is not None:
-        column.texts.extend(values)
-    elif column.numbers is not None and column.variable.kind == Kind.CHOICE:
-        lookup = {**column.codes, "": NAN}  # a few codes: copied once a chunk
-        try:
-            numbers = list(map(lookup.__getitem__, values))  # whole, before the column grows
-        except KeyError:
-            _each(column, values, start)
-        else:
-            column.numbers.extend(numbers)
-    elif column.numbers is not None:
-        joined = "\n".join(values)  # one scan checks the chunk; a value with a newline fails
-        if joined.count("\n") != len(values) - 1 or NUMBERS.fullmatch(joined) is None:
-            _each(column, values, start)
-            return
-        numbers = [float(v) if v else NAN for v in values]
-        exponent = "e" in joined or "E" in joined  # only an exponent overflows to infinity
-        if exponent and any(math.isinf(number) for number in numbers):
-            _each(column, values, start)
-        else:
-            column.numbers.extend(numbers)
-    elif column.parse is None and _fits(values, column.text_bytes):
-        shared = column.shared  # one object per distinct string, up to SHARED of them
-        share = shared.setdefault if len(shared) < SHARED else shared.get
-        assert column.objects is not None
-        column.objects.extend(map(share, values, values))
-    elif column.parse is not None and column.objects is not None:  # dates, datetimes
-        column.shared[""] = None  # `_shared` reads an empty value as None too
-        found = list(map(column.shared.get, values, repeat(_NEW)))
-        if _NEW in found:
-            _each(column, values, start)
-        else:
-            column.objects.extend(found)
-    else:
-        _each(column, values, start)
-
-
-_NEW = object()
-
-
-def _fits(values: tuple[str, ...], text_bytes: int | None) -> bool:
-    """Whether no value can be over the format's string limit (4 bytes a character at most)."""
-    return text_bytes is None or max(map(len, values), default=0) * 4 <= text_bytes
-
-
-def _each(column: _Column, values: tuple[str, ...], start: int) -> None:
-    for index, value in enumerate(values, start=start):
-        _add(column, value, index)
-
-
 # A chunk of a number column: every line empty or a number as stored (see `parse_number`).
 NUMBERS = re.compile(
     r"(?:-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)?(?:\n(?:-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)?)*"
 )
-
-
-def _column(variable: Variable, target: Target) -> _Column:
-    column = _Column(variable)
-    if variable.kind in (Kind.INTEGER, Kind.NUMBER):
-        column.numbers, column.parse = array("d"), parse_number
-    elif variable.kind == Kind.CHOICE:
-        column.numbers, column.codes = array("d"), choice_values(variable)
-        column.parse = column.codes.get
-    elif variable.kind == Kind.DATE:
-        column.objects, column.parse = [], _date
-    elif variable.kind == Kind.DATETIME:
-        column.objects, column.parse = [], _datetime
-    else:
-        column.objects, column.text_bytes = [], target.text_bytes
-    return column
 
 
 def choice_values(variable: Variable) -> dict[str, float]:
@@ -205,95 +98,6 @@ def _whole(code: str) -> int | None:
     text = code.strip()
     digits = text[1:] if text.startswith("-") else text
     return int(text) if digits.isascii() and digits.isdigit() and len(digits) < 10 else None
-
-
-def _date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _datetime(value: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _add(column: _Column, value: str, index: int) -> None:
-    if column.texts is not None:  # already fell back to text
-        column.texts.append(value)
-        return
-    if column.numbers is None:  # strings, dates, datetimes: one object per distinct value
-        item = _shared(column, value, index)
-        if column.objects is not None:  # still typed (a value that did not parse made it text)
-            column.objects.append(item)
-        return
-    parsed = column.parse(value) if column.parse is not None and value != "" else None
-    if parsed is None and value != "":
-        _to_text(column, value, index)
-    else:
-        column.numbers.append(NAN if parsed is None else parsed)
-
-
-SHARED = 4096  # distinct values kept per column: codes, dates, repeated answers
-
-
-def _shared(column: _Column, value: str, index: int) -> Any:
-    """The value's object (parsed for dates), shared by every row with the same text: a
-    hundred thousand copies of one date or answer cost one object, not a hundred thousand."""
-    found = column.shared.get(value)
-    if found is not None:
-        return found
-    if column.parse is None:
-        found = value if column.text_bytes is None else _cut(value, column.text_bytes)
-    elif value == "":
-        return None
-    else:
-        found = column.parse(value)
-        if found is None:
-            _to_text(column, value, index)  # the column is text from now on
-            return None
-    if len(column.shared) < SHARED:
-        column.shared[value] = found
-    return found
-
-
-def _to_text(column: _Column, value: str, index: int) -> None:
-    _fall_back(column, index)
-    assert column.texts is not None
-    column.texts.append(value)
-
-
-def _fall_back(column: _Column, rows_so_far: int) -> None:
-    """Turn the values gathered so far back into their stored text form."""
-    reverse = {value: code for code, value in column.codes.items()}
-    texts: list[str] = []
-    if column.numbers is not None:
-        for number in column.numbers:
-            if math.isnan(number):
-                texts.append("")
-            elif reverse:
-                texts.append(reverse[number])
-            else:
-                texts.append(_number_text(number))
-    elif column.objects is not None:
-        texts = [_object_text(item) for item in column.objects]
-    assert len(texts) == rows_so_far
-    column.texts, column.numbers, column.objects, column.codes = texts, None, None, {}
-
-
-def _number_text(number: float) -> str:
-    return str(int(number)) if number.is_integer() else repr(number)
-
-
-def _object_text(item: Any) -> str:
-    if item is None:
-        return ""
-    if isinstance(item, datetime):
-        return item.isoformat(sep=" ", timespec="minutes" if not item.second else "seconds")
-    return item.isoformat() if isinstance(item, date) else str(item)
 
 
 def short_names(variables: list[Variable], target: Target, stata: bool) -> list[str]:
