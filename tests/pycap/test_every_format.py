@@ -128,10 +128,10 @@ def test_csv_headers_are_the_json_keys(request, kind, name):
 
 @pytest.mark.parametrize("kind", ["classic", "longitudinal"])
 @pytest.mark.parametrize("fmt", ["json", "csv", "xml", "df"])
-def test_features_not_offered_yet_refuse_in_every_format(request, kind, fmt):
+def test_an_unknown_report_and_surveys_not_enabled_refuse_in_every_format(request, kind, fmt):
     project = request.getfixturevalue(kind)
     with pytest.raises(RedcapError, match="report_id"):
-        project.export_report("1", format_type=fmt)
+        project.export_report("987654321", format_type=fmt)
     with pytest.raises(RedcapError, match="Surveys have not been enabled"):
         project.export_survey_participant_list("enrollment", format_type=fmt)
 
