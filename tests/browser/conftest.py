@@ -210,6 +210,27 @@ def run_opencrf(data_dir: str, *args: str) -> str:
     return result.stdout
 
 
+def fresh_demo_code(title: str) -> str:
+    """Python for `opencrf manage shell -c` that loads a copy of the demo study, its twelve
+    records included, as a project of its own named `title` (bound to `project`): a test that
+    counts rows then sees none that other tests on the shared server added to the demo."""
+    return f"""
+import json
+from opencrf.audit.services import AuditContext
+from opencrf.demo.loader import DEMO_FOLDER, load_demo_records, load_study
+from opencrf.projects.models import Purpose
+meta = json.loads((DEMO_FOLDER / "project.json").read_text(encoding="utf-8"))
+context = AuditContext(actor=None, source="system")
+project = load_study(
+    DEMO_FOLDER, context=context, title={title!r}, notes=meta["notes"],
+    is_longitudinal=bool(meta["is_longitudinal"]),
+    purpose=Purpose[meta.get("purpose", "research").upper()],
+    surveys_enabled=bool(meta.get("surveys_enabled", False)),
+)
+load_demo_records(project, context)
+"""
+
+
 @pytest.fixture(scope="module")
 def server_data_dir(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The data folder of the server behind `server_url`."""

@@ -16,15 +16,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import run_opencrf
+from tests.browser.conftest import fresh_demo_code, run_opencrf
 from tests.browser.test_journeys import log_in
 
 pytestmark = pytest.mark.browser
 
 SETUP = """
 from opencrf.accounts.models import User
-from opencrf.projects.models import Project, ProjectMember
-project = Project.objects.get(title__contains="WALK")
+from opencrf.projects.models import ProjectMember
 user = User.objects.create_user(username="{username}", password="{password}")
 forms = [i.name for i in project.instruments.all()]
 ProjectMember.objects.create(
@@ -37,14 +36,14 @@ print(project.pk)
 
 @pytest.fixture(scope="module")
 def manager(server_data_dir: str) -> tuple[str, str, int]:
-    run_opencrf(server_data_dir, "demo")
     username, password = f"dm_{secrets.token_hex(3)}", secrets.token_urlsafe(16)
     out = run_opencrf(
         server_data_dir,
         "manage",
         "shell",
         "-c",
-        SETUP.format(username=username, password=password),
+        fresh_demo_code(f"Export archive browser test {username}")
+        + SETUP.format(username=username, password=password),
     )
     return username, password, int(out.strip().splitlines()[-1])
 

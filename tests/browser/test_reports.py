@@ -1,8 +1,8 @@
 """A data manager builds a report with a filter and a live filter, views it and exports it.
 
-The demo study is loaded into the running server; the data manager is a member without a
-group, with Project Design and full export rights. Screenshots of the builder and the viewer,
-in English and in Japanese, are kept in the test's folder (printed) for a look by eye.
+A copy of the demo study of its own is loaded into the running server; the data manager is a
+member without a group, with the reports and full export rights. Screenshots of the builder
+and the viewer, in English and in Japanese, are kept in the test's folder (printed).
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import run_opencrf
+from tests.browser.conftest import fresh_demo_code, run_opencrf
 from tests.browser.test_journeys import log_in
 
 pytestmark = pytest.mark.browser
 
 SETUP = """
 from opencrf.accounts.models import User
-from opencrf.projects.models import Project, ProjectMember
-project = Project.objects.get(title__contains="WALK")
+from opencrf.projects.models import ProjectMember
 user = User.objects.create_user(username="{username}", password="{password}")
 forms = [i.name for i in project.instruments.all()]
 ProjectMember.objects.create(
@@ -35,14 +34,14 @@ print(project.pk)
 
 @pytest.fixture(scope="module")
 def manager(server_data_dir: str) -> tuple[str, str, int]:
-    run_opencrf(server_data_dir, "demo")
     username, password = f"dm_{secrets.token_hex(3)}", secrets.token_urlsafe(16)
     out = run_opencrf(
         server_data_dir,
         "manage",
         "shell",
         "-c",
-        SETUP.format(username=username, password=password),
+        fresh_demo_code(f"Reports browser test {username}")
+        + SETUP.format(username=username, password=password),
     )
     return username, password, int(out.strip().splitlines()[-1])
 
