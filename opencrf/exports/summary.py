@@ -27,6 +27,7 @@ a field is blank on the rows of events and instruments that do not collect it).
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
@@ -133,7 +134,7 @@ class Summary:
 # Accumulators: one per field and group, fed a chunk's columns at a time.
 
 
-class _Acc:
+class _Acc(ABC):
     kind = "text"
 
     def __init__(self, name: str, label: str, index: int) -> None:
@@ -141,15 +142,17 @@ class _Acc:
         self.missing = 0
         self.count = 0
 
+    @abstractmethod
     def add(self, columns: Sequence[tuple[str, ...]]) -> None:
-        raise NotImplementedError
+        """Count one chunk of rows, given as the columns of the table."""
 
+    @abstractmethod
     def merge(self, other: Self) -> None:
         """Take in another group's accumulator of the same field (for the overall figures)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def result(self) -> FieldSummary:
-        raise NotImplementedError
+        """The field's figures so far."""
 
     def _add_counts(self, column: tuple[str, ...]) -> None:
         blank = column.count("")
