@@ -28,6 +28,7 @@ from benchsetup import setup_django
 
 DATA_DIR = setup_django()
 
+from bench_api import dictionary, value  # noqa: E402 (the same project as the API's)
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
@@ -40,52 +41,6 @@ from opencrf.dictionary.services import dictionary_apply  # noqa: E402
 from opencrf.projects.models import Project  # noqa: E402
 from opencrf.projects.services import project_create  # noqa: E402
 from opencrf.testing.auth import force_login_verified  # noqa: E402
-
-FORM = "visit"
-KINDS = ("integer", "number", "date_ymd", "", "radio", "yesno")
-
-
-def dictionary(fields: int) -> list[FieldRow]:
-    rows = [FieldRow(field_name="record_id", form_name=FORM, field_label="Record ID")]
-    for number in range(1, fields - 2):
-        kind = KINDS[number % len(KINDS)]
-        common = {"field_name": f"f_{number:03d}", "form_name": FORM, "field_label": f"Q {number}"}
-        if kind == "radio":
-            choices = "1, A | 2, B | 3, C"
-            rows.append(
-                FieldRow(**common, field_type="radio", select_choices_or_calculations=choices)
-            )
-        elif kind == "yesno":
-            rows.append(FieldRow(**common, field_type="yesno"))
-        else:
-            validation = {"text_validation_type_or_show_slider_number": kind}
-            rows.append(FieldRow(**common, field_type="text", **validation))
-    for name, formula in (("calc_a", "sum([f_006], [f_012])"), ("calc_b", "[f_001] * 2")):
-        rows.append(
-            FieldRow(
-                field_name=name,
-                form_name=FORM,
-                field_label=name,
-                field_type="calc",
-                select_choices_or_calculations=formula,
-            )
-        )
-    return rows
-
-
-def value(row: FieldRow, n: int) -> str:
-    vtype = row.text_validation_type_or_show_slider_number
-    if row.field_type == "radio":
-        return str(n % 3 + 1)
-    if row.field_type == "yesno":
-        return str(n % 2)
-    if vtype == "integer":
-        return str(n % 1000)
-    if vtype == "number":
-        return f"{n % 100}.5"
-    if vtype == "date_ymd":
-        return f"2024-{n % 12 + 1:02d}-{n % 28 + 1:02d}"
-    return f"answer {n}"
 
 
 def csv_bytes(rows: list[FieldRow], count: int, shift: int) -> bytes:
