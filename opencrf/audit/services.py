@@ -32,6 +32,12 @@ class AuditContext:
     source: str = AuditSource.WEB
     request_id: str = ""
     client_address: str = ""
+    # Who acts when no user does: a survey participant's stable pseudonym (actor is None).
+    actor_label: str = ""
+
+    @property
+    def actor_name(self) -> str:
+        return self.actor.username if self.actor else self.actor_label
 
     @classmethod
     def system(cls) -> AuditContext:
@@ -126,7 +132,7 @@ def audit_event_create(
         sequence=(last.sequence + 1) if last else 1,
         at=datetime.now(UTC),
         actor=context.actor,
-        actor_name=context.actor.username if context.actor else "",
+        actor_name=context.actor_name,
         source=context.source,
         action=action,
         record=target.record,
@@ -173,7 +179,7 @@ def audit_events_create(
     now = datetime.now(UTC)
     at = now.strftime(AT_FORMAT)
     actor_id = context.actor.pk if context.actor else None
-    actor_name = context.actor.username if context.actor else ""
+    actor_name = context.actor_name
     rows = []
     # Plain payloads and rows rather than AuditEvent instances: the same hash as
     # `audit_payload` gives for the stored row, at a fraction of the cost per entry.

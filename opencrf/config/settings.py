@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "opencrf.records",
     "opencrf.api",
     "opencrf.exports",
+    "opencrf.surveys",
     "opencrf.ops",
 ]
 

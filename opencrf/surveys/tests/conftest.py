@@ -1,0 +1,29 @@
+"""The demo study with surveys on: quality of life is a survey (Paula designs; Sam is at site A)."""
+
+from __future__ import annotations
+
+import pytest
+
+from opencrf.audit.services import AuditContext
+from opencrf.demo.loader import load_demo
+from opencrf.surveys.services import survey_enable
+
+
+@pytest.fixture
+def demo(pi_paula):
+    project, _created = load_demo(owner_username="pi_paula")
+    project.surveys_enabled = True
+    project.save(update_fields=["surveys_enabled"])
+    return project
+
+
+@pytest.fixture
+def qol_survey(demo, paula_context):
+    return survey_enable(
+        context=paula_context, project=demo, form_name="quality_of_life", title="QOL"
+    )
+
+
+@pytest.fixture
+def system_context():
+    return AuditContext.system()
