@@ -34,6 +34,9 @@ class Project(models.Model):
     )
     is_longitudinal = models.BooleanField(_("longitudinal"), default=False)
     surveys_enabled = models.BooleanField(_("surveys enabled"), default=False)
+    survey_ip_recorded = models.BooleanField(
+        _("record the IP address of survey respondents"), default=False
+    )
     record_autonumbering = models.BooleanField(_("record auto-numbering"), default=True)
     custom_record_label = models.CharField(_("custom record label"), max_length=200, blank=True)
     # REDCap asks for a reason only in production; drafts in development change freely.
