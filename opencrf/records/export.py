@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -72,6 +72,56 @@ class ExportOptions:
     decimal_comma: bool = False  # decimalCharacter=",": numbers and calculations with a comma
 
 
+class ColumnExtension(Protocol):
+    """Columns an app above records adds to flat exports (surveys: `redcap_survey_identifier`
+    and `<form>_timestamp`). Records may not import those apps (DESIGN §3): they register a
+    factory with `column_extension_register`; the caller of `export_layout` asks
+    `column_extension` for one and puts it in `Layout.extension`."""
+
+    def positions(self, header: Sequence[str]) -> list[tuple[int, str, str]]:
+        """(index in the header without the added columns, name, label header) of each
+        added column, indexes ascending."""
+        ...
+
+    def load(self, record_pks: Sequence[int]) -> None:
+        """Read what a chunk of records' cells need, in a few queries."""
+        ...
+
+    def cells(
+        self, record: StoredRecord, event: Event, repeat_form: str, instance: int | None
+    ) -> list[str]:
+        """The added cells of one row, in `positions` order."""
+        ...
+
+
+ColumnExtensionFactory = Callable[[Project, ProjectDesign, "Layout"], "ColumnExtension | None"]
+_EXTENSIONS: dict[str, ColumnExtensionFactory] = {}
+
+
+def column_extension_register(name: str, factory: ColumnExtensionFactory) -> None:
+    _EXTENSIONS[name] = factory
+
+
+def column_extension(
+    name: str, project: Project, design: ProjectDesign, layout: Layout
+) -> ColumnExtension | None:
+    """The registered extension's columns for this layout; None when it adds none."""
+    factory = _EXTENSIONS.get(name)
+    return None if factory is None else factory(project, design, layout)
+
+
+def _spliced(base: list[Any], added: Sequence[tuple[int, Any]]) -> list[Any]:
+    """`base` with each (index, value) of `added` (indexes ascending) put before that index."""
+    out: list[Any] = []
+    start = 0
+    for position, value in added:
+        out += base[start:position]
+        out.append(value)
+        start = position
+    out += base[start:]
+    return out
+
+
 @dataclass
 class Layout:
     """The columns of one export, in REDCap's order."""
@@ -82,9 +132,18 @@ class Layout:
     repeating: bool
     groups: bool
     data: list[Column] = field(default_factory=list)
+    extension: ColumnExtension | None = None  # columns an app above records adds
 
     @property
     def header(self) -> list[str]:
+        base = self.base_header
+        if self.extension is None:
+            return base
+        return _spliced(base, [(at, name) for at, name, _l in self.extension.positions(base)])
+
+    @property
+    def base_header(self) -> list[str]:
+        """The header without the columns of `extension`."""
         names = [self.record_field] if self.with_record_id else []
         if self.longitudinal:
             names.append(EVENT_COLUMN)
@@ -115,6 +174,9 @@ class Layout:
                 names.append(f"{labels[column.row.field_name]} (choice={choice})")
             else:
                 names.append(labels[column.row.field_name])
+        if self.extension is not None:
+            added = self.extension.positions(self.base_header)
+            return _spliced(names, [(at, label) for at, _n, label in added])
         return names
 
 
@@ -366,6 +428,7 @@ class _RowWriter:
         self.decimal_columns = {c.name for c in layout.data if c.row and _is_decimal(c.row)}
         self.segments = self._segments()
         self._plans: dict[tuple[int, str, bool], _Plan] = {}
+        self._extension_at: list[int] | None = None
         self._shapes = [self._shape(event) for event in design.events]
         self._statuses = {code: self._status_text(str(code)) for code in (0, 1, 2)}
         # One moment for the whole export: `today` and `now` in filter logic mean when it
@@ -421,7 +484,11 @@ class _RowWriter:
         return CELLS if self.options.labels and column.row.field_type in labelled else PLAIN
 
     def load_files(self, groups: Iterable[list[StoredForm]]) -> None:
-        """The names of the files this chunk's rows refer to, in one query."""
+        """The names of the files this chunk's rows refer to, in one query (and what an
+        extension's cells need)."""
+        if self.layout.extension is not None:
+            groups = list(groups)
+            self.layout.extension.load(sorted({f.record_id for forms in groups for f in forms}))
         if not self.file_columns:
             return
         ids = {
@@ -573,7 +640,25 @@ class _RowWriter:
                 row.append(self._status(form) if status is None else status)
             else:
                 row += [self._cell(column, form) for column in segment.columns]
+        if layout.extension is not None:
+            return self._extended(row, record, event, repeat_form, instance)
         return row
+
+    def _extended(
+        self,
+        row: list[Any],
+        record: StoredRecord,
+        event: Event,
+        repeat_form: str,
+        instance: int | None,
+    ) -> list[Any]:
+        extension = self.layout.extension
+        assert extension is not None
+        if self._extension_at is None:
+            added = extension.positions(self.layout.base_header)
+            self._extension_at = [at for at, _n, _l in added]
+        cells = extension.cells(record, event, repeat_form, instance)
+        return _spliced(row, list(zip(self._extension_at, cells, strict=True)))
 
     def _status(self, form: StoredForm | None) -> str:
         if form is None:
