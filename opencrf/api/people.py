@@ -46,7 +46,7 @@ FLAGS: tuple[tuple[str, str | None], ...] = (
     ("data_access_groups", "data_access_groups"),
     ("reports", "reports"),
     ("stats_and_charts", None),
-    ("manage_survey_participants", None),
+    ("manage_survey_participants", "survey_participants"),
     ("calendar", None),
     ("data_import_tool", "data_import"),
     ("data_comparison_tool", None),

@@ -22,6 +22,7 @@ ROLE_FLAGS = {
     "user_rights": ("user_rights",),
     "data_access_groups": ("data_access_groups",),
     "reports": ("reports",),
+    "survey_participants": ("participants",),
     "data_import": ("data_import_tool",),
     "api_export": ("api_export",),
     "api_import": ("api_import",),

@@ -83,6 +83,7 @@ RIGHT_FLAGS = (
     "user_rights",
     "data_access_groups",
     "reports",
+    "survey_participants",
     "data_import",
     "api_export",
     "api_import",
@@ -107,6 +108,7 @@ class RightsFields(models.Model):
     user_rights = models.BooleanField(_("user rights"), default=False)
     data_access_groups = models.BooleanField(_("data access groups"), default=False)
     reports = models.BooleanField(_("reports and report builder"), default=False)
+    survey_participants = models.BooleanField(_("manage survey participants"), default=False)
     data_import = models.BooleanField(_("data import tool"), default=False)
     api_export = models.BooleanField(_("API export"), default=False)
     api_import = models.BooleanField(_("API import/update"), default=False)

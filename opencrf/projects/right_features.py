@@ -16,6 +16,7 @@ FEATURES: dict[str, bool] = {
     "user_rights": True,  # these pages
     "data_access_groups": True,  # the groups page
     "reports": True,  # saved reports and the report builder (exports)
+    "survey_participants": True,  # survey distribution tools and participant lists (surveys)
     "data_import": True,  # the Data Import Tool page (records/views/import_tool.py)
     "api_export": True,  # the API
     "api_import": True,  # the API
@@ -25,7 +26,7 @@ FEATURES: dict[str, bool] = {
     "lock_unlock": False,  # record locking and e-signatures
     "logging": True,  # the logging page
     "data_quality": False,  # data quality rules
-    FormRight.SURVEY_EDIT: False,  # surveys: no survey responses to edit
+    FormRight.SURVEY_EDIT: True,  # completed survey responses are read-only without it
 }
 
 

@@ -28,6 +28,7 @@ class Rights:
     user_rights: bool = False
     data_access_groups: bool = False
     reports: bool = False
+    survey_participants: bool = False
     data_import: bool = False
     api_export: bool = False
     api_import: bool = False
@@ -77,6 +78,10 @@ class Rights:
 
     def can_edit_form(self, form_name: str) -> bool:
         return self.form(form_name) in EDITABLE
+
+    def can_edit_survey_responses(self, form_name: str) -> bool:
+        """REDCap's "edit survey responses": a completed response stays read-only without it."""
+        return self.is_admin or self.form(form_name) == FormRight.SURVEY_EDIT
 
     def flags(self) -> dict[str, bool]:
         return {name: getattr(self, name) for name in RIGHT_FLAGS}

@@ -20,6 +20,7 @@ MISSING_RIGHT: dict[str, Callable[[], str]] = {
     "user_rights": lambda: _("You do not have user rights in this project."),
     "data_access_groups": lambda: _("You do not have data access group rights in this project."),
     "logging": lambda: _("You do not have the logging right in this project."),
+    "survey_participants": lambda: _("You may not manage survey participants in this project."),
     "record_create": lambda: _("You may not create records in this project."),
     "record_rename": lambda: _("You may not rename records in this project."),
     "record_delete": lambda: _("You may not delete records in this project."),

@@ -1,6 +1,6 @@
 """The rights pages offer a right only once its feature exists; the model keeps them all.
 
-Locking and e-signatures, data quality and survey responses do not exist yet: their rights are
+Locking and e-signatures and data quality do not exist yet: their rights are
 not offered, are not listed in a member's summary, and saving the page keeps whatever a member
 held (from REDCap, by the API or Project XML). The Data Import Tool exists, so its right is.
 """
@@ -39,7 +39,12 @@ def member_url(project, member):
 def test_every_right_has_a_row_in_the_one_table_of_features():
     assert set(RIGHT_FLAGS) <= set(FEATURES)
     assert offered_flags() == [name for name in RIGHT_FLAGS if name not in MISSING]
-    assert [value for value, _label in form_right_choices("edit")] == ["none", "read", "edit"]
+    assert [value for value, _label in form_right_choices("edit")] == [
+        "none",
+        "read",
+        "edit",
+        "survey_edit",
+    ]
 
 
 def test_the_member_page_offers_only_rights_whose_feature_exists(
@@ -55,8 +60,7 @@ def test_the_member_page_offers_only_rights_whose_feature_exists(
         assert f'name="{name}"' not in html
     for name in offered_flags():
         assert f'name="{name}"' in html
-    assert 'value="survey_edit"' not in html
-    assert "edit survey responses" not in html
+    assert '<option value="survey_edit">View &amp; edit, and edit survey responses</option>' in html
 
 
 def test_saving_the_page_keeps_the_rights_it_does_not_offer(
