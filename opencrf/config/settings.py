@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Participants' pages (/surveys/) are anonymous: the account rules below leave them alone.
+    "opencrf.surveys.middleware.SurveyIsolationMiddleware",
     "opencrf.accounts.middleware.UserLanguageMiddleware",
     # Before the account rules below: an expired session leaves a message for the login page.
     "django.contrib.messages.middleware.MessageMiddleware",

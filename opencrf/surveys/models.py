@@ -274,3 +274,19 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"consent {self.pk} of record {self.record_id}"
+
+
+class QueueLink(models.Model):
+    """The link to a record's survey queue (REDCap's survey queue link): one random token per
+    record, made when first asked for."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    record = models.OneToOneField(Record, on_delete=models.CASCADE, related_name="survey_queue")
+    token = models.CharField(max_length=TOKEN_LENGTH + 7, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("survey queue link")
+
+    def __str__(self) -> str:
+        return f"survey queue of record {self.record_id}"

@@ -1,0 +1,416 @@
+"""A participant answering a survey: its pages, its rules, and saving what they answer.
+
+Every write of study data goes through `records.services` with the response's
+`respondent_context`, and only to the one form instance the response names: the record, event
+and instance come from the response, never from what was posted. A page is saved when the
+participant leaves it (Next, Previous, Save and return later), with form status 0; the final
+submit saves with status 2, as REDCap marks a completed survey.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from opencrf.audit.services import AuditContext
+from opencrf.core.errors import InvalidInput
+from opencrf.dictionary.columns import FieldRow
+from opencrf.dictionary.design import ProjectDesign, design_of
+from opencrf.dictionary.form_logic import RecordData
+from opencrf.dictionary.rendering import field_view, parse_action_tags
+from opencrf.logic import LogicError, Session, parse_shared
+from opencrf.projects.models import Event
+from opencrf.records import services as record_services
+from opencrf.records.errors import ValueProblem
+from opencrf.records.models import FormData, FormStatus, Record
+from opencrf.records.selectors import record_arm_ids
+from opencrf.surveys.codes import new_token
+from opencrf.surveys.models import QueueLink, Survey, SurveyResponse
+from opencrf.surveys.services import _retry_unique, response_link
+
+# The audit trail's reason for a participant's change to their own answers (production
+# projects that require a reason would otherwise refuse the second page of a survey).
+RESPONDENT_REASON = "Survey response"
+# Field types a survey page does not draw: the record id (made by the study), files (not
+# taken from participants yet) and @HIDDEN-SURVEY fields.
+_NOT_ON_SURVEYS = frozenset({"file"})
+
+
+class SurveyClosed(InvalidInput):
+    """The survey or this response no longer takes answers; `message` says why."""
+
+
+@dataclass(frozen=True)
+class RequiredMissing(Exception):
+    """Required fields were left blank; nothing was saved."""
+
+    problems: tuple[ValueProblem, ...]
+
+
+# ---------------------------------------------------------------- pages
+
+
+def survey_rows(survey: Survey, design: ProjectDesign | None = None) -> list[FieldRow]:
+    """The rows a participant answers, numbered as the survey says (auto, custom or none)."""
+    design = design or design_of(survey.project)
+    record_field = design.record_id_field
+    rows = [
+        row
+        for row in design.form_rows(survey.form_name)
+        if row.field_name != record_field
+        and row.field_type not in _NOT_ON_SURVEYS
+        and "@HIDDEN-SURVEY" not in parse_action_tags(row.field_annotation)
+    ]
+    numbered: list[FieldRow] = []
+    number = 0
+    for row in rows:
+        if survey.numbering == Survey.Numbering.AUTO:
+            if row.field_type == "descriptive":
+                label = ""
+            else:
+                number += 1
+                label = f"{number})"
+        elif survey.numbering == Survey.Numbering.CUSTOM:
+            label = row.question_number
+        else:
+            label = ""
+        numbered.append(dataclasses.replace(row, question_number=label))
+    return numbered
+
+
+def survey_pages(survey: Survey, rows: Sequence[FieldRow]) -> list[list[FieldRow]]:
+    """The rows of each page: all on one page, or a new page at each section header."""
+    if survey.paging != Survey.Paging.SECTIONS:
+        return [list(rows)]
+    pages: list[list[FieldRow]] = []
+    for row in rows:
+        if not pages or (row.section_header and pages[-1]):
+            pages.append([])
+        pages[-1].append(row)
+    return pages or [[]]
+
+
+def posted_values(rows: Sequence[FieldRow], post: Mapping[str, str]) -> dict[str, str]:
+    """The page's answers as posted: only this page's own inputs (unticked boxes are "0");
+    anything else in the POST (a record id, an event, other forms' fields) is ignored."""
+    values: dict[str, str] = {}
+    for row in rows:
+        view = field_view(row)
+        if view.input_kind in {"calc", "descriptive", "file", "record_id"} or view.readonly:
+            continue
+        if view.input_kind == "checkbox":
+            values.update({c: "1" if post.get(c) else "0" for c in view.checkbox_columns})
+        else:
+            values[row.field_name] = str(post.get(row.field_name, ""))
+    return values
+
+
+# ---------------------------------------------------------------- rules
+
+
+def completed_count(survey: Survey) -> int:
+    return SurveyResponse.objects.filter(
+        survey=survey, status=SurveyResponse.Status.COMPLETED
+    ).count()
+
+
+def survey_refusal(survey: Survey, *, now: datetime | None = None) -> str:
+    """Why the survey takes no new answers at all; "" when it does."""
+    now = now or timezone.now()
+    if not survey.active:
+        return _("This survey is not accepting responses at the moment.")
+    if survey.expires_at is not None and now >= survey.expires_at:
+        return _("This survey has closed.")
+    if survey.response_limit is not None and completed_count(survey) >= survey.response_limit:
+        return survey.response_limit_message or _(
+            "This survey has reached its limit of responses and is now closed."
+        )
+    return ""
+
+
+def response_refusal(response: SurveyResponse, *, now: datetime | None = None) -> str:
+    """Why this response cannot be opened; "" when it can (REDCap's rules for links)."""
+    now = now or timezone.now()
+    survey = response.survey
+    completed = response.status == SurveyResponse.Status.COMPLETED
+    if completed and not survey.edit_completed:
+        return _("Thank you. You have already completed this survey.")
+    if response.link_expires_at is not None and now >= response.link_expires_at:
+        return _("The time allowed for answering this survey has run out.")
+    if not survey.active:
+        return _("This survey is not accepting responses at the moment.")
+    if survey.expires_at is not None and now >= survey.expires_at:
+        return _("This survey has closed.")
+    if (
+        not completed
+        and survey.response_limit is not None
+        and completed_count(survey) >= survey.response_limit
+    ):
+        return survey.response_limit_message or _(
+            "This survey has reached its limit of responses and is now closed."
+        )
+    return ""
+
+
+def public_refusal(survey: Survey) -> str:
+    """Why the survey's public link cannot start a response; "" when it can."""
+    if not survey.project.record_autonumbering:
+        return _(
+            "This survey cannot be started from its public link, because the study does not "
+            "number its records automatically. Please use the link you were sent."
+        )
+    return survey_refusal(survey)
+
+
+def public_event(survey: Survey) -> Event | None:
+    """The event a public link's responses are at: the first event (REDCap: the public link
+    is the first instrument's at the first event); None when the survey has no public link."""
+    design = design_of(survey.project)
+    if not design.instruments or design.instruments[0].name != survey.form_name:
+        return None
+    if not design.events:
+        return None
+    first = design.events[0]
+    return first if design.has_form(survey.project, first, survey.form_name) else None
+
+
+# ---------------------------------------------------------------- saving
+
+
+def _locked(response: SurveyResponse) -> SurveyResponse:
+    return (
+        SurveyResponse.objects.select_for_update(of=("self",))
+        .select_related("survey", "project", "event", "record")
+        .get(pk=response.pk)
+    )
+
+
+def _write(
+    response: SurveyResponse, context: AuditContext, values: Mapping[str, str], status: int
+) -> record_services.SaveResult:
+    survey = response.survey
+    if response.record is None:
+        record, result = record_services.record_create_with_form(
+            context=context,
+            project=response.project,
+            record_id=None,
+            arm=response.event.arm,
+            event=response.event,
+            form_name=survey.form_name,
+            values=values,
+            status=status,
+        )
+        response.record = record
+        return result
+    return record_services.form_save(
+        context=context,
+        record=response.record,
+        event=response.event,
+        form_name=survey.form_name,
+        instance=response.instance,
+        values=values,
+        status=status,
+        base_version=None,
+        reason=RESPONDENT_REASON,
+    )
+
+
+def answers_save(
+    response: SurveyResponse,
+    *,
+    context: AuditContext,
+    values: Mapping[str, str],
+    page: int,
+    required: Sequence[str] = (),
+    complete: bool = False,
+    address: str = "",
+) -> SurveyResponse:
+    """Save one page's answers to the response's own form instance.
+
+    `required` names the fields whose blank answer refuses the save (RequiredMissing; the
+    fields the participant was shown, as the save's branching logic decides); `complete`
+    marks the form complete (status 2) and the response completed. Raises SurveyClosed when
+    the response may no longer be answered, InvalidValues for refused values: then nothing
+    is written, record included.
+    """
+    with transaction.atomic():
+        locked = _locked(response)
+        refusal = response_refusal(locked)
+        if refusal:
+            raise SurveyClosed(refusal)
+        was_completed = locked.status == SurveyResponse.Status.COMPLETED
+        status = FormStatus.COMPLETE if complete or was_completed else FormStatus.INCOMPLETE
+        result = _write(locked, context, values, int(status))
+        wanted = set(required)
+        missing = tuple(w for w in result.warnings if w.rule == "required" and w.field in wanted)
+        if missing:
+            raise RequiredMissing(missing)
+        now = timezone.now()
+        locked.started_at = locked.started_at or now
+        locked.page = max(1, min(page, 32767))
+        if complete or was_completed:
+            locked.status = SurveyResponse.Status.COMPLETED
+            locked.completed_at = locked.completed_at if was_completed else now
+        else:
+            locked.status = SurveyResponse.Status.PARTIAL
+        if locked.project.survey_ip_recorded and address:
+            locked.ip_address = address
+        locked.save()
+    return locked
+
+
+def response_complete(response: SurveyResponse, *, context: AuditContext) -> SurveyResponse:
+    """Mark the response completed and its form complete (status 2): the end of a survey,
+    called by the final submit, or by the e-consent page once the participant confirms."""
+    with transaction.atomic():
+        locked = _locked(response)
+        if locked.status == SurveyResponse.Status.COMPLETED and not locked.survey.edit_completed:
+            raise SurveyClosed(_("Thank you. You have already completed this survey."))
+        _write(locked, context, {}, int(FormStatus.COMPLETE))
+        now = timezone.now()
+        locked.started_at = locked.started_at or now
+        if locked.status != SurveyResponse.Status.COMPLETED:
+            locked.completed_at = now
+        locked.status = SurveyResponse.Status.COMPLETED
+        locked.save()
+    return locked
+
+
+def missing_required(
+    rows: Sequence[FieldRow], problems: Sequence[ValueProblem]
+) -> list[ValueProblem]:
+    names = {row.field_name for row in rows}
+    return [p for p in problems if p.rule == "required" and p.field in names]
+
+
+# ---------------------------------------------------------------- after a survey
+
+
+def next_survey(response: SurveyResponse) -> SurveyResponse | None:
+    """Auto-continue: the link of the next instrument at the same event that is a survey,
+    when the participant has not completed it yet."""
+    if response.record is None:
+        return None
+    project = response.project
+    design = design_of(project)
+    names = [instrument.name for instrument in design.instruments]
+    if response.survey.form_name not in names:
+        return None
+    later = names[names.index(response.survey.form_name) + 1 :]
+    surveys = {s.form_name: s for s in Survey.objects.filter(project=project, form_name__in=later)}
+    for name in later:
+        survey = surveys.get(name)
+        if survey is None or not design.has_form(project, response.event, name):
+            continue
+        link = response_link(survey=survey, record=response.record, event=response.event)
+        if link.status != SurveyResponse.Status.COMPLETED and not response_refusal(link):
+            return link
+    return None
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One survey of a record's survey queue."""
+
+    survey: Survey
+    event: Event
+    response: SurveyResponse
+    show_event: bool
+
+    @property
+    def completed(self) -> bool:
+        return self.response.status == SurveyResponse.Status.COMPLETED
+
+
+def queue_link(record: Record) -> QueueLink:
+    """The record's survey queue link, made when first asked for."""
+    found = QueueLink.objects.filter(record=record).first()
+    if found is not None:
+        return found
+    return _retry_unique(
+        lambda: QueueLink.objects.get_or_create(
+            record=record, defaults={"project_id": record.project_id, "token": new_token()}
+        )[0]
+    )
+
+
+def queue_enabled(project_id: int) -> bool:
+    return Survey.objects.filter(project_id=project_id, queue_enabled=True).exists()
+
+
+def _record_values(record: Record) -> dict[tuple[int, int], dict[str, str]]:
+    """The record's values (form statuses included) by (event id, instance)."""
+    by_event: dict[tuple[int, int], dict[str, str]] = {}
+    for form in FormData.objects.filter(record=record):
+        values = by_event.setdefault((form.event_id, form.instance), {})
+        values.update(form.values)
+        values[f"{form.form_name}_complete"] = str(form.status)
+    return by_event
+
+
+def _logic_true(
+    logic: str, record: Record, event: Event, values: Mapping[str, str], data: RecordData
+) -> bool:
+    try:
+        ast = parse_shared(logic)
+        context = {"record": record.record_id, "event": event.unique_name, "data": data}
+        return bool(Session(values, context).evaluate(ast, "logic"))
+    except LogicError:
+        return False
+
+
+def survey_queue(record: Record) -> list[QueueEntry]:
+    """The surveys now due for the record (REDCap's survey queue): those in the queue whose
+    survey to follow is completed (at the same event) and whose logic is true."""
+    project = record.project
+    design = design_of(project)
+    queued = list(Survey.objects.filter(project=project, queue_enabled=True, active=True))
+    if not queued:
+        return []
+    arm_ids = record_arm_ids(record)
+    events = [event for event in design.events if event.arm_id in arm_ids]
+    by_event = _record_values(record)
+    data: RecordData = {}
+    names = {event.pk: event.unique_name for event in design.events}
+    for (event_id, instance), values in by_event.items():
+        if event_id in names:
+            data.setdefault(names[event_id], {})[str(instance)] = values
+    completed = set(
+        SurveyResponse.objects.filter(
+            record=record, status=SurveyResponse.Status.COMPLETED
+        ).values_list("survey__form_name", "event_id")
+    )
+    order = {instrument.name: i for i, instrument in enumerate(design.instruments)}
+    entries: list[QueueEntry] = []
+    for event in events:
+        for survey in sorted(queued, key=lambda s: order.get(s.form_name, 0)):
+            if not design.has_form(project, event, survey.form_name):
+                continue
+            if survey.queue_after and (survey.queue_after, event.pk) not in completed:
+                continue
+            values = by_event.get((event.pk, 1), {})
+            if survey.queue_logic.strip() and not _logic_true(
+                survey.queue_logic, record, event, values, data
+            ):
+                continue
+            if not survey.queue_after and not survey.queue_logic.strip():
+                continue  # REDCap: a survey in the queue needs a condition to be due
+            link = response_link(survey=survey, record=record, event=event)
+            entries.append(QueueEntry(survey, event, link, project.is_longitudinal))
+    return entries
+
+
+def queue_start(entries: Sequence[QueueEntry]) -> SurveyResponse | None:
+    """The survey to start at once: the first due and unfinished one that auto-starts."""
+    for entry in entries:
+        if not entry.completed:
+            if entry.survey.queue_auto_start and not response_refusal(entry.response):
+                return entry.response
+            return None
+    return None
