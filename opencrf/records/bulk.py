@@ -45,6 +45,7 @@ from opencrf.projects.models import Arm, DataAccessGroup, Event, Project
 from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import MISSING_RIGHT, member_rights
 from opencrf.records.auditing import record_id_taken_message, record_target
+from opencrf.records.hooks import FormKey, form_saved
 from opencrf.records.models import (
     FormData,
     FormStatus,
@@ -318,6 +319,7 @@ class FormWriter:
         fields = ["values", "status", "version", "updated_by", "updated_at"]
         FormData.objects.bulk_update(changed, fields, batch_size=CHUNK)
         audit_events_create(context=self.context, project_id=self.project.pk, entries=entries)
+        form_saved(self.project, [FormKey(*key) for key in queued])
         return len(entries)
 
     def _stored(self, writes: Iterable[FormWrite]) -> dict[tuple[int, int, str, int], FormData]:
