@@ -120,6 +120,16 @@ def periodic_jobs() -> list[Periodic]:
             "opencrf.records.jobs.expire_import_staging",
         ),
         Periodic(
+            "survey_invitations_send",
+            every_minutes(1),
+            "opencrf.surveys.invitation_jobs.send_due_invitations",
+        ),
+        Periodic(
+            "survey_auto_invitations",
+            daily_at(time(0, 5)),
+            "opencrf.surveys.invitation_jobs.evaluate_automated_invitations",
+        ),
+        Periodic(
             "training_reset",
             daily_at(parse_clock(settings.OPENCRF_TRAINING_RESET_TIME)),
             "opencrf.ops.instance.training_reset_task",

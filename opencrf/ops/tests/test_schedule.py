@@ -73,6 +73,8 @@ def test_two_schedulers_enqueue_a_due_job_once(monkeypatch, settings):
         "audit_checkpoint",
         "suspend_inactive_users",
         "exports_expire",
+        "survey_invitations_send",
+        "survey_auto_invitations",
     ]
     assert second == []
     assert sorted(enqueued) == sorted(
@@ -84,6 +86,8 @@ def test_two_schedulers_enqueue_a_due_job_once(monkeypatch, settings):
             "audit_checkpoint",
             "suspend_inactive_users",
             "expire_exports",
+            "send_due_invitations",
+            "evaluate_automated_invitations",
         ]
     )
     # A scheduler proves nothing about the job runner beside it: it writes no heartbeat.

@@ -7,6 +7,7 @@ import pytest
 from opencrf.audit.services import AuditContext
 from opencrf.demo.loader import load_demo
 from opencrf.surveys.services import survey_enable
+from opencrf.testing.smtp import smtp  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
