@@ -123,9 +123,13 @@ def _form_flowables(page: FormPage, file_names: dict[str, str]) -> list[object]:
 
 
 def forms_pdf(
-    project_title: str, pages: Iterable[FormPage], file_names: dict[str, str] | None = None
+    project_title: str,
+    pages: Iterable[FormPage],
+    file_names: dict[str, str] | None = None,
+    appendix: Sequence[object] = (),
 ) -> bytes:
-    """The PDF of `pages`, one form after another, each on a new page."""
+    """The PDF of `pages`, one form after another, each on a new page; `appendix` (flowables,
+    such as an e-consent's signature block) follows the last form."""
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
@@ -141,5 +145,6 @@ def forms_pdf(
         if number:
             story.append(PageBreak())
         story.extend(_form_flowables(page, file_names or {}))
+    story.extend(appendix)
     document.build(story)
     return buffer.getvalue()
