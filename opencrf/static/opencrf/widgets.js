@@ -13,6 +13,8 @@
  * reads the `_mdy` / `_dmy` orders, so the adapter converts with STORED_ORDER.
  */
 
+import { initSignaturePads } from "./signature-pad.js";
+
 // ---------------------------------------------------------------- pure core
 
 /** The date order text inputs hold on this page (the server stores and shows ISO dates). */
@@ -496,6 +498,7 @@ export function initWidgets(root) {
   for (const select of root.querySelectorAll("select[data-autocomplete]")) {
     enhanceAutocomplete(select, texts);
   }
+  initSignaturePads(root);
 }
 
 if (typeof document !== "undefined") {
