@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.http.response import HttpResponseBase
 
 from opencrf.api import design as design_imports
-from opencrf.api import files, logs, pdf, people, projects, repository
+from opencrf.api import files, logs, pdf, people, projects, repository, surveys
 from opencrf.api import records as record_contents
 from opencrf.api import reports as report_contents
 from opencrf.api.calls import Call
@@ -209,7 +209,6 @@ def _not_enabled(message: str) -> Callable[[Call], HttpResponseBase]:
     return refuse
 
 
-SURVEYS_OFF = "Surveys have not been enabled in this project"
 HANDLERS: dict[str, Handler] = {
     "version": Handler(version, super_token=True),
     "project": Handler(projects.project, super_token=True),
@@ -234,10 +233,10 @@ HANDLERS: dict[str, Handler] = {
     "dag": Handler(people.dags),
     "userDagMapping": Handler(people.dag_mapping),
     "report": Handler(report_contents.report),
-    "surveyLink": Handler(_not_enabled(SURVEYS_OFF)),
-    "surveyQueueLink": Handler(_not_enabled(SURVEYS_OFF)),
-    "surveyAccessCode": Handler(_not_enabled(SURVEYS_OFF)),
-    "surveyReturnCode": Handler(_not_enabled(SURVEYS_OFF)),
-    "participantList": Handler(_not_enabled(SURVEYS_OFF)),
+    "surveyLink": Handler(surveys.survey_link),
+    "surveyQueueLink": Handler(surveys.survey_queue_link),
+    "surveyAccessCode": Handler(surveys.survey_access_code),
+    "surveyReturnCode": Handler(surveys.survey_return_code),
+    "participantList": Handler(surveys.participant_list),
     "randomization": Handler(_not_enabled("Randomization is not enabled in this project")),
 }

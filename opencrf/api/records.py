@@ -29,6 +29,7 @@ from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.logic import LogicSyntaxError, Node, parse_shared
 from opencrf.records.export import (
     ExportOptions,
+    column_extension,
     eav_header,
     eav_rows,
     export_layout,
@@ -50,6 +51,7 @@ from opencrf.records.services import (
     record_delete,
     record_rename,
 )
+from opencrf.surveys.export_fields import EXTENSION as SURVEY_FIELDS
 
 
 def record(call: Call) -> HttpResponseBase:
@@ -83,6 +85,8 @@ def export(call: Call) -> HttpResponseBase:
         groups=params.flag("exportDataAccessGroups") and call.rights.group_id is None,
         export_right=call.rights.export,
     )
+    if params.flag("exportSurveyFields"):  # with surveys enabled: identifier and timestamps
+        layout.extension = column_extension(SURVEY_FIELDS, project, design, layout)
     options = ExportOptions(
         labels=params.choice("rawOrLabel", ("raw", "label"), "raw") == "label",
         checkbox_labels=params.flag("exportCheckboxLabel"),

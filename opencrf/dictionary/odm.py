@@ -6,8 +6,10 @@ flat rows, and touches no database. `opencrf.records.project_xml` builds a proje
 Map of the file (spec §5) and where each part lands:
 
 - `GlobalVariables` → `ProjectSettings`, `RepeatSpec`s, `GroupSpec`s, `RoleSpec`s, and each
-  saved report's attributes (`redcap:Reports`, which `opencrf.exports.report_xml` acts on);
-  surveys, e-consent, PDF snapshots and unknown settings are ignored.
+  saved report's attributes (`redcap:Reports`, which `opencrf.exports.report_xml` acts on),
+  and each survey's and survey queue entry's (`redcap:Surveys`, `redcap:SurveysQueue`, with
+  ClinicalData's `<form>_timestamp` values: `opencrf.surveys.project_xml` acts on them);
+  e-consent, PDF snapshots and unknown settings are ignored.
 - `MetaDataVersion` → the record id field, `EventSpec`s (`StudyEventDef`, with their
   `FormRef`s as the form–event mapping) and the data dictionary: `FormDef` → `ItemGroupRef` →
   `ItemGroupDef` → `ItemRef` → `ItemDef` gives the fields in order.
@@ -155,6 +157,18 @@ class FileItem:
     content: bytes
 
 
+@dataclass(frozen=True)
+class SurveyTime:
+    """A `<form>_timestamp` of ClinicalData: when a survey response was completed, or
+    `[not completed]`; `opencrf.surveys.project_xml` makes the responses from them."""
+
+    record: str
+    event: str  # unique event name; "" in a classic project
+    form: str
+    instance: int
+    value: str
+
+
 @dataclass
 class ProjectXml:
     settings: ProjectSettings
@@ -166,6 +180,9 @@ class ProjectXml:
     groups: list[GroupSpec] = field(default_factory=list)
     roles: list[RoleSpec] = field(default_factory=list)
     reports: list[dict[str, str]] = field(default_factory=list)
+    surveys: list[dict[str, str]] = field(default_factory=list)  # `redcap:Surveys` attributes
+    survey_queue: list[dict[str, str]] = field(default_factory=list)  # `redcap:SurveysQueue`
+    survey_times: list[SurveyTime] = field(default_factory=list)
     rows: list[dict[str, str]] = field(default_factory=list)
     files: list[FileItem] = field(default_factory=list)
 
@@ -206,6 +223,8 @@ def project_xml_read(data: bytes) -> ProjectXml:
         ]
         result.roles = [_role(element) for element in globals_.iter(rc("UserRoles"))]
         result.reports = [dict(element.attrib) for element in globals_.iter(rc("Reports"))]
+        result.surveys = [dict(element.attrib) for element in globals_.iter(rc("Surveys"))]
+        result.survey_queue = [dict(e.attrib) for e in globals_.iter(rc("SurveysQueue"))]
     for clinical in root.iter(odm("ClinicalData")):
         _ClinicalReader(result).read(clinical)
     return result
@@ -568,6 +587,8 @@ class _ClinicalReader:
         if item.tag not in (odm("ItemData"), odm("ItemDataBase64Binary")):
             return
         column, form = self._column(oid, record)
+        if oid in self.timestamps and item.get("Value"):
+            self._survey_time(record, event, event_instance, form_instance, oid, item)
         if column is None:
             self._row(record, event, "", event_instance)  # a record may hold only its id
             return
@@ -601,6 +622,23 @@ class _ClinicalReader:
             _("Project XML: record %(record)s has data for the unknown field %(oid)s.")
             % {"record": record, "oid": oid}
         )
+
+    def _survey_time(
+        self,
+        record: str,
+        event: str,
+        event_instance: int | None,
+        form_instance: int,
+        oid: str,
+        item: Element,
+    ) -> None:
+        form = oid.removesuffix("_timestamp")
+        if (event or CLASSIC_EVENT, form) in self.repeating_forms:
+            instance = form_instance
+        else:
+            instance = event_instance or 1
+        time = SurveyTime(record, event, form, instance, item.get("Value", ""))
+        self.project.survey_times.append(time)
 
     def _row(
         self, record: str, event: str, repeat_form: str, instance: int | None
