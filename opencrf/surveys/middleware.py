@@ -19,9 +19,11 @@ class SurveyIsolationMiddleware:
     Placed right after authentication: the account rules after it (session limits,
     two-factor, password change, terms, last activity) then leave these pages alone, and no
     view here can act as the staff member whose browser it is. Every answer gets
-    `Cache-Control: no-store` and `Referrer-Policy: no-referrer` (links carry tokens), and a
-    refusal made outside the survey views (maintenance mode's 503, a CSRF failure's 403) is
-    shown as a survey page, without the staff site's navigation.
+    `Cache-Control: no-store` and `Referrer-Policy: same-origin` (links carry tokens: no other
+    site sees them; "no-referrer" would make browsers send `Origin: null` with every form,
+    which Django's CSRF check refuses), and a refusal made outside the survey views
+    (maintenance mode's 503, a CSRF failure's 403) is shown as a survey page, without the
+    staff site's navigation.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -35,7 +37,7 @@ class SurveyIsolationMiddleware:
         if response.status_code in {403, 503} and not getattr(response, "survey_page", False):
             response = _refusal(request, response.status_code)
         response["Cache-Control"] = "no-store"
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 

@@ -67,7 +67,7 @@ def test_the_survey_page_shows_the_questions_without_the_staff_site(client, link
     assert 'name="record_id"' not in html
     assert "/projects/" not in html and "/accounts/" not in html and "navbar" not in html
     assert page["Cache-Control"] == "no-store"
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
     assert "script-src 'self'" in page["Content-Security-Policy"]
     assert " style=" not in html and "<script>" not in html
 
