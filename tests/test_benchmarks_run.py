@@ -33,6 +33,7 @@ RUNS = [
         "first full evaluation (initFormLogic",
     ),
     ("bench_import_tool.py", ["--rows", "50", "--fields", "20"], "import-tool preview of"),
+    ("bench_invitations.py", ["--count", "10", "--batch", "4"], "received by the SMTP server: 10"),
     ("bench_load.py", ["--users", "2", "--duration", "2"], "lost updates"),
     ("bench_logic.py", ["--fields", "20", "--runs", "1"], "first run (parses every expression)"),
     ("bench_preview.py", ["--fields", "20", "--runs", "1"], "render template only"),
