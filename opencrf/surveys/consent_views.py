@@ -46,7 +46,7 @@ def _message(
 ) -> HttpResponse:
     answer = render(
         request,
-        "surveys/consent/message.html",
+        "surveys/public/message.html",
         {"title": title, "message": text, "language": language},
         status=status,
     )

@@ -142,7 +142,8 @@ def consent_snapshot(response: SurveyResponse) -> ConsentSnapshot:
     survey = response.survey
     assert response.record is not None
     name_row, signature_row = consent_fields(survey)
-    rows = design_of(survey.project).form_rows(survey.form_name)
+    design = design_of(survey.project)
+    rows = design.form_rows(survey.form_name)
     form = form_data(response.record, response.event, survey.form_name, response.instance)
     values = dict(form.values) if form is not None else {}
     return ConsentSnapshot(
@@ -153,15 +154,23 @@ def consent_snapshot(response: SurveyResponse) -> ConsentSnapshot:
         version=form.version if form is not None else 0,
         name=values.get(name_row.field_name, "") if name_row is not None else "",
         has_signature=signature_row is not None and bool(values.get(signature_row.field_name)),
-        answers=answers(rows, values),
+        answers=answers(rows, values, _asked_on_the_page(survey, design.record_id_field)),
     )
 
 
-def answers(rows: Sequence[FieldRow], values: dict[str, str]) -> list[Answer]:
-    """Each field's label and its answer as text (choice labels, not codes)."""
+def _asked_on_the_page(survey: Survey, record_id_field: str) -> frozenset[str]:
+    """Fields the consent page does not list as answers: the record id, and the name and
+    signature it asks for itself."""
+    return frozenset({record_id_field, survey.econsent_name_field, survey.econsent_signature_field})
+
+
+def answers(
+    rows: Sequence[FieldRow], values: dict[str, str], skip: frozenset[str] = frozenset()
+) -> list[Answer]:
+    """Each field's label and its answer as text (choice labels, not codes), but `skip`."""
     shown = []
     for row in rows:
-        if row.field_type in {"record_id"} or row.field_name == rows[0].field_name:
+        if row.field_name in skip:
             continue
         shown.append(
             Answer(
@@ -186,7 +195,8 @@ def _answer_text(row: FieldRow, values: dict[str, str]) -> str:
         labels = {c.code: c.label for c in parse_choices(row.select_choices_or_calculations)}
         return labels.get(value, value)
     if row.field_type in BOOLEAN_LABELS:
-        return BOOLEAN_LABELS[row.field_type].get(value, value)
+        label = BOOLEAN_LABELS[row.field_type].get(value)
+        return _(label) if label else value
     if row.field_type == "file":
         return _("(file attached)") if value else ""
     return value
@@ -214,10 +224,12 @@ def consent_pdf(
         )
         if part
     )
+    record_id_field = design_of(survey.project).record_id_field
+    shown = values if values is not None else snapshot.values
     page = FormPage(
         title=snapshot.title,
         rows=snapshot.rows,
-        values=values if values is not None else snapshot.values,
+        values={**shown, record_id_field: response.record.record_id},
         caption=caption,
     )
     names = {survey.econsent_signature_field: "signature.png"} if signature_png else {}

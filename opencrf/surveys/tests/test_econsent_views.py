@@ -62,6 +62,7 @@ def test_the_consent_page_shows_the_answers_the_pdf_link_and_the_signature_pad(c
     html = page.content.decode()
     assert "参加に同意しますか / Do you agree to take part?" in html
     assert "メール / E-mail" in html  # the chosen label, not its code
+    assert "<dt>署名 / Signature</dt>" not in html  # asked below, not listed as an answer
     assert 'value="山田 花子"' in html  # the name answered in the survey
     assert reverse("surveys_public:consent_pdf", args=[response.token]) in html
     assert 'name="signature" accept="image/png" data-signature' in html
@@ -142,8 +143,13 @@ def test_html_in_the_name_and_answers_is_inert_on_the_page(client, survey, paula
 
 
 def test_the_consent_page_speaks_the_surveys_language(client, survey, response):
-    assert "Your full name" in client.get(consent_url(response) + "?lang=en").content.decode()
-    assert "氏名" in client.get(consent_url(response) + "?lang=ja").content.decode()
+    english = client.get(consent_url(response) + "?lang=en")
+    assert english["Content-Language"] == "en"
+    assert '<html lang="en">' in english.content.decode()
+    assert "Your full name" in english.content.decode()
+    default = client.get(consent_url(response))
+    assert default["Content-Language"] == "ja"  # the survey's language
+    assert client.get(consent_url(response) + "?lang=xx")["Content-Language"] == "ja"
 
 
 # ---------------------------------------------------------------- staff
