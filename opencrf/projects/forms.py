@@ -45,6 +45,16 @@ class ProjectSettingsForm(StyledForm):
         help_text=_("Applies only while the project is in production."),
         required=False,
     )
+    surveys_enabled = forms.BooleanField(
+        label=_("Use surveys in this project"),
+        help_text=_("Lets instruments be surveys that participants answer themselves."),
+        required=False,
+    )
+    survey_ip_recorded = forms.BooleanField(
+        label=_("Record the IP address of survey respondents"),
+        help_text=_("Off by default: an IP address can identify a participant."),
+        required=False,
+    )
 
 
 class ArmForm(StyledForm):

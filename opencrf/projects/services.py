@@ -34,6 +34,7 @@ SETTINGS_FIELDS = (
     "notes",
     "is_longitudinal",
     "surveys_enabled",
+    "survey_ip_recorded",
     "record_autonumbering",
     "custom_record_label",
     "require_change_reason",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -20,6 +21,7 @@ from opencrf.records.models import Record
 from opencrf.records.services import acting_rights
 from opencrf.surveys.codes import new_access_code, new_return_code, new_token
 from opencrf.surveys.models import Survey, SurveyResponse
+from opencrf.surveys.settings_check import SurveySettingsInvalid, settings_problems
 
 T = TypeVar("T")
 SETTINGS = frozenset(
@@ -65,6 +67,7 @@ def survey_enable(
     title = settings.pop("title", "") or next(
         i.label for i in design_of(project).instruments if i.name == form_name
     )
+    _check_settings(project, form_name, {"title": title, **settings})
     survey = _retry_unique(
         lambda: Survey.objects.create(
             project=project, form_name=form_name, title=title, public_token=new_token(), **settings
@@ -83,6 +86,8 @@ def survey_update(*, context: AuditContext, survey: Survey, **changes: Any) -> S
     unknown = set(changes) - SETTINGS
     if unknown:
         raise InvalidInput(_("Unknown survey settings: %(names)s.") % {"names": sorted(unknown)})
+    merged = {name: getattr(survey, name) for name in SETTINGS if name != "logo"}
+    _check_settings(survey.project, survey.form_name, {**merged, **changes})
     changed = {}
     for name, value in changes.items():
         old = getattr(survey, name)
@@ -90,7 +95,12 @@ def survey_update(*, context: AuditContext, survey: Survey, **changes: Any) -> S
             changed[name] = [_plain(old), _plain(value)]
             setattr(survey, name, value)
     if changed:
-        survey.full_clean(exclude=["project", "logo"])
+        try:
+            survey.full_clean(exclude=["project", "logo"])
+        except ValidationError as error:
+            raise SurveySettingsInvalid(
+                {name: " ".join(messages) for name, messages in error.message_dict.items()}
+            ) from None
         survey.save()
         audit_event_create(
             context=context,
@@ -100,6 +110,18 @@ def survey_update(*, context: AuditContext, survey: Survey, **changes: Any) -> S
             changes=changed,
         )
     return survey
+
+
+def _check_settings(project: Project, form_name: str, values: dict[str, Any]) -> None:
+    """Refuse settings that cannot work, naming each setting (SurveySettingsInvalid)."""
+    others = set(
+        Survey.objects.filter(project=project)
+        .exclude(form_name=form_name)
+        .values_list("form_name", flat=True)
+    )
+    problems = settings_problems(design_of(project), form_name, values, others)
+    if problems:
+        raise SurveySettingsInvalid(problems)
 
 
 def _plain(value: Any) -> Any:

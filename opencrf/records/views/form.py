@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from opencrf.accounts.typing import AuthedRequest
 from opencrf.audit.services import AuditContext
-from opencrf.core.errors import InvalidInput, NotFound
+from opencrf.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencrf.core.numbers import whole_number
 from opencrf.core.views import domain_errors
 from opencrf.dictionary.rendering import (
@@ -298,6 +298,12 @@ def _render_conflict(
     return render(request, "records/conflict.html", context, status=409)
 
 
+def _refuse_if_readonly(page: FormPage) -> None:
+    """A form a hook made read-only (a completed survey response) is refused like any other."""
+    if page.access.readonly:
+        raise PermissionDenied(_("You may only read this form; nothing was saved."))
+
+
 @login_required
 @domain_errors
 def form_entry(
@@ -314,6 +320,7 @@ def form_entry(
     if request.method == "POST":
         # Refused before any upload is stored: a read-only form changes nothing at all.
         selectors.require_form_edit(page.access.rights, page.instrument.name)
+        _refuse_if_readonly(page)
         return _save(request, page)
     warnings, leave = _kept_warnings(request)
     return render_form(request, page, page.stored_values(), warnings=warnings, leave_url=leave)
@@ -355,6 +362,7 @@ def form_delete(
     if page.stored is None:
         raise Http404(_("This form has no data to delete."))
     selectors.require_form_edit(page.access.rights, page.instrument.name)
+    _refuse_if_readonly(page)
     if request.method == "POST":
         services.form_delete(
             context=AuditContext.from_request(request),

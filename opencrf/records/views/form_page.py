@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from django.http import Http404
 from django.urls import reverse
@@ -16,9 +16,10 @@ from opencrf.dictionary.rendering import (
     default_values,
 )
 from opencrf.projects import selectors as project_selectors
-from opencrf.projects.models import Event, Project, ProjectStatus
+from opencrf.projects.models import Event, FormRight, Project, ProjectStatus
 from opencrf.records import selectors
 from opencrf.records.models import FormData, Record
+from opencrf.records.page_hooks import FormNote, FormPlace, form_notes
 from opencrf.records.views.design import Design
 from opencrf.records.views.new_record import NewRecord, new_record_of
 
@@ -38,6 +39,7 @@ class FormPage:
     stored: FormData | None
     access: selectors.FormAccess
     new: NewRecord | None = None  # a record not saved yet (`views.new_record`)
+    notes: list[FormNote] = field(default_factory=list)  # from apps above records (page_hooks)
 
     @property
     def new_query(self) -> str:
@@ -105,8 +107,25 @@ def load_form_page(
     fields = design.snapshot.form_rows(instrument.name)
     all_rows = {row.field_name: row for row in design.snapshot.rows}
     stored = selectors.form_data(record, event, form_name, instance) if new is None else None
+    notes = []
+    if new is None:
+        place = FormPlace(project, record, event, instrument.name, instance, rights, stored)
+        notes = form_notes(place)
+    if any(note.readonly for note in notes) and not access.readonly:
+        access = replace(access, right=FormRight.READ)
     return FormPage(
-        project, design, record, event, instrument, instance, fields, all_rows, stored, access, new
+        project,
+        design,
+        record,
+        event,
+        instrument,
+        instance,
+        fields,
+        all_rows,
+        stored,
+        access,
+        new,
+        notes,
     )
 
 

@@ -273,6 +273,7 @@ def render_form(
         "base_values": json.dumps(stored.values if stored is not None else {}),
         "reason": reason,
         "readonly": page.access.readonly,
+        "form_notes": page.notes,
         "new_record": page.new,
         "new_query": page.new_query,
         "delete_url": form_delete_url(page)

@@ -29,6 +29,7 @@ from opencrf.projects import selectors as project_selectors
 from opencrf.projects.models import Event
 from opencrf.records import selectors, services
 from opencrf.records.models import FormData, Record
+from opencrf.records.page_hooks import RecordPage, record_panels
 from opencrf.records.views.design import (
     Design,
     arms_with_events,
@@ -134,6 +135,8 @@ def record_home(request: AuthedRequest, project_id: int, record_id: str) -> Http
     arms = arms_with_events(design)
     context["arms"] = [arm for arm in arms if arm.pk in arm_ids]
     context["other_arms"] = [arm for arm in arms if arm.pk not in arm_ids and new is None]
+    page = RecordPage(request, project, record, rights, events)
+    context["panels"] = [] if new else record_panels(page)
     return render(request, "records/record_home.html", context)
 
 
