@@ -145,3 +145,15 @@ def test_a_participant_signs_on_a_phone_and_staff_download_the_pdf(
     assert hashlib.sha256(data).hexdigest() == signed["sha256"]
     assert download.suggested_filename.startswith("econsent_1_consent_")
     desk.close()
+
+
+def test_a_signature_field_is_signed_on_the_data_entry_form_too(
+    page: Any, consent_link: dict[str, Any], admin_credentials: tuple[str, str], tmp_path: Path
+) -> None:
+    log_in(page, admin_credentials)
+    page.goto(f"/projects/{consent_link['project']}/records/2/event_1_arm_1/consent/1/?new=1")
+    page.get_by_label("Or type your name to sign with the keyboard").fill("Hanako Yamada")
+    expect(page.get_by_test_id("signature-participant_sig")).to_contain_text("Signed")
+    shot(page, tmp_path, "signature-data-entry")
+    page.get_by_role("button", name="Save & Stay").click()
+    expect(page.get_by_test_id("file-participant_sig")).to_contain_text("signature.png")
