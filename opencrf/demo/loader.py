@@ -1,7 +1,9 @@
 """Load a study set-up from a folder of files in the REDCap API's shapes.
 
 The folder holds `dictionary.csv` and, optionally, `instruments.csv`, `arms.csv`,
-`events.csv`, `instrument_event_mapping.csv`, `repeating.csv` and `dags.csv`.
+`events.csv`, `instrument_event_mapping.csv`, `repeating.csv`, `dags.csv` and (for a study
+with surveys enabled) `surveys.csv`: the instruments answered as surveys, with their title,
+instructions, completion text, "save and return later" (1/0) and language.
 `opencrf demo` loads the bilingual demo study shipped in `opencrf/demo/data/` this way;
 tests load the shared `salt_rct` study with the same code.
 """
@@ -32,6 +34,7 @@ from opencrf.projects.services import (
 )
 from opencrf.records.models import Record
 from opencrf.records.services import form_save, record_create
+from opencrf.surveys.services import survey_enable
 
 DEMO_FOLDER = Path(__file__).resolve().parent / "data"
 
@@ -99,7 +102,23 @@ def load_study(
             name=group["data_access_group_name"],
             unique_name=group.get("unique_group_name", ""),
         )
+    if surveys_enabled:
+        _load_surveys(folder, context, project)
     return project
+
+
+def _load_surveys(folder: Path, context: AuditContext, project: Project) -> None:
+    for row in _rows(folder, "surveys.csv"):
+        survey_enable(
+            context=context,
+            project=project,
+            form_name=row["form_name"],
+            title=row.get("title", ""),
+            instructions=row.get("instructions", ""),
+            completion_text=row.get("completion_text", ""),
+            save_and_return=row.get("save_and_return", "0") == "1",
+            language=row.get("language", "") or "ja",
+        )
 
 
 def _load_events(folder: Path, context: AuditContext, project: Project) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from opencrf.audit.services import AuditContext
 from opencrf.demo.loader import load_demo
+from opencrf.surveys.models import Survey
 from opencrf.surveys.services import survey_enable
 from opencrf.testing.smtp import smtp  # noqa: F401 (a fixture)
 
@@ -15,6 +16,8 @@ def demo(pi_paula):
     project, _created = load_demo(owner_username="pi_paula")
     project.surveys_enabled = True
     project.save(update_fields=["surveys_enabled"])
+    # The shipped demo makes quality of life a survey; tests here start with none.
+    Survey.objects.filter(project=project).delete()
     return project
 
 
