@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -23,6 +24,13 @@ from opencrf.surveys.tests.econsent_world import (
 
 pytestmark = pytest.mark.django_db
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -202,3 +210,11 @@ def test_a_non_member_cannot_download(client, study, signed, django_user_model):
     outsider = django_user_model.objects.create_user(username="out", password="x" * 20)
     client.force_login(outsider)
     assert client.get(download_url(study, "1", signed)).status_code == 404
+
+
+def test_confirmations_beyond_the_links_rate_limit_are_refused(client, response, settings):
+    settings.OPENCRF_SURVEY_POSTS_PER_LINK = 2
+    assert [post(client, response, name="").status_code for _ in range(2)] == [400, 400]
+    answer = post(client, response)
+    assert answer.status_code == 429
+    assert not Consent.objects.exists()
