@@ -65,6 +65,16 @@ def _not_found(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _not_set_up(request: HttpRequest) -> HttpResponse:
+    return _message(
+        request,
+        _("This survey is closed"),
+        _("The consent form is not set up yet. Please contact the study team."),
+        language=translation.get_language() or "ja",
+        status=403,
+    )
+
+
 def _needs_return_code(request: HttpRequest, response: SurveyResponse) -> bool:
     """A response saved for later opens only with its return code (or the session cookie the
     survey pages set on its link's path, which covers this page), as its survey pages do."""
@@ -87,6 +97,8 @@ def consent(request: HttpRequest, token: str) -> HttpResponse:
         response = econsent.consent_response(token)
     except NotFound:
         return _not_found(request)
+    except InvalidInput:
+        return _not_set_up(request)
     if _needs_return_code(request, response):
         return redirect("surveys_public:return", token=response.token)
     language = _language(response, request)
@@ -167,6 +179,8 @@ def consent_pdf(request: HttpRequest, token: str) -> HttpResponse:
         response = econsent.consent_response(token)
     except NotFound:
         return _not_found(request)
+    except InvalidInput:
+        return _not_set_up(request)
     if _needs_return_code(request, response):
         return redirect("surveys_public:return", token=response.token)
     with translation.override(_language(response, request)):

@@ -108,7 +108,7 @@ def consent_response(token: str) -> SurveyResponse:
 
     The token names exactly one response: its record, event and instance. A survey without
     e-consent, a response whose record does not exist yet and a completed response all look
-    like a wrong link."""
+    like a wrong link. InvalidInput when the survey's name or signature field is not right."""
     response = response_by_token(token)
     survey = response.survey
     if (
@@ -118,6 +118,7 @@ def consent_response(token: str) -> SurveyResponse:
         or not survey.active
     ):
         raise NotFound(_("This survey link is not valid."))
+    consent_fields(survey)
     return response
 
 

@@ -218,3 +218,15 @@ def test_confirmations_beyond_the_links_rate_limit_are_refused(client, response,
     answer = post(client, response)
     assert answer.status_code == 429
     assert not Consent.objects.exists()
+
+
+def test_a_consent_survey_with_a_wrong_signature_field_says_it_is_not_set_up(
+    client, survey, response
+):
+    survey.econsent_signature_field = "agree"
+    survey.save()
+    page = client.get(consent_url(response))
+    assert page.status_code == 403
+    assert "The consent form is not set up yet." in page.content.decode()
+    assert post(client, response).status_code == 403
+    assert not Consent.objects.exists()
