@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from PIL import Image as PILImage
-from PIL import ImageOps, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, Spacer, Table, TableStyle
 
@@ -59,6 +59,7 @@ from opencrf.surveys.selectors import response_by_token
 
 SIGNATURE_MAX_BYTES = 1024 * 1024
 SIGNATURE_MAX_SIDE = 4000
+INK_LEVEL = 160  # grey levels below this are ink (0 black, 255 white)
 NAME_MAX_LENGTH = 300
 FOLDER_NAME = "e-Consent"
 DISCARD_REASON = "The e-consent was not completed."
@@ -292,7 +293,8 @@ def signature_check(upload: IO[bytes] | None) -> bytes:
         raise ConsentIncomplete({"signature": _("The signature must be a PNG image.")}) from None
     flat = PILImage.new("RGB", image.size, "white")
     flat.paste(image.convert("RGBA"), mask=image.convert("RGBA"))
-    if ImageOps.invert(flat.convert("L")).getbbox() is None:
+    # Ink is whatever is darker than the pad's light guide line; no ink is no signature.
+    if flat.convert("L").point(lambda level: 255 if level < INK_LEVEL else 0).getbbox() is None:
         raise refused
     return data
 

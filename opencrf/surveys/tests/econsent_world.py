@@ -95,7 +95,9 @@ def record_of(response: SurveyResponse) -> Record:
 
 
 def signature_png(width: int = 600, height: int = 200, *, blank: bool = False) -> bytes:
+    """A drawn signature, or (blank) the pad's empty canvas: white with its light guide line."""
     image = Image.new("RGB", (width, height), "white")
+    ImageDraw.Draw(image).line([(20, height - 40), (width - 20, height - 40)], fill="#c9cfd8")
     if not blank:
         ImageDraw.Draw(image).line(
             [(30, 150), (200, 60), (400, 140), (560, 50)], fill="navy", width=4
