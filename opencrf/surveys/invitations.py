@@ -369,12 +369,15 @@ def invitation_resend(*, context: AuditContext, project: Project, invitation_id:
 
 def invitations_visible(rights: Rights, project: Project) -> QuerySet[Invitation]:
     """The invitations of the project a member may see: a member of a data access group sees
-    only those of their group's records (participants without a record are nobody's group)."""
+    those of their group's records, and those of participants who have no record yet (they
+    belong to no site until they answer, as on the participant list)."""
     rows = Invitation.objects.filter(project=project).select_related(
         "response__survey", "response__event", "response__record", "participant"
     )
     if rights.group_id is not None:
-        rows = rows.filter(response__record__group_id=rights.group_id)
+        rows = rows.filter(
+            Q(response__record__group_id=rights.group_id) | Q(response__record__isnull=True)
+        )
     return rows
 
 

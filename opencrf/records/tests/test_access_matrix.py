@@ -109,6 +109,11 @@ DUMMY = {
     "key": "1",
     "year": 2026,
     "month": "11",
+    "survey_id": 1,
+    "participant_id": 1,
+    "consent_id": 1,
+    "invitation_id": 1,
+    "public_token": "t",
 }
 
 
