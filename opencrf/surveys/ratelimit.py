@@ -10,6 +10,7 @@ docs/subsystems/surveys.md), so each process enforces the limit on its own.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from dataclasses import dataclass
 
@@ -60,13 +61,14 @@ def _key(limit: Limit, key: str, bucket: int) -> str:
     return f"opencrf:survey-rate:{limit.name}:{digest}:{bucket}"
 
 
-def _count(limit: Limit, key: str, now: float) -> tuple[float, int]:
+def _count(limit: Limit, key: str, now: float) -> tuple[int, int]:
     bucket = int(now // limit.seconds)
     elapsed = (now % limit.seconds) / limit.seconds
     found = cache.get_many([_key(limit, key, bucket), _key(limit, key, bucket - 1)])
     current = int(found.get(_key(limit, key, bucket), 0))
     previous = int(found.get(_key(limit, key, bucket - 1), 0))
-    return current + previous * (1 - elapsed), bucket
+    # Rounded up: just after a bucket turns, the previous one still counts in full.
+    return current + math.ceil(previous * (1 - elapsed)), bucket
 
 
 def exceeded(limit: Limit, key: str, *, now: float | None = None) -> bool:
