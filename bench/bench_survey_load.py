@@ -16,14 +16,15 @@ same form through data entry (a baseline: the staff page, not the survey).
 Starts `opencrf serve` on loopback (its default processes: 2 × CPUs + 1 on PostgreSQL, 8
 threads each), with the public pages' per-address rate limits raised out of the way (every
 simulated respondent comes from 127.0.0.1). Then `--respondents` threads, each a new browser
-(no cookies) for every response, until the time is up:
+(no cookies) for every response, until the time is up (with `--think`, each first waits
+uniform 0 … 2 × `--think` s, so that respondents arrive spread out rather than all at once):
 
 1. GET the survey (`public`: the public link `/surveys/p/<token>/`, a new record per response;
    `record`: an unused record link `/surveys/s/<token>/`; `entry`: the record's form),
    following redirects; read the form, its CSRF token and hidden inputs from the HTML;
 2. wait a random think time (uniform 0 … 2 × `--think` s), then POST every answer (values
    unique to the response) and follow the redirect to the completion page, which must show
-   the survey's completion text.
+   the survey's completion text (`entry`: the redirect must lead to the record's page).
 
 An error is a failed connection, a status other than 2xx/3xx, or a final page without the
 completion text. Afterwards, with the server stopped, every acknowledged response is looked up
@@ -499,6 +500,8 @@ def respondent_loop(
 ) -> None:
     rng = random.Random(client)
     barrier.wait()
+    if args.think:  # respondents arrive spread over one think time, not all at the same instant
+        time.sleep(rng.uniform(0, 2 * args.think))
     iteration = 0
     while time.monotonic() < deadline[0]:
         iteration += 1
@@ -658,7 +661,7 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=0.0, help="mean seconds before a POST")
     parser.add_argument("--link", choices=("public", "record", "entry"), default="public")
     parser.add_argument(
-        "--links", type=int, default=0, help="record links made (default 30 × respondents)"
+        "--links", type=int, default=0, help="record links made (default 10 × respondents)"
     )
     parser.add_argument("--workers", type=int, default=0, help="server processes (0: default)")
     where = parser.add_mutually_exclusive_group()
@@ -668,7 +671,7 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.respondents <= 500 or not 0 < args.duration <= 1800:
         sys.exit("--respondents 1..500 and --duration up to 1800 s")
-    links_wanted = args.links or 30 * args.respondents
+    links_wanted = args.links or 10 * args.respondents
 
     root = Path(tempfile.mkdtemp(prefix="opencrf-survey-load-"))
     data_dir = root / "data"
@@ -791,10 +794,26 @@ def main() -> None:
                 ["dropdb", "-h", HOST, "-U", "postgres", "--if-exists", made], check=False
             )
     report(args, stats, stored, audit, window, client_cpu)
+    server_faults(root / "server.log")
     if args.keep:
         print(f"scratch folder kept: {root}")
     else:
         shutil.rmtree(root, ignore_errors=True)
+
+
+EXCEPTION_LINE = re.compile(r"^([\w.]+(?:Error|Exception|Input|Denied|Found))(?::|$)(.*)$", re.M)
+
+
+def server_faults(log: Path) -> None:
+    """The exceptions the server logged (a 500's traceback ends with one), most frequent first."""
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    counts: dict[str, int] = {}
+    for name, message in EXCEPTION_LINE.findall(text):
+        key = f"{name}:{re.sub(r'[0-9]+', 'N', message)[:120]}"
+        counts[key] = counts.get(key, 0) + 1
+    print(f"exceptions in the server log {sum(counts.values())}")
+    for key, count in sorted(counts.items(), key=lambda item: -item[1])[:5]:
+        print(f"  {count} × {key}")
 
 
 def report(
