@@ -98,3 +98,15 @@ def test_the_demo_study_holds_twelve_participants_across_its_three_sites(pi_paul
     ]
     enrolment = forms.get(record__record_id="1-1", form_name="enrolment")
     assert (enrolment.values["age"], enrolment.values["eligible"]) == ("73", "1")
+
+
+def test_the_demo_study_has_quality_of_life_as_a_survey():
+    from opencrf.surveys.models import Survey
+
+    project, _created = load_demo()
+    surveys = list(Survey.objects.filter(project=project))
+    assert project.surveys_enabled is True
+    assert [(s.form_name, s.save_and_return, s.language, s.active) for s in surveys] == [
+        ("quality_of_life", True, "ja", True)
+    ]
+    assert surveys[0].title == "生活の質（QOL）アンケート / Quality of life questionnaire"
