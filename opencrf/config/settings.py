@@ -235,6 +235,14 @@ OPENCRF_CLAMD_ADDRESS = env_str("OPENCRF_CLAMD_ADDRESS")
 OPENCRF_ALLOW_SQL_FIELDS = env_bool("OPENCRF_ALLOW_SQL_FIELDS", default=False)
 # Days a finished export stays in a project's export archive before the nightly job deletes it.
 OPENCRF_EXPORT_KEEP_DAYS = env_int("OPENCRF_EXPORT_KEEP_DAYS", 30)
+# Rate limits of the participants' survey pages (opencrf/surveys/ratelimit.py): per minute,
+# except access codes (per 10 minutes) and return codes (per hour). Raise the per-address ones
+# when many participants answer from one shared network address.
+OPENCRF_SURVEY_POSTS_PER_ADDRESS = env_int("OPENCRF_SURVEY_POSTS_PER_ADDRESS", 120)
+OPENCRF_SURVEY_POSTS_PER_LINK = env_int("OPENCRF_SURVEY_POSTS_PER_LINK", 30)
+OPENCRF_SURVEY_STARTS_PER_ADDRESS = env_int("OPENCRF_SURVEY_STARTS_PER_ADDRESS", 60)
+OPENCRF_SURVEY_CODE_TRIES_PER_ADDRESS = env_int("OPENCRF_SURVEY_CODE_TRIES_PER_ADDRESS", 20)
+OPENCRF_SURVEY_RETURN_TRIES_PER_LINK = env_int("OPENCRF_SURVEY_RETURN_TRIES_PER_LINK", 10)
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
