@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+_clock = time.time  # the seconds the windows are counted in (tests hold it still)
+
 
 @dataclass(frozen=True, slots=True)
 class Limit:
@@ -73,13 +75,13 @@ def _count(limit: Limit, key: str, now: float) -> tuple[int, int]:
 
 def exceeded(limit: Limit, key: str, *, now: float | None = None) -> bool:
     """Whether one more event for `key` would go over the limit (nothing is counted)."""
-    counted, _bucket = _count(limit, key, time.time() if now is None else now)
+    counted, _bucket = _count(limit, key, _clock() if now is None else now)
     return counted >= limit.count
 
 
 def hit(limit: Limit, key: str, *, now: float | None = None) -> bool:
     """Count one event for `key`; False when it goes over the limit (and must be refused)."""
-    moment = time.time() if now is None else now
+    moment = _clock() if now is None else now
     counted, bucket = _count(limit, key, moment)
     if counted >= limit.count:
         return False
