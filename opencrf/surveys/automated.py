@@ -23,12 +23,13 @@ Decisions, each audited:
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,6 +39,7 @@ from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.dictionary.form_logic import clock, record_data
 from opencrf.logic import LogicError, check_syntax, evaluate
 from opencrf.projects.models import Event, Project
+from opencrf.projects.services import design_changed
 from opencrf.records.hooks import FormKey
 from opencrf.records.models import FormData, Record, RecordArm
 from opencrf.records.services import acting_rights
@@ -135,6 +137,7 @@ def auto_invitation_save(
         setattr(asi, name, new)
     if changes:
         asi.save()
+        design_changed(project)  # processes read their kept automated invitations again
         audit_events_create(
             context=context,
             project_id=project.pk,
@@ -175,15 +178,45 @@ def send_time_of(asi: AutoInvitation, now: datetime) -> datetime:
 # --- Evaluation --------------------------------------------------------------------------------
 
 
-def active_auto_invitations(project: Project) -> list[AutoInvitation]:
-    """The project's active automated invitations: none (no query) when surveys are off."""
+_Key = tuple[int, datetime, int]
+_active: dict[_Key, tuple[AutoInvitation, ...]] = {}
+_lock = threading.Lock()
+MAX_PROJECTS = 256
+
+
+def active_auto_invitations(project: Project) -> tuple[AutoInvitation, ...]:
+    """The project's active automated invitations, kept by each process per design version
+    (`auto_invitation_save` raises it), as `design_of` keeps designs: none and no query when
+    surveys are off, no query either while the version is unchanged. An automated invitation
+    removed meanwhile (its survey disabled) is checked again before anything is decided."""
     if not project.surveys_enabled:
-        return []
-    return list(
+        return ()
+    key = (project.pk, project.created_at, project.design_version)
+    with _lock:
+        found = _active.get(key)
+    if found is not None:
+        return found
+    found = tuple(
         AutoInvitation.objects.filter(project=project, active=True).select_related(
             "survey", "event", "project"
         )
     )
+    if _reads_are_committed():
+        with _lock:
+            if len(_active) >= MAX_PROJECTS:
+                _active.clear()
+            _active[key] = found
+    return found
+
+
+def _reads_are_committed() -> bool:
+    """Whether no transaction of ours is open (a test case's own does not count)."""
+    return all(getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def forget_auto_invitations() -> None:
+    with _lock:
+        _active.clear()
 
 
 def forms_saved(project: Project, keys: Collection[FormKey]) -> None:
@@ -322,6 +355,8 @@ def _verdict(existing: list[tuple[str, str]], email: str) -> str | None:
 def _decide(asi: AutoInvitation, state: _RecordState, true: bool, email: str, now: datetime) -> int:
     """Schedule, skip or cancel for one record, with its response row locked against a
     concurrent evaluation of the same record."""
+    if not AutoInvitation.objects.filter(pk=asi.pk, active=True).exists():
+        return 0  # removed or turned off since this process read it
     response = response_link(survey=asi.survey, record=state.record, event=asi.event)
     SurveyResponse.objects.select_for_update().filter(pk=response.pk).first()
     response.record = state.record

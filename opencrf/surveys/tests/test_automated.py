@@ -15,6 +15,7 @@ from opencrf.core.errors import InvalidInput
 from opencrf.dictionary.design import design_of
 from opencrf.projects.models import Event
 from opencrf.records.bulk import FormWrite, forms_write_many
+from opencrf.records.hooks import FormKey
 from opencrf.records.models import Record
 from opencrf.records.services import form_save
 from opencrf.surveys import automated
@@ -238,12 +239,10 @@ def test_an_inactive_automated_invitation_does_nothing(
     assert _rows(record) == []
 
 
-def test_a_project_without_surveys_costs_no_query_and_one_without_asis_one(
+def test_a_project_without_active_asis_costs_one_query_once_and_none_without_surveys(
     demo, django_assert_num_queries
 ):
     record = Record.objects.get(project=demo, record_id="1-1")
-    from opencrf.records.hooks import FormKey
-
     keys = [FormKey(record.pk, 1, "baseline", 1)]
     demo.surveys_enabled = False
     with django_assert_num_queries(0):
@@ -251,6 +250,49 @@ def test_a_project_without_surveys_costs_no_query_and_one_without_asis_one(
     demo.surveys_enabled = True
     with django_assert_num_queries(1):
         forms_saved(demo, keys)
+    with django_assert_num_queries(0):  # kept until the design version changes
+        forms_saved(demo, keys)
+
+
+def test_an_asi_set_up_after_the_project_was_read_is_seen_by_the_next_save(
+    demo, events, qol_survey, paula_context, django_capture_on_commit_callbacks
+):
+    record = Record.objects.get(project=demo, record_id="1-1")
+    forms_saved(demo, [FormKey(record.pk, 1, "baseline", 1)])  # keeps "none" for this version
+    auto_invitation_save(
+        context=paula_context,
+        survey=qol_survey,
+        event=events["week_24_arm_1"],
+        settings=_settings(),
+    )
+
+    _save(
+        demo,
+        events,
+        "1-1",
+        {"hba1c": "9.5", "baseline_notes": "p11@example.org"},
+        django_capture_on_commit_callbacks,
+    )
+
+    assert [row.status for row in _rows(record)] == ["scheduled"]
+
+
+def test_an_asi_turned_off_elsewhere_decides_nothing_even_from_a_kept_copy(
+    demo, events, asi, django_capture_on_commit_callbacks
+):
+    record = Record.objects.get(project=demo, record_id="1-1")
+    kept = automated.active_auto_invitations(record.project)
+    AutoInvitation.objects.filter(pk=asi.pk).update(active=False)  # no version change
+
+    assert kept == automated.active_auto_invitations(record.project)
+    _save(
+        demo,
+        events,
+        "1-1",
+        {"hba1c": "9.5", "baseline_notes": "p11@example.org"},
+        django_capture_on_commit_callbacks,
+    )
+    assert _rows(record) == []
 
 
 def test_delay_and_time_of_day_set_when_it_is_sent(asi, settings):
