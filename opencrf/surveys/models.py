@@ -258,7 +258,9 @@ class Consent(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="consents")
-    response = models.ForeignKey(SurveyResponse, on_delete=models.PROTECT, related_name="consents")
+    # Deleting a record deletes its responses and consents; the PDF stays in the file
+    # repository and the audit trail keeps its SHA-256 (as REDCap keeps its PDF archive).
+    response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="consents")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
     instance = models.PositiveIntegerField(default=1)
     form_name = models.CharField(max_length=64)

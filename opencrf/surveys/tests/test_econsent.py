@@ -18,6 +18,7 @@ from opencrf.projects.models import ProjectMember
 from opencrf.projects.services import group_create
 from opencrf.records.errors import RecordNotFound, SaveConflict
 from opencrf.records.models import FormData
+from opencrf.records.services import record_delete
 from opencrf.surveys import econsent
 from opencrf.surveys.models import Consent, SurveyResponse
 from opencrf.surveys.services import respondent_context
@@ -266,3 +267,11 @@ def test_a_consent_without_name_and_signature_fields_keeps_them_in_the_pdf_only(
     assert form_of(response).values.get("participant_name", "") == ""
     assert "Taro" in pdf_text(stored_bytes(consent.pdf))
     assert record_of(response).consents.get() == consent
+
+
+def test_deleting_a_signed_record_keeps_its_pdf_in_the_repository(response, paula_context):
+    consent = sign(response)
+    record_delete(context=paula_context, record=record_of(response), reason="Withdrawn")
+    assert not Consent.objects.exists()
+    assert RepositoryDocument.objects.get().stored_file == consent.pdf
+    assert AuditEvent.objects.filter(action="survey.consent", record="1").count() == 1
