@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from opencrf.audit.services import AuditContext
@@ -232,3 +234,21 @@ def test_an_automated_invitation_with_bad_logic_is_refused_on_its_page(demo, qol
     assert response.status_code == 200
     assert "The condition is not valid logic" in response.content.decode()
     assert not AutoInvitation.objects.exists()
+
+
+def test_the_log_reads_a_page_in_as_many_queries_whatever_its_length(
+    demo, qol_survey, baseline, paula
+):
+    for record_id in ("1-1", "1-2", "1-3", "1-4"):
+        _email(demo, record_id, f"{record_id}@example.org")
+    log = reverse("surveys:invitation_log", args=[demo.pk])
+    _post(paula, demo, qol_survey, baseline, records="1-1")
+    paula.get(log)  # warm the per-process design cache
+    counts = []
+    for records in ("1-2", "1-3 1-4"):
+        _post(paula, demo, qol_survey, baseline, records=records)
+        with CaptureQueriesContext(connection) as captured:
+            assert paula.get(log).status_code == 200
+        counts.append(len(captured))
+
+    assert counts[0] == counts[1]
