@@ -76,7 +76,8 @@ class SurveySettingsForm(StyledForm):
         initial = {name: getattr(survey, name) for name in SETTING_NAMES}
         fields: dict[str, forms.Field] = {}
         for name in SETTING_NAMES:
-            field = Survey._meta.get_field(name).formfield()  # type: ignore[union-attr]
+            extra: dict[str, Any] = {"assume_scheme": "https"} if name == "redirect_url" else {}
+            field = Survey._meta.get_field(name).formfield(**extra)  # type: ignore[union-attr]
             assert field is not None
             fields[name] = field
         fields["title"].required = True

@@ -77,3 +77,13 @@ def test_a_designer_enables_surveys_and_finds_the_public_link_and_qr_code(
     expect(page.get_by_test_id("public-link").get_by_test_id("survey-qr")).to_be_visible()
     shot(page, tmp_path, "survey-distribution-ja")
     page.get_by_role("button", name="English").click()
+
+    page.goto(f"/projects/{study}/records/1-1/")
+    panel = page.get_by_test_id("record-surveys")
+    row = panel.locator('tr[data-form="enrolment"]')
+    expect(row).to_contain_text("Not started")
+    row.get_by_role("link", name="Survey link, access code and QR code").click()
+    expect(page.get_by_test_id("access-code")).to_have_text(re.compile(r"^[A-Z0-9]{9}$"))
+    expect(page.get_by_test_id("survey-url")).to_have_value(re.compile(r"/surveys/s/[\w-]{43}/$"))
+    expect(page.get_by_test_id("survey-qr")).to_be_visible()
+    shot(page, tmp_path, "survey-record-link-en")
