@@ -140,7 +140,7 @@ def _computed(
     records of `within` alone when the matching records are known (the rows of the others
     would all be filtered out)."""
     fields = _fields_for(table, order)
-    narrow = replace(request, fields=fields, forms=())
+    narrow = replace(request, fields=fields, forms=(), narrow_read=True)
     single = len(order) == 1
     pass_order = [(order[0][0], False)] if single else list(order)
     shown: list[str] = []
