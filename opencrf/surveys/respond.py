@@ -25,7 +25,7 @@ from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.dictionary.form_logic import RecordData
 from opencrf.dictionary.rendering import field_view, parse_action_tags
 from opencrf.logic import LogicError, Session, parse_shared
-from opencrf.projects.models import Event
+from opencrf.projects.models import Event, Project
 from opencrf.records import services as record_services
 from opencrf.records.errors import ValueProblem
 from opencrf.records.models import FormData, FormStatus, Record
@@ -365,9 +365,19 @@ def _logic_true(
         return False
 
 
+def _completed_before(
+    form_name: str, event: Event, completed: set[tuple[str, int]], project: Project
+) -> bool:
+    """Whether the survey to follow is completed: at the same event when that event collects
+    it, else at any event (a consent survey at screening, then questionnaires at each visit)."""
+    if design_of(project).has_form(project, event, form_name):
+        return (form_name, event.pk) in completed
+    return any(name == form_name for name, _event_id in completed)
+
+
 def survey_queue(record: Record) -> list[QueueEntry]:
     """The surveys now due for the record (REDCap's survey queue): those in the queue whose
-    survey to follow is completed (at the same event) and whose logic is true."""
+    survey to follow is completed (see `_completed_before`) and whose logic is true."""
     project = record.project
     design = design_of(project)
     queued = list(Survey.objects.filter(project=project, queue_enabled=True, active=True))
@@ -392,7 +402,9 @@ def survey_queue(record: Record) -> list[QueueEntry]:
         for survey in sorted(queued, key=lambda s: order.get(s.form_name, 0)):
             if not design.has_form(project, event, survey.form_name):
                 continue
-            if survey.queue_after and (survey.queue_after, event.pk) not in completed:
+            if survey.queue_after and not _completed_before(
+                survey.queue_after, event, completed, project
+            ):
                 continue
             values = by_event.get((event.pk, 1), {})
             if survey.queue_logic.strip() and not _logic_true(

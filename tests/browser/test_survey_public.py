@@ -3,7 +3,8 @@ desktop; and saves half of it, then comes back with the return code.
 
 A copy of the demo study of its own is loaded into the running server, with its enrolment form
 as a public survey of one section per page (consent, eligibility, allocation) whose branching
-logic and calculation run live. Screenshots are kept in the test's folder (printed), and in
+logic and calculation run live, and the quality-of-life survey in the survey queue once
+enrolment is completed. Screenshots are kept in the test's folder (printed), and in
 $OPENCRF_SHOTS when set.
 """
 
@@ -29,6 +30,11 @@ survey = survey_enable(
     paging="sections", save_and_return=True,
     completion_text="ご回答ありがとうございました、[initials] さん。 / Thank you, [initials].",
 )
+from opencrf.surveys.models import Survey
+from opencrf.surveys.services import survey_update
+qol = Survey.objects.filter(project=project, form_name="quality_of_life").first()
+qol = qol or survey_enable(context=context, project=project, form_name="quality_of_life")
+survey_update(context=context, survey=qol, queue_enabled=True, queue_after="enrolment")
 print(survey.public_token)
 """
 
@@ -102,7 +108,18 @@ def _answer_to_the_end(page: Any, tmp_path: Path, name: str) -> None:
     expect(page.get_by_test_id("completion-text")).to_contain_text(
         "ご回答ありがとうございました、TY さん。"
     )
+    # The survey queue: the questionnaire of each visit is now due.
+    queue = page.get_by_test_id("queue-quality_of_life")
+    expect(queue).to_have_count(3)
     _shot(page, tmp_path, f"{name}-done")
+
+
+def _answer_the_matrix(page: Any) -> None:
+    """The questionnaire's matrix: each answer a labelled choice to tap, the score live."""
+    for name, code in (("energy", 4), ("walking", 3), ("mood", 5), ("burden", 2), ("sleep", 4)):
+        page.locator(f"label[for='f-qol_{name}-{code - 1}']").click()
+        expect(page.locator(f"#f-qol_{name}-{code - 1}")).to_be_checked()
+    expect(page.locator("#f-qol_score")).to_have_value("20")
 
 
 def test_a_public_survey_answered_to_the_end_in_japanese_on_a_phone(
@@ -130,6 +147,12 @@ def test_a_public_survey_answered_to_the_end_in_japanese_on_a_phone(
         assert button is not None and button["height"] >= 44
         _answer_to_the_end(page, tmp_path, "phone-ja")
         _fits(page)
+        page.get_by_test_id("queue-quality_of_life").first.get_by_role("link").click()
+        _answer_the_matrix(page)
+        _fits(page)
+        _shot(page, tmp_path, "phone-ja-next-survey")
+        page.get_by_test_id("survey-submit").click()
+        expect(page.get_by_test_id("survey-done")).to_be_visible()
     finally:
         context.close()
 
@@ -149,6 +172,9 @@ def test_a_public_survey_answered_on_a_desktop_after_switching_to_english(
         _shot(page, tmp_path, "desktop-en-page-1")
         _answer_to_the_end(page, tmp_path, "desktop-en")
         expect(page.locator("html")).to_have_attribute("lang", "en")
+        page.get_by_test_id("queue-quality_of_life").first.get_by_role("link").click()
+        _answer_the_matrix(page)
+        _shot(page, tmp_path, "desktop-next-survey")
     finally:
         context.close()
 

@@ -247,8 +247,11 @@ def test_the_survey_queue_lists_the_surveys_due_after_a_completed_one(
     response_complete(before, context=services.respondent_context(before))
     entries = survey_queue(record)
     response = SurveyResponse.objects.get(survey=qol_survey, record=record, event=baseline)
+    # Due wherever it is collected: the baseline form is collected only at baseline.
     assert [(e.survey.form_name, e.event.unique_name, e.completed) for e in entries] == [
-        ("quality_of_life", "baseline_arm_1", False)
+        ("quality_of_life", "baseline_arm_1", False),
+        ("quality_of_life", "week_24_arm_1", False),
+        ("quality_of_life", "week_52_arm_1", False),
     ]
     link = f"/surveys/s/{response.token}/"
     client.post(link, {**QOL, "page": "1", "action": "submit"})
@@ -333,3 +336,27 @@ def test_response_complete_marks_the_form_complete(qol_survey, record, baseline)
     assert (done.status, done.completed_at is not None) == ("completed", True)
     form = FormData.objects.get(record=record, event=baseline, form_name="quality_of_life")
     assert form.status == 2
+
+
+def test_a_survey_to_follow_at_another_event_counts_when_completed_anywhere(
+    client, demo, paula_context, qol_survey, enrolment_survey
+):
+    services.survey_update(
+        context=paula_context, survey=qol_survey, queue_enabled=True, queue_after="enrolment"
+    )
+    response = start_public(client, enrolment_survey)
+    link = f"/surveys/s/{response.token}/"
+    client.post(link, {**ENROLMENT_PAGE_1, "page": "1"})
+    eligible = {f"incl___{n}": "1" for n in range(1, 6)}
+    client.post(link, {**eligible, "excl_any": "0", "page": "2"})
+    response.refresh_from_db()
+    assert survey_queue(response.record) == []
+    client.post(link, {"rand_group": "1", "page": "3", "action": "submit"})
+    entries = survey_queue(response.record)
+    assert [(e.event.unique_name, e.completed) for e in entries] == [
+        ("baseline_arm_1", False),
+        ("week_24_arm_1", False),
+        ("week_52_arm_1", False),
+    ]
+    done = client.get(link + "done/").content.decode()
+    assert f'href="/surveys/s/{entries[0].response.token}/"' in done
