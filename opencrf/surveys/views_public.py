@@ -393,10 +393,12 @@ def done(request: HttpRequest, token: str) -> HttpResponse:
         return redirect(_respond_url(response))
     survey = response.survey
     if survey.auto_continue and (following := next_survey(response)) is not None:
+        _carry_language(response, [following])
         return redirect(_respond_url(following))
     entries = []
     if response.record is not None and queue_enabled(response.project_id):
         entries = survey_queue(response.record)
+        _carry_language(response, [entry.response for entry in entries])
         start = queue_start(entries)
         if start is not None and start.pk != response.pk:
             return redirect(_respond_url(start))
@@ -408,6 +410,16 @@ def done(request: HttpRequest, token: str) -> HttpResponse:
         "entries": entries,
     }
     return _page(request, "surveys/public/done.html", context, language=_language(response))
+
+
+def _carry_language(response: SurveyResponse, following: list[SurveyResponse]) -> None:
+    """The participant's chosen language goes with them to the record's next surveys."""
+    if not response.language:
+        return
+    for other in following:
+        if not other.language and other.status != SurveyResponse.Status.COMPLETED:
+            other.language = response.language
+            other.save(update_fields=["language"])
 
 
 @require_GET

@@ -173,6 +173,7 @@ def test_a_public_survey_answered_on_a_desktop_after_switching_to_english(
         _answer_to_the_end(page, tmp_path, "desktop-en")
         expect(page.locator("html")).to_have_attribute("lang", "en")
         page.get_by_test_id("queue-quality_of_life").first.get_by_role("link").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")  # the choice goes along
         _answer_the_matrix(page)
         _shot(page, tmp_path, "desktop-next-survey")
     finally:

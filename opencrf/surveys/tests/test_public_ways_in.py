@@ -358,5 +358,11 @@ def test_a_survey_to_follow_at_another_event_counts_when_completed_anywhere(
         ("week_24_arm_1", False),
         ("week_52_arm_1", False),
     ]
+    client.post(link + "language/", {"language": "en"})
     done = client.get(link + "done/").content.decode()
     assert f'href="/surveys/s/{entries[0].response.token}/"' in done
+    # The participant's language goes with them to the next surveys.
+    languages = SurveyResponse.objects.filter(
+        record=response.record, survey__form_name="quality_of_life"
+    )
+    assert sorted(languages.values_list("language", flat=True)) == ["en", "en", "en"]
