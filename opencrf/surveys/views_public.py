@@ -22,6 +22,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from opencrf.audit.services import AuditContext
 from opencrf.core.errors import NotFound
 from opencrf.core.middleware import client_address
 from opencrf.core.numbers import whole_number
@@ -178,7 +179,7 @@ def _over_limits(request: HttpRequest, link: str) -> bool:
     return not ratelimit.hit(ratelimit.posts_per_link(), link)
 
 
-def _context(request: HttpRequest, response: SurveyResponse):  # type: ignore[no-untyped-def]
+def _context(request: HttpRequest, response: SurveyResponse) -> AuditContext:
     return respondent_context(
         response, request_id=getattr(request, "request_id", ""), client_address=_address(request)
     )
