@@ -31,7 +31,7 @@ from django_tasks import task
 
 from opencrf.accounts.mail import mail_language
 from opencrf.projects.models import Project
-from opencrf.surveys.invitations import COMPLETED, INTERRUPTED, MessageBuilder
+from opencrf.surveys.invitations import COMPLETED, INTERRUPTED, MessageBuilder, is_email
 from opencrf.surveys.models import Invitation, SurveyResponse
 
 logger = logging.getLogger(__name__)
@@ -153,7 +153,12 @@ def _send_project(project: Project, invitations: list[Invitation]) -> SendReport
 
 
 def _send_one(builder: MessageBuilder, backend: object, invitation: Invitation) -> bool:
-    language = invitation.participant.language if invitation.participant else ""
+    participant = invitation.participant
+    language = participant.language if participant else ""
+    if participant and participant.email != invitation.email and is_email(participant.email):
+        # The list's address was corrected after the invitation was composed: use it.
+        invitation.email = participant.email
+        Invitation.objects.filter(pk=invitation.pk).update(email=participant.email)
     try:
         with translation.override(mail_language(language or invitation.response.survey.language)):
             mail = builder.mail(invitation)

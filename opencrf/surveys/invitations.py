@@ -202,6 +202,8 @@ def invitations_compose(
     """
     project = survey.project
     require_participants_right(context, project)
+    if any(p.survey_id != survey.pk or p.event_id != event.pk for p in participants):
+        raise NotFound(_("No such participant on this survey's list."))
     problems = message.problems()
     _check_target(survey, event, problems)
     if records and email_field not in {row.field_name for row in design_of(project).rows}:

@@ -338,3 +338,34 @@ def test_bad_message_or_no_recipient_changes_nothing(demo, qol_survey, baseline,
             _compose(paula_context, qol_survey, baseline, **bad)
     assert not Invitation.objects.exists()
     assert not SurveyResponse.objects.exists()
+
+
+def test_a_participants_corrected_address_is_used_when_the_invitation_is_sent(
+    demo, qol_survey, baseline, paula_context, smtp
+):
+    participant = Participant.objects.create(
+        project=demo, survey=qol_survey, event=baseline, email="typo@example.org"
+    )
+    [invitation] = _compose(
+        paula_context, qol_survey, baseline, participants=[participant]
+    ).invitations
+    participant.email = "right@example.org"
+    participant.save(update_fields=["email"])
+
+    invitations_send_due()
+
+    assert smtp.envelopes == [["right@example.org"]]
+    assert Invitation.objects.get(pk=invitation.pk).email == "right@example.org"
+
+
+def test_compose_refuses_a_participant_of_another_list_even_when_handed_one(
+    demo, qol_survey, baseline, paula_context
+):
+    week_24 = Event.objects.get(project=demo, unique_name="week_24_arm_1")
+    elsewhere = Participant.objects.create(
+        project=demo, survey=qol_survey, event=week_24, email="x@example.org"
+    )
+
+    with pytest.raises(NotFound):
+        _compose(paula_context, qol_survey, baseline, participants=[elsewhere])
+    assert not Invitation.objects.exists()
