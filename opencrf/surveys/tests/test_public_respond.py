@@ -203,3 +203,25 @@ def test_response_status_is_partial_after_a_page(client, link, record, baseline,
     link.refresh_from_db()
     assert (link.status, link.page) == (SurveyResponse.Status.PARTIAL, 1)
     assert stored(record, baseline).status == 0
+
+
+def test_a_refused_value_is_shown_with_its_message_and_nothing_is_saved(
+    client, link, record, baseline
+):
+    answer = client.post(url(link), {**ANSWERS, "qol_date": "2026-13-45", "page": "1"})
+    assert answer.status_code == 400
+    html = answer.content.decode()
+    assert 'id="error-qol_date" role="alert"' in html
+    assert 'value="2026-13-45"' in html  # the answer comes back to be corrected
+    assert stored(record, baseline) is None
+    link.refresh_from_db()
+    assert link.status == "not_started"
+
+
+def test_instructions_are_shown_on_the_first_page_only(client, link, qol_survey, paula_context):
+    services.survey_update(
+        context=paula_context, survey=qol_survey, instructions="Read me first.", paging="sections"
+    )
+    assert "Read me first." in client.get(url(link)).content.decode()
+    client.post(url(link), {"qol_date": "2026-01-05", "page": "1", "action": "next"})
+    assert "Read me first." not in client.get(url(link) + "?page=2").content.decode()
