@@ -16,7 +16,8 @@ from opencrf.dictionary.design import ProjectDesign
 from opencrf.logic import LogicSyntaxError, parse, references
 from opencrf.surveys.models import Survey
 
-MAX_MINUTES = 60 * 24 * 365  # a time limit of a year is already longer than any study asks
+# Upper bounds that no study reaches, so that a typo cannot store an absurd number.
+LIMITS = {"response_limit": 10_000_000, "time_limit_minutes": 60 * 24 * 365}
 
 
 class SurveySettingsInvalid(InvalidInput):
@@ -76,10 +77,12 @@ def settings_problems(
     url = str(values.get("redirect_url") or "")
     if url and not url.lower().startswith(("https://", "http://")):
         problems["redirect_url"] = _("The address must start with https:// or http://.")
-    for name in ("response_limit", "time_limit_minutes"):
+    for name, most in LIMITS.items():
         number = values.get(name)
-        if number is not None and not 1 <= int(number) <= MAX_MINUTES * 100:
-            problems[name] = _("Give a whole number of at least 1, or leave it blank.")
+        if number is not None and not 1 <= int(number) <= most:
+            problems[name] = _("Give a whole number from 1 to %(most)s, or leave it blank.") % {
+                "most": most
+            }
     queue_after = str(values.get("queue_after") or "")
     if queue_after and (queue_after == form_name or queue_after not in surveys):
         problems["queue_after"] = _("Choose another survey of this project.")
@@ -107,6 +110,4 @@ def _econsent_problems(
         problems["econsent_signature_field"] = _(
             "Choose a file upload field of this instrument (a signature field)."
         )
-    if values.get("econsent") and not str(values.get("econsent_version") or "").strip():
-        problems["econsent_version"] = _("Give the consent form's version, e.g. 1.0.")
     return problems

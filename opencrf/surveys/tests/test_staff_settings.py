@@ -144,12 +144,13 @@ def test_every_setting_is_saved_and_audited(client, pi_paula, demo, qol_survey):
         ({"title": "  "}, "title", "This field is required."),
         ({"redirect_url": "javascript:alert(1)"}, "redirect_url", "Enter a valid URL."),
         ({"redirect_url": "ftp://example.org/"}, "redirect_url", "must start with https://"),
-        ({"response_limit": "0"}, "response_limit", "at least 1"),
+        ({"response_limit": "0"}, "response_limit", "from 1 to 10000000"),
+        ({"time_limit_minutes": "9999999"}, "time_limit_minutes", "from 1 to 525600"),
         ({"queue_logic": "[nosuch] = 1"}, "queue_logic", "fields that do not exist: nosuch"),
         ({"queue_logic": "[age] >"}, "queue_logic", "cannot be read at line 1"),
         ({"queue_enabled": "on"}, "queue_enabled", "Say when the survey is due"),
         ({"queue_after": "quality_of_life"}, "queue_after", "Select a valid choice"),
-        ({"econsent": "on"}, "econsent_version", "Give the consent form"),
+        ({"econsent_name_field": "qol_energy"}, "econsent_name_field", "Select a valid choice"),
         ({"expires_at": "2001-01-01T00:00"}, "expires_at", "in the future"),
         ({"paging": "many"}, "paging", "Select a valid choice"),
     ],
@@ -250,3 +251,30 @@ def test_html_in_a_title_is_shown_as_text(client, pi_paula, demo, qol_survey):
 
     assert '<img src=x onerror="alert(1)">' not in html
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+
+
+def test_the_services_refuse_e_consent_fields_of_the_wrong_type_naming_each(
+    demo, paula_context, qol_survey
+):
+    from opencrf.surveys.services import survey_update
+    from opencrf.surveys.settings_check import SurveySettingsInvalid
+
+    with pytest.raises(SurveySettingsInvalid) as refused:
+        survey_update(
+            context=paula_context,
+            survey=qol_survey,
+            econsent=True,
+            econsent_name_field="qol_energy",
+            econsent_signature_field="qol_date",
+            queue_after="quality_of_life",
+        )
+
+    assert refused.value.problems == {
+        "queue_after": "Choose another survey of this project.",
+        "econsent_name_field": "Choose a text field of this instrument.",
+        "econsent_signature_field": (
+            "Choose a file upload field of this instrument (a signature field)."
+        ),
+    }
+    qol_survey.refresh_from_db()
+    assert (qol_survey.econsent, qol_survey.econsent_name_field) == (False, "")
