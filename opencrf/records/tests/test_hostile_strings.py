@@ -193,7 +193,9 @@ def test_no_page_shows_a_payload_as_markup_to_an_administrator(world, admin_ada)
 
     opened = assert_inert(client, pages(world))
 
-    assert opened == 70  # the report pages (stats among them) and the pages added since
+    # The report pages (stats among them) and the pages added since: survey settings and its
+    # logic check, a record's consents and the access code page.
+    assert opened == 74
 
 
 def test_no_page_shows_a_payload_as_markup_to_a_member(world):
@@ -202,7 +204,7 @@ def test_no_page_shows_a_payload_as_markup_to_a_member(world):
 
     opened = assert_inert(client, pages(world))
 
-    assert opened == 24
+    assert opened == 26  # with a record's consents and the survey access code page
 
 
 def test_the_payloads_are_shown_as_text(world, admin_ada):
