@@ -278,3 +278,14 @@ def test_the_services_refuse_e_consent_fields_of_the_wrong_type_naming_each(
     }
     qol_survey.refresh_from_db()
     assert (qol_survey.econsent, qol_survey.econsent_name_field) == (False, "")
+
+
+def test_the_instruments_page_leads_designers_to_the_survey_settings(client, pi_paula, demo):
+    client.force_login(pi_paula)
+
+    html = client.get(reverse("dictionary:instruments", args=[demo.pk])).content.decode()
+
+    assert (
+        f'href="{reverse("surveys:list", args=[demo.pk])}" data-testid="survey-settings-link"'
+        in html
+    )
