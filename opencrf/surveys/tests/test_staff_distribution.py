@@ -300,3 +300,23 @@ def test_html_in_an_identifier_is_shown_as_text(client, pi_paula, enrolment_surv
     html = page.content.decode()
     assert "<script>x()</script>" not in html
     assert "&lt;script&gt;x()&lt;/script&gt;" in html
+
+
+def test_a_participant_whose_record_is_another_group_s_is_hidden_from_a_group_member(
+    client, pi_paula, demo, enrolment_survey, screening, site_a_sam
+):
+    client.force_login(pi_paula)
+    add(client, enrolment_survey, screening, email="other-site@example.jp")
+    add(client, enrolment_survey, screening, email="no-record-yet@example.jp")
+    answered, waiting = Participant.objects.order_by("pk")
+    SurveyResponse.objects.filter(participant=answered).update(
+        record=demo.records.get(record_id="2-1"), status="completed"
+    )
+    client.force_login(site_a_sam)
+
+    html = client.get(tools_url(demo, enrolment_survey, screening)).content.decode()
+    hidden = client.get(list_url("participant", enrolment_survey, screening, answered.pk))
+    shown = client.get(list_url("participant", enrolment_survey, screening, waiting.pk))
+
+    assert "other-site@example.jp" not in html and "no-record-yet@example.jp" in html
+    assert (hidden.status_code, shown.status_code) == (404, 200)
