@@ -320,3 +320,24 @@ def test_a_participant_whose_record_is_another_group_s_is_hidden_from_a_group_me
 
     assert "other-site@example.jp" not in html and "no-record-yet@example.jp" in html
     assert (hidden.status_code, shown.status_code) == (404, 200)
+
+
+def test_the_list_s_queries_do_not_grow_with_its_participants(
+    client, pi_paula, enrolment_survey, screening
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(pi_paula)
+    url = list_url("participant_import", enrolment_survey, screening)
+    page = tools_url(enrolment_survey.project, enrolment_survey, screening)
+
+    client.post(url, {"text": "a1@example.jp"})
+    with CaptureQueriesContext(connection) as one:
+        client.get(page)
+    client.post(url, {"text": "\n".join(f"b{n}@example.jp" for n in range(20))})
+    with CaptureQueriesContext(connection) as many:
+        html = client.get(page).content.decode()
+
+    assert html.count('data-testid="participant-row"') == 21
+    assert len(many.captured_queries) == len(one.captured_queries)
