@@ -82,6 +82,7 @@ def test_a_designer_enables_surveys_and_finds_the_public_link_and_qr_code(
     panel = page.get_by_test_id("record-surveys")
     row = panel.locator('tr[data-form="enrolment"]')
     expect(row).to_contain_text("Not started")
+    shot(page, tmp_path, "survey-record-home-en")
     row.get_by_role("link", name="Survey link, access code and QR code").click()
     expect(page.get_by_test_id("access-code")).to_have_text(re.compile(r"^[A-Z0-9]{9}$"))
     expect(page.get_by_test_id("survey-url")).to_have_value(re.compile(r"/surveys/s/[\w-]{43}/$"))
