@@ -4,6 +4,7 @@ surveys): a record's survey links panel, and the survey-response note of a data 
 from __future__ import annotations
 
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from opencrf.records.page_hooks import FormNote, FormPlace, RecordPage
@@ -28,10 +29,12 @@ def survey_response_note(place: FormPlace) -> FormNote | None:
     if survey is None:
         return None
     response = response_of_form(survey, place.record, place.event, place.instance)
-    if response is None or response.status == SurveyResponse.Status.NOT_STARTED:
-        return None
-    completed = response.status == SurveyResponse.Status.COMPLETED
+    completed = response is not None and response.status == SurveyResponse.Status.COMPLETED
     readonly = completed and not place.rights.can_edit_survey_responses(place.form_name)
-    context = {"response": response, "completed": completed, "readonly": readonly}
+    link = ""
+    if place.rights.can_edit_form(place.form_name):
+        args = [place.project.pk, place.record.record_id, place.event.unique_name]
+        link = reverse("surveys:record_link", args=[*args, place.form_name, place.instance])
+    context = {"response": response, "completed": completed, "readonly": readonly, "link": link}
     html = render_to_string("surveys/staff/form_note.html", context)
     return FormNote(SafeString(html), readonly=readonly)

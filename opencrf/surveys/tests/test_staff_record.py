@@ -182,3 +182,18 @@ def test_a_form_that_is_not_a_survey_has_no_note(client, pi_paula, demo, qol_sur
     ).content.decode()
 
     assert 'data-testid="survey-response-note"' not in page
+
+
+def test_a_survey_form_not_yet_answered_offers_its_link_to_those_who_may_edit_it(
+    client, django_user_model, pi_paula, demo, qol_survey
+):
+    reader = member(django_user_model, demo, "reader_rei", "read")
+    client.force_login(pi_paula)
+    page = client.get(form_url(demo)).content.decode()
+    client.force_login(reader)
+    read = client.get(form_url(demo)).content.decode()
+
+    assert "This instrument is a survey: the participant can answer it through its link." in page
+    assert f'href="{link_url(demo)}" data-testid="survey-options"' in page
+    assert 'data-testid="survey-options"' not in read
+    assert 'data-testid="form-readonly"' in read
