@@ -134,8 +134,14 @@ def _logic_context(page: SurveyPage, data: RecordData) -> dict[str, Any]:
     }
 
 
-def piper(page: SurveyPage, values: Mapping[str, str]) -> Piper:
-    here, data = _record_data(page)
+def piper(
+    page: SurveyPage,
+    values: Mapping[str, str],
+    known: tuple[dict[str, str], RecordData] | None = None,
+) -> Piper:
+    """Pipes the record's answers into the page's texts; `known` is `_record_data(page)` when
+    the caller has it already."""
+    here, data = known or _record_data(page)
     record = page.response.record
     smart = {
         "record-name": record.record_id if record is not None else "",
@@ -172,9 +178,10 @@ def page_context(
     page: SurveyPage, values: Mapping[str, str], problems: Sequence[ValueProblem] = ()
 ) -> dict[str, Any]:
     """The blocks, logic spec and error summary of one survey page."""
-    here, data = _record_data(page)
+    known = _record_data(page)
+    here, data = known
     merged = {**here, **values}
-    pipe = piper(page, merged)
+    pipe = piper(page, merged, known)
     layout = instrument_layout(page.rows, values=merged, pipe=pipe)
     layout = _without_status(layout, page.response.survey.form_name)
     refused = _by_field(problems)

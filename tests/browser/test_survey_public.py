@@ -79,8 +79,14 @@ def _fits(page: Any) -> None:
     assert overflow <= 0
 
 
+def _progress(page: Any, number: int) -> None:
+    japanese = page.locator("html").get_attribute("lang") == "ja"
+    text = f"{number} / 3 ページ" if japanese else f"Page {number} of 3"
+    expect(page.get_by_test_id("survey-progress")).to_have_text(text)
+
+
 def _answer_page_1(page: Any) -> None:
-    expect(page.get_by_test_id("survey-progress")).to_have_text("Page 1 of 3")
+    _progress(page, 1)
     page.locator("#f-initials").fill("TY")
     page.locator("#f-dob").fill("1960-04-01")
     page.locator("input[name=sex][value='2']").check()
@@ -88,7 +94,7 @@ def _answer_page_1(page: Any) -> None:
 
 def _answer_to_the_end(page: Any, tmp_path: Path, name: str) -> None:
     page.get_by_test_id("survey-next").click()
-    expect(page.get_by_test_id("survey-progress")).to_have_text("Page 2 of 3")
+    _progress(page, 2)
     calc = page.locator("#f-eligible")
     for n in range(5):
         page.locator(f"#f-incl-{n}").check()
@@ -101,7 +107,7 @@ def _answer_to_the_end(page: Any, tmp_path: Path, name: str) -> None:
     expect(page.locator("[data-field='inelig_reason']")).to_be_hidden()
     _shot(page, tmp_path, f"{name}-page-2")
     page.get_by_test_id("survey-next").click()
-    expect(page.get_by_test_id("survey-progress")).to_have_text("Page 3 of 3")
+    _progress(page, 3)
     page.locator("input[name=rand_group][value='1']").check()
     _shot(page, tmp_path, f"{name}-page-3")
     page.get_by_test_id("survey-submit").click()

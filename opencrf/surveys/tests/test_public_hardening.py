@@ -37,6 +37,15 @@ def _fresh_rate_limits():
 
 
 @pytest.fixture
+def qol_survey(qol_survey):
+    """The survey in English: these tests read the pages' texts (the language switch has its
+    own test)."""
+    qol_survey.language = "en"
+    qol_survey.save()
+    return qol_survey
+
+
+@pytest.fixture
 def one_minute(monkeypatch):
     """Every request within the same minute, however long the test takes to send them."""
     monkeypatch.setattr(ratelimit, "_clock", lambda: 1_800_000_000.0)

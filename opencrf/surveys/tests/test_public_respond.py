@@ -35,6 +35,15 @@ def _fresh_rate_limits():
 
 
 @pytest.fixture
+def qol_survey(qol_survey):
+    """The survey in English: these tests read the pages' texts (the language switch has its
+    own test)."""
+    qol_survey.language = "en"
+    qol_survey.save()
+    return qol_survey
+
+
+@pytest.fixture
 def record(demo, paula_context):
     return record_create(context=paula_context, project=demo, record_id="900")
 
