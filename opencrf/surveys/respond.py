@@ -196,6 +196,9 @@ def _write(
 ) -> record_services.SaveResult:
     survey = response.survey
     if response.record is None:
+        # Public respondents create records at once: numbering one at a time per project keeps
+        # two of them from drawing the same next record id (which records' save would refuse).
+        Project.objects.select_for_update().filter(pk=response.project_id).first()
         record, result = record_services.record_create_with_form(
             context=context,
             project=response.project,
