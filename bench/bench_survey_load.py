@@ -671,12 +671,27 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.respondents <= 500 or not 0 < args.duration <= 1800:
         sys.exit("--respondents 1..500 and --duration up to 1800 s")
-    links_wanted = args.links or 10 * args.respondents
 
     root = Path(tempfile.mkdtemp(prefix="opencrf-survey-load-"))
+    database_url, made = scratch_database(args)
+    try:
+        measure(args, root, database_url)
+    finally:
+        if made:
+            subprocess.run(
+                ["dropdb", "-h", HOST, "-U", "postgres", "--if-exists", made], check=False
+            )
+        if args.keep:
+            print(f"scratch folder kept: {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, root: Path, database_url: str) -> None:
+    """Set up, serve, respond, verify and report (the database and folder are the caller's)."""
+    links_wanted = args.links or 10 * args.respondents
     data_dir = root / "data"
     data_dir.mkdir()
-    database_url, made = scratch_database(args)
     env = server_env(data_dir, database_url)
     python = [sys.executable]
     admin_password = secrets.token_urlsafe(18)
@@ -766,39 +781,29 @@ def main() -> None:
     finally:
         if server is not None:
             stop(server)
-    try:
-        acks_file = root / "acks.json"
-        acks_file.write_text(json.dumps(stats.acks), encoding="utf-8")
-        stored = json.loads(
-            run(
-                [*python, __file__, "_verify", str(info["project"]), args.link, str(acks_file)],
-                env,
-                root,
-            )
-            .strip()
-            .splitlines()[-1]
+    acks_file = root / "acks.json"
+    acks_file.write_text(json.dumps(stats.acks), encoding="utf-8")
+    stored = json.loads(
+        run(
+            [*python, __file__, "_verify", str(info["project"]), args.link, str(acks_file)],
+            env,
+            root,
         )
-        project = str(info["project"])
-        audit = subprocess.run(
-            [*python, "-m", "opencrf", "audit", "verify", "--no-backups", "--project", project],
-            env=env,
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-    finally:
-        if made:
-            subprocess.run(
-                ["dropdb", "-h", HOST, "-U", "postgres", "--if-exists", made], check=False
-            )
+        .strip()
+        .splitlines()[-1]
+    )
+    project = str(info["project"])
+    audit = subprocess.run(
+        [*python, "-m", "opencrf", "audit", "verify", "--no-backups", "--project", project],
+        env=env,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     report(args, stats, stored, audit, window, client_cpu)
     server_faults(root / "server.log")
-    if args.keep:
-        print(f"scratch folder kept: {root}")
-    else:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 EXCEPTION_LINE = re.compile(r"^([\w.]+(?:Error|Exception|Input|Denied|Found))(?::|$)(.*)$", re.M)
