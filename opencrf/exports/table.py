@@ -165,8 +165,8 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
         records = records.filter(record_id__in=request.records)
     if request.groups:
         records = records.filter(group_id__in=request.groups)
-    if request.filter is not None and request.prefilter and not request.records:
-        records = prefiltered(records, project.pk, design, request.filter)
+    # Named records are few: judging them costs less than the prefilter's pass.
+    prefilter = request.filter if request.prefilter and not request.records else None
     keys = None
     if request.narrow_read:
         keys = frozenset(column.name for column in layout.data)
@@ -183,10 +183,13 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
     rewrite = _rewriter(project, layout, deidentify)
 
     def cells() -> Iterator[list[Any]]:
-        rows = flat_cells(project, design, records, layout, options)
+        chosen = records
+        if prefilter is not None:  # here, not before: a table is often built for its columns
+            chosen = prefiltered(records, project.pk, design, prefilter)
+        rows = flat_cells(project, design, chosen, layout, options)
         if request.record_level and request.filter is not None:
             everything = replace(options, filter=None)
-            rows = _whole_records(flat_cells(project, design, records, layout, everything), rows)
+            rows = _whole_records(flat_cells(project, design, chosen, layout, everything), rows)
         if not request.repeating and layout.repeating:
             at = layout.header.index(REPEAT_FORM_COLUMN)
             rows = (row for row in rows if not row[at] and not row[at + 1])

@@ -340,3 +340,26 @@ def test_report_pages_with_the_prefilter_equal_the_streamed_pages(
                     streamed.pages,
                 )
     cache.clear()
+
+
+def test_the_matching_ids_are_read_once_and_the_records_query_only_names_them(
+    demo, django_assert_num_queries
+):
+    design = design_of(demo)
+    with django_assert_num_queries(1):  # the grouped scan, once, never planned per record
+        kept = prefiltered(demo.records.all(), demo.pk, design, parse("[sex] = '1'"))
+    assert "GROUP BY" not in str(kept.query)
+    men = {
+        form.record_id
+        for form in FormData.objects.filter(project=demo, form_name="enrolment")
+        if form.values.get("sex") == "1"
+    }
+    assert set(kept.values_list("pk", flat=True)) == men
+
+
+def test_a_table_runs_the_prefilter_only_when_its_rows_are_read(
+    demo, pi_paula, django_assert_max_num_queries
+):
+    table = export_table(pi_paula, demo, ExportRequest(filter=parse("[sex] = '1'")))
+    with django_assert_max_num_queries(0):
+        assert table.names[0] == "record_id"
