@@ -36,7 +36,7 @@ from opencrf.exports.deidentify import (
     shift_value,
     validation_of,
 )
-from opencrf.exports.prefilter import prefiltered, value_keys
+from opencrf.exports.prefilter import narrowed, value_keys
 from opencrf.logic import Node
 from opencrf.projects.models import ExportRight, Project
 from opencrf.projects.selectors import member_rights
@@ -183,12 +183,13 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
     rewrite = _rewriter(project, layout, deidentify)
 
     def cells() -> Iterator[list[Any]]:
-        chosen = records
+        chosen, read = records, options
         if prefilter is not None:  # here, not before: a table is often built for its columns
-            chosen = prefiltered(records, project.pk, design, prefilter)
-        rows = flat_cells(project, design, chosen, layout, options)
+            chosen, only = narrowed(records, project.pk, design, prefilter)
+            read = replace(options, only=only)
+        rows = flat_cells(project, design, chosen, layout, read)
         if request.record_level and request.filter is not None:
-            everything = replace(options, filter=None)
+            everything = replace(read, filter=None)
             rows = _whole_records(flat_cells(project, design, chosen, layout, everything), rows)
         if not request.repeating and layout.repeating:
             at = layout.header.index(REPEAT_FORM_COLUMN)

@@ -21,8 +21,8 @@ from itertools import islice
 from typing import Any, Protocol
 
 import orjson
-from django.db import DEFAULT_DB_ALIAS, connections
 from django.core.exceptions import EmptyResultSet
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 from django.utils.html import strip_tags
 
@@ -75,6 +75,7 @@ class ExportOptions:
     # The stored keys to read (None: every value). A narrow read names the layout's columns
     # and the filter's fields: the database extracts them, no form's whole JSON is decoded.
     keys: frozenset[str] | None = None
+    only: frozenset[int] | None = None  # the record pks to keep while reading (None: all)
 
 
 class ColumnExtension(Protocol):
@@ -281,6 +282,9 @@ def flat_cells(
         yield from _classic_cells(project, design, records, writer)
         return
     ordered = stored_records(records)
+    if options.only is not None:
+        only = options.only
+        ordered = (record for record in ordered if record.pk in only)
     rows_of = writer.rows_of
     while chunk := list(islice(ordered, CHUNK)):
         by_record: dict[int, list[StoredForm]] = {}
