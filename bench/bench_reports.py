@@ -179,7 +179,7 @@ def plain(client: Client, urls: dict[str, str]) -> None:
     whole_forms = export_module.stored_forms
 
     def every_record(records: Any, *_rest: Any) -> Any:
-        return records
+        return records, None
 
     def never(*_args: Any) -> bool:
         return False
@@ -187,7 +187,7 @@ def plain(client: Client, urls: dict[str, str]) -> None:
     def whole(pks: Any, *, using: str = "default", keys: Any = None) -> Any:
         return whole_forms(pks, using=using)
 
-    vars(table_module)["prefiltered"] = every_record
+    vars(table_module)["narrowed"] = every_record
     vars(export_module)["_one_query"] = never
     vars(export_module)["stored_forms"] = whole
     for title, url in urls.items():
