@@ -239,6 +239,14 @@ AUDIT_COLUMNS = (
 )
 
 
+def audit_chain_lock(chain: int) -> None:
+    """Hold the lock of a project's audit chain until the transaction ends (PostgreSQL)."""
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_LOCK_BASE + chain])
+
+
 def _lock_chain_head(chain: int) -> AuditEvent | None:
     """The newest entry of `chain`, read after taking the chain's lock until commit.
 

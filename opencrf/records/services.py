@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from opencrf.audit.services import AuditContext, audit_event_create
+from opencrf.audit.services import AuditContext, audit_chain_lock, audit_event_create
 from opencrf.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign, design_of
@@ -124,6 +124,9 @@ def record_create(
             raise InvalidInput(_("No such data access group."))
         group = DataAccessGroup.objects.get(pk=rights.group_id)
     if record_id is None:
+        # Queue behind other writers of this project (the audit chain's lock, which the
+        # record's audit entry takes anyway) so that the next free number is still free.
+        audit_chain_lock(project.pk)
         record_id = next_record_id(project, group if rights.group_id is not None else None)
     _check_record_id(project, record_id, grouped=rights.group_id is not None)
     arm = arm or project.arms.order_by("number").first()

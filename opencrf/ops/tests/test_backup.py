@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -34,6 +33,7 @@ from opencrf.ops.backups.store import (
 )
 from opencrf.ops.backups.tasks import drill_run, manual_backup, scheduled_backup
 from opencrf.ops.models import BackupRun, DrillRun, RunStatus
+from opencrf.testing.audit import lift_audit_triggers_for_the_flush
 from opencrf.testing.s3 import s3_backup_settings, s3_server  # noqa: F401 (fixtures)
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -55,32 +55,6 @@ def backup_settings(settings, tmp_path):
     settings.TIME_ZONE = "Asia/Tokyo"
     yield settings
     lift_audit_triggers_for_the_flush()
-
-
-def lift_audit_triggers_for_the_flush() -> None:
-    """Let the flush after a transactional test empty the append-only audit table.
-
-    A backup reads committed data only, so these tests commit; the database refuses to delete
-    audit entries. The flush that ends the test runs once with the triggers lifted and put
-    back in its own transaction.
-    """
-    triggers = importlib.import_module("opencrf.audit.migrations.0002_append_only_triggers")
-    postgres = connection.vendor == "postgresql"
-    lift = triggers.POSTGRES_BACKWARD[:2] if postgres else triggers.SQLITE_BACKWARD
-    restore = triggers.POSTGRES_FORWARD[1:] if postgres else triggers.SQLITE_FORWARD
-    operations = connection.ops
-    original = operations.execute_sql_flush
-
-    def flush(sql_list):
-        del operations.execute_sql_flush
-        with connection.cursor() as cursor:
-            for statement in lift:
-                cursor.execute(statement)
-            original(sql_list)
-            for statement in restore:
-                cursor.execute(statement)
-
-    operations.execute_sql_flush = flush
 
 
 def put_files(files: dict[str, bytes] = FILES) -> None:

@@ -26,7 +26,7 @@ from opencrf.ops.alerts.evaluate import alert_evaluate
 from opencrf.ops.jobs import Supervisor, closing_connections
 from opencrf.ops.models import Incident, RunnerState, ScheduledRun, WorkerHeartbeat
 from opencrf.ops.runner import JobRunner, claim_next_job, is_transient
-from opencrf.ops.tests.test_backup import lift_audit_triggers_for_the_flush
+from opencrf.testing.audit import lift_audit_triggers_for_the_flush
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from opencrf.ops.tests.test_backup import lift_audit_triggers_for_the_flush
 from opencrf.projects.models import Arm, Project
+from opencrf.testing.audit import lift_audit_triggers_for_the_flush
 
 BEFORE = [("records", "0001_initial")]
 AFTER = [("records", "0002_record_arms")]

@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from opencrf.audit.services import AuditContext
 from opencrf.demo.loader import load_demo
-from opencrf.ops.tests.test_backup import lift_audit_triggers_for_the_flush
 from opencrf.projects.models import Event
 from opencrf.surveys.invitation_jobs import (
     evaluate_automated_invitations,
@@ -22,6 +21,7 @@ from opencrf.surveys.invitation_jobs import (
 from opencrf.surveys.invitations import INTERRUPTED, Message, invitations_compose
 from opencrf.surveys.models import Invitation, Participant, Survey
 from opencrf.surveys.services import survey_enable
+from opencrf.testing.audit import lift_audit_triggers_for_the_flush
 
 
 def _scheduled(count: int) -> list[Invitation]:
