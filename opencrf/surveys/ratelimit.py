@@ -1,10 +1,9 @@
-"""Rate limits of the public survey pages: a sliding window counted in the cache.
+"""Rate limits of the public survey pages: a sliding window counted in the database.
 
 Each limit counts events per key (an address, a link) in fixed one-window buckets; the
 count of the sliding window is this bucket's plus the previous bucket's weighted by how much
-of it still lies in the window (the usual sliding-window counter). The cache is Django's
-default cache: per process unless the deployment configures a shared one (see
-docs/subsystems/surveys.md), so each process enforces the limit on its own.
+of it still lies in the window (the usual sliding-window counter). The counts are kept
+in the database (`opencrf.core.counters`), so every server process and node counts together.
 """
 
 from __future__ import annotations
@@ -15,7 +14,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+
+from opencrf.core.counters import count_add, counts
 
 _clock = time.time  # the seconds the windows are counted in (tests hold it still)
 
@@ -66,7 +66,7 @@ def _key(limit: Limit, key: str, bucket: int) -> str:
 def _count(limit: Limit, key: str, now: float) -> tuple[int, int]:
     bucket = int(now // limit.seconds)
     elapsed = (now % limit.seconds) / limit.seconds
-    found = cache.get_many([_key(limit, key, bucket), _key(limit, key, bucket - 1)])
+    found = counts([_key(limit, key, bucket), _key(limit, key, bucket - 1)])
     current = int(found.get(_key(limit, key, bucket), 0))
     previous = int(found.get(_key(limit, key, bucket - 1), 0))
     # Rounded up: just after a bucket turns, the previous one still counts in full.
@@ -85,11 +85,5 @@ def hit(limit: Limit, key: str, *, now: float | None = None) -> bool:
     counted, bucket = _count(limit, key, moment)
     if counted >= limit.count:
         return False
-    name = _key(limit, key, bucket)
-    if cache.add(name, 1, timeout=limit.seconds * 2):
-        return True
-    try:
-        cache.incr(name)
-    except ValueError:  # expired between add and incr
-        cache.add(name, 1, timeout=limit.seconds * 2)
+    count_add(_key(limit, key, bucket), keep_seconds=limit.seconds * 2)
     return True

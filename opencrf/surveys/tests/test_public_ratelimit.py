@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
+from opencrf.core.models import RateCounter
 from opencrf.surveys.ratelimit import Limit, exceeded, hit
 
+pytestmark = pytest.mark.django_db
 LIMIT = Limit("test", 3, 60)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def test_a_key_is_refused_once_its_window_is_full_and_others_are_not():
@@ -30,3 +24,8 @@ def test_the_previous_window_counts_in_proportion_to_what_is_left_of_it():
     assert hit(LIMIT, "a", now=701.0) is True
     assert hit(LIMIT, "a", now=702.0) is False
     assert hit(LIMIT, "a", now=781.0) is True  # two windows later
+
+
+def test_the_counts_are_rows_every_process_shares():
+    assert all(hit(LIMIT, "a", now=600.0 + n) for n in range(3))
+    assert list(RateCounter.objects.values_list("count", flat=True)) == [3]
