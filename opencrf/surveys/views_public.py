@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from opencrf.audit.services import AuditContext
-from opencrf.core.errors import NotFound
+from opencrf.core.errors import InvalidInput, NotFound
 from opencrf.core.middleware import client_address
 from opencrf.core.numbers import whole_number
 from opencrf.files.previews import preview_response
@@ -280,6 +280,11 @@ def _submit(request: HttpRequest, response: SurveyResponse) -> HttpResponse:
         return _render_page(request, page, values, problems=error.problems, status=400)
     except RequiredMissing as missing:
         return _required(request, response, page, values, missing)
+    except InvalidInput as refused:  # e.g. the record was deleted or renamed meanwhile
+        language = _language(response)
+        with translation.override(language):
+            title = _("Your answers could not be saved")
+        return _message(request, title, refused.message, language=language, status=409)
     if action == "previous":
         return redirect(_respond_url(saved, max(1, page.number - 1)))
     if action == "next":

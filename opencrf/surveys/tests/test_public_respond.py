@@ -234,3 +234,21 @@ def test_instructions_are_shown_on_the_first_page_only(client, link, qol_survey,
     assert "Read me first." in client.get(url(link)).content.decode()
     client.post(url(link), {"qol_date": "2026-01-05", "page": "1", "action": "next"})
     assert "Read me first." not in client.get(url(link) + "?page=2").content.decode()
+
+
+def test_a_save_the_records_service_refuses_is_a_page_naming_why(
+    client, link, record, baseline, monkeypatch
+):
+    from opencrf.core.errors import InvalidInput
+    from opencrf.surveys import views_public
+
+    def refuse(*args, **kwargs):
+        raise InvalidInput("This form was deleted after you opened it; nothing was saved.")
+
+    monkeypatch.setattr(views_public, "answers_save", refuse)
+    answer = client.post(url(link), {**ANSWERS, "page": "1", "action": "submit"})
+    assert answer.status_code == 409
+    assert "This form was deleted after you opened it; nothing was saved." in (
+        answer.content.decode()
+    )
+    assert stored(record, baseline) is None
