@@ -48,6 +48,7 @@ ANONYMOUS = {
     "api": "the API, authenticated by its token",
     "": "the site root, which redirects",
     "favicon": "the site's icon, which browsers ask for on every page, login included",
+    "surveys_public:code": "where survey participants type their access code (no account)",
 }
 PER_RESPONSE = re.compile(
     rb'(name="csrfmiddlewaretoken" value|name="next" value|nonce|data-session-seconds)="[^"]*"'

@@ -9,6 +9,8 @@ import pytest
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from opencrf.files.models import StoredFile
 from opencrf.projects.models import ProjectMember
@@ -117,7 +119,9 @@ def test_confirming_without_name_signature_or_certification_stores_nothing(
     files_before = StoredFile.objects.count()
     answer = post(client, response, **fields)
     assert answer.status_code == 400
-    assert message in answer.content.decode()
+    with translation.override("ja"):  # the survey's language
+        assert gettext(message) != message
+        assert gettext(message) in answer.content.decode()
     assert not Consent.objects.exists()
     assert StoredFile.objects.count() == files_before
     response.refresh_from_db()
