@@ -26,7 +26,7 @@ DEFAULT_BODY = _(
     "You are invited to answer the survey “[survey-title]”.\n\n"
     "Please open this link to begin:\n[survey-link]\n\n"
     "If the link does not open, go to the address below and type the access code "
-    "[survey-access-code].\n\nThank you for taking part."
+    "[survey-access-code]:\n[survey-access-code-url]\n\nThank you for taking part."
 )
 
 

@@ -5,7 +5,8 @@ invitation and each reminder — is one `Invitation` row, written here when it i
 sent later by the job queue (`invitation_jobs.py`). Subject and body are kept as composed and
 piped when sent, so a scheduled message shows the record's values of its day: `[field]`,
 `[field:label]`, `[event][field]` and the smart variables `[survey-link]`, `[survey-url]`,
-`[survey-access-code]`, `[survey-title]`, `[record-name]` and `[event-name]`. Mails are plain
+`[survey-access-code]`, `[survey-access-code-url]` (the page to type it in), `[survey-title]`,
+`[record-name]` and `[event-name]`. Mails are plain
 text: nothing typed or piped can become markup, and the subject loses its line breaks.
 
 A participant of the participant list who has no record yet gets a response of their own
@@ -434,6 +435,15 @@ def response_url(response: SurveyResponse) -> str:
     return site_link(path)
 
 
+def access_code_url() -> str:
+    """The absolute address of the page where a participant types an access code."""
+    try:
+        path = reverse("surveys_public:code")
+    except NoReverseMatch:  # the public pages' URLs are not installed (a partial checkout)
+        path = "/surveys/code/"
+    return site_link(path)
+
+
 @dataclass(frozen=True)
 class Mail:
     to: str
@@ -470,6 +480,7 @@ class MessageBuilder:
             "survey-link": url,
             "survey-url": url,
             "survey-access-code": response.access_code,
+            "survey-access-code-url": access_code_url(),
             "survey-title": response.survey.title,
             "event-name": self.event_names.get(response.event_id, ""),
             "record-name": response.record.record_id if response.record else "",

@@ -12,6 +12,7 @@ from django.utils import timezone
 from opencrf.audit.services import AuditContext
 from opencrf.demo.loader import load_demo
 from opencrf.projects.models import Event
+from opencrf.surveys.invitation_forms import DEFAULT_BODY
 from opencrf.surveys.invitation_jobs import (
     evaluate_automated_invitations,
     invitations_send_due,
@@ -98,3 +99,21 @@ def test_the_periodic_jobs_send_and_evaluate(pi_paula, smtp):
     assert send_due_invitations.call() == {"sent": 3, "failed": 0, "skipped": 0}
     assert evaluate_automated_invitations.call() == 0
     assert len(smtp.messages) == 3
+
+
+@pytest.mark.django_db
+def test_the_default_invitation_gives_the_access_code_page_address_it_speaks_of(
+    pi_paula, smtp, settings
+):
+    settings.OPENCRF_SITE_URL = "https://crf.example.org"
+    [row] = _scheduled(1)
+    Invitation.objects.filter(pk=row.pk).update(body=str(DEFAULT_BODY))
+
+    assert send_due_invitations.call() == {"sent": 1, "failed": 0, "skipped": 0}
+
+    [message] = smtp.messages
+    body = smtp.body(message).replace("\r\n", "\n")
+    response = Invitation.objects.get(pk=row.pk).response
+    assert f"type the access code {response.access_code}:\n" in body
+    assert "\nhttps://crf.example.org/surveys/code/\n" in body
+    assert f"https://crf.example.org/surveys/s/{response.token}/" in body
