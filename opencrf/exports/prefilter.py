@@ -5,7 +5,7 @@ project is most of the cost of its first page. This module translates the common
 logic — a field compared with a literal (`[age] > 40`, `[sex] = '1'`, `[ae_term] <> ""`, a
 checkbox option `[meds(2)] = '1'`, a form status, a field of another event `[e1][f]`),
 joined by `and` and `or` — into a condition on records, evaluated by the database over the
-JSON values column, so that only the records passing it are read.
+JSON values column, so that only the forms of the records passing it are read and judged.
 
 The condition is a *superset*: every record with a row for which the logic is true passes
 it, and the Python evaluator still judges every row of the records that pass, so the rows
@@ -23,8 +23,9 @@ follow the logic language exactly, the condition is widened, never narrowed:
 - anything else (a function, arithmetic on fields, a bare field, two fields compared, the
   record id) restricts nothing.
 
-Field names go into JSON paths only when they are plain identifiers, and every literal is a
-bound parameter.
+Field names go into JSON paths only when they are plain identifiers, and every literal of the
+logic is a bound parameter (only this module's constants, a regular expression and the
+whitespace characters, are written into the SQL).
 """
 
 from __future__ import annotations
