@@ -8,6 +8,7 @@ holds UTC.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -72,13 +73,114 @@ ACTION_LABELS = {
     "record.arm": gettext_lazy("Change the arms of a record"),
     "form.update": gettext_lazy("Update form"),
     "form.delete": gettext_lazy("Delete form"),
+    "form.lock": gettext_lazy("Lock form"),
+    "form.unlock": gettext_lazy("Unlock form"),
+    "record.lock": gettext_lazy("Lock record"),
+    "record.unlock": gettext_lazy("Unlock record"),
+    "project.requested": gettext_lazy("Request project"),
+    "project.request_approved": gettext_lazy("Approve project request"),
+    "project.request_rejected": gettext_lazy("Reject project request"),
+    "api.token_create": gettext_lazy("Create API token"),
+    "api.token_regenerate": gettext_lazy("Regenerate API token"),
+    "api.token_delete": gettext_lazy("Delete API token"),
+    "file.store": gettext_lazy("Upload file"),
+    "file.delete": gettext_lazy("Delete file"),
+    "file.refused": gettext_lazy("Refuse infected file"),
+    "repository.folder": gettext_lazy("Create folder in file repository"),
+    "report.create": gettext_lazy("Create report"),
+    "report.update": gettext_lazy("Update report"),
+    "report.copy": gettext_lazy("Copy report"),
+    "report.delete": gettext_lazy("Delete report"),
+    "data.export": gettext_lazy("Export data"),
+    "export.request": gettext_lazy("Request export file"),
+    "export.download": gettext_lazy("Download export file"),
+    "export.expire": gettext_lazy("Expire export file"),
+    "training.reset": gettext_lazy("Reset training instance"),
+    "survey.enable": gettext_lazy("Enable survey"),
+    "survey.update": gettext_lazy("Update survey settings"),
+    "survey.disable": gettext_lazy("Disable survey"),
+    "survey.consent": gettext_lazy("Sign e-consent"),
+    "survey.participant_add": gettext_lazy("Add survey participant"),
+    "survey.participant_update": gettext_lazy("Update survey participant"),
+    "survey.participant_delete": gettext_lazy("Delete survey participant"),
+    "survey.auto_invitation.save": gettext_lazy("Save automated survey invitation"),
+    "survey.invitation.scheduled": gettext_lazy("Schedule survey invitation"),
+    "survey.invitation.cancelled": gettext_lazy("Cancel survey invitation"),
+    "survey.invitation.skipped": gettext_lazy("Skip survey invitation"),
+    "survey.invitation.sent": gettext_lazy("Send survey invitation"),
+    "survey.link_export": gettext_lazy("Export survey link (API)"),
+    "survey.access_code_export": gettext_lazy("Export survey access code (API)"),
+    "survey.return_code_export": gettext_lazy("Export survey return code (API)"),
+    "survey.queue_link_export": gettext_lazy("Export survey queue link (API)"),
+    "survey.participants_export": gettext_lazy("Export survey participant list (API)"),
 }
+
+# Fixed texts that code writes into an entry's details, in English as kept (the audit hash
+# covers them), shown translated. A part in (?P<name>...) is data, put back as it was.
+_DETAIL_PATTERNS: tuple[tuple[re.Pattern[str], Any], ...] = tuple(
+    (re.compile(pattern, re.DOTALL), text)
+    for pattern, text in (
+        (
+            r"E-consent signed \(version (?P<version>.*)\)",
+            gettext_lazy("E-consent signed (version %(version)s)"),
+        ),
+        (
+            r"Download survey link \(API\): (?P<what>.*)",
+            gettext_lazy("Download survey link (API): %(what)s"),
+        ),
+        (
+            r"Download survey access code \(API\): (?P<what>.*)",
+            gettext_lazy("Download survey access code (API): %(what)s"),
+        ),
+        (
+            r"Download survey return code \(API\): (?P<what>.*)",
+            gettext_lazy("Download survey return code (API): %(what)s"),
+        ),
+        (r"Download survey queue link \(API\)", gettext_lazy("Download survey queue link (API)")),
+        (
+            r"Download survey participant list \(API\): (?P<what>.*)",
+            gettext_lazy("Download survey participant list (API): %(what)s"),
+        ),
+        (r"Upload file: (?P<name>.*)", gettext_lazy("Upload file: %(name)s")),
+        (r"Refuse infected file: (?P<name>.*)", gettext_lazy("Refuse infected file: %(name)s")),
+        (r"Delete file: (?P<name>.*)", gettext_lazy("Delete file: %(name)s")),
+        (r"Create folder: (?P<name>.*)", gettext_lazy("Create folder: %(name)s")),
+        (r"API token of (?P<user>.*)", gettext_lazy("API token of %(user)s")),
+        (r"automated invitation (?P<n>\d+)", gettext_lazy("automated invitation %(n)s")),
+        (
+            r"automated invitation (?P<n>\d+): condition false",
+            gettext_lazy("automated invitation %(n)s: condition false"),
+        ),
+        (
+            r"automated invitation (?P<n>\d+): no e-mail address",
+            gettext_lazy("automated invitation %(n)s: no e-mail address"),
+        ),
+        (r"compose", gettext_lazy("compose")),
+        (r"compose; reminder (?P<n>\d+)", gettext_lazy("compose; reminder %(n)s")),
+        (r"resend of invitation (?P<old>\d+)", gettext_lazy("resend of invitation %(old)s")),
+        (
+            r"resend of invitation (?P<old>\d+); reminder (?P<n>\d+)",
+            gettext_lazy("resend of invitation %(old)s; reminder %(n)s"),
+        ),
+        (r"invitation (?P<n>\d+)", gettext_lazy("invitation %(n)s")),
+        (r"participant (?P<n>\d+)", gettext_lazy("participant %(n)s")),
+    )
+)
 
 
 def action_label(code: str) -> str:
     """The translated label of an action code; unknown codes are shown as they are."""
     label = ACTION_LABELS.get(code)
     return str(label) if label is not None else code
+
+
+def details_text(details: str) -> str:
+    """An entry's details, translated when they are one of the fixed texts code writes."""
+    for pattern, text in _DETAIL_PATTERNS:
+        match = pattern.fullmatch(details)
+        if match is not None:
+            return str(text) % match.groupdict()
+    return details
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +296,7 @@ def _log_row(entry: AuditEvent) -> LogRow:
         event=entry.event,
         instrument=entry.instrument,
         instance="" if entry.instance is None else str(entry.instance),
-        details=entry.details,
+        details=details_text(entry.details),
         changes=change_lines(entry.changes if isinstance(entry.changes, dict) else {}),
         reason=entry.reason,
     )
