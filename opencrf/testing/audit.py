@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 
 from django.db import connection
 
@@ -21,7 +22,7 @@ def lift_audit_triggers_for_the_flush() -> None:
     operations = connection.ops
     original = operations.execute_sql_flush
 
-    def flush(sql_list: list[str]) -> None:
+    def flush(sql_list: Iterable[str]) -> None:
         del operations.execute_sql_flush
         with connection.cursor() as cursor:
             for statement in lift:
