@@ -27,8 +27,10 @@ from opencrf.api.parsing import parse_rows
 from opencrf.dictionary.choices import checkbox_column
 from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.logic import LogicSyntaxError, Node, parse_shared
+from opencrf.projects.models import ExportRight
 from opencrf.records.export import (
     ExportOptions,
+    Layout,
     column_extension,
     eav_header,
     eav_rows,
@@ -70,6 +72,13 @@ def record(call: Call) -> HttpResponseBase:
     raise ApiError('The value of the parameter "action" is not valid')
 
 
+def _survey_fields_allowed(call: Call, layout: Layout) -> bool:
+    """Survey fields only with full export rights on every exported form: the identifier is
+    an identifier and the timestamps are dates, which the other export rights remove."""
+    forms = {column.form for column in layout.data}
+    return all(call.rights.export(form) == ExportRight.FULL for form in forms)
+
+
 def export(call: Call) -> HttpResponseBase:
     call.require_export()
     project = call.project
@@ -85,7 +94,8 @@ def export(call: Call) -> HttpResponseBase:
         groups=params.flag("exportDataAccessGroups") and call.rights.group_id is None,
         export_right=call.rights.export,
     )
-    if params.flag("exportSurveyFields"):  # with surveys enabled: identifier and timestamps
+    if params.flag("exportSurveyFields") and _survey_fields_allowed(call, layout):
+        # With surveys enabled: the survey identifier and each survey's completion time.
         layout.extension = column_extension(SURVEY_FIELDS, project, design, layout)
     options = ExportOptions(
         labels=params.choice("rawOrLabel", ("raw", "label"), "raw") == "label",

@@ -304,3 +304,32 @@ def test_the_queue_link_needs_a_survey_in_the_queue(paula_token, qol_survey, pau
     assert answer.status_code == 200
     assert text(answer).startswith(f"{SITE}/surveys/q/")
     assert text(call(paula_token, "surveyQueueLink", record="1-1")) == text(answer)
+
+
+@pytest.mark.parametrize(
+    ("right", "survey_columns"),
+    [
+        ("full", ["redcap_survey_identifier", "quality_of_life_timestamp"]),
+        ("remove_identifiers", []),
+        ("deidentified", []),
+    ],
+)
+def test_survey_fields_come_only_with_full_export_rights(
+    demo, qol_survey, site_b_bea, paula_context, right, survey_columns
+):
+    forms = list(demo.instruments.values_list("name", flat=True))
+    rights_services.member_add(
+        context=paula_context,
+        project=demo,
+        username="site_b_bea",
+        rights={"api_export": True, "export_rights": dict.fromkeys(forms, right)},
+    )
+    token = token_create(context=paula_context, user=site_b_bea, project=demo)
+    answer = call(token, "record", format="csv", exportSurveyFields="true")
+    assert answer.status_code == 200
+    header = text(answer).splitlines()[0].split(",")
+    survey = [name for name in header if name in SURVEY_COLUMNS]
+    assert survey == survey_columns
+
+
+SURVEY_COLUMNS = {"redcap_survey_identifier", "quality_of_life_timestamp"}
