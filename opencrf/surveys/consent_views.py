@@ -30,6 +30,9 @@ from opencrf.records.errors import SaveConflict
 from opencrf.records.page_hooks import RecordPage
 from opencrf.surveys import econsent, ratelimit
 from opencrf.surveys.models import Survey, SurveyResponse
+from opencrf.surveys.public_page import survey_page
+from opencrf.surveys.respond import required_unanswered, response_language
+from opencrf.surveys.selectors import response_by_token
 from opencrf.surveys.services import respondent_context
 from opencrf.surveys.views_public import SESSION_COOKIE, SESSION_SALT
 
@@ -44,35 +47,55 @@ def _language(response: SurveyResponse, request: HttpRequest) -> str:
 def _message(
     request: HttpRequest, title: str, text: str, *, language: str, status: int
 ) -> HttpResponse:
-    answer = render(
-        request,
-        "surveys/public/message.html",
-        {"title": title, "message": text, "language": language},
-        status=status,
-    )
+    with translation.override(language):
+        answer = render(
+            request,
+            "surveys/public/message.html",
+            {"title": title, "message": text, "language": language},
+            status=status,
+        )
+    answer["Content-Language"] = language
     answer.survey_page = True  # type: ignore[attr-defined]  # kept by SurveyIsolationMiddleware
     return answer
 
 
-def _not_found(request: HttpRequest) -> HttpResponse:
-    language = translation.get_language() or "ja"
-    return _message(
-        request,
-        _("Survey not found"),
-        _("This survey link is not valid."),
-        language=language,
-        status=404,
-    )
+def _token_language(token: str) -> str:
+    """The language of a link's pages, for its refusals: the response's, else the browser's."""
+    try:
+        return response_language(response_by_token(token))
+    except NotFound:
+        return translation.get_language() or "ja"
 
 
-def _not_set_up(request: HttpRequest) -> HttpResponse:
-    return _message(
-        request,
-        _("This survey is closed"),
-        _("The consent form is not set up yet. Please contact the study team."),
-        language=translation.get_language() or "ja",
-        status=403,
+def _not_found(request: HttpRequest, token: str = "") -> HttpResponse:
+    language = _token_language(token) if token else translation.get_language() or "ja"
+    with translation.override(language):
+        title, text = _("Survey not found"), _("This survey link is not valid.")
+    return _message(request, title, text, language=language, status=404)
+
+
+def _not_set_up(request: HttpRequest, token: str) -> HttpResponse:
+    language = _token_language(token)
+    with translation.override(language):
+        title = _("This survey is closed")
+        text = _("The consent form is not set up yet. Please contact the study team.")
+    return _message(request, title, text, language=language, status=403)
+
+
+def _unanswered_page(request: HttpRequest, response: SurveyResponse) -> HttpResponse | None:
+    """The survey page to go back to when a required question of the survey has no stored
+    answer (a consent link opened before the survey was answered); None when all are."""
+    context = respondent_context(response, request_id=getattr(request, "request_id", ""))
+    missing = {problem.field for problem in required_unanswered(response, context=context)}
+    if not missing:
+        return None
+    page = survey_page(response, 1)
+    first = next(
+        (n for n, rows in enumerate(page.pages, 1) if any(r.field_name in missing for r in rows)),
+        1,
     )
+    url = reverse("surveys_public:respond", args=[response.token])
+    return redirect(f"{url}?page={first}" if first > 1 else url)
 
 
 def _needs_return_code(request: HttpRequest, response: SurveyResponse) -> bool:
@@ -96,11 +119,14 @@ def consent(request: HttpRequest, token: str) -> HttpResponse:
     try:
         response = econsent.consent_response(token)
     except NotFound:
-        return _not_found(request)
+        return _not_found(request, token)
     except InvalidInput:
-        return _not_set_up(request)
+        return _not_set_up(request, token)
     if _needs_return_code(request, response):
         return redirect("surveys_public:return", token=response.token)
+    unanswered = _unanswered_page(request, response)
+    if unanswered is not None:
+        return unanswered
     language = _language(response, request)
     with translation.override(language):
         if request.method != "POST":
@@ -178,11 +204,14 @@ def consent_pdf(request: HttpRequest, token: str) -> HttpResponse:
     try:
         response = econsent.consent_response(token)
     except NotFound:
-        return _not_found(request)
+        return _not_found(request, token)
     except InvalidInput:
-        return _not_set_up(request)
+        return _not_set_up(request, token)
     if _needs_return_code(request, response):
         return redirect("surveys_public:return", token=response.token)
+    unanswered = _unanswered_page(request, response)
+    if unanswered is not None:
+        return unanswered
     with translation.override(_language(response, request)):
         snapshot = econsent.consent_snapshot(response)
         signature = econsent.stored_signature(snapshot)

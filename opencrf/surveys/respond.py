@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from opencrf.audit.services import AuditContext
@@ -30,8 +30,10 @@ from opencrf.records import services as record_services
 from opencrf.records.errors import ValueProblem
 from opencrf.records.models import FormData, FormStatus, Record
 from opencrf.records.selectors import record_arm_ids
+from opencrf.records.values import required_warning
 from opencrf.surveys.codes import new_token
-from opencrf.surveys.models import QueueLink, Survey, SurveyResponse
+from opencrf.surveys.invitations import COMPLETED as INVITATION_COMPLETED
+from opencrf.surveys.models import Invitation, QueueLink, Survey, SurveyResponse
 from opencrf.surveys.services import _retry_unique, response_link
 
 # The audit trail's reason for a participant's change to their own answers (production
@@ -120,8 +122,18 @@ def completed_count(survey: Survey) -> int:
     ).count()
 
 
+def response_language(response: SurveyResponse) -> str:
+    """The language of the response's pages: the participant's choice, else the survey's."""
+    return response.language or response.survey.language
+
+
 def survey_refusal(survey: Survey, *, now: datetime | None = None) -> str:
-    """Why the survey takes no new answers at all; "" when it does."""
+    """Why the survey takes no new answers at all, in the survey's language; "" when it does."""
+    with translation.override(survey.language):
+        return _survey_refusal(survey, now=now)
+
+
+def _survey_refusal(survey: Survey, *, now: datetime | None = None) -> str:
     now = now or timezone.now()
     if not survey.active:
         return _("This survey is not accepting responses at the moment.")
@@ -135,7 +147,13 @@ def survey_refusal(survey: Survey, *, now: datetime | None = None) -> str:
 
 
 def response_refusal(response: SurveyResponse, *, now: datetime | None = None) -> str:
-    """Why this response cannot be opened; "" when it can (REDCap's rules for links)."""
+    """Why this response cannot be opened, in the language of its pages; "" when it can
+    (REDCap's rules for links)."""
+    with translation.override(response_language(response)):
+        return _response_refusal(response, now=now)
+
+
+def _response_refusal(response: SurveyResponse, *, now: datetime | None = None) -> str:
     now = now or timezone.now()
     survey = response.survey
     completed = response.status == SurveyResponse.Status.COMPLETED
@@ -159,12 +177,14 @@ def response_refusal(response: SurveyResponse, *, now: datetime | None = None) -
 
 
 def public_refusal(survey: Survey) -> str:
-    """Why the survey's public link cannot start a response; "" when it can."""
+    """Why the survey's public link cannot start a response, in the survey's language; ""
+    when it can."""
     if not survey.project.record_autonumbering:
-        return _(
-            "This survey cannot be started from its public link, because the study does not "
-            "number its records automatically. Please use the link you were sent."
-        )
+        with translation.override(survey.language):
+            return _(
+                "This survey cannot be started from its public link, because the study does "
+                "not number its records automatically. Please use the link you were sent."
+            )
     return survey_refusal(survey)
 
 
@@ -260,6 +280,7 @@ def answers_save(
         if complete or was_completed:
             locked.status = SurveyResponse.Status.COMPLETED
             locked.completed_at = locked.completed_at if was_completed else now
+            _invitations_cancel(locked)
         else:
             locked.status = SurveyResponse.Status.PARTIAL
         if locked.project.survey_ip_recorded and address:
@@ -274,7 +295,8 @@ def response_complete(response: SurveyResponse, *, context: AuditContext) -> Sur
     with transaction.atomic():
         locked = _locked(response)
         if locked.status == SurveyResponse.Status.COMPLETED and not locked.survey.edit_completed:
-            raise SurveyClosed(_("Thank you. You have already completed this survey."))
+            with translation.override(response_language(locked)):
+                raise SurveyClosed(_("Thank you. You have already completed this survey."))
         _write(locked, context, {}, int(FormStatus.COMPLETE))
         now = timezone.now()
         locked.started_at = locked.started_at or now
@@ -282,7 +304,48 @@ def response_complete(response: SurveyResponse, *, context: AuditContext) -> Sur
             locked.completed_at = now
         locked.status = SurveyResponse.Status.COMPLETED
         locked.save()
+        _invitations_cancel(locked)
     return locked
+
+
+def _invitations_cancel(response: SurveyResponse) -> None:
+    """A completed response needs no more e-mails: its scheduled invitations and reminders
+    are cancelled (with the reason the invitation log shows, as the send job gives it)."""
+    Invitation.objects.filter(response=response, status=Invitation.Status.SCHEDULED).update(
+        status=Invitation.Status.CANCELLED, error=INVITATION_COMPLETED, sent_at=None
+    )
+
+
+class _DryRun(Exception):
+    def __init__(self, warnings: Sequence[ValueProblem]) -> None:
+        self.warnings = tuple(warnings)
+
+
+def required_unanswered(response: SurveyResponse, *, context: AuditContext) -> list[ValueProblem]:
+    """The survey's required questions that the stored answers leave blank, by the very rule
+    a page's save applies (`answers_save`: records' required warnings, branching logic
+    included). Nothing is written: the check saves nothing and is rolled back. A response
+    without a record has answered nothing: every required question of its survey."""
+    rows = survey_rows(response.survey)
+    if response.record is None:
+        blank = (required_warning(row, {}) for row in rows)
+        return [warning for warning in blank if warning is not None]
+    try:
+        with transaction.atomic():
+            result = record_services.form_save(
+                context=context,
+                record=response.record,
+                event=response.event,
+                form_name=response.survey.form_name,
+                instance=response.instance,
+                values={},
+                status=None,
+                base_version=None,
+                reason=RESPONDENT_REASON,
+            )
+            raise _DryRun(result.warnings)
+    except _DryRun as dry:
+        return missing_required(rows, dry.warnings)
 
 
 def missing_required(
@@ -379,8 +442,9 @@ def _completed_before(
 
 
 def survey_queue(record: Record) -> list[QueueEntry]:
-    """The surveys now due for the record (REDCap's survey queue): those in the queue whose
-    survey to follow is completed (see `_completed_before`) and whose logic is true."""
+    """The record's surveys in the queue (REDCap's survey queue): those it completed, and
+    those now due: whose survey to follow is completed (see `_completed_before`) and whose
+    logic is true."""
     project = record.project
     design = design_of(project)
     queued = list(Survey.objects.filter(project=project, queue_enabled=True, active=True))
@@ -404,6 +468,12 @@ def survey_queue(record: Record) -> list[QueueEntry]:
     for event in events:
         for survey in sorted(queued, key=lambda s: order.get(s.form_name, 0)):
             if not design.has_form(project, event, survey.form_name):
+                continue
+            if (survey.form_name, event.pk) in completed:
+                # Completed surveys stay in the queue, marked so (REDCap), whatever their
+                # condition says now.
+                link = response_link(survey=survey, record=record, event=event)
+                entries.append(QueueEntry(survey, event, link, project.is_longitudinal))
                 continue
             if survey.queue_after and not _completed_before(
                 survey.queue_after, event, completed, project

@@ -12,11 +12,15 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
+from opencrf.dictionary.design import design_of
 from opencrf.files.models import StoredFile
 from opencrf.projects.models import ProjectMember
 from opencrf.projects.services import group_create
 from opencrf.records.models import FormData
+from opencrf.records.services import record_create_with_form
 from opencrf.surveys.models import Consent, SurveyResponse
+from opencrf.surveys.respond import answers_save
+from opencrf.surveys.services import respondent_context, response_link
 from opencrf.surveys.tests.econsent_world import (
     answered_response,
     consent_study,
@@ -58,7 +62,9 @@ def post(client, response, **fields):
     data = {
         "name": "山田 花子",
         "certify": "1",
-        "version": str(FormData.objects.get(record=response.record).version),
+        "version": str(
+            getattr(FormData.objects.filter(record=response.record).first(), "version", 0)
+        ),
         "signature": SimpleUploadedFile("signature.png", signature_png(), "image/png"),
         **fields,
     }
@@ -99,6 +105,65 @@ def test_confirming_stores_the_consent_and_goes_to_the_end_of_the_survey(client,
     response.refresh_from_db()
     assert response.status == SurveyResponse.Status.COMPLETED
     assert client.get(consent_url(response)).status_code == 404
+
+
+def unanswered_response(paula_context, survey, values=None):
+    """Record 1's consent link, its survey page never submitted (or submitted without the
+    required checks, as `values` say)."""
+    event = design_of(survey.project).events[0]
+    record, _result = record_create_with_form(
+        context=paula_context,
+        project=survey.project,
+        record_id="1",
+        arm=None,
+        event=event,
+        form_name="consent",
+        values={},
+    )
+    response = response_link(survey=survey, record=record, event=event)
+    if values is not None:
+        context = respondent_context(response)
+        response = answers_save(response, context=context, values=values, page=1)
+    return response
+
+
+@pytest.mark.parametrize(
+    "values", [None, {"agree": "", "contact": "2", "participant_name": "山田 花子"}]
+)
+def test_a_consent_link_opened_before_the_required_answers_goes_back_to_the_survey(
+    client, survey, paula_context, values
+):
+    response = unanswered_response(paula_context, survey, values)
+    files_before = StoredFile.objects.count()
+    forms = list(FormData.objects.values_list("values", "status", "version"))
+    assert forms == (
+        [] if values is None else [({"contact": "2", "participant_name": "山田 花子"}, 0, 1)]
+    )
+    survey_url = reverse("surveys_public:respond", args=[response.token])
+    assert client.get(consent_url(response))["Location"] == survey_url
+    assert client.get(consent_url(response) + "pdf/")["Location"] == survey_url
+    answer = post(client, response)
+    assert answer.status_code == 302
+    assert answer["Location"] == survey_url
+    assert not Consent.objects.exists()
+    assert StoredFile.objects.count() == files_before
+    assert list(FormData.objects.values_list("values", "status", "version")) == forms
+    response.refresh_from_db()
+    assert response.status != SurveyResponse.Status.COMPLETED
+
+
+def test_a_closed_consent_link_speaks_the_surveys_language_not_the_browsers(
+    client, survey, response
+):
+    english = client.get(consent_url(response), HTTP_ACCEPT_LANGUAGE="en")
+    assert english.status_code == 200
+    post(client, response)
+    closed = client.get(consent_url(response), HTTP_ACCEPT_LANGUAGE="en")
+    assert closed.status_code == 404
+    assert closed["Content-Language"] == "ja"
+    with translation.override("ja"):
+        assert gettext("This survey link is not valid.") in closed.content.decode()
+    assert "This survey link is not valid." not in closed.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -231,6 +296,7 @@ def test_a_consent_survey_with_a_wrong_signature_field_says_it_is_not_set_up(
     survey.save()
     page = client.get(consent_url(response))
     assert page.status_code == 403
-    assert "The consent form is not set up yet." in page.content.decode()
+    # In the survey's language (Japanese), whatever the browser asks.
+    assert "同意文書の設定がまだ完了していません。" in page.content.decode()
     assert post(client, response).status_code == 403
     assert not Consent.objects.exists()

@@ -6,13 +6,16 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from opencrf.audit.models import AuditEvent
 from opencrf.records.models import FormData, Record
 from opencrf.records.services import record_create
 from opencrf.surveys import services
-from opencrf.surveys.models import SurveyResponse
+from opencrf.surveys.invitations import COMPLETED as INVITATION_COMPLETED
+from opencrf.surveys.models import Invitation, SurveyResponse
+from opencrf.surveys.respond import response_complete
 
 pytestmark = pytest.mark.django_db
 
@@ -251,4 +254,70 @@ def test_a_save_the_records_service_refuses_is_a_page_naming_why(
     assert "This form was deleted after you opened it; nothing was saved." in (
         answer.content.decode()
     )
+    assert stored(record, baseline) is None
+
+
+def _invitation(link, *, reminder, send_at, status=Invitation.Status.SCHEDULED):
+    return Invitation.objects.create(
+        project_id=link.project_id,
+        response=link,
+        email="p@example.org",
+        subject="s",
+        body="b",
+        reminder=reminder,
+        send_at=send_at,
+        status=status,
+    )
+
+
+def test_completing_a_response_cancels_its_scheduled_invitations_and_reminders(
+    client, link, record, qol_survey, paula_context, baseline
+):
+    later = timezone.now() + timedelta(days=3)
+    reminder = _invitation(link, reminder=1, send_at=later)
+    invitation = _invitation(link, reminder=0, send_at=later)
+    sent = _invitation(link, reminder=0, send_at=timezone.now(), status=Invitation.Status.SENT)
+    other_link = services.response_link(
+        survey=qol_survey,
+        record=record,
+        event=qol_survey.project.events.get(unique_name="week_24_arm_1"),
+    )
+    other = _invitation(other_link, reminder=1, send_at=later)
+    client.post(url(link), {**ANSWERS, "page": "1", "action": "submit"})
+    statuses = {i.pk: (i.status, i.error) for i in Invitation.objects.all()}
+    assert statuses == {
+        reminder.pk: ("cancelled", INVITATION_COMPLETED),
+        invitation.pk: ("cancelled", INVITATION_COMPLETED),
+        sent.pk: ("sent", ""),
+        other.pk: ("scheduled", ""),
+    }
+    # The e-consent path (response_complete) cancels too.
+    following = _invitation(other_link, reminder=2, send_at=later)
+    response_complete(other_link, context=services.respondent_context(other_link))
+    following.refresh_from_db()
+    assert (following.status, following.error) == ("cancelled", INVITATION_COMPLETED)
+
+
+@pytest.mark.parametrize(("survey_language", "browser"), [("ja", "en"), ("en", "ja")])
+def test_a_closed_survey_page_says_why_in_the_surveys_language_not_the_browsers(
+    client, link, record, baseline, qol_survey, survey_language, browser
+):
+    qol_survey.language = survey_language
+    qol_survey.active = False
+    qol_survey.save()
+    reason = "This survey is not accepting responses at the moment."
+    with translation.override(survey_language):
+        expected = gettext(reason)
+    with translation.override(browser):
+        other = gettext(reason)
+    assert expected != other
+    for answer in (
+        client.get(url(link), HTTP_ACCEPT_LANGUAGE=browser),
+        client.post(url(link), {**ANSWERS, "page": "1"}, HTTP_ACCEPT_LANGUAGE=browser),
+    ):
+        html = answer.content.decode()
+        assert answer.status_code == 403
+        assert answer["Content-Language"] == survey_language
+        assert expected in html
+        assert other not in html
     assert stored(record, baseline) is None

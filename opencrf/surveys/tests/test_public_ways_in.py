@@ -378,3 +378,33 @@ def test_a_survey_to_follow_at_another_event_counts_when_completed_anywhere(
         record=response.record, survey__form_name="quality_of_life"
     )
     assert sorted(languages.values_list("language", flat=True)) == ["en", "en", "en"]
+
+
+def test_the_survey_queue_keeps_completed_surveys_marked_completed(
+    client, demo, paula_context, qol_survey, record, baseline
+):
+    services.survey_update(
+        context=paula_context,
+        survey=qol_survey,
+        queue_enabled=True,
+        queue_logic="[baseline_arm_1][qol_score] >= 10",
+    )
+    response = services.response_link(survey=qol_survey, record=record, event=baseline)
+    link = f"/surveys/s/{response.token}/"
+    client.post(link, {**QOL, "page": "1", "action": "submit"})
+    # The condition no longer holds: the completed survey is still listed, as completed.
+    services.survey_update(
+        context=paula_context, survey=qol_survey, queue_logic="[baseline_arm_1][qol_score] > 99"
+    )
+    entries = survey_queue(record)
+    assert [(e.event.unique_name, e.completed) for e in entries] == [("baseline_arm_1", True)]
+    queue_url = f"/surveys/q/{queue_link(record).token}/"
+    for page in (client.get(queue_url), client.get(link + "done/")):
+        html = page.content.decode()
+        assert page.status_code == 200
+        assert '<span class="badge text-bg-success">Completed</span>' in html
+        assert f'href="{link}"' not in html
+    # A link only when completed responses may be edited.
+    services.survey_update(context=paula_context, survey=qol_survey, edit_completed=True)
+    html = client.get(queue_url).content.decode()
+    assert f'href="{link}">Edit response</a>' in html
