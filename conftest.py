@@ -28,6 +28,16 @@ def _plain_static_files(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    # A request in Japanese leaves Japanese active in the thread (Django's locale middleware
+    # activates, never deactivates); the next test's services must speak the default again.
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _complete_sign_ins(monkeypatch):
     # `client.force_login` passes both factors (see opencrf/testing/auth.py), and the site
     # settings kept per process never outlive the test that changed them.

@@ -201,4 +201,7 @@ def test_an_invitation_by_e_mail_is_answered_half_saved_resumed_and_completed(
     expect(page.get_by_test_id("invitation-status")).to_have_text("Responded")
     _shot(page, tmp_path, "invitation-log")
     page.goto(f"/projects/{project}/surveys/invitations/?status=scheduled")
-    expect(page.get_by_test_id("invitation-row")).to_have_count(2)  # the reminders, unsent
+    expect(page.get_by_test_id("invitation-row")).to_have_count(0)
+    # The two reminders were cancelled when the response was completed.
+    page.goto(f"/projects/{project}/surveys/invitations/?status=cancelled")
+    expect(page.get_by_test_id("invitation-row")).to_have_count(2)
