@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from opencrf.dictionary.choices import checkbox_column, parse_choices
 from opencrf.dictionary.columns import FieldRow
+from opencrf.dictionary.design import ProjectDesign
 from opencrf.dictionary.problems import Problem, header_of
 from opencrf.logic import LogicSyntaxError, parse, references
 
@@ -75,3 +76,35 @@ def checkbox_columns(rows: Iterable[FieldRow]) -> set[str]:
         if row.field_type == "checkbox"
         for choice in parse_choices(row.select_choices_or_calculations)
     }
+
+
+def logic_problem(design: ProjectDesign, text: str) -> str | None:
+    """What is wrong with logic written against a project (a report filter, a survey queue
+    condition), or None; a syntax error names its line and column, a missing field or event
+    its name."""
+    if not text.strip():
+        return None
+    try:
+        ast = parse(text)
+    except LogicSyntaxError as error:
+        return _("The logic cannot be read at line %(line)s, column %(column)s: %(detail)s.") % {
+            "line": error.line,
+            "column": error.column,
+            "detail": error.message,
+        }
+    names = {row.field_name for row in design.rows}
+    names |= {f"{instrument.name}_complete" for instrument in design.instruments}
+    unknown = sorted({name for _event, name in references(ast)} - names)
+    if unknown:
+        return _("The logic refers to fields that do not exist: %(names)s.") % {
+            "names": ", ".join(unknown)
+        }
+    events = {event.unique_name for event in design.events}
+    named = sorted(
+        {e for e, _n in references(ast) if e and not e.endswith("-event-name") and e not in events}
+    )
+    if named:
+        return _("The logic refers to events that do not exist: %(names)s.") % {
+            "names": ", ".join(named)
+        }
+    return None

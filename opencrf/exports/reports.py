@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from opencrf.audit.services import AuditContext, AuditTarget, audit_event_create
 from opencrf.core.errors import InvalidInput, PermissionDenied
 from opencrf.dictionary.design import ProjectDesign, design_of
+from opencrf.dictionary.logic_check import logic_problem
 from opencrf.exports.models import Report
 from opencrf.exports.selectors import (
     CHOICE_TYPES,
@@ -24,7 +25,6 @@ from opencrf.exports.selectors import (
     may_edit,
     may_view,
 )
-from opencrf.logic import LogicSyntaxError, parse, references
 from opencrf.projects.models import Project
 from opencrf.projects.selectors import member_rights
 from opencrf.records.export import GROUP_COLUMN
@@ -58,38 +58,6 @@ class ReportSpec:
     edit_access: dict[str, list[int]] = field(default_factory=dict)
 
 
-def filter_problem(design: ProjectDesign, text: str) -> str | None:
-    """What is wrong with a filter, or None; a syntax error names its line and column."""
-    if not text.strip():
-        return None
-    try:
-        ast = parse(text)
-    except LogicSyntaxError as error:
-        return _(
-            "The filter logic cannot be read at line %(line)s, column %(column)s: %(detail)s."
-        ) % {
-            "line": error.line,
-            "column": error.column,
-            "detail": error.message,
-        }
-    names = {row.field_name for row in design.rows}
-    names |= {f"{i.name}_complete" for i in design.instruments}
-    unknown = sorted({name for _event, name in references(ast)} - names)
-    if unknown:
-        return _("The filter logic refers to fields that do not exist: %(names)s.") % {
-            "names": ", ".join(unknown)
-        }
-    events = {e.unique_name for e in design.events}
-    named = sorted(
-        {e for e, _n in references(ast) if e and not e.endswith("-event-name") and e not in events}
-    )
-    if named:
-        return _("The filter logic refers to events that do not exist: %(names)s.") % {
-            "names": ", ".join(named)
-        }
-    return None
-
-
 def _clean(project: Project, spec: ReportSpec) -> dict[str, Any]:
     """The model's values for `spec`, or InvalidInput naming every problem."""
     design = design_of(project)
@@ -114,7 +82,7 @@ def _clean(project: Project, spec: ReportSpec) -> dict[str, Any]:
     groups = list(dict.fromkeys(spec.groups))
     group_names = set(project.groups.values_list("unique_name", flat=True))
     _unknown(problems, _("data access groups"), [g for g in groups if g not in group_names])
-    if (problem := filter_problem(design, spec.filter_logic)) is not None:
+    if (problem := logic_problem(design, spec.filter_logic)) is not None:
         problems.append(problem)
     if spec.filtering not in Report.Filtering.values:
         problems.append(_("Filter the rows or the records, nothing else."))

@@ -25,13 +25,13 @@ from opencrf.core.errors import InvalidInput, PermissionDenied
 from opencrf.core.numbers import whole_number
 from opencrf.core.views import domain_errors
 from opencrf.dictionary.design import design_of
+from opencrf.dictionary.logic_check import logic_problem
 from opencrf.exports import selectors
 from opencrf.exports.archive import ODM_REPORT, export_request, report_query
 from opencrf.exports.deidentify import Deidentify
 from opencrf.exports.models import Report
 from opencrf.exports.reports import (
     ReportSpec,
-    filter_problem,
     report_copy,
     report_create,
     report_delete,
@@ -255,7 +255,7 @@ def report_export(request: AuthedRequest, project_id: int, key: str) -> HttpResp
 def check_logic(request: AuthedRequest, project_id: int) -> JsonResponse:
     """The builder's check of the filter as it is typed: the problem, or null."""
     project = _project(request, project_id)
-    problem = filter_problem(design_of(project), request.GET.get("logic", ""))
+    problem = logic_problem(design_of(project), request.GET.get("logic", ""))
     return JsonResponse({"problem": problem})
 
 

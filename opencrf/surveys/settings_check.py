@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from opencrf.core.errors import InvalidInput
 from opencrf.dictionary.design import ProjectDesign
-from opencrf.logic import LogicSyntaxError, parse, references
+from opencrf.dictionary.logic_check import logic_problem
 from opencrf.surveys.models import Survey
 
 # Upper bounds that no study reaches, so that a typo cannot store an absurd number.
@@ -33,36 +33,6 @@ class SurveySettingsInvalid(InvalidInput):
 def _label(name: str) -> str:
     field = Survey._meta.get_field(name)
     return str(getattr(field, "verbose_name", name))
-
-
-def logic_problem(design: ProjectDesign, text: str) -> str | None:
-    """What is wrong with a survey queue condition, or None (as the report filter is checked)."""
-    if not text.strip():
-        return None
-    try:
-        ast = parse(text)
-    except LogicSyntaxError as error:
-        return _("The logic cannot be read at line %(line)s, column %(column)s: %(detail)s.") % {
-            "line": error.line,
-            "column": error.column,
-            "detail": error.message,
-        }
-    names = {row.field_name for row in design.rows}
-    names |= {f"{instrument.name}_complete" for instrument in design.instruments}
-    unknown = sorted({name for _event, name in references(ast)} - names)
-    if unknown:
-        return _("The logic refers to fields that do not exist: %(names)s.") % {
-            "names": ", ".join(unknown)
-        }
-    events = {event.unique_name for event in design.events}
-    named = sorted(
-        {e for e, _n in references(ast) if e and not e.endswith("-event-name") and e not in events}
-    )
-    if named:
-        return _("The logic refers to events that do not exist: %(names)s.") % {
-            "names": ", ".join(named)
-        }
-    return None
 
 
 def settings_problems(

@@ -19,12 +19,13 @@ from opencrf.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencrf.core.numbers import whole_number
 from opencrf.core.views import domain_errors
 from opencrf.dictionary.design import design_of
+from opencrf.dictionary.logic_check import logic_problem
 from opencrf.projects import selectors as project_selectors
 from opencrf.projects.models import Event, Project
 from opencrf.records import selectors as record_selectors
 from opencrf.surveys import links, services, staff_selectors, staff_services
 from opencrf.surveys.models import Survey
-from opencrf.surveys.settings_check import SurveySettingsInvalid, logic_problem
+from opencrf.surveys.settings_check import SurveySettingsInvalid
 from opencrf.surveys.staff_forms import ParticipantForm, ParticipantImportForm, SurveySettingsForm
 
 # ------------------------------------------------------------------ survey settings

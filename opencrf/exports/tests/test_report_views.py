@@ -98,7 +98,7 @@ def test_the_builder_saves_a_report_and_refuses_bad_logic_naming_where(demo, pi_
     url = f"/projects/{demo.pk}/reports/new/"
     bad = client.post(url, {"title": "Bad", "fields": ["sex"], "filter_logic": "[sex] = "})
     assert bad.status_code == 200
-    assert "The filter logic cannot be read at line 1, column" in bad.content.decode()
+    assert "The logic cannot be read at line 1, column" in bad.content.decode()
     assert Report.objects.count() == 0
     good = client.post(
         url,
@@ -127,7 +127,7 @@ def test_the_logic_check_names_the_problem(demo, pi_paula):
     url = f"/projects/{demo.pk}/reports/check-logic/"
     assert client.get(url, {"logic": "[sex] = '1'"}).json() == {"problem": None}
     assert client.get(url, {"logic": "[nope] = 1"}).json() == {
-        "problem": "The filter logic refers to fields that do not exist: nope."
+        "problem": "The logic refers to fields that do not exist: nope."
     }
 
 

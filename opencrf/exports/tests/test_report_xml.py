@@ -191,7 +191,7 @@ def _with_report(attributes: str) -> bytes:
         ),
         (
             'title="Bad" redcap_reports_fields="record_id" advanced_logic="[height] &gt;"',
-            'Project XML: report "Bad": The filter logic cannot be read at line 1, column',
+            'Project XML: report "Bad": The logic cannot be read at line 1, column',
         ),
         (
             'title="Bad" redcap_reports_fields="record_id" orderby_field1="height"'

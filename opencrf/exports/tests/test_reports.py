@@ -69,7 +69,7 @@ def test_unreadable_filter_logic_is_refused_with_its_line_and_column_and_nothing
         report_create(
             context=_context(pi_paula), project=demo, spec=_spec(filter_logic="[sex] = '1' and (")
         )
-    assert "The filter logic cannot be read at line 1, column " in refused.value.message
+    assert "The logic cannot be read at line 1, column " in refused.value.message
     assert Report.objects.count() == 0
     assert _entries(demo, "report.create") == []
 
@@ -87,7 +87,7 @@ def test_unknown_fields_events_and_live_filters_are_each_named(demo, pi_paula):
     message = refused.value.message
     assert "These fields do not exist in the project: no_such." in message
     assert "These events do not exist in the project: nowhere_arm_1." in message
-    assert "The filter logic refers to fields that do not exist: ghost." in message
+    assert "The logic refers to fields that do not exist: ghost." in message
     assert "initials cannot be a live filter" in message
     assert "Order sex ascending or descending." in message
     assert Report.objects.count() == 0
