@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
@@ -30,13 +29,6 @@ from opencrf.surveys.tests.econsent_world import (
 
 pytestmark = pytest.mark.django_db
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

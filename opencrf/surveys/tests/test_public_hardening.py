@@ -4,7 +4,6 @@ is written to any record but the response's own."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -27,13 +26,6 @@ QOL = {
     "qol_sleep": "4",
 }
 HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

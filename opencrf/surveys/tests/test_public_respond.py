@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -28,13 +27,6 @@ ANSWERS = {
     "qol_sleep": "4",
     "qol_comment": "fine",
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

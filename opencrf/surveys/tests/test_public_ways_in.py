@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.cache import cache
 
 from opencrf.records.models import FormData, Record
 from opencrf.records.selectors import next_record_id
@@ -26,13 +25,6 @@ QOL = {
     "qol_burden": "2",
     "qol_sleep": "4",
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
