@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from opencrf.dictionary import views
+from opencrf.dictionary import codebook_urls, designer_urls, draft_urls, views
 
 app_name = "dictionary"
 
@@ -15,4 +15,7 @@ urlpatterns = [
     path("instruments/<str:form_name>/", views.instrument_preview, name="instrument"),
     path("designate/", views.designate, name="designate"),
     path("repeating/", views.repeating, name="repeating"),
+    path("designer/", include(designer_urls)),
+    path("draft/", include(draft_urls)),
+    path("codebook/", include(codebook_urls)),
 ]

@@ -1,6 +1,13 @@
-from django.urls import path
+from django.urls import include, path
 
-from opencrf.projects import groups_views, logging_views, rights_views, views
+from opencrf.projects import (
+    copy_urls,
+    groups_views,
+    lifecycle_urls,
+    logging_views,
+    rights_views,
+    views,
+)
 
 app_name = "projects"
 
@@ -38,4 +45,6 @@ urlpatterns = [
         logging_views.logging_export,
         name="logging_export",
     ),
+    path("<int:project_id>/status/", include(lifecycle_urls)),
+    path("", include(copy_urls)),
 ]
