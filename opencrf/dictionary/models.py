@@ -69,6 +69,8 @@ class RevisionSource(models.TextChoices):
     API = "api", _("API")
     DEMO = "demo", _("demo study")
     XML = "xml", _("Project XML")
+    DRAFT = "draft", _("draft mode")
+    DESIGNER = "designer", _("online designer")
 
 
 class DictionaryRevision(models.Model):
@@ -91,6 +93,64 @@ class DictionaryRevision(models.Model):
         ordering = ["project_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["project", "number"], name="revision_unique_number")
+        ]
+
+    def field_rows(self) -> list[FieldRow]:
+        return [FieldRow(*values) for values in self.rows]
+
+
+class DraftStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    SUBMITTED = "submitted", _("awaiting approval")
+    APPLIED = "applied", _("applied")
+    REJECTED = "rejected", _("rejected")
+    DISCARDED = "discarded", _("discarded")
+
+
+# A project has at most one draft in these states at a time.
+ACTIVE_DRAFT_STATES = (DraftStatus.OPEN, DraftStatus.SUBMITTED)
+
+
+class DictionaryDraft(models.Model):
+    """A production project's proposed design: a copy of revision `base_revision`, edited.
+
+    `version` rises with every save of the draft; a designer's save names the version it
+    started from, so two designers editing one draft never overwrite each other unseen.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="drafts")
+    base_revision = models.PositiveIntegerField()
+    version = models.PositiveIntegerField(default=1)
+    rows = models.JSONField()
+    instrument_labels = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=DraftStatus.choices, default=DraftStatus.OPEN)
+    # Set at submission from the impact review; approval is needed when any change is critical.
+    has_critical = models.BooleanField(default=False)
+    impact = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(blank=True)
+    applied_revision = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["project_id", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=models.Q(status__in=["open", "submitted"]),
+                name="draft_one_active_per_project",
+            )
         ]
 
     def field_rows(self) -> list[FieldRow]:
