@@ -1,5 +1,9 @@
 """Routes of one group of pages, included from this app's urls.py (names join its namespace)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from opencrf.dictionary import codebook_views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", codebook_views.codebook_page, name="codebook"),
+]
