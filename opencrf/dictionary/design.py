@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection
 
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.models import Instrument
+from opencrf.dictionary.translations import Table, language_matches, translate_rows
 from opencrf.projects.models import Event, Project, RepeatSetting
 
 MAX_PROJECTS = 128
@@ -42,6 +43,9 @@ class ProjectDesign:
     designated: Mapping[int, frozenset[str]]
     repeats: Mapping[tuple[int, str], str]
     rows: tuple[FieldRow, ...]
+    # Multi-language forms: the dictionary's own language, and each other language's texts.
+    base_language: str = ""
+    translations: Mapping[str, Table] = field(default_factory=dict)
 
     @property
     def record_id_field(self) -> str:
@@ -50,6 +54,41 @@ class ProjectDesign:
 
     def form_rows(self, form_name: str) -> list[FieldRow]:
         return [row for row in self.rows if row.form_name == form_name]
+
+    def texts_in(self, language: str | None) -> Table:
+        """The translated texts for `language` (a page's language), empty when it is the base
+        language or one the project does not have: the dictionary's own texts then apply."""
+        if not language or not self.translations:
+            return {}
+        if self.base_language.lower() == language.lower():
+            return {}
+        exact = self.translations.get(language) or next(
+            (
+                table
+                for code, table in self.translations.items()
+                if code.lower() == language.lower()
+            ),
+            None,
+        )
+        if exact is not None:
+            return exact
+        if self.base_language and language_matches(self.base_language, language):
+            return {}
+        return next(
+            (
+                table
+                for code, table in self.translations.items()
+                if language_matches(code, language)
+            ),
+            {},
+        )
+
+    def shown_rows(self, rows: Iterable[FieldRow], language: str | None) -> list[FieldRow]:
+        """`rows` as a page in `language` shows them: translated texts, base texts otherwise."""
+        return translate_rows(rows, self.texts_in(language))
+
+    def instrument_label(self, instrument: Instrument, language: str | None) -> str:
+        return self.texts_in(language).get(("form-name", instrument.name, ""), instrument.label)
 
     def events_of_arm(self, arm_id: int) -> list[Event]:
         return [event for event in self.events if event.arm_id == arm_id]
@@ -114,7 +153,19 @@ def _read(project: Project) -> ProjectDesign:
             event__project=project
         ).values_list("event_id", "form_name", "custom_label")
     }
+    languages = list(project.languages.values_list("code", "is_base"))
+    translations: dict[str, dict[tuple[str, str, str], str]] = {
+        code: {} for code, is_base in languages if not is_base
+    }
+    if translations:
+        for language, kind, name, index, text in project.translations.values_list(
+            "language", "kind", "name", "index", "text"
+        ):
+            if language in translations:
+                translations[language][(kind, name, index)] = text
     return ProjectDesign(
+        base_language=next((code for code, is_base in languages if is_base), ""),
+        translations=translations,
         events=events,
         instruments=tuple(project.instruments.all()),
         designated={event_id: frozenset(forms) for event_id, forms in designated.items()},

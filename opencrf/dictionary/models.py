@@ -155,3 +155,7 @@ class DictionaryDraft(models.Model):
 
     def field_rows(self) -> list[FieldRow]:
         return [FieldRow(*values) for values in self.rows]
+
+
+# Multi-language forms keep their rows in their own module; imported here for Django.
+from opencrf.dictionary.translation_models import ProjectLanguage, Translation  # noqa: E402, F401
