@@ -174,10 +174,26 @@ class SurveyResponse(models.Model):
     def __str__(self) -> str:
         return f"survey response {self.pk}"
 
-    @property
-    def respondent_label(self) -> str:
-        """The stable pseudonymous actor the audit trail names for this participant."""
-        return f"[survey respondent #{self.pk}]"
+
+class Respondent(models.Model):
+    """The pseudonym under which the audit trail names a record's participant.
+
+    One per record, so the participant answering several surveys, events or instances of
+    their record is one actor, `[survey respondent #<number>]`. The number is the id of the
+    record's first survey response, made when the participant first acts (see
+    `surveys/respondents.py`); it names nobody and holds no address."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    record = models.OneToOneField(Record, on_delete=models.CASCADE, related_name="+")
+    number = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("survey respondent")
+
+    def __str__(self) -> str:
+        return f"survey respondent #{self.number}"
 
 
 class AutoInvitation(models.Model):

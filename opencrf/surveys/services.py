@@ -21,6 +21,7 @@ from opencrf.records.models import Record
 from opencrf.records.services import acting_rights
 from opencrf.surveys.codes import new_access_code, new_return_code, new_token
 from opencrf.surveys.models import Survey, SurveyResponse
+from opencrf.surveys.respondents import respondent_label
 from opencrf.surveys.settings_check import SurveySettingsInvalid, settings_problems
 
 T = TypeVar("T")
@@ -207,7 +208,7 @@ def respondent_context(
         source=AuditSource.SURVEY,
         request_id=request_id,
         client_address=client_address,
-        actor_label=response.respondent_label,
+        actor_label=respondent_label(response),
     )
 
 
