@@ -1,6 +1,6 @@
 from django.urls import path
 
-from opencrf.records import file_views
+from opencrf.records import file_views, pdf_views
 from opencrf.records.views import dashboard, form, history, record
 
 app_name = "records"
@@ -8,6 +8,9 @@ app_name = "records"
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("new/", dashboard.record_new, name="new"),
+    path("pdf/blank/", pdf_views.pdf_blank, name="pdf_blank"),
+    path("pdf/all/", pdf_views.pdf_all, name="pdf_all"),
+    path("<str:record_id>/pdf/", pdf_views.pdf_record, name="pdf_record"),
     path("<str:record_id>/", record.record_home, name="home"),
     path("<str:record_id>/delete/", record.record_delete, name="delete"),
     path("<str:record_id>/rename/", record.record_rename, name="rename"),
