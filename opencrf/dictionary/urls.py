@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from opencrf.dictionary import codebook_urls, designer_urls, draft_urls, views
+from opencrf.dictionary import codebook_urls, designer_urls, draft_urls, languages_urls, views
 
 app_name = "dictionary"
 
@@ -18,4 +18,5 @@ urlpatterns = [
     path("designer/", include(designer_urls)),
     path("draft/", include(draft_urls)),
     path("codebook/", include(codebook_urls)),
+    path("languages/", include(languages_urls)),
 ]

@@ -10,6 +10,7 @@ from typing import Any
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from opencrf.accounts.typing import AuthedRequest
@@ -245,11 +246,17 @@ def render_form(
     here, data = _record_data(page)
     merged = {**here, **values}
     smart = {"record-name": page.record.record_id, "event-name": page.event.unique_name}
-    pipe = make_piper(page.all_rows, merged, data=data, smart=smart)
+    # Multi-language forms: the texts of the user's interface language, where translated.
+    snapshot, language = page.design.snapshot, get_language()
+    all_rows = {
+        row.field_name: row for row in snapshot.shown_rows(page.all_rows.values(), language)
+    }
+    fields = [all_rows[row.field_name] for row in page.fields]
+    pipe = make_piper(all_rows, merged, data=data, smart=smart)
     layout = instrument_layout(
-        page.fields, record_id_field=page.record_id_field, values=values, pipe=pipe
+        fields, record_id_field=page.record_id_field, values=values, pipe=pipe
     )
-    labels = {row.field_name: row.field_label for row in page.fields}
+    labels = {row.field_name: row.field_label for row in fields}
     stored = page.stored
     context = {
         "project": page.project,
@@ -257,6 +264,7 @@ def render_form(
         "record": page.record,
         "event": page.event,
         "instrument": page.instrument,
+        "instrument_label": snapshot.instrument_label(page.instrument, language),
         "instance": page.instance,
         "repeating": page.design.repeats_form(page.event, page.instrument.name),
         "show_event": page.project.is_longitudinal,
