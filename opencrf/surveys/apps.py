@@ -24,3 +24,7 @@ class SurveysConfig(AppConfig):
 
         record_panel_register(record_consent_panel)  # a record's signed e-consents
         form_note_register(survey_response_note)
+        from opencrf.dictionary.translations import register_items
+        from opencrf.surveys.translation_items import survey_items
+
+        register_items(survey_items)  # survey texts in the translation file
