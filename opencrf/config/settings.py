@@ -233,6 +233,10 @@ OPENCRF_VALUE_MAX_CHARS = env_int("OPENCRF_VALUE_MAX_CHARS", 65_535)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 OPENCRF_CLAMD_ADDRESS = env_str("OPENCRF_CLAMD_ADDRESS")
 OPENCRF_ALLOW_SQL_FIELDS = env_bool("OPENCRF_ALLOW_SQL_FIELDS", default=False)
+# Moving a project to production waits for an administrator's approval (REDCap's default).
+OPENCRF_PRODUCTION_NEEDS_APPROVAL = env_bool("OPENCRF_PRODUCTION_NEEDS_APPROVAL", default=True)
+# A production draft whose changes are all safe may be applied by its designer without approval.
+OPENCRF_DRAFT_SAFE_AUTO_APPLY = env_bool("OPENCRF_DRAFT_SAFE_AUTO_APPLY", default=True)
 # Days a finished export stays in a project's export archive before the nightly job deletes it.
 OPENCRF_EXPORT_KEEP_DAYS = env_int("OPENCRF_EXPORT_KEEP_DAYS", 30)
 # Rate limits of the participants' survey pages (opencrf/surveys/ratelimit.py): per minute,

@@ -137,3 +137,10 @@ def draft_save(
         changes=diff_dictionaries(old_rows, rows).summary(),
     )
     return draft.version
+
+
+def draft_status_guard(project: Project, to: str) -> str | None:
+    """Refuse to take a project out of production while it has a draft open or submitted."""
+    if project.status == ProjectStatus.PRODUCTION and active_draft(project) is not None:
+        return _("Apply or discard the project's draft before changing its status.")
+    return None

@@ -67,6 +67,7 @@ def dictionary_apply(
     note: str = "",
     instrument_labels: Mapping[str, str] | None = None,
     expected_revision: int | None = None,
+    allow_production: bool = False,
 ) -> DictionaryRevision:
     """Replace the project's dictionary with `rows` and record the revision.
 
@@ -74,11 +75,15 @@ def dictionary_apply(
     their name. Designations and repeat settings of removed instruments go with them.
     `expected_revision`, when given, must still be the newest revision: a change previewed
     against an older dictionary is refused rather than applied over someone else's.
+    Only development projects are changed, unless `allow_production` (draft mode applying an
+    approved draft). Stored values are never touched: a removed field's values stay in its
+    forms' JSON and show again when a later revision brings the field back.
     """
     problems = dictionary_problems(rows)
     if problems:
         raise DictionaryInvalid(problems)
-    _refuse_in_production(project)
+    if not allow_production:
+        _refuse_in_production(project)
     Project.objects.select_for_update().filter(pk=project.pk).first()
     if expected_revision is not None and expected_revision != latest_revision_number(project):
         raise InvalidInput(

@@ -262,3 +262,4 @@ class DataAccessGroup(models.Model):
 
 
 from opencrf.projects.request_models import ProjectRequest, RequestStatus  # noqa: E402, F401
+from opencrf.projects.lifecycle_models import StatusRequest  # noqa: E402, F401

@@ -41,6 +41,7 @@ from opencrf.dictionary.form_logic import (
     compile_form,
     evaluate_form,
 )
+from opencrf.projects.lifecycle import require_data_entry_open
 from opencrf.projects.models import Arm, DataAccessGroup, Event, Project
 from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import MISSING_RIGHT, member_rights
@@ -299,6 +300,7 @@ class FormWriter:
 
     def persist(self, planned: Sequence[Planned]) -> int:
         """Stores the planned forms and audits each change; returns how many changed."""
+        require_data_entry_open(self.project)
         new: list[FormData] = []
         changed: list[FormData] = []
         entries: list[AuditEntry] = []

@@ -21,6 +21,7 @@ from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.dictionary.form_logic import calculation_of
 from opencrf.dictionary.rendering import default_values, readonly_by_tag
 from opencrf.files.selectors import file_in_project
+from opencrf.projects.lifecycle import require_data_entry_open
 from opencrf.projects.models import (
     Arm,
     DataAccessGroup,
@@ -76,6 +77,12 @@ def _audit(context: AuditContext, project_id: int, action: str, **kwargs: Any) -
     audit_event_create(context=context, project_id=project_id, action=action, **kwargs)
 
 
+def _writer_rights(context: AuditContext, project: Project) -> Rights:
+    """The acting rights, for a change to records: refused once data entry is closed."""
+    require_data_entry_open(project)
+    return acting_rights(context, project)
+
+
 def acting_rights(context: AuditContext, project: Project) -> Rights:
     """The rights of whoever acts: a member's, or all of them for the system (no actor)."""
     if context.actor is None:
@@ -115,7 +122,7 @@ def record_create(
     A member in a data access group creates records in that group, numbered
     `<group id>-<n>` when automatic; others may put a record in any group of the project.
     """
-    rights = acting_rights(context, project)
+    rights = _writer_rights(context, project)
     _require(rights, "record_create")
     if group is not None and group.project_id != project.pk:
         raise InvalidInput(_("No such data access group."))
@@ -177,7 +184,7 @@ def record_create_with_form(
         except IntegrityError:
             if record_id is None and attempt < NUMBERING_ATTEMPTS - 1:
                 continue
-            grouped = acting_rights(context, project).group_id is not None
+            grouped = _writer_rights(context, project).group_id is not None
             raise InvalidInput(record_id_taken_message(record_id or "", grouped=grouped)) from None
     result = form_save(
         context=context,
@@ -196,7 +203,7 @@ def record_create_with_form(
 def record_arm_add(*, context: AuditContext, record: Record, arm: Arm) -> None:
     """Put an existing record in one more arm (REDCap: the same record id in another arm), so
     that its forms may be entered at that arm's events; audited as `record.arm`."""
-    _require(acting_rights(context, record.project), "record_create")
+    _require(_writer_rights(context, record.project), "record_create")
     if arm.project_id != record.project_id:
         raise InvalidInput(_("No such arm."))
     Record.objects.select_for_update().filter(pk=record.pk).first()
@@ -212,7 +219,7 @@ def record_arm_add(*, context: AuditContext, record: Record, arm: Arm) -> None:
 def record_arm_remove(*, context: AuditContext, record: Record, arm: Arm, reason: str = "") -> None:
     """Take a record out of one arm, deleting its forms at that arm's events (each audited as
     `form.delete`); a record left in no arm is deleted (`record_delete`)."""
-    _require(acting_rights(context, record.project), "record_delete")
+    _require(_writer_rights(context, record.project), "record_delete")
     Record.objects.select_for_update().filter(pk=record.pk).first()
     before = record_arm_numbers(record)
     if arm.number not in before:
@@ -353,7 +360,7 @@ def form_save(
     `base_version` is the version the page was loaded with (0 for a form that did not exist
     then); None skips the check (imports and system writes that mean to overwrite).
     """
-    require_form_edit(acting_rights(context, record.project), form_name)
+    require_form_edit(_writer_rights(context, record.project), form_name)
     design = design_of(record.project)
     _check_designation(design, record, event, form_name, instance)
     record_field = design.record_id_field
@@ -438,7 +445,7 @@ def form_delete(
 
     Needs the right to edit the form (REDCap's per-form delete right is not separate here).
     """
-    require_form_edit(acting_rights(context, record.project), form_name)
+    require_form_edit(_writer_rights(context, record.project), form_name)
     form = _lock(record, event, form_name, instance)
     if form is None:
         raise InvalidInput(_("This form has no data to delete."))
@@ -456,7 +463,7 @@ def _delete_form(context: AuditContext, record: Record, form: FormData, reason: 
 @transaction.atomic
 def record_delete(*, context: AuditContext, record: Record, reason: str = "") -> None:
     """Delete a record and all its forms: one `form.delete` per form, then `record.delete`."""
-    _require(acting_rights(context, record.project), "record_delete")
+    _require(_writer_rights(context, record.project), "record_delete")
     Record.objects.select_for_update().filter(pk=record.pk).first()
     forms = FormData.objects.select_for_update().filter(record=record).select_related("event")
     for form in forms.order_by("event__position", "event_id", "form_name", "instance"):
@@ -478,7 +485,7 @@ def record_rename(
     *, context: AuditContext, record: Record, new_id: str, reason: str = ""
 ) -> Record:
     """Give a record a new id; its forms and group stay as they are."""
-    rights = acting_rights(context, record.project)
+    rights = _writer_rights(context, record.project)
     _require(rights, "record_rename")
     locked = Record.objects.select_for_update().get(pk=record.pk)
     old_id = locked.record_id
@@ -510,7 +517,7 @@ def record_group_set(
     Only members who are not in a group may; audited as `record.group` with [old, new]
     unique group names ("" for none).
     """
-    rights = acting_rights(context, record.project)
+    rights = _writer_rights(context, record.project)
     if rights.group_id is not None:
         raise PermissionDenied(_("Members of a data access group cannot move records."))
     if group is not None and group.project_id != record.project_id:
