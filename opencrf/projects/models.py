@@ -261,5 +261,5 @@ class DataAccessGroup(models.Model):
         return self.name
 
 
-from opencrf.projects.request_models import ProjectRequest, RequestStatus  # noqa: E402, F401
 from opencrf.projects.lifecycle_models import StatusRequest  # noqa: E402, F401
+from opencrf.projects.request_models import ProjectRequest, RequestStatus  # noqa: E402, F401

@@ -11,7 +11,6 @@ from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.services import dictionary_apply
 from opencrf.projects.lifecycle import (
     data_entry_refusal,
-    data_entry_refusal,
     moves_for,
     project_status_move,
     status_request_approve,
