@@ -11,6 +11,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,6 +24,7 @@ from opencrf.core.views import domain_errors
 from opencrf.dictionary import selectors, services, staging
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.csvio import iter_dictionary_csv, parse_dictionary_csv, read_dictionary_csv
+from opencrf.dictionary.design import design_of
 from opencrf.dictionary.diff import diff_dictionaries
 from opencrf.dictionary.form_logic import form_logic_spec
 from opencrf.dictionary.forms import DictionaryUploadForm
@@ -198,8 +200,15 @@ def instrument_list(request: AuthedRequest, project_id: int) -> HttpResponse:
 def instrument_preview(request: AuthedRequest, project_id: int, form_name: str) -> HttpResponse:
     project = project_selectors.access_project(request.user, project_id)
     instrument = selectors.instrument_by_name(project, form_name)
-    fields = [field.as_row() for field in selectors.instrument_fields(instrument)]
-    all_rows = {row.field_name: row for row in selectors.project_rows(project)}
+    # Multi-language forms: `?lang=` previews a language, else the interface's language.
+    design = design_of(project)
+    language = request.GET.get("lang", "")[:32] or get_language()
+    fields = design.shown_rows(
+        (field.as_row() for field in selectors.instrument_fields(instrument)), language
+    )
+    all_rows = {
+        row.field_name: row for row in design.shown_rows(selectors.project_rows(project), language)
+    }
     layout = instrument_layout(
         fields,
         record_id_field=next(iter(all_rows), ""),
@@ -208,6 +217,9 @@ def instrument_preview(request: AuthedRequest, project_id: int, form_name: str) 
     context = {
         "project": project,
         "instrument": instrument,
+        "instrument_label": design.instrument_label(instrument, language),
+        "languages": list(project.languages.all()),
+        "language": language,
         "layout": layout,
         "logic": form_logic_spec(fields, {"project_id": project.pk}),
         "nav": "instruments",

@@ -110,3 +110,23 @@ def test_languages_need_the_design_right(client, site_b_bea, project):
     )
     assert response.status_code == 404
     assert not project.languages.exists()
+
+
+def test_the_instrument_preview_shows_a_chosen_language(client, pi_paula, project):
+    context = AuditContext(actor=pi_paula)
+    language_add(context=context, project=project, code="en", display_name="English")
+    language_add(context=context, project=project, code="ja", display_name="日本語")
+    translations_set(
+        context=context,
+        project=project,
+        code="ja",
+        texts={("form-name", "enrolment", ""): "登録", ("field-label", "sex", ""): "性別"},
+    )
+    project.refresh_from_db()
+    client.force_login(pi_paula)
+    url = reverse("dictionary:instrument", args=[project.pk, "enrolment"])
+    en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    ja = client.get(url + "?lang=ja", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<h1 class="h3 mb-1">Enrolment <code' in en and "性別" not in en
+    assert '<h1 class="h3 mb-1">登録 <code' in ja and "性別" in ja
+    assert 'href="?lang=ja" lang="ja" aria-current="true">日本語</a>' in ja
