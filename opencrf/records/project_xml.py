@@ -76,6 +76,7 @@ from opencrf.records.services import record_create
 
 __all__ = [
     "ProjectXmlPart",
+    "project_create_from_parsed",
     "project_create_from_xml",
     "project_xml_part_register",
     "project_xml_read",
@@ -129,14 +130,21 @@ def project_create_from_xml(*, context: AuditContext, data: bytes, title: str = 
     are left blank, neither taken from the file nor computed, as REDCap leaves them. The
     registered parts (saved reports) come last, once the design, groups and records exist.
     """
+    return project_create_from_parsed(context=context, parsed=project_xml_read(data), title=title)
+
+
+def project_create_from_parsed(
+    *, context: AuditContext, parsed: ProjectXml, title: str = "", reason: str = ""
+) -> Project:
+    """`project_create_from_xml` for a file already read (a copy trims it first); `reason`
+    goes with every record's data in the audit trail."""
     if context.actor is None:
         raise InvalidInput(_("Only a user can create a project from Project XML."))
-    parsed = project_xml_read(data)
     stored_keys: list[str] = []
     try:
         with transaction.atomic():
             project = _create_design(context, parsed, title)
-            _import_records(context, project, parsed)
+            _import_records(context, project, parsed, reason)
             _import_files(context, project, parsed, stored_keys)
             for part in _PARTS:
                 part.create(context, project, parsed)
@@ -317,7 +325,9 @@ def _repeat_settings(parsed: ProjectXml, events: Mapping[str, Event]) -> dict[tu
     return settings
 
 
-def _import_records(context: AuditContext, project: Project, parsed: ProjectXml) -> None:
+def _import_records(
+    context: AuditContext, project: Project, parsed: ProjectXml, reason: str = ""
+) -> None:
     if not parsed.rows:
         return
     _create_records(context, project, parsed)
@@ -331,7 +341,7 @@ def _import_records(context: AuditContext, project: Project, parsed: ProjectXml)
     if not rows:
         return
     try:
-        options = ImportOptions(keep_stored_values=True)
+        options = ImportOptions(keep_stored_values=True, reason=reason)
         records_import(context=context, project=project, rows=rows, options=options)
     except ImportRefused as refused:
         details = "; ".join(
