@@ -17,6 +17,7 @@ def favicon(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False)),
     path("accounts/", include("opencrf.accounts.urls")),
+    path("control/approvals/", include("opencrf.dictionary.draft_queue_urls")),
     path("control/", include("opencrf.accounts.control_urls", namespace="control")),
     path("control/ops/", include("opencrf.ops.control_urls", namespace="ops_control")),
     path("control/reports/", include("opencrf.ops.report_urls", namespace="ops_reports")),

@@ -1,5 +1,15 @@
-"""Routes of one group of pages, included from this app's urls.py (names join its namespace)."""
+"""The project status page and its moves, under /projects/<id>/status/ (namespace `projects`)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from opencrf.projects import lifecycle_views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", lifecycle_views.status_page, name="status"),
+    path("move/", lifecycle_views.status_move, name="status_move"),
+    path(
+        "requests/<int:request_id>/",
+        lifecycle_views.status_request_decide,
+        name="status_request_decide",
+    ),
+]
