@@ -1,6 +1,7 @@
 """Drawing one page of a survey with data entry's renderer: the same blocks, the same live
 branching logic, calculations and piping (escaped), without the record id, the form status or
-anything of the staff pages."""
+anything of the staff pages. A file field shows the name and size of the file it holds, never
+a link to it (see `surveys.uploads`)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ from opencrf.dictionary.rendering import (
 from opencrf.records.errors import ValueProblem
 from opencrf.records.models import FormData
 from opencrf.records.views.form_page import field_of
-from opencrf.records.views.form_render import BlockView, field_message
+from opencrf.records.views.form_render import BlockView, FileLink, field_message
 from opencrf.surveys.models import SurveyResponse
 from opencrf.surveys.respond import survey_pages, survey_rows
+from opencrf.surveys.uploads import shown_files
 
 
 @dataclass(frozen=True)
@@ -185,8 +187,16 @@ def page_context(
     layout = instrument_layout(page.rows, values=merged, pipe=pipe)
     layout = _without_status(layout, page.response.survey.form_name)
     refused = _by_field(problems)
+    files = {
+        name: FileLink(name=stored.original_name, size=stored.size, url="")
+        for name, stored in shown_files(page.response, page.rows, merged).items()
+    }
     blocks = [
-        BlockView(block, [m for name in _names(block) for m in refused.get(name, [])])
+        BlockView(
+            block,
+            [m for name in _names(block) for m in refused.get(name, [])],
+            file=files.get(block.field.name) if block.kind == "field" else None,  # type: ignore[union-attr]
+        )
         for block in layout
     ]
     labels = {row.field_name: pipe.plain(row.field_label) for row in page.rows}

@@ -22,14 +22,22 @@ from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign, design_of
-from opencrf.dictionary.form_logic import RecordData
-from opencrf.dictionary.rendering import field_view, parse_action_tags
+from opencrf.dictionary.form_logic import RecordData, calculation_of
+from opencrf.dictionary.rendering import (
+    default_values,
+    field_view,
+    parse_action_tags,
+    readonly_by_tag,
+)
+from opencrf.files.selectors import files_in_project
+from opencrf.files.services import file_delete
 from opencrf.logic import LogicError, Session, parse_shared
 from opencrf.projects.models import Event, Project
 from opencrf.records import services as record_services
+from opencrf.records.bulk import FormWrite, FormWriter
 from opencrf.records.errors import ValueProblem
 from opencrf.records.models import FormData, FormStatus, Record
-from opencrf.records.selectors import record_arm_ids
+from opencrf.records.selectors import form_data, record_arm_ids
 from opencrf.records.values import required_warning
 from opencrf.surveys.codes import new_token
 from opencrf.surveys.invitations import COMPLETED as INVITATION_COMPLETED
@@ -39,9 +47,8 @@ from opencrf.surveys.services import _retry_unique, response_link
 # The audit trail's reason for a participant's change to their own answers (production
 # projects that require a reason would otherwise refuse the second page of a survey).
 RESPONDENT_REASON = "Survey response"
-# Field types a survey page does not draw: the record id (made by the study), files (not
-# taken from participants yet) and @HIDDEN-SURVEY fields.
-_NOT_ON_SURVEYS = frozenset({"file"})
+# The audit trail's reason for a file the participant replaced or removed.
+REPLACED_REASON = "Replaced or removed by the survey respondent."
 
 
 class SurveyClosed(InvalidInput):
@@ -59,14 +66,14 @@ class RequiredMissing(Exception):
 
 
 def survey_rows(survey: Survey, design: ProjectDesign | None = None) -> list[FieldRow]:
-    """The rows a participant answers, numbered as the survey says (auto, custom or none)."""
+    """The rows a participant answers, numbered as the survey says (auto, custom or none):
+    all but the record id (made by the study) and @HIDDEN-SURVEY fields."""
     design = design or design_of(survey.project)
     record_field = design.record_id_field
     rows = [
         row
         for row in design.form_rows(survey.form_name)
         if row.field_name != record_field
-        and row.field_type not in _NOT_ON_SURVEYS
         and "@HIDDEN-SURVEY" not in parse_action_tags(row.field_annotation)
     ]
     numbered: list[FieldRow] = []
@@ -100,7 +107,8 @@ def survey_pages(survey: Survey, rows: Sequence[FieldRow]) -> list[list[FieldRow
 
 def posted_values(rows: Sequence[FieldRow], post: Mapping[str, str]) -> dict[str, str]:
     """The page's answers as posted: only this page's own inputs (unticked boxes are "0");
-    anything else in the POST (a record id, an event, other forms' fields) is ignored."""
+    anything else in the POST (a record id, an event, other forms' fields, a file id) is
+    ignored. File fields take their values from uploads only (`surveys.uploads`)."""
     values: dict[str, str] = {}
     for row in rows:
         view = field_view(row)
@@ -253,14 +261,16 @@ def answers_save(
     required: Sequence[str] = (),
     complete: bool = False,
     address: str = "",
+    files: Sequence[str] = (),
 ) -> SurveyResponse:
     """Save one page's answers to the response's own form instance.
 
     `required` names the fields whose blank answer refuses the save (RequiredMissing; the
     fields the participant was shown, as the save's branching logic decides); `complete`
-    marks the form complete (status 2) and the response completed. Raises SurveyClosed when
-    the response may no longer be answered, InvalidValues for refused values: then nothing
-    is written, record included.
+    marks the form complete (status 2) and the response completed; `files` names the page's
+    file fields, whose replaced or removed files are marked deleted with the save. Raises
+    SurveyClosed when the response may no longer be answered, InvalidValues for refused
+    values: then nothing is written, record included.
     """
     with transaction.atomic():
         locked = _locked(response)
@@ -274,6 +284,7 @@ def answers_save(
         missing = tuple(w for w in result.warnings if w.rule == "required" and w.field in wanted)
         if missing:
             raise RequiredMissing(missing)
+        _replaced_delete(context, locked, files, result.changes)
         now = timezone.now()
         locked.started_at = locked.started_at or now
         locked.page = max(1, min(page, 32767))
@@ -287,6 +298,22 @@ def answers_save(
             locked.ip_address = address
         locked.save()
     return locked
+
+
+def _replaced_delete(
+    context: AuditContext,
+    response: SurveyResponse,
+    names: Sequence[str],
+    changes: Mapping[str, Sequence[str]],
+) -> None:
+    """Mark deleted the files that the save replaced or removed in the page's file fields."""
+    old = [
+        int(changes[name][0])
+        for name in names
+        if name in changes and changes[name][0].isascii() and changes[name][0].isdigit()
+    ]
+    for stored_file in files_in_project(response.project, old).values():
+        file_delete(context=context, stored_file=stored_file, reason=REPLACED_REASON)
 
 
 def response_complete(response: SurveyResponse, *, context: AuditContext) -> SurveyResponse:
@@ -316,36 +343,41 @@ def _invitations_cancel(response: SurveyResponse) -> None:
     )
 
 
-class _DryRun(Exception):
-    def __init__(self, warnings: Sequence[ValueProblem]) -> None:
-        self.warnings = tuple(warnings)
-
-
 def required_unanswered(response: SurveyResponse, *, context: AuditContext) -> list[ValueProblem]:
     """The survey's required questions that the stored answers leave blank, by the very rule
-    a page's save applies (`answers_save`: records' required warnings, branching logic
-    included). Nothing is written: the check saves nothing and is rolled back. A response
-    without a record has answered nothing: every required question of its survey."""
+    a page's save applies (`answers_save`, through records' `form_save`: a required field the
+    branching logic shows, calculations aside, read from the form as a save would leave it,
+    a new form's read-only @DEFAULT included). Nothing is written: records' writer works out
+    the save (`FormWriter.plan`) and nothing is persisted. A response without a record has
+    answered nothing: every required question of its survey."""
     rows = survey_rows(response.survey)
     if response.record is None:
         blank = (required_warning(row, {}) for row in rows)
         return [warning for warning in blank if warning is not None]
-    try:
-        with transaction.atomic():
-            result = record_services.form_save(
-                context=context,
-                record=response.record,
-                event=response.event,
-                form_name=response.survey.form_name,
-                instance=response.instance,
-                values={},
-                status=None,
-                base_version=None,
-                reason=RESPONDENT_REASON,
-            )
-            raise _DryRun(result.warnings)
-    except _DryRun as dry:
-        return missing_required(rows, dry.warnings)
+    project, event = response.project, response.event
+    design = design_of(project)
+    form_name = response.survey.form_name
+    form_rows = design.form_rows(form_name)
+    stored = form_data(response.record, event, form_name, response.instance)
+    submitted = {} if stored is not None else _readonly_defaults(form_rows)
+    writer = FormWriter(context, project, design, RESPONDENT_REASON, visibility=True)
+    write = FormWrite(response.record, event, form_name, response.instance, submitted)
+    planned = writer.plan([write])[0]
+    shown = planned.shown or {}
+    asked = [
+        row
+        for row in form_rows
+        if row.field_name != design.record_id_field
+        and shown.get(row.field_name)
+        and not calculation_of(row)[0]
+    ]
+    warnings = (required_warning(row, planned.values) for row in asked)
+    return missing_required(rows, [warning for warning in warnings if warning is not None])
+
+
+def _readonly_defaults(rows: Sequence[FieldRow]) -> dict[str, str]:
+    """@DEFAULT, @TODAY and @NOW of read-only fields, which a new form's save stores."""
+    return default_values([row for row in rows if readonly_by_tag(row)], now=timezone.localtime())
 
 
 def missing_required(

@@ -57,6 +57,13 @@ from opencrf.surveys.services import (
     respondent_context,
     return_code_issue,
 )
+from opencrf.surveys.uploads import (
+    PageUploads,
+    UploadRefused,
+    file_fields,
+    uploads_discard,
+    uploads_store,
+)
 
 SESSION_COOKIE = "crf_survey"
 SESSION_SALT = "opencrf.surveys.respondent"
@@ -263,28 +270,31 @@ def _submit(request: HttpRequest, response: SurveyResponse) -> HttpResponse:
     else:
         required = []
     complete = action == "submit" and not survey.econsent
+    context = _context(request, response)
+    try:
+        with translation.override(_language(response)):
+            uploads = uploads_store(
+                response, page.rows, files=request.FILES, post=request.POST, context=context
+            )
+    except UploadRefused as refused:
+        return _render_page(request, page, values, problems=[refused.problem], status=400)
     try:
         with translation.override(_language(response)):
             saved = answers_save(
                 response,
-                context=_context(request, response),
-                values=values,
+                context=context,
+                values={**values, **uploads.values()},
                 page=page.number,
                 required=required,
                 complete=complete,
                 address=_address(request),
+                files=file_fields(page.rows),
             )
-    except SurveyClosed as closed:
-        return _closed(request, response, closed.message)
-    except InvalidValues as error:
-        return _render_page(request, page, values, problems=error.problems, status=400)
     except RequiredMissing as missing:
-        return _required(request, response, page, values, missing)
-    except InvalidInput as refused:  # e.g. the record was deleted or renamed meanwhile
-        language = _language(response)
-        with translation.override(language):
-            title = _("Your answers could not be saved")
-        return _message(request, title, refused.message, language=language, status=409)
+        return _required(request, response, page, values, missing, uploads)
+    except (SurveyClosed, InvalidValues, InvalidInput) as error:
+        uploads_discard(context, uploads.stored.values())
+        return _refused(request, response, page, values, error)
     if action == "previous":
         return redirect(_respond_url(saved, max(1, page.number - 1)))
     if action == "next":
@@ -294,6 +304,25 @@ def _submit(request: HttpRequest, response: SurveyResponse) -> HttpResponse:
     if survey.econsent:
         return redirect(_consent_url(saved))
     return redirect("surveys_public:done", token=saved.token)
+
+
+def _refused(
+    request: HttpRequest,
+    response: SurveyResponse,
+    page: SurveyPage,
+    values: dict[str, str],
+    error: InvalidInput,
+) -> HttpResponse:
+    """A page whose save was refused: closed, a refused value, or (e.g. the record was
+    deleted or renamed meanwhile) a refused save."""
+    if isinstance(error, SurveyClosed):
+        return _closed(request, response, error.message)
+    if isinstance(error, InvalidValues):
+        return _render_page(request, page, values, problems=error.problems, status=400)
+    language = _language(response)
+    with translation.override(language):
+        title = _("Your answers could not be saved")
+    return _message(request, title, error.message, language=language, status=409)
 
 
 def _consent_url(response: SurveyResponse) -> str:
@@ -310,24 +339,33 @@ def _required(
     page: SurveyPage,
     values: dict[str, str],
     missing: RequiredMissing,
+    uploads: PageUploads,
 ) -> HttpResponse:
     """Show the first page with a required question left blank; this page's answers are kept
-    (saved, unless they are on the page shown again)."""
+    (saved, unless they are on the page shown again: then its uploaded files are not kept
+    either, and are chosen again)."""
     names = {problem.field for problem in missing.problems}
     first = next(
         (n for n, rows in enumerate(page.pages, 1) if any(r.field_name in names for r in rows)),
         page.number,
     )
+    context = _context(request, response)
+    kept = False
     if first != page.number:
         with contextlib.suppress(InvalidValues, SurveyClosed):
             answers_save(
                 response,
-                context=_context(request, response),
-                values=values,
+                context=context,
+                values={**values, **uploads.values()},
                 page=first,
                 address=_address(request),
+                files=file_fields(page.rows),
             )
+            kept = True
         response.refresh_from_db()
+    if not kept:
+        uploads_discard(context, uploads.stored.values())
+    if first != page.number:
         page = survey_page(response, first)
         values = shown_values(page)
     problems = [p for p in missing.problems if p.field in {r.field_name for r in page.rows}]
