@@ -17,7 +17,7 @@ from opencrf.dictionary.columns import API_COLUMNS, UI_HEADERS, FieldRow
 from opencrf.dictionary.design import design_of
 from opencrf.dictionary.models import RevisionSource
 from opencrf.dictionary.services import DictionaryInvalid, dictionary_apply
-from opencrf.projects.models import Project
+from opencrf.projects.models import Project, ProjectStatus
 from opencrf.projects.services import (
     arm_create,
     arm_delete,
@@ -42,6 +42,13 @@ def metadata_import(call: Call) -> HttpResponseBase:
     """Replace the whole dictionary; answers the number of fields."""
     _require_design(call)
     assert call.project is not None
+    # REDCap refuses metadata imports outside development; production changes go through a
+    # draft, which the API cannot make.
+    if call.project.status != ProjectStatus.DEVELOPMENT:
+        raise ApiError(
+            "Metadata can only be imported while the project is in development status. "
+            "Use draft mode in the web interface to change a project in production."
+        )
     rows = [_field_row(row) for row in parse_rows(call.params.raw("data"), call.format)]
     if not rows:
         raise ApiError("The data dictionary is empty.")
