@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from django.utils.translation import gettext
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -80,7 +81,7 @@ def _answer(row: FieldRow, values: dict[str, str] | None, file_names: dict[str, 
         labels = BOOLEAN_LABELS[kind]
         code = values.get(row.field_name, "") if values is not None else ""
         return "  ".join(
-            ("■ " if code == value else "□ ") + label
+            ("■ " if code == value else "□ ") + _text(gettext(label))
             for value, label in sorted(labels.items(), reverse=True)
         )
     if values is None:

@@ -179,6 +179,7 @@ def _sign(request: HttpRequest, response: SurveyResponse, language: str) -> Http
         signature=request.FILES.get("signature"),
         certified=certified,
         version=whole_number(request.POST.get("version", ""), 9) or 0,
+        language=language,
     )
     context = respondent_context(
         response,
@@ -212,11 +213,12 @@ def consent_pdf(request: HttpRequest, token: str) -> HttpResponse:
     unanswered = _unanswered_page(request, response)
     if unanswered is not None:
         return unanswered
-    with translation.override(_language(response, request)):
+    language = _language(response, request)
+    with translation.override(language):
         snapshot = econsent.consent_snapshot(response)
         signature = econsent.stored_signature(snapshot)
         pdf = econsent.consent_pdf(
-            snapshot, name=snapshot.name, signed_at=None, signature_png=signature
+            snapshot, name=snapshot.name, signed_at=None, signature_png=signature, language=language
         )
     answer = HttpResponse(pdf, content_type="application/pdf")
     answer["Content-Disposition"] = content_disposition("consent.pdf", "inline")

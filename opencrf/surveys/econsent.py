@@ -27,7 +27,7 @@ from xml.sax.saxutils import escape
 
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from PIL import Image as PILImage
@@ -54,7 +54,7 @@ from opencrf.records.export import BOOLEAN_LABELS
 from opencrf.records.pdf import BODY, HEADING, SMALL, FormPage, forms_pdf
 from opencrf.records.selectors import access_record, form_data
 from opencrf.surveys.models import Consent, Survey, SurveyResponse
-from opencrf.surveys.respond import RESPONDENT_REASON, response_complete
+from opencrf.surveys.respond import RESPONDENT_REASON, response_complete, response_language
 from opencrf.surveys.selectors import response_by_token
 
 SIGNATURE_MAX_BYTES = 1024 * 1024
@@ -211,9 +211,26 @@ def consent_pdf(
     signed_at: datetime | None,
     signature_png: bytes | None,
     values: dict[str, str] | None = None,
+    language: str = "",
 ) -> bytes:
     """The PDF of the response with the consent block: version, date and time, name and the
-    signature (a preview before signing says "not yet signed")."""
+    signature (a preview before signing says "not yet signed"). Its fixed texts (yes and no,
+    the consent block) are in `language`, else the response's (the participant's choice,
+    else the survey's), whatever the language of the request."""
+    with translation.override(language or response_language(snapshot.response)):
+        return _consent_pdf(
+            snapshot, name=name, signed_at=signed_at, signature_png=signature_png, values=values
+        )
+
+
+def _consent_pdf(
+    snapshot: ConsentSnapshot,
+    *,
+    name: str,
+    signed_at: datetime | None,
+    signature_png: bytes | None,
+    values: dict[str, str] | None,
+) -> bytes:
     response = snapshot.response
     survey = response.survey
     assert response.record is not None
@@ -316,6 +333,7 @@ class Signing:
     signature: IO[bytes] | None  # the drawn PNG; None keeps a signature saved in the survey
     certified: bool
     version: int  # the form version the participant saw
+    language: str = ""  # the language of the page they read ("": the response's)
 
 
 def signing_check(snapshot: ConsentSnapshot, signing: Signing) -> tuple[str, bytes]:
@@ -378,7 +396,12 @@ def consent_sign(
                 values[signature_row.field_name] = str(drawn.pk)
         shown = {**snapshot.values, **values}
         pdf_bytes = consent_pdf(
-            snapshot, name=name, signed_at=signed_at, signature_png=png, values=shown
+            snapshot,
+            name=name,
+            signed_at=signed_at,
+            signature_png=png,
+            values=shown,
+            language=signing.language,
         )
         pdf = file_store(
             context=context,

@@ -9,15 +9,18 @@ import io
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import translation
 from pypdf import PdfReader
 
 from opencrf.audit.models import AuditEvent
 from opencrf.core.errors import InvalidInput, NotFound
+from opencrf.dictionary.columns import FieldRow
 from opencrf.files.models import RepositoryDocument, StoredFile
 from opencrf.projects.models import ProjectMember
 from opencrf.projects.services import group_create
 from opencrf.records.errors import RecordNotFound, SaveConflict
 from opencrf.records.models import FormData
+from opencrf.records.pdf import FormPage, forms_pdf
 from opencrf.records.services import record_delete
 from opencrf.surveys import econsent
 from opencrf.surveys.models import Consent, SurveyResponse
@@ -275,3 +278,36 @@ def test_deleting_a_signed_record_keeps_its_pdf_in_the_repository(response, paul
     assert not Consent.objects.exists()
     assert RepositoryDocument.objects.get().stored_file == consent.pdf
     assert AuditEvent.objects.filter(action="survey.consent", record="1").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("survey_language", "chosen", "yes", "no", "other"),
+    [
+        ("ja", "", "■ はい", "□ いいえ", "Yes"),
+        ("en", "", "■ Yes", "□ No", "はい"),
+        ("ja", "en", "■ Yes", "□ No", "はい"),
+    ],
+)
+def test_the_pdf_says_yes_and_no_in_the_responses_language_not_the_requests(
+    survey, response, survey_language, chosen, yes, no, other
+):
+    survey.language = survey_language
+    survey.save(update_fields=["language"])
+    response.language = chosen
+    response.save(update_fields=["language"])
+    response.refresh_from_db()
+    with translation.override("en" if survey_language == "ja" and not chosen else "ja"):
+        consent = sign(response)
+    text = pdf_text(stored_bytes(consent.pdf))
+    assert yes in text and no in text
+    assert other not in text
+
+
+def test_true_and_false_follow_the_language_in_the_instrument_pdf():
+    row = FieldRow(field_name="ok", form_name="f", field_type="truefalse", field_label="OK?")
+    page = FormPage(title="T", rows=[row], values={"ok": "0"}, caption="")
+    with translation.override("ja"):
+        japanese = pdf_text(forms_pdf("P", [page]))
+    english = pdf_text(forms_pdf("P", [page]))
+    assert "□ 正しい" in japanese and "■ 誤り" in japanese
+    assert "□ True" in english and "■ False" in english
