@@ -16,16 +16,22 @@ from opencrf.core.errors import InvalidInput
 from opencrf.core.views import domain_errors
 from opencrf.projects import selectors, services
 from opencrf.projects.forms import ArmForm, EventForm, ProjectCreateForm, ProjectSettingsForm
+from opencrf.projects.models import ProjectStatus
 
 
 @login_required
 def project_list(request: AuthedRequest) -> HttpResponse:
+    # Completed projects are hidden, as REDCap hides them, until the user asks to see them.
+    show_completed = request.GET.get("completed") == "1"
     projects = (
         selectors.projects_visible_to(request.user)
         .annotate(instrument_count=Count("instruments", distinct=True))
         .order_by("title", "id")
     )
-    return render(request, "projects/list.html", {"projects": projects})
+    if not show_completed:
+        projects = projects.exclude(status=ProjectStatus.COMPLETED)
+    context = {"projects": projects, "show_completed": show_completed}
+    return render(request, "projects/list.html", context)
 
 
 @login_required

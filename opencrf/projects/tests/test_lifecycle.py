@@ -222,3 +222,11 @@ def test_data_entry_is_closed_in_analysis_and_completed(paula_context, study, st
         assert refusal.value.problems[0].message == data_entry_refusal(study)
     assert list(FormData.objects.values_list("values", flat=True)) == before
     assert Record.objects.filter(project=study).count() == 1
+
+
+def test_completed_projects_are_hidden_from_the_list_until_asked_for(client, pi_paula, study):
+    _set(study, S.COMPLETED)
+    client.force_login(pi_paula)
+    assert list(client.get("/projects/").context["projects"]) == []
+    assert list(client.get("/projects/?completed=1").context["projects"]) == [study]
+    assert client.get(f"/projects/{study.pk}/").status_code == 200
