@@ -287,6 +287,17 @@ def _instrument_context(project: Project, design: ds.Design, form_name: str) -> 
         "form_name": form_name,
         "label": design.label_of(form_name),
         "items": designer_items(design, form_name, project),
+        "editor_url": reverse("dictionary:designer_field", args=[project.pk, form_name]),
+        # Translated once: the list repeats them for every field.
+        "t": {
+            "edit": _("Edit"),
+            "up": _("Move up"),
+            "down": _("Move down"),
+            "copy": _("Copy"),
+            "delete": _("Delete"),
+            "add_here": _("Add a field here"),
+            "confirm_delete": _("Delete the field %(name)s?"),
+        },
         "record_id_field": design.record_id_field,
         "editable": drafts.is_editable(project),
     }

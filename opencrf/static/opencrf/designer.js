@@ -103,7 +103,8 @@ function initFieldList(holder) {
     event.preventDefault();
     const op = event.submitter ? event.submitter.value : "";
     if (op.startsWith("delete:")) {
-      if (!window.confirm(event.submitter.dataset.confirm || op)) return;
+      const ask = (holder.querySelector("#designer-fields").dataset.confirmDelete || "%(name)s").replace("%(name)s", op.slice(7));
+      if (!window.confirm(ask)) return;
     }
     const focus = event.submitter ? event.submitter.dataset.testid : "";
     postAction(form, { op, confirmed: "1" }).then(() => {
