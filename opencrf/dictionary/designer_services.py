@@ -281,15 +281,19 @@ def _refuse_lost_codes(old: FieldRow, new: FieldRow, counts: Mapping[str, int]) 
 
 
 def instrument_create(design: Design, name: str, label: str) -> Change:
-    """A new instrument at the end, holding one descriptive field (a form needs a field)."""
+    """A new instrument at the end, holding one field, since a form needs one: in a blank
+    project the record ID field (`record_id`, as REDCap starts), else a descriptive field."""
     _require_new_form(design, name)
     label = label.strip() or default_instrument_label(name)
-    intro = FieldRow(
-        field_name=unique_name(f"{name}_intro", _taken_names(design)),
-        form_name=name,
-        field_type="descriptive",
-        field_label=label,
-    )
+    if design.rows:
+        intro = FieldRow(
+            field_name=unique_name(f"{name}_intro", _taken_names(design)),
+            form_name=name,
+            field_type="descriptive",
+            field_label=label,
+        )
+    else:
+        intro = FieldRow(field_name="record_id", form_name=name, field_label=_("Record ID"))
     labels = {**design.labels, name: label}
     return Change([*design.rows, intro], labels, f"Instrument {name} created")
 

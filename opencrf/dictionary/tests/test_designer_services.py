@@ -116,6 +116,9 @@ def test_instruments_are_created_renamed_copied_moved_and_deleted():
         field_type="descriptive",
         field_label="Adverse events",
     )
+    blank = ds.instrument_create(ds.Design(rows=(), labels={}, base=0), "baseline", "")
+    assert blank.rows == [FieldRow("record_id", "baseline", field_label="Record ID")]
+    assert blank.labels == {"baseline": "Baseline"}
     assert ds.instrument_rename(_design(), "visit", "Follow-up").labels["visit"] == "Follow-up"
     copied = ds.instrument_copy(_design(), "visit", "visit_2", "")
     assert _names(copied)[-2:] == ["weight_v2", "height_v2"]
