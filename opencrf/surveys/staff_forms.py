@@ -53,6 +53,14 @@ SETTING_NAMES = tuple(name for _key, _title, names in SECTIONS for name in names
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
+def expiry_help() -> str:
+    """Which time zone the expiry is typed and shown in: the site's (`TIME_ZONE`), which
+    every page uses; stored in UTC."""
+    return _("Date and time in the site's time zone, %(zone)s. Leave blank for no expiry.") % {
+        "zone": timezone.get_current_timezone_name()
+    }
+
+
 def _choices(names: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return [("", "—"), *names]
 
@@ -88,6 +96,7 @@ class SurveySettingsForm(StyledForm):
         )
         fields["expires_at"] = forms.DateTimeField(
             label=fields["expires_at"].label,
+            help_text=expiry_help(),
             required=False,
             input_formats=[DATETIME_LOCAL],
             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),

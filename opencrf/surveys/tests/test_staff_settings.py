@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -289,3 +291,20 @@ def test_the_instruments_page_leads_designers_to_the_survey_settings(client, pi_
         f'href="{reverse("surveys:list", args=[demo.pk])}" data-testid="survey-settings-link"'
         in html
     )
+
+
+@pytest.mark.parametrize(
+    ("zone", "utc"), [("Asia/Tokyo", "2099-01-02T00:04"), ("UTC", "2099-01-02T09:04")]
+)
+def test_the_expiry_says_its_time_zone_and_is_read_in_it(
+    client, pi_paula, demo, qol_survey, settings, zone, utc
+):
+    settings.TIME_ZONE = zone
+    client.force_login(pi_paula)
+    page = client.get(settings_url(qol_survey)).content.decode()
+    help_text = f"Date and time in the site&#x27;s time zone, {zone}. Leave blank for no expiry."
+    assert f'data-testid="help-expires_at">{help_text}</div>' in page
+    assert 'aria-describedby="id_expires_at_helptext"' in page
+    assert post_settings(client, qol_survey, expires_at="2099-01-02T09:04").status_code == 302
+    qol_survey.refresh_from_db()
+    assert qol_survey.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") == utc
