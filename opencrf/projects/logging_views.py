@@ -44,6 +44,10 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ACTION_LABELS = {
     "project.create": gettext_lazy("Create project"),
     "project.update": gettext_lazy("Update project settings"),
+    "project.delete": gettext_lazy("Delete project"),
+    "project.delete_request": gettext_lazy("Request project deletion"),
+    "project.delete_reject": gettext_lazy("Refuse project deletion"),
+    "project.restore": gettext_lazy("Restore project"),
     "arm.create": gettext_lazy("Create arm"),
     "arm.update": gettext_lazy("Rename arm"),
     "arm.delete": gettext_lazy("Delete arm"),

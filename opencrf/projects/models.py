@@ -51,6 +51,9 @@ class Project(models.Model):
     # Raised by every change to arms, events, designations, repeats, groups or the dictionary,
     # in the same transaction: processes key their cached copy of the design on it.
     design_version = models.PositiveBigIntegerField(default=0, editable=False)
+    # Set when an administrator deletes the project: it is hidden everywhere, its rows and
+    # its audit chain kept (projects/deletion.py).
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["title", "id"]
@@ -261,5 +264,6 @@ class DataAccessGroup(models.Model):
         return self.name
 
 
+from opencrf.projects.deletion_models import ProjectDeletion  # noqa: E402, F401
 from opencrf.projects.lifecycle_models import StatusRequest  # noqa: E402, F401
 from opencrf.projects.request_models import ProjectRequest, RequestStatus  # noqa: E402, F401

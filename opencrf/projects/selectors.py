@@ -37,11 +37,15 @@ def _unexpired() -> Q:
 
 
 def projects_visible_to(user: User) -> QuerySet[Project]:
-    """Administrators see every project; others those they are members of, until it expires."""
+    """Administrators see every project; others those they are members of, until it expires.
+
+    A deleted project is seen by nobody (projects/deletion.py).
+    """
+    projects = Project.objects.filter(deleted_at__isnull=True)
     if user.is_superuser:
-        return Project.objects.all()
+        return projects
     memberships = ProjectMember.objects.filter(_unexpired(), user=user)
-    return Project.objects.filter(pk__in=memberships.values("project_id"))
+    return projects.filter(pk__in=memberships.values("project_id"))
 
 
 def active_member(user: User, project: Project) -> ProjectMember | None:
@@ -55,6 +59,8 @@ def member_rights(user: User, project: Project) -> Rights:
 
     The role's rights apply when the member has a role, else the member's own.
     """
+    if project.deleted_at is not None:
+        raise NotFound(_("No such project."))
     if user.is_superuser:
         return Rights.everything()
     member = active_member(user, project)
