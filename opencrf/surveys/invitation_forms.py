@@ -152,7 +152,15 @@ class LogFilterForm(StyledForm):
 STATUS_LABELS = dict(
     zip(
         LOG_STATUSES,
-        (_("Scheduled"), _("Sending"), _("Sent"), _("Responded"), _("Failed"), _("Cancelled")),
+        (
+            _("Scheduled"),
+            _("Sending"),
+            _("Sent"),
+            _("Responded"),
+            _("Failed"),
+            _("Bounced"),
+            _("Cancelled"),
+        ),
         strict=True,
     )
 )

@@ -201,11 +201,11 @@ def _log_rows(page: Any) -> list[dict[str, Any]]:
                 "status": status,
                 "status_label": STATUS_LABELS.get(status, status),
                 "reason": invitations.cancel_reason(invitation.error),
+                "retry_at": invitation.retry_at if status == Invitation.Status.FAILED else None,
                 "record": invitation.response.record,
                 "participant": invitation.participant,
-                "may_cancel": status == Invitation.Status.SCHEDULED,
-                "may_resend": status
-                in (Invitation.Status.SENT, Invitation.Status.FAILED, invitations.RESPONDED),
+                "may_cancel": status != invitations.SENDING and invitations.may_cancel(invitation),
+                "may_resend": invitations.may_resend(invitation),
             }
         )
     return rows

@@ -6,8 +6,10 @@ sent later by the job queue (`invitation_jobs.py`). Subject and body are kept as
 piped when sent, so a scheduled message shows the record's values of its day: `[field]`,
 `[field:label]`, `[event][field]` and the smart variables `[survey-link]`, `[survey-url]`,
 `[survey-access-code]`, `[survey-access-code-url]` (the page to type it in), `[survey-title]`,
-`[record-name]` and `[event-name]`. Mails are plain
-text: nothing typed or piped can become markup, and the subject loses its line breaks.
+`[record-name]` and `[event-name]`. Each mail has a plain-text part and an HTML part of the
+same text (`multipart/alternative`): in the HTML every typed or piped character is escaped,
+and only the survey's own addresses become links, so nothing typed or piped becomes markup.
+The subject loses its line breaks, so nothing can add a header.
 
 A participant of the participant list who has no record yet gets a response of their own
 (`record` empty, not public); the public pages create the record when they first submit.
@@ -16,6 +18,7 @@ A participant of the participant list who has no record yet gets a response of t
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,10 +27,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import escape, format_html, linebreaks
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from opencrf.accounts.mail import one_line, site_link
 from opencrf.audit.services import AuditContext, AuditEntry, AuditTarget, audit_events_create
@@ -222,7 +228,7 @@ def invitations_compose(
             composed.skipped.append((_participant_name(participant), _("no e-mail address")))
             continue
         response = participant_response(participant)
-        composed.invitations += _rows(context, response, participant.email, message, times)
+        composed.invitations += _rows(context, response, participant.email, "", message, times)
     emails = _record_emails(project, records, email_field)
     for record in records:
         address = emails.get(record.pk, "")
@@ -230,7 +236,7 @@ def invitations_compose(
             composed.skipped.append((record.record_id, _("no e-mail address")))
             continue
         response = response_link(survey=survey, record=record, event=event)
-        composed.invitations += _rows(context, response, address, message, times)
+        composed.invitations += _rows(context, response, address, email_field, message, times)
     Invitation.objects.bulk_create(composed.invitations)
     _audit_scheduled(context, project, composed.invitations, "compose")
     return composed
@@ -263,6 +269,7 @@ def _rows(
     context: AuditContext,
     response: SurveyResponse,
     email: str,
+    email_field: str,
     message: Message,
     times: Sequence[datetime],
 ) -> list[Invitation]:
@@ -272,6 +279,7 @@ def _rows(
             response=response,
             participant=response.participant,
             email=email,
+            email_field=email_field,
             subject=one_line(message.subject),
             body=message.body,
             reminder=number,
@@ -325,12 +333,15 @@ def _invitation_for_update(context: AuditContext, project: Project, pk: int) -> 
 
 @transaction.atomic
 def invitation_cancel(*, context: AuditContext, project: Project, invitation_id: int) -> Invitation:
-    """Cancel a scheduled invitation that no worker has begun to send."""
+    """Cancel a scheduled invitation that no worker has begun to send, or the next try of one
+    that failed for a while."""
     invitation = _invitation_for_update(context, project, invitation_id)
-    if invitation.status != Invitation.Status.SCHEDULED or invitation.sent_at is not None:
+    if not may_cancel(invitation):
         raise InvalidInput(_("Only an invitation waiting to be sent can be cancelled."))
+    before = invitation.status
     invitation.status, invitation.error = Invitation.Status.CANCELLED, CANCELLED_BY_USER
-    invitation.save(update_fields=["status", "error"])
+    invitation.retry_at = None
+    invitation.save(update_fields=["status", "error", "retry_at"])
     audit_events_create(
         context=context,
         project_id=project.pk,
@@ -338,7 +349,7 @@ def invitation_cancel(*, context: AuditContext, project: Project, invitation_id:
             AuditEntry(
                 "survey.invitation.cancelled",
                 invitation_target(invitation),
-                {"status": [Invitation.Status.SCHEDULED, Invitation.Status.CANCELLED]},
+                {"status": [before, Invitation.Status.CANCELLED]},
                 details=f"invitation {invitation.pk}",
             )
         ],
@@ -348,16 +359,20 @@ def invitation_cancel(*, context: AuditContext, project: Project, invitation_id:
 
 @transaction.atomic
 def invitation_resend(*, context: AuditContext, project: Project, invitation_id: int) -> Invitation:
-    """A new invitation, sent now, with the subject and body of a sent or failed one."""
+    """A new invitation, sent now, with the subject and body of a sent, failed or bounced one.
+    A failed one waiting for its next try is not tried again: the new row replaces it."""
     old = _invitation_for_update(context, project, invitation_id)
-    if old.status not in (Invitation.Status.SENT, Invitation.Status.FAILED):
-        raise InvalidInput(_("Only a sent or failed invitation can be sent again."))
+    if not may_resend(old):
+        raise InvalidInput(_("Only a sent, failed or bounced invitation can be sent again."))
+    if old.retry_at is not None:
+        Invitation.objects.filter(pk=old.pk).update(retry_at=None)
     new = Invitation.objects.create(
         project_id=old.project_id,
         response=old.response,
         participant=old.participant,
         automated=old.automated,
         email=old.email,
+        email_field=old.email_field,
         subject=old.subject,
         body=old.body,
         send_at=timezone.now(),
@@ -365,6 +380,18 @@ def invitation_resend(*, context: AuditContext, project: Project, invitation_id:
     )
     _audit_scheduled(context, project, [new], f"resend of invitation {old.pk}")
     return new
+
+
+def may_cancel(invitation: Invitation) -> bool:
+    """Waiting to be sent (not claimed by a worker), or failed and waiting for another try."""
+    if invitation.status == Invitation.Status.SCHEDULED:
+        return invitation.sent_at is None
+    return invitation.status == Invitation.Status.FAILED and invitation.retry_at is not None
+
+
+def may_resend(invitation: Invitation) -> bool:
+    resendable = (Invitation.Status.SENT, Invitation.Status.FAILED, Invitation.Status.BOUNCED)
+    return invitation.status in resendable
 
 
 # --- Reading: the log --------------------------------------------------------------------------
@@ -384,6 +411,21 @@ def invitations_visible(rights: Rights, project: Project) -> QuerySet[Invitation
     return rows
 
 
+def bounced_responses(response_ids: Iterable[int]) -> dict[int, str]:
+    """The responses whose last e-mail tried bounced, with the mail server's reason (the
+    participant list's badge). A later message that was sent clears it."""
+    tried = (
+        Invitation.objects.filter(response_id__in=list(response_ids))
+        .exclude(status__in=[Invitation.Status.SCHEDULED, Invitation.Status.CANCELLED])
+        .order_by("sent_at", "pk")
+        .values_list("response_id", "status", "error")
+    )
+    last = {response_id: (status, error) for response_id, status, error in tried}
+    return {
+        pk: error for pk, (status, error) in last.items() if status == Invitation.Status.BOUNCED
+    }
+
+
 RESPONDED = "responded"
 SENDING = "sending"
 LOG_STATUSES = (
@@ -392,6 +434,7 @@ LOG_STATUSES = (
     Invitation.Status.SENT,
     RESPONDED,
     Invitation.Status.FAILED,
+    Invitation.Status.BOUNCED,
     Invitation.Status.CANCELLED,
 )
 
@@ -446,9 +489,29 @@ def access_code_url() -> str:
 
 @dataclass(frozen=True)
 class Mail:
+    """One message: `body` is the plain text, `html` the same text as an HTML page."""
+
     to: str
     subject: str
     body: str
+    html: str = ""
+
+
+def _marker() -> str:
+    """A stand-in for a link while the HTML is escaped: random, so no piped value can forge
+    one (and a forged one could only become the survey's own link)."""
+    return f"\ue000{secrets.token_hex(8)}\ue001"
+
+
+def mail_html(text: str, links: Mapping[str, str], *, subject: str, language: str) -> str:
+    """The HTML part: `text` escaped whole, its blank lines made paragraphs and its line
+    breaks `<br>`; only the markers of `links` become anchors to their addresses."""
+    escaped = str(escape(text))
+    for marker, url in links.items():
+        escaped = escaped.replace(marker, format_html('<a href="{}">{}</a>', url, url))
+    body = mark_safe(linebreaks(escaped))  # noqa: S308 - escaped above, anchors built safely
+    context = {"body": body, "subject": subject, "language": language}
+    return render_to_string("surveys/invitations/email.html", context)
 
 
 class MessageBuilder:
@@ -467,20 +530,30 @@ class MessageBuilder:
             self.forms.setdefault(form.record_id, []).append(form)
 
     def mail(self, invitation: Invitation) -> Mail:
-        pipe = self.piper(invitation.response)
+        response = invitation.response
+        url, code_url = response_url(response), access_code_url()
+        pipe = self.piper(response)
         body = pipe.plain(invitation.body)
+        link_mark, code_mark = _marker(), _marker()
+        marks = {link_mark: url, code_mark: code_url}
+        marked = self.piper(response, link=link_mark, code_url=code_mark).plain(invitation.body)
         if not any(variable in invitation.body for variable in LINK_VARIABLES):
-            url = response_url(invitation.response)
-            body = f"{body.rstrip()}\n\n{_('Open the survey here:')}\n{url}\n"
-        return Mail(invitation.email, one_line(pipe.plain(invitation.subject)), body)
+            tail = f"\n\n{_('Open the survey here:')}\n"
+            body = f"{body.rstrip()}{tail}{url}\n"
+            marked = f"{marked.rstrip()}{tail}{link_mark}\n"
+        subject = one_line(pipe.plain(invitation.subject))
+        html = mail_html(marked, marks, subject=subject, language=get_language() or "")
+        return Mail(invitation.email, subject, body, html)
 
-    def piper(self, response: SurveyResponse) -> Piper:
-        url = response_url(response)
+    def piper(self, response: SurveyResponse, *, link: str = "", code_url: str = "") -> Piper:
+        """The piper of a response's message; `link` and `code_url` stand in for the survey's
+        link and the access-code page's address when given (the HTML part's markers)."""
+        url = link or response_url(response)
         smart = {
             "survey-link": url,
             "survey-url": url,
             "survey-access-code": response.access_code,
-            "survey-access-code-url": access_code_url(),
+            "survey-access-code-url": code_url or access_code_url(),
             "survey-title": response.survey.title,
             "event-name": self.event_names.get(response.event_id, ""),
             "record-name": response.record.record_id if response.record else "",

@@ -229,12 +229,18 @@ class AutoInvitation(models.Model):
 
 
 class Invitation(models.Model):
-    """One e-mail to a participant with a survey link: an invitation or a reminder."""
+    """One e-mail to a participant with a survey link: an invitation or a reminder.
+
+    "bounced": the mail server refused the recipient for good (an SMTP 5xx answer), never
+    tried again. "failed": not sent; `retry_at` says when a temporary refusal (4xx, or the
+    server out of reach) is tried again, empty when it will not be (`attempts` counts the
+    tries that failed)."""
 
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", _("Scheduled")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
+        BOUNCED = "bounced", _("Bounced")
         CANCELLED = "cancelled", _("Cancelled")
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
@@ -248,6 +254,8 @@ class Invitation(models.Model):
         AutoInvitation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     email = models.EmailField(_("e-mail address"))
+    # The record's field the address was read from (records invited at an e-mail field).
+    email_field = models.CharField(max_length=100, blank=True)
     subject = models.CharField(_("subject"), max_length=300)
     body = models.TextField(_("message"))
     reminder = models.PositiveSmallIntegerField(default=0)  # 0: the invitation; n: n-th reminder
@@ -255,6 +263,9 @@ class Invitation(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     sent_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # sends that failed
+    retry_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)  # the Message-ID header sent
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -263,7 +274,10 @@ class Invitation(models.Model):
     class Meta:
         ordering = ["send_at", "pk"]
         verbose_name = _("survey invitation")
-        indexes = [models.Index(fields=["status", "send_at"])]
+        indexes = [
+            models.Index(fields=["status", "send_at"]),
+            models.Index(fields=["status", "retry_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"invitation {self.pk}"

@@ -23,7 +23,7 @@ from opencrf.dictionary.logic_check import logic_problem
 from opencrf.projects import selectors as project_selectors
 from opencrf.projects.models import Event, Project
 from opencrf.records import selectors as record_selectors
-from opencrf.surveys import links, services, staff_selectors, staff_services
+from opencrf.surveys import invitations, links, services, staff_selectors, staff_services
 from opencrf.surveys.models import Survey
 from opencrf.surveys.settings_check import SurveySettingsInvalid
 from opencrf.surveys.staff_forms import ParticipantForm, ParticipantImportForm, SurveySettingsForm
@@ -188,11 +188,16 @@ def distribution(request: AuthedRequest, project_id: int) -> HttpResponse:
     context["lists"] = _lists(project)
     if survey is not None and event is not None:
         rows = staff_selectors.participant_rows(request.user, project, survey, event)
+        bounced = invitations.bounced_responses(row.response.pk for row in rows if row.response)
         context.update(
             survey=survey,
             event=event,
             rows=[
-                (row, links.response_url(request, row.response) if row.response else "")
+                (
+                    row,
+                    links.response_url(request, row.response) if row.response else "",
+                    bounced.get(row.response.pk, "") if row.response else "",
+                )
                 for row in rows
             ],
             open_list=staff_selectors.takes_new_participants(project, survey, event),

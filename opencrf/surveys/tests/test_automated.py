@@ -95,6 +95,7 @@ def test_a_save_that_makes_the_condition_true_schedules_the_invitation_once(
 
     [row] = _rows(record)
     assert (row.automated, row.email, row.status) == (asi, "p11@example.org", "scheduled")
+    assert row.email_field == "baseline_notes"  # the participant list reads it there
     assert row.response.event == events["week_24_arm_1"]
     audit = AuditEvent.objects.filter(action="survey.invitation.scheduled", record="1-1")
     assert audit.count() == 1

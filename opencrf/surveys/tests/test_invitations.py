@@ -56,6 +56,17 @@ def _body(message) -> str:
     return Inbox.body(message).replace("\r\n", "\n")
 
 
+def _html(message) -> str:
+    part = message.get_body(preferencelist=("html",))
+    return str(part.get_content()).replace("\r\n", "\n")
+
+
+def _html_body(message) -> str:
+    """What the HTML part's <body> holds, without the page around it."""
+    inside = _html(message).split("<body", 1)[1].split(">", 1)[1]
+    return inside.split("</body>", 1)[0].strip()
+
+
 def _compose(context, survey, event, *, records=(), participants=(), **message):
     message.setdefault("subject", "Your questionnaire")
     message.setdefault("body", "Please answer: [survey-link]")
@@ -91,7 +102,7 @@ def test_a_record_invitation_arrives_with_the_records_own_link(
     link = f"https://edc.example.ac.jp/surveys/s/{response.token}/"
     assert response_url(response) == link
     assert message["Subject"] == "QOL for 1-1"
-    assert _body(message) == f"Dear participant,\nCode {response.access_code}\n{link}\n"
+    assert _body(message) == f"Dear participant,\nCode {response.access_code}\n{link}"
     [invitation] = composed.invitations
     invitation.refresh_from_db()
     assert invitation.status == Invitation.Status.SENT
@@ -139,12 +150,19 @@ def test_html_and_header_breaks_in_subject_body_and_values_stay_inert_text(
     invitations_send_due()
 
     [message] = smtp.messages
+    response = SurveyResponse.objects.get(record=record, survey=qol_survey)
+    link = f"https://edc.example.ac.jp/surveys/s/{response.token}/"
     assert smtp.envelopes == [["p13@example.org"]]
     assert message["Bcc"] is None
     assert message["Subject"] == "<b>Hi</b> Bcc: victim@example.org"
-    assert message.get_content_type() == "text/plain"
-    assert not [part for part in message.walk() if part.get_content_type() == "text/html"]
-    assert f"<a href='https://evil.example'>x</a> {hostile} https://" in _body(message)
+    assert message.get_content_type() == "multipart/alternative"
+    assert _body(message) == f"<a href='https://evil.example'>x</a> {hostile} {link}"
+    # In the HTML part every typed and piped character is text; only the survey link is a link.
+    assert _html_body(message) == (
+        "<p>&lt;a href=&#x27;https://evil.example&#x27;&gt;x&lt;/a&gt; "
+        "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(2)&gt; "
+        f'<a href="{link}">{link}</a></p>'
+    )
 
 
 def test_a_participant_without_a_record_gets_a_response_of_their_own(

@@ -96,7 +96,7 @@ def test_a_claim_whose_worker_died_is_failed_as_interrupted_and_never_resent(pi_
 def test_the_periodic_jobs_send_and_evaluate(pi_paula, smtp):
     _scheduled(3)
 
-    assert send_due_invitations.call() == {"sent": 3, "failed": 0, "skipped": 0}
+    assert send_due_invitations.call() == {"sent": 3, "failed": 0, "bounced": 0, "skipped": 0}
     assert evaluate_automated_invitations.call() == 0
     assert len(smtp.messages) == 3
 
@@ -109,7 +109,7 @@ def test_the_default_invitation_gives_the_access_code_page_address_it_speaks_of(
     [row] = _scheduled(1)
     Invitation.objects.filter(pk=row.pk).update(body=str(DEFAULT_BODY))
 
-    assert send_due_invitations.call() == {"sent": 1, "failed": 0, "skipped": 0}
+    assert send_due_invitations.call() == {"sent": 1, "failed": 0, "bounced": 0, "skipped": 0}
 
     [message] = smtp.messages
     body = smtp.body(message).replace("\r\n", "\n")
