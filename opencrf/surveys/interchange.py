@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from opencrf.dictionary.design import design_of
 from opencrf.projects.models import Event
-from opencrf.records.models import Record
+from opencrf.records.models import FormData, Record
+from opencrf.surveys.invitations import record_email
 from opencrf.surveys.models import Invitation, Participant, Survey, SurveyResponse
 from opencrf.surveys.respond import queue_enabled, queue_link
 from opencrf.surveys.services import response_link
@@ -104,7 +105,14 @@ def participant_rows(
     record's link when listing); participants invited without a record follow. As in
     REDCap, `record` shows only for a participant with an identifier (an anonymous
     participant's answers are not tied to their e-mail here), and the link and access code
-    of a completed response are blank unless respondents may edit completed responses."""
+    of a completed response are blank unless respondents may edit completed responses.
+
+    `email` is the list's address, or for a record invited at an e-mail field (composed or
+    automated) that field's value now — REDCap's participant e-mail from the designated
+    field — else the address it was invited at. `invitation_sent_status` is 1 once an
+    e-mail was sent; `invitation_send_time` the time the next one will be sent (a
+    scheduled invitation or reminder, or the next try of a failed one), blank when none
+    is due, as REDCap's API documentation says."""
     records = list(records)
     responses: dict[int, list[SurveyResponse]] = {}
     found = SurveyResponse.objects.filter(
@@ -125,16 +133,15 @@ def participant_rows(
         unlinked = person.responses.filter(record__isnull=True).order_by("pk").first()
         rows.append((unlinked, person, None))
     invitations = _invitations([r for r, _p, _rec in rows if r is not None])
+    addresses = [_address(r, p, invitations) for r, p, _rec in rows]
     emails: dict[str, int] = {}
-    for _r, participant, _rec in rows:
-        email = (participant.email if participant else "").lower()
-        if email:
-            emails[email] = emails.get(email, 0) + 1
+    for address in addresses:
+        if address:
+            emails[address.lower()] = emails.get(address.lower(), 0) + 1
     seen: dict[str, int] = {}
     hidden = survey.edit_completed is False
     queue_links: dict[int, str] = {}
-    for response, participant, record in rows:
-        email = participant.email if participant else ""
+    for (response, participant, record), email in zip(rows, addresses, strict=True):
         identifier = participant.identifier if participant else ""
         key = email.lower()
         occurrence = 1
@@ -143,7 +150,8 @@ def participant_rows(
             occurrence = seen[key]
         status = RESPONSE_STATUS.get(response.status, 0) if response else 0
         done = status == 2 and hidden
-        sent, scheduled = invitations.get(response.pk, (0, None)) if response else (0, None)
+        invited = invitations.get(response.pk) if response else None
+        sent, scheduled = (invited.sent, invited.due) if invited else (0, None)
         row: dict[str, Any] = {
             "email": email,
             "email_occurrence": occurrence,
@@ -169,20 +177,61 @@ def participant_rows(
         yield row
 
 
-def _invitations(responses: list[SurveyResponse]) -> dict[int, tuple[int, datetime | None]]:
-    """(1 if an invitation was sent else 0, when the next one is due) of each response."""
-    found: dict[int, tuple[int, datetime | None]] = {}
+@dataclass
+class _Invited:
+    """What a response's invitations say: sent (1/0), when the next is due, and the address
+    (and record field) of the latest one."""
+
+    sent: int = 0
+    due: datetime | None = None
+    email: str = ""
+    email_field: str = ""
+
+
+def _invitations(responses: list[SurveyResponse]) -> dict[int, _Invited]:
+    found: dict[int, _Invited] = {}
     rows = Invitation.objects.filter(response__in=[r.pk for r in responses]).values_list(
-        "response_id", "status", "send_at"
+        "response_id", "status", "send_at", "retry_at", "email", "email_field"
     )
-    for response_id, status, send_at in rows.order_by("send_at", "pk"):
-        sent, due = found.get(response_id, (0, None))
+    for response_id, status, send_at, retry_at, email, field in rows.order_by("created_at", "pk"):
+        invited = found.setdefault(response_id, _Invited())
         if status == Invitation.Status.SENT:
-            sent = 1
-        if status == Invitation.Status.SCHEDULED and due is None:
-            due = send_at
-        found[response_id] = (sent, due)
+            invited.sent = 1
+        due = send_at if status == Invitation.Status.SCHEDULED else retry_at
+        if due is not None and (invited.due is None or due < invited.due):
+            invited.due = due
+        if email:
+            invited.email, invited.email_field = email, field
+    _read_fields(responses, found)
     return found
+
+
+def _read_fields(responses: list[SurveyResponse], found: dict[int, _Invited]) -> None:
+    """Replace each record's invited address by its e-mail field's value now, when valid."""
+    fields = {r.record_id: found[r.pk].email_field for r in responses if r.pk in found}
+    wanted = {record: field for record, field in fields.items() if record and field}
+    if not wanted:
+        return
+    values: dict[int, list[dict[str, str]]] = {}
+    forms = FormData.objects.filter(record_id__in=list(wanted)).order_by("event_id", "instance")
+    for record_pk, form_values in forms.values_list("record_id", "values"):
+        values.setdefault(record_pk, []).append(form_values)
+    for response in responses:
+        invited = found.get(response.pk)
+        if invited is None or response.record_id not in wanted:
+            continue
+        now = record_email(values.get(response.record_id, []), invited.email_field)
+        invited.email = now or invited.email
+
+
+def _address(
+    response: SurveyResponse | None, participant: Participant | None, found: dict[int, _Invited]
+) -> str:
+    """The row's e-mail: the list's, else the one the record is invited at."""
+    if participant is not None and participant.email:
+        return participant.email
+    invited = found.get(response.pk) if response is not None else None
+    return invited.email if invited is not None else ""
 
 
 # --- Hooks -------------------------------------------------------------------------------------
