@@ -29,7 +29,7 @@ def survey_by_public_token(token: str) -> Survey:
     """The survey of a public link; a missing or disabled one is not found."""
     survey = (
         Survey.objects.select_related("project")
-        .filter(public_token=token, project__surveys_enabled=True)
+        .filter(public_token=token, project__surveys_enabled=True, project__deleted_at__isnull=True)
         .first()
     )
     if survey is None or not token:
@@ -41,7 +41,7 @@ def response_by_token(token: str) -> SurveyResponse:
     """The response a participant's link names; nothing else is reachable from it."""
     response = (
         SurveyResponse.objects.select_related("survey", "project", "record", "event")
-        .filter(token=token, project__surveys_enabled=True)
+        .filter(token=token, project__surveys_enabled=True, project__deleted_at__isnull=True)
         .first()
     )
     if response is None or not token:
@@ -52,7 +52,11 @@ def response_by_token(token: str) -> SurveyResponse:
 def response_by_access_code(code: str) -> SurveyResponse:
     response = (
         SurveyResponse.objects.select_related("survey", "project")
-        .filter(access_code=normalise_code(code), project__surveys_enabled=True)
+        .filter(
+            access_code=normalise_code(code),
+            project__surveys_enabled=True,
+            project__deleted_at__isnull=True,
+        )
         .first()
     )
     if response is None or not code:

@@ -218,3 +218,22 @@ def test_a_bad_project_xml_file_names_the_fault_and_creates_nothing(client, pi_p
         "Project XML: the root element must be an ODM 1.3 <ODM> element."
     ]
     assert Project.objects.count() == before
+
+
+def test_a_deleted_template_project_s_public_survey_link_stops(paula_context, admin_ada):
+    from opencrf.core.errors import NotFound
+    from opencrf.projects.deletion import project_delete
+    from opencrf.records.project_copy import project_create_from_template
+    from opencrf.surveys.models import Survey
+    from opencrf.surveys.selectors import survey_by_public_token
+
+    project = project_create_from_template(
+        context=paula_context, name="consent_adverse_events", title="Starter"
+    )
+    token = Survey.objects.get(project=project, form_name="consent").public_token
+    assert survey_by_public_token(token).project == project
+    project_delete(
+        context=AuditContext(actor=admin_ada), project=project, confirm_title="Starter", reason="x"
+    )
+    with pytest.raises(NotFound):
+        survey_by_public_token(token)
