@@ -280,7 +280,8 @@ def test_the_signature_field_gets_the_pad_and_the_file_field_a_file_input(client
     page2 = client.get(url(response) + "?page=2").content.decode()
     assert 'name="sig" accept="image/png" data-signature' in page2
     assert "signature-pad.js" in page2 or "widgets.js" in page2
-    assert 'name="staff_doc" disabled' in page2
+    assert 'name="staff_doc"' not in page2  # read-only: shown, never an input
+    assert 'data-testid="file-none-staff_doc">—</p>' in page2
     page1 = client.get(url(response) + "?page=1").content.decode()
     assert 'enctype="multipart/form-data"' in page1
     assert 'type="file" class="form-control" id="f-letter" name="letter"' in page1
