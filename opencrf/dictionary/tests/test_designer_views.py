@@ -445,3 +445,59 @@ def test_the_designer_and_a_dictionary_upload_write_identical_revisions(
     assert downloads[0] == downloads[1]
     designer_rev = DictionaryRevision.objects.filter(project=classic_project).latest("number")
     assert designer_rev.field_rows() == ROWS
+
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def test_hostile_text_in_every_designer_input_is_shown_inert(client, pi_paula, designed):
+    client.force_login(pi_paula)
+    response = _field_post(
+        client,
+        designed,
+        "visit",
+        {
+            "field_name": "evil",
+            "field_type": "radio",
+            "field_label": HOSTILE,
+            "choices": f"1, {HOSTILE}\n2, B",
+            "field_note": HOSTILE,
+            "section_header": HOSTILE,
+            "question_number": HOSTILE,
+            "field_annotation": f"@PLACEHOLDER='{HOSTILE}'",
+        },
+    )
+    assert response.status_code == 302
+    client.post(
+        _url("designer_instruments", designed),
+        {"base": _base(designed), "op": "rename", "instrument": "visit", "label": HOSTILE},
+    )
+    pages = [
+        client.get(_url("designer", designed)),
+        client.get(_url("designer_instrument", designed, "visit")),
+        client.get(_url("designer_field", designed, "visit") + "?field=evil"),
+    ]
+    for page in pages:
+        body = page.content.decode()
+        assert page.status_code == 200
+        assert "<img src=x" not in body
+        assert "&lt;img src=x onerror=alert(1)&gt;" in body
+
+
+def test_a_project_in_production_without_a_draft_refuses_designer_changes(
+    client, pi_paula, designed
+):
+    from opencrf.projects.models import Project
+
+    Project.objects.filter(pk=designed.pk).update(status="production")
+    client.force_login(pi_paula)
+    page = client.get(_url("designer_instrument", designed, "visit"))
+    assert 'data-testid="designer-readonly"' in page.content.decode()
+    assert 'data-testid="edit-weight"' not in page.content.decode()
+    response = client.post(
+        _url("designer_fields", designed, "visit"),
+        {"base": _base(designed), "op": "copy:weight"},
+        follow=True,
+    )
+    assert "draft mode" in response.content.decode()
+    assert _names(designed) == ["record_id", "sex", "weight"]
