@@ -88,9 +88,12 @@ def export_source(user: User, project: Project, key: str, query: Mapping[str, An
     instruments and events; live filters), as `user` may run it."""
     if key in selectors.BUILT_IN:
         forms, events = _strings(query.get("forms")), _strings(query.get("events"))
-        built = selectors.built_in_request(project, key, forms, events)
-        used = {"forms": list(built.forms), "events": [e for e in events if e in built.events]}
-        return Source("", built, used if key == "B" else {})
+        survey = query.get("survey_fields") == "1"
+        built = selectors.built_in_request(project, key, forms, events, survey_fields=survey)
+        used: dict[str, Any] = {}
+        if key == "B":
+            used = {"forms": list(built.forms), "events": [e for e in events if e in built.events]}
+        return Source("", built, {**used, **({"survey_fields": "1"} if survey else {})})
     report = selectors.access_report(user, project, key)
     chosen = {name: _string(query.get(f"live_{name}")) for name in report.live_filters}
     live = selectors.live_filters(user, project, report, chosen)
@@ -108,8 +111,10 @@ def _string(value: Any) -> str:
 
 def report_query(key: str, data: Any) -> dict[str, Any]:
     """The choices to keep from a posted export form (a QueryDict)."""
-    if key == "B":
-        return {"forms": data.getlist("forms"), "events": data.getlist("events")}
+    if key in selectors.BUILT_IN:
+        chosen = {"forms": data.getlist("forms"), "events": data.getlist("events")}
+        survey = {"survey_fields": "1"} if data.get("survey_fields") == "1" else {}
+        return {**(chosen if key == "B" else {}), **survey}
     return {name: data.get(name) for name in data if name.startswith("live_") and data.get(name)}
 
 

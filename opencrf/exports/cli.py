@@ -20,6 +20,7 @@ DEIDENTIFY_CHOICES = {
     "remove-free-text": "remove_free_text",
     "remove-dates": "remove_dates",
     "shift-dates": "shift_dates",
+    "shift-survey-timestamps": "shift_survey_timestamps",
 }
 
 
@@ -43,6 +44,11 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="de-identify (repeatable); `all` applies every option",
     )
     export.add_argument("--records", metavar="IDS", default="", help="comma-separated ids")
+    export.add_argument(
+        "--survey-fields",
+        action="store_true",
+        help="include the survey identifier and each survey's completion timestamp",
+    )
     export.add_argument("--out", metavar="PATH", help="the file to write (default: stdout)")
     export.set_defaults(handler=cmd_export)
 
@@ -65,7 +71,7 @@ def cmd_export(args: argparse.Namespace) -> None:
     chosen = set(DEIDENTIFY_CHOICES) if "all" in args.deidentify else set(args.deidentify)
     options = Deidentify(**{DEIDENTIFY_CHOICES[name]: True for name in chosen})
     records = tuple(part.strip() for part in args.records.split(",") if part.strip())
-    request = ExportRequest(records=records, deidentify=options)
+    request = ExportRequest(records=records, deidentify=options, survey_fields=args.survey_fields)
     context = AuditContext(actor=user, source=AuditSource.CLI)
     target = Path(args.out) if args.out else None
     try:

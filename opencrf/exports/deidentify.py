@@ -13,7 +13,14 @@ may choose on top of their rights:
 - `remove_identifiers`, `remove_free_text`, `remove_dates`: leave those columns out.
 - `shift_dates`: every date and datetime moved back by the record's own offset, 0–364 days,
   derived from the project's secret and the record id, so the same record always moves by
-  the same number of days and intervals within a record are kept.
+  the same number of days and intervals within a record are kept. Survey timestamps
+  (`<form>_timestamp`) move with them: a date-shifted file never carries a real day.
+- `shift_survey_timestamps`: REDCap's "Shift all survey completion timestamps", its own
+  option: the survey timestamps moved by the same offset, the fields' dates left as they are.
+
+Survey fields follow the rules of the fields: `remove_dates` removes the timestamps,
+`remove_identifiers` the survey identifier (a participant's own label), so an exporter whose
+right is de-identified or without identifiers never gets them.
 
 The secret (`ExportSecret`) is created on first use and never leaves the database.
 """
@@ -44,6 +51,7 @@ class Deidentify:
     remove_free_text: bool = False
     remove_dates: bool = False
     shift_dates: bool = False
+    shift_survey_timestamps: bool = False
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -52,6 +60,10 @@ class Deidentify:
     @property
     def any(self) -> bool:
         return any(getattr(self, name) for name in self.names())
+
+    @property
+    def shifts_survey_timestamps(self) -> bool:
+        return self.shift_dates or self.shift_survey_timestamps
 
 
 def enforced(requested: Deidentify, *, record_field: FieldRow | None, right: str) -> Deidentify:

@@ -54,6 +54,8 @@ class Report(models.Model):
     events = models.JSONField(_("events"), default=list, blank=True)  # empty: all
     groups = models.JSONField(_("data access groups"), default=list, blank=True)  # empty: all
     include_repeating = models.BooleanField(_("include repeating instances"), default=True)
+    # REDCap's "Include the survey identifier field and survey timestamp fields".
+    survey_fields = models.BooleanField(_("include survey fields"), default=False)
     filter_logic = models.TextField(_("filter logic"), blank=True)
     filtering = models.CharField(
         _("filter applies to"), max_length=10, choices=Filtering.choices, default=Filtering.ROW

@@ -40,7 +40,6 @@ from opencrf.records.export import GROUP_COLUMN
 # REDCap's attributes OpenCRF has no place for, with the values REDCap writes by default.
 REDCAP_DEFAULTS = {
     "combine_checkbox_values": "0",
-    "output_survey_fields": "0",
     "output_missing_data_codes": "0",
     "remove_line_breaks_in_values": "1",
     "hash": "",
@@ -74,6 +73,7 @@ def report_attributes(report: Report, position: int) -> dict[str, str]:
         "description": report.description,
         "combine_checkbox_values": "0",
         "output_dags": "1" if GROUP_COLUMN in report.fields else "0",
+        "output_survey_fields": "1" if report.survey_fields else "0",
     }
     attributes |= {k: v for k, v in REDCAP_DEFAULTS.items() if k not in attributes}
     for number, (name, direction) in enumerate(order, start=1):
@@ -129,6 +129,7 @@ def report_spec(attributes: Mapping[str, str]) -> ReportSpec:
         events=tuple(_names(attributes.get("redcap_reports_filter_events", ""))),
         groups=tuple(_names(attributes.get("redcap_reports_filter_dags", ""))),
         include_repeating=attributes.get("report_display_include_repeating_fields", "1") != "0",
+        survey_fields=attributes.get("output_survey_fields", "0").strip() == "1",
         filter_logic=attributes.get("advanced_logic", ""),
         filtering=FILTERINGS[filter_type],
         order=tuple(_order(attributes, title)),

@@ -49,6 +49,7 @@ class ReportSpec:
     events: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     include_repeating: bool = True
+    survey_fields: bool = False
     filter_logic: str = ""
     filtering: str = Report.Filtering.ROW
     order: tuple[tuple[str, str], ...] = ()
@@ -99,6 +100,7 @@ def _clean(project: Project, spec: ReportSpec) -> dict[str, Any]:
         "events": events,
         "groups": groups,
         "include_repeating": spec.include_repeating,
+        "survey_fields": spec.survey_fields,
         "filter_logic": spec.filter_logic.strip(),
         "filtering": spec.filtering,
         "order": order,

@@ -207,6 +207,7 @@ def report_request(
         labels=labels,
         record_level=report.filtering == Report.Filtering.RECORD,
         repeating=report.include_repeating,
+        survey_fields=report.survey_fields,
     )
 
 
@@ -226,18 +227,37 @@ def _parsed(logic: str) -> Node | None:
 
 
 def built_in_request(
-    project: Project, key: str, forms: Sequence[str] = (), events: Sequence[str] = ()
+    project: Project,
+    key: str,
+    forms: Sequence[str] = (),
+    events: Sequence[str] = (),
+    survey_fields: bool = False,
 ) -> ExportRequest:
-    """Report A (everything) or B (the chosen instruments and events)."""
+    """Report A (everything) or B (the chosen instruments and events); with `survey_fields`,
+    the survey identifier and timestamps (the checkbox of REDCap's export dialog)."""
     if key == "A":
-        return ExportRequest()
+        return ExportRequest(survey_fields=survey_fields)
     design = design_of(project)
     names = {i.name for i in design.instruments}
     chosen = tuple(name for name in forms if name in names)
     if not chosen:
         raise InvalidInput(_("Choose at least one instrument for report B."))
     known = {e.unique_name for e in design.events}
-    return ExportRequest(forms=chosen, events=frozenset(e for e in events if e in known))
+    return ExportRequest(
+        forms=chosen,
+        events=frozenset(e for e in events if e in known),
+        survey_fields=survey_fields,
+    )
+
+
+def sortable(table: ExportTable, order: Sequence[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """The columns of `order` that the table has and a report may be sorted by: not the
+    survey columns, which the sort's narrow pass does not read."""
+    extension = table.layout.extension
+    added = set()
+    if extension is not None:
+        added = {name for _at, name, _label in extension.positions(table.layout.base_header)}
+    return [(name, desc) for name, desc in order if name in table.names and name not in added]
 
 
 @dataclass
@@ -274,7 +294,7 @@ def report_page(
     if not order and request.filter is None and not request.records:
         return _record_page(user, project, request, max(page, 1))
     table = export_table(user, project, request)
-    order = [(name, desc) for name, desc in order if name in table.names][:3]
+    order = sortable(table, order)[:3]
     page = max(page, 1)
     keys = paging.row_keys(user, project, request, table, order)
     start, stop = (page - 1) * PAGE_SIZE, page * PAGE_SIZE
@@ -298,8 +318,7 @@ def report_page_streamed(
     is tested against, and too slow to serve a large project: it evaluates the filter on
     every row, without the database's prefilter."""
     table = export_table(user, project, replace(request, prefilter=False))
-    names = table.names
-    order = [(name, desc) for name, desc in order if name in names][:3]
+    order = sortable(table, order)[:3]
     page = max(page, 1)
     start, stop = (page - 1) * PAGE_SIZE, page * PAGE_SIZE
     counter = _Counter(table.rows())

@@ -191,8 +191,17 @@ def _odm(user: User, project: Project, request: ExportRequest, out: BinaryIO) ->
 
     table = export_table(user, project, request)  # the checks, and what must be applied
     odm_check(table, request)
+    survey: set[str] = set()
+    if request.survey_fields:  # as far as the exporter's rights keep them (as every format)
+        survey |= set() if table.deidentify.remove_identifiers else {"identifier"}
+        survey |= set() if table.deidentify.remove_dates else {"timestamps"}
     for chunk in project_xml_write(
-        project, user, include_data=True, include_files=False, record_ids=request.records
+        project,
+        user,
+        include_data=True,
+        include_files=False,
+        record_ids=request.records,
+        survey_fields=frozenset(survey),
     ):
         out.write(chunk.encode("utf-8"))
     records = records_visible_to(user, project)
@@ -204,7 +213,11 @@ def _odm(user: User, project: Project, request: ExportRequest, out: BinaryIO) ->
 def odm_check(table: ExportTable, request: ExportRequest) -> None:
     """InvalidInput when the ODM export cannot be written as asked (checked before a
     background export is queued, too)."""
-    if table.deidentify.hash_record_id or table.deidentify.shift_dates:
+    if (
+        table.deidentify.hash_record_id
+        or table.deidentify.shift_dates
+        or table.deidentify.shift_survey_timestamps
+    ):
         raise InvalidInput(
             _(
                 "The ODM export cannot hash record ids or shift dates; "

@@ -37,6 +37,14 @@ from opencrf.exports.deidentify import (
     validation_of,
 )
 from opencrf.exports.prefilter import narrowed, value_keys
+from opencrf.exports.survey_columns import (
+    NOT_COMPLETED,
+    identifier_label,
+    is_identifier,
+    survey_columns,
+    timestamp_form,
+    timestamp_label,
+)
 from opencrf.logic import Node
 from opencrf.projects.models import ExportRight, Project
 from opencrf.projects.selectors import member_rights
@@ -78,6 +86,9 @@ class Variable:
     form: str = ""
     field_name: str = ""
     choices: tuple[Choice, ...] = ()
+    # Values that mean "no value" where a format types the column (a survey timestamp's
+    # `[not completed]`): written as missing there, as they are in text formats.
+    missing: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,9 @@ class ExportRequest:
     # Read only the values of the exported columns and the filter's fields (a pass over few
     # columns of every record); False reads whole forms, faster when most columns are wanted.
     narrow_read: bool = False
+    # The survey identifier and each survey form's timestamp (REDCap's report option), as far
+    # as the de-identification keeps them (`survey_columns`).
+    survey_fields: bool = False
 
 
 @dataclass
@@ -160,6 +174,8 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
         c for c in layout.data if c.row is None or not drops(deidentify, c.row, layout.record_field)
     ]
     layout = replace(layout, data=_in_order(kept, request.fields) if request.report_order else kept)
+    if request.survey_fields:
+        layout.extension = survey_columns(project, design, layout, deidentify)
     records = records_visible_to(user, project)
     if request.records:
         records = records.filter(record_id__in=request.records)
@@ -240,18 +256,21 @@ def _known(right: str) -> str:
 def _rewriter(
     project: Project, layout: Layout, deidentify: Deidentify
 ) -> Callable[[list[Any]], list[Any]] | None:
-    """The cell rewriting the options ask for: dates shifted (by the record's offset, from its
-    real id) before the id is hashed; None when there is none (no call per row)."""
-    if not (deidentify.hash_record_id or deidentify.shift_dates):
+    """The cell rewriting the options ask for: dates and survey timestamps shifted (by the
+    record's offset, from its real id) before the id is hashed; None when there is none (no
+    call per row)."""
+    shifted: set[str] = set()
+    if deidentify.shift_dates:
+        shifted |= {c.name for c in layout.data if c.row is not None and is_date(c.row)}
+    if deidentify.shifts_survey_timestamps and layout.extension is not None:
+        added = layout.extension.positions(layout.base_header)
+        shifted |= {name for _at, name, _label in added if not is_identifier(name)}
+    shifted.discard(layout.record_field)
+    if not (deidentify.hash_record_id or shifted):
         return None
     keys = Keys(project_secret(project))
-    offset = len(layout.header) - len([c for c in layout.data if c.name != layout.record_field])
-    dates = [
-        offset + n
-        for n, column in enumerate(c for c in layout.data if c.name != layout.record_field)
-        if column.row is not None and is_date(column.row)
-    ]
-    shift = deidentify.shift_dates and bool(dates)
+    dates = [index for index, name in enumerate(layout.header) if name in shifted]
+    shift = bool(dates)
 
     def rewrite(row: list[Any]) -> list[Any]:
         record_id = row[0]
@@ -280,7 +299,28 @@ def _variables(design: ProjectDesign, layout: Layout) -> list[Variable]:
     for column in layout.data:
         if column.name != layout.record_field:
             variables.append(_variable(column))
-    return variables
+    if layout.extension is None:
+        return variables
+    added = layout.extension.positions(layout.base_header)
+    return _spliced(variables, [(at, _survey_variable(name)) for at, name, _label in added])
+
+
+def _spliced(base: list[Variable], added: list[tuple[int, Variable]]) -> list[Variable]:
+    """`base` with each (index, variable) of `added` (indexes ascending) put before that index."""
+    out: list[Variable] = []
+    start = 0
+    for position, variable in added:
+        out += base[start:position]
+        out.append(variable)
+        start = position
+    return out + base[start:]
+
+
+def _survey_variable(name: str) -> Variable:
+    if is_identifier(name):
+        return Variable(name, identifier_label(), Kind.STRING)
+    missing = frozenset({NOT_COMPLETED})
+    return Variable(name, timestamp_label(), Kind.DATETIME, timestamp_form(name), missing=missing)
 
 
 STATUS_CHOICES = tuple(Choice(code, label) for code, label in STATUS_LABELS.items())

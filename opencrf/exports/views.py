@@ -113,9 +113,12 @@ def _source(request: AuthedRequest, project: Project, key: str, data: Any) -> So
     labels = data.get("labels") == "1"
     if key in selectors.BUILT_IN:
         forms, events = data.getlist("forms"), data.getlist("events")
-        built = selectors.built_in_request(project, key, forms, events)
+        survey = data.get("survey_fields") == "1"
+        built = selectors.built_in_request(project, key, forms, events, survey_fields=survey)
         title = str(selectors.BUILT_IN[key])
-        query = {"forms": forms, "events": events} if key == "B" else {}
+        query: dict[str, Any] = {"forms": forms, "events": events} if key == "B" else {}
+        if survey:
+            query["survey_fields"] = "1"
         return Source(key, title, _labelled(built, labels), None, [], query)
     report = selectors.access_report(request.user, project, key)
     chosen = {name: data.get(f"live_{name}", "") for name in report.live_filters}
@@ -158,12 +161,14 @@ def report_view(request: AuthedRequest, project_id: int, key: str) -> HttpRespon
             request.user, project, source.request, page=page.pages, order=order
         )
     base = {**source.query, **({"labels": "1"} if labels else {})}
+    sortable = {name for name, _desc in selectors.sortable(page.table, _every(page))}
     columns = [
         {
             "name": v.name,
             "label": v.label,
             "sorted": v.name == page.sort,
             "url": "?" + urlencode({**base, "sort": v.name, "desc": _flip(page, v.name)}, True),
+            "sortable": v.name in sortable,
         }
         for v in page.table.variables
     ]
@@ -178,15 +183,36 @@ def report_view(request: AuthedRequest, project_id: int, key: str) -> HttpRespon
         "labels_url": "?" + urlencode({**base, "labels": "" if labels else "1"}, True),
         "pages": _page_links(page, {**base, "sort": sort, "desc": "1" if descending else ""}),
         "hidden": [(k, v) for k, values in source.query.items() for v in _listify(values)],
+        "export_hidden": [
+            (k, v)
+            for k, values in source.query.items()
+            for v in _listify(values)
+            if k != "survey_fields"  # the export form's own checkbox
+        ],
+        "survey_url": "?"
+        + urlencode(
+            {**{k: v for k, v in base.items() if k != "survey_fields"}, **_survey_toggle(source)},
+            True,
+        ),
         "formats": [
             (name, FORMAT_LABELS[name]) for name in FORMATS if name != "odm" or key == ODM_REPORT
         ],
         "deidentify": Deidentify.names(),
+        "built_in": source.report is None,
+        "surveys": project.surveys_enabled,
         "can_build": _may_build(request, project),
         "can_edit": source.report is not None
         and selectors.may_edit(request.user, project, source.report),
     }
     return render(request, "exports/report_view.html", context)
+
+
+def _survey_toggle(source: Source) -> dict[str, str]:
+    return {} if source.request.survey_fields else {"survey_fields": "1"}
+
+
+def _every(page: selectors.ReportPage) -> list[tuple[str, bool]]:
+    return [(v.name, False) for v in page.table.variables]
 
 
 def _flip(page: selectors.ReportPage, name: str) -> str:
@@ -273,6 +299,7 @@ def _spec(data: Any) -> ReportSpec:
         events=tuple(data.getlist("events")),
         groups=tuple(data.getlist("groups")),
         include_repeating=data.get("include_repeating") == "1",
+        survey_fields=data.get("survey_fields") == "1",
         filter_logic=data.get("filter_logic", ""),
         filtering=data.get("filtering", Report.Filtering.ROW),
         order=order,
@@ -338,6 +365,7 @@ def _spec_of(report: Report) -> ReportSpec:
         events=tuple(report.events),
         groups=tuple(report.groups),
         include_repeating=report.include_repeating,
+        survey_fields=report.survey_fields,
         filter_logic=report.filter_logic,
         filtering=report.filtering,
         order=tuple((name, direction) for name, direction in report.order),

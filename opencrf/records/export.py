@@ -102,6 +102,11 @@ class ColumnExtension(Protocol):
 
 ColumnExtensionFactory = Callable[[Project, ProjectDesign, "Layout"], "ColumnExtension | None"]
 _EXTENSIONS: dict[str, ColumnExtensionFactory] = {}
+# The survey columns' extension (registered by surveys) and its identifier column: named here
+# so that exports, which may not import surveys either, can ask for them.
+SURVEY_FIELDS_EXTENSION = "survey_fields"
+SURVEY_IDENTIFIER_COLUMN = "redcap_survey_identifier"
+SURVEY_NOT_COMPLETED = "[not completed]"  # a `<form>_timestamp` of a response not finished
 
 
 def column_extension_register(name: str, factory: ColumnExtensionFactory) -> None:

@@ -68,7 +68,15 @@ from opencrf.projects.services import (
 from opencrf.records.auditing import record_target
 from opencrf.records.bulk import FormWrite, forms_write_many
 from opencrf.records.errors import InvalidValues
-from opencrf.records.export import CHUNK, export_layout
+from opencrf.records.export import (
+    CHUNK,
+    SURVEY_FIELDS_EXTENSION,
+    SURVEY_IDENTIFIER_COLUMN,
+    ColumnExtension,
+    StoredRecord,
+    column_extension,
+    export_layout,
+)
 from opencrf.records.imports import ImportOptions, ImportRefused, UnknownFields, records_import
 from opencrf.records.models import FormData, Record
 from opencrf.records.selectors import records_visible_to
@@ -486,15 +494,20 @@ def project_xml_write(
     include_data: bool,
     include_files: bool,
     record_ids: Sequence[str] = (),
+    survey_fields: frozenset[str] = frozenset(),
 ) -> Iterator[str]:
     """The project as REDCap-shaped Project XML, in chunks of text.
 
     With `include_data`, the records `user` may see (only `record_ids` when given), with the
     columns their export rights allow; with `include_files` too, the files of file fields
-    as base64.
+    as base64. `survey_fields` names which survey columns the data carry, as REDCap's
+    ClinicalData does: `identifier` (`redcap_survey_identifier`, after the record id and
+    group) and `timestamps` (`<form>_timestamp`, first in each survey form's data). The
+    caller decides them from the exporter's rights (identifiers; dates).
     """
     member_rights(user, project)  # NotFound now, not halfway through the stream
-    return _buffered(_project_parts(project, user, include_data, include_files, record_ids))
+    parts = _project_parts(project, user, include_data, include_files, record_ids, survey_fields)
+    return _buffered(parts)
 
 
 def _buffered(parts: Iterable[str], size: int = OUTPUT_CHUNK) -> Iterator[str]:
@@ -517,6 +530,7 @@ def _project_parts(
     include_data: bool,
     include_files: bool,
     record_ids: Sequence[str] = (),
+    survey_fields: frozenset[str] = frozenset(),
 ) -> Iterator[str]:
     design = design_of(project)
     oid = f"Project.{project.pk}"
@@ -527,7 +541,7 @@ def _project_parts(
     if include_data:
         version = attr(mdv_oid(project))
         yield f"<ClinicalData StudyOID={attr(oid)} MetaDataVersionOID={version}>\n"
-        writer = _ClinicalWriter(project, design, user, include_files)
+        writer = _ClinicalWriter(project, design, user, include_files, survey_fields)
         yield from writer.subjects(record_ids)
         yield "</ClinicalData>\n"
     yield "</ODM>\n"
@@ -537,7 +551,12 @@ class _ClinicalWriter:
     """The ClinicalData of the records `user` may see, a chunk of records at a time."""
 
     def __init__(
-        self, project: Project, design: ProjectDesign, user: User, include_files: bool
+        self,
+        project: Project,
+        design: ProjectDesign,
+        user: User,
+        include_files: bool,
+        survey_fields: frozenset[str] = frozenset(),
     ) -> None:
         self.project = project
         self.design = design
@@ -555,6 +574,31 @@ class _ClinicalWriter:
         self.event_order = {event.pk: i for i, event in enumerate(design.events)}
         self.form_order = {instrument.name: i for i, instrument in enumerate(design.instruments)}
         self.files: dict[int, StoredFile] = {}
+        self.survey: ColumnExtension | None = None
+        self.survey_names: list[str] = []
+        if survey_fields:
+            self.survey = column_extension(SURVEY_FIELDS_EXTENSION, project, design, layout)
+        if self.survey is not None:
+            added = self.survey.positions(layout.base_header)
+            self.survey_names = [name for _at, name, _label in added]
+        self.survey_identifier = "identifier" in survey_fields
+        self.survey_timestamps = "timestamps" in survey_fields
+
+    def _survey_cells(self, record: Record, form: FormData) -> dict[str, str]:
+        """The survey columns' cells of the row this form instance is in."""
+        if self.survey is None:
+            return {}
+        event = self.events[form.event_id]
+        repeating = self.design.repeating_at(event)
+        if "" in repeating:
+            repeat_form, instance = "", form.instance
+        elif form.form_name in repeating:
+            repeat_form, instance = form.form_name, form.instance
+        else:
+            repeat_form, instance = "", None
+        stored = StoredRecord(record.pk, record.record_id, frozenset(), None, None)
+        cells = self.survey.cells(stored, event, repeat_form, instance)
+        return dict(zip(self.survey_names, cells, strict=True))
 
     def subjects(self, record_ids: Sequence[str] = ()) -> Iterator[str]:
         records = records_visible_to(self.user, self.project).select_related("group")
@@ -568,6 +612,8 @@ class _ClinicalWriter:
             for form in forms:
                 by_record.setdefault(form.record_id, []).append(form)
             self._load_files(by_record.values())
+            if self.survey is not None:
+                self.survey.load([record.pk for record in chunk])
             for record in chunk:
                 yield from self._subject(record, by_record.get(record.pk, []))
 
@@ -658,10 +704,15 @@ class _ClinicalWriter:
             ' ItemGroupRepeatKey="1">\n'
         )
         record_field = self.design.record_id_field
+        survey = self._survey_cells(record, form)
         if first:
             yield _item(record_field, record.record_id)
             if record.group is not None:
                 yield _item(GROUP_COLUMN, record.group.unique_name)
+            if self.survey_identifier and survey.get(SURVEY_IDENTIFIER_COLUMN):
+                yield _item(SURVEY_IDENTIFIER_COLUMN, survey[SURVEY_IDENTIFIER_COLUMN])
+        if self.survey_timestamps and survey.get(f"{name}_timestamp"):
+            yield _item(f"{name}_timestamp", survey[f"{name}_timestamp"])
         for column in self.columns.get(name, []):
             if column.name == record_field or column.row is None:
                 continue

@@ -20,12 +20,18 @@ from django.utils import timezone
 
 from opencrf.dictionary.design import ProjectDesign
 from opencrf.projects.models import Event, Project
-from opencrf.records.export import Layout, StoredRecord
+from opencrf.records.export import (
+    SURVEY_FIELDS_EXTENSION,
+    SURVEY_IDENTIFIER_COLUMN,
+    SURVEY_NOT_COMPLETED,
+    Layout,
+    StoredRecord,
+)
 from opencrf.surveys.models import Survey, SurveyResponse
 
-EXTENSION = "survey_fields"
-SURVEY_IDENTIFIER = "redcap_survey_identifier"
-NOT_COMPLETED = "[not completed]"
+EXTENSION = SURVEY_FIELDS_EXTENSION
+SURVEY_IDENTIFIER = SURVEY_IDENTIFIER_COLUMN
+NOT_COMPLETED = SURVEY_NOT_COMPLETED
 IDENTIFIER_LABEL = "Survey Identifier"
 TIMESTAMP_LABEL = "Survey Timestamp"
 

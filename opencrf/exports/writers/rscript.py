@@ -3,10 +3,11 @@ labels — a zip of `data.csv` and `read_data.R`.
 
 The script uses base R only: `read.csv` with every column as text (so codes such as `01`
 survive), then numbers with `as.numeric`, dates with `as.Date`, datetimes with `as.POSIXct`
-(UTC, as stored), each choice field as a factor whose levels are the codes and whose labels
-are the options' labels, and each variable's label in its `label` attribute (what Hmisc,
-labelled and RStudio's viewer show). Strings in the script are R string literals with every
-quote, backslash and line break escaped, so no label can end a literal early.
+(UTC, as stored; a survey timestamp's `[not completed]` becomes NA), each choice field as
+a factor whose levels are the codes and whose labels are the options' labels, and each
+variable's label in its `label` attribute (what Hmisc, labelled and RStudio's viewer show).
+Strings in the script are R string literals with every quote, backslash and line break
+escaped, so no label can end a literal early.
 """
 
 from __future__ import annotations
@@ -53,7 +54,13 @@ def _conversion(variable: Variable) -> list[str]:
         return [f"{column} <- as.Date({column})"]
     if variable.kind == Kind.DATETIME:
         formats = 'c("%Y-%m-%d %H:%M:%OS", "%Y-%m-%d %H:%M")'
-        return [f'{column} <- as.POSIXct({column}, tz = "UTC", tryFormats = {formats})']
+        missing = [
+            f"{column}[{column} %in% c({', '.join(map(r_string, sorted(variable.missing)))})] <- NA"
+        ]
+        return [
+            *(missing if variable.missing else []),
+            f'{column} <- as.POSIXct({column}, tz = "UTC", tryFormats = {formats})',
+        ]
     if variable.kind == Kind.CHOICE:
         levels = ", ".join(r_string(choice.code) for choice in variable.choices)
         labels = ", ".join(r_string(choice.label) for choice in variable.choices)

@@ -10,8 +10,9 @@ the database is read once (a second query could see rows the first did not), and
 says exactly what follows.
 
 A column keeps its kind (number, choice, date, datetime) only while every value fits it; the
-first value that does not makes it text, whole, so nothing is lost. Text columns record their
-longest value in UTF-8 bytes.
+first value that does not makes it text, whole, so nothing is lost. A variable's `missing`
+values (a survey timestamp's `[not completed]`) are spooled blank: missing, not text. Text
+columns record their longest value in UTF-8 bytes.
 """
 
 from __future__ import annotations
@@ -163,12 +164,16 @@ class Spool:
 def spool(table: ExportTable) -> Spool:
     """Read every row of `table` once: measure it and spool it. The caller closes the spool."""
     columns = [column_of(variable) for variable in table.variables]
+    # Values that are missing in a typed column (a survey's `[not completed]`) become blank.
+    blanked = [(n, v.missing) for n, v in enumerate(table.variables) if v.missing]
     file = tempfile.TemporaryFile(prefix="opencrf-export-")  # noqa: SIM115 (Spool.close)
     count = 0
     try:
         rows = table.rows()
         while chunk := list(islice(rows, CHUNK)):
             transposed = list(zip(*chunk, strict=True))
+            for index, missing in blanked:
+                transposed[index] = tuple("" if v in missing else v for v in transposed[index])
             for column, values in zip(columns, transposed, strict=True):
                 column.see(values)
             data = marshal.dumps(transposed, 2)  # 2: no references (faster); read back whole

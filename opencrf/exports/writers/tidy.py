@@ -3,10 +3,11 @@ block matrix.
 
 Each table holds the rows where its instrument has data, keyed by the record id, the event
 (longitudinal projects) and the instance (instruments that repeat, on their own or in a
-repeating event), then the group column when the export has one, then the instrument's
-variables. A row "has data" when any of its values is filled in (an unticked checkbox is
-not) or its form status is not 0. The tables are spooled to temporary files while the rows
-stream, then zipped, so memory stays flat.
+repeating event), then the group column and the survey identifier when the export has them,
+then the instrument's variables (a survey form's `<form>_timestamp` first). A row "has data"
+when any of its values is filled in (an unticked checkbox is not) or its form status is not 0.
+The tables are spooled to temporary files while the rows stream, then zipped, so memory stays
+flat.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from opencrf.records.export import (
     GROUP_COLUMN,
     REPEAT_FORM_COLUMN,
     REPEAT_INSTANCE_COLUMN,
+    SURVEY_IDENTIFIER_COLUMN,
 )
 
 
@@ -93,6 +95,9 @@ def _tables(table: ExportTable, at: dict[str, int]) -> list[_Table]:
         if GROUP_COLUMN in at:
             keys.append(at[GROUP_COLUMN])
             header.append(GROUP_COLUMN)
+        if SURVEY_IDENTIFIER_COLUMN in at:
+            keys.append(at[SURVEY_IDENTIFIER_COLUMN])
+            header.append(SURVEY_IDENTIFIER_COLUMN)
         spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 (closed by write_tidy)
         spool.write(BOM)
         sheet = _Table(
