@@ -160,6 +160,9 @@ def test_another_tokens_file_id_in_the_post_is_ignored(client, survey, response,
     answer = post(client, response, action="previous", **forged)
     assert answer.status_code == 302
     assert form_values(response) == {"note": "mine"}
+    answer = post(client, response, page="2", action="previous", sig=str(theirs.pk), agree="1")
+    assert answer.status_code == 302
+    assert form_values(response) == {"note": "mine", "agree": "1"}
     page = client.get(url(response)).content.decode()
     assert "theirs.pdf" not in page
     assert form_values(other)["letter"] == str(theirs.pk)
