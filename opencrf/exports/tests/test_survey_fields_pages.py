@@ -130,3 +130,18 @@ def test_content_report_answers_the_reports_survey_fields(
         "1-1": "2026-03-01 09:15:30",
         "1-2": "[not completed]",
     }
+
+
+def test_the_stats_page_of_a_report_with_survey_fields_answers(responses, pi_paula):  # noqa: F811
+    report = _qol_report(responses, pi_paula)
+    page = _client(pi_paula).get(f"/projects/{responses.pk}/reports/{report.pk}/stats/")
+    assert page.status_code == 200
+    assert TIMESTAMP in page.content.decode()
+
+
+def test_report_a_shows_survey_fields_when_asked(responses, pi_paula):  # noqa: F811
+    client = _client(pi_paula)
+    plain = client.get(f"/projects/{responses.pk}/reports/A/").content.decode()
+    assert TIMESTAMP not in plain and 'data-testid="survey-toggle"' in plain
+    shown = client.get(f"/projects/{responses.pk}/reports/A/", {"survey_fields": "1"})
+    assert f'<span title="Survey Timestamp">{TIMESTAMP}</span>' in shown.content.decode()
