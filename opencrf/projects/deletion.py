@@ -79,7 +79,7 @@ def project_delete(
     locked.save(update_fields=["deleted_at"])
     project.deleted_at = now
     security_event_create(
-        kind="project.deleted",
+        kind="project.delete",
         user=deletion.requested_by,
         actor=actor,
         address=context.client_address,
@@ -111,7 +111,7 @@ def project_deletion_request(
         reason=reason,
     )
     security_event_create(
-        kind="project.delete_requested",
+        kind="project.delete_request",
         user=actor,
         address=context.client_address,
         details={"project": locked.pk, "request": deletion.pk},
@@ -143,7 +143,7 @@ def project_deletion_reject(
         reason=comment,
     )
     security_event_create(
-        kind="project.delete_rejected",
+        kind="project.delete_reject",
         user=deletion.requested_by,
         actor=actor,
         address=context.client_address,
@@ -181,7 +181,7 @@ def project_restore(*, context: AuditContext, project: Project, reason: str) -> 
         reason=reason,
     )
     security_event_create(
-        kind="project.restored",
+        kind="project.restore",
         actor=actor,
         address=context.client_address,
         details={"project": locked.pk, "reason": reason},

@@ -51,7 +51,7 @@ def test_an_administrator_deletes_with_the_title_and_a_reason(
     last = AuditEvent.objects.filter(project_id=production.pk).order_by("sequence").last()
     assert (last.action, last.reason, last.actor_name) == ("project.delete", "Test", "admin_ada")
     assert verify_chain(production.pk).ok
-    logged = SecurityEvent.objects.get(kind="project.deleted")
+    logged = SecurityEvent.objects.get(kind="project.delete")
     assert logged.details == {"project": production.pk, "title": "Classic study", "reason": "Test"}
 
 
