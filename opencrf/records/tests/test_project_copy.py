@@ -237,3 +237,41 @@ def test_a_deleted_template_project_s_public_survey_link_stops(paula_context, ad
     )
     with pytest.raises(NotFound):
         survey_by_public_token(token)
+
+
+def test_a_copy_with_users_keeps_a_member_s_role(entered, paula_context, site_b_bea):
+    from opencrf.projects.rights_services import role_create
+
+    role = role_create(
+        context=paula_context,
+        project=entered,
+        name="Monitor",
+        rights={"logging": True, "form_rights": {"screening": "read"}},
+    )
+    ProjectMember.objects.create(project=entered, user=site_b_bea, role=role)
+    copy = project_copy(
+        context=paula_context, source=entered, title="C", options=CopyOptions(users=True)
+    )
+    bea = ProjectMember.objects.select_related("role").get(project=copy, user=site_b_bea)
+    assert bea.role.name == "Monitor" and bea.role.project_id == copy.pk
+    assert member_rights(site_b_bea, copy).logging
+    assert member_rights(site_b_bea, copy).form("screening") == "read"
+
+
+@pytest.mark.parametrize(("surveys", "expected"), [(True, ["consent"]), (False, [])])
+def test_survey_settings_are_copied_only_when_asked(paula_context, surveys, expected):
+    from opencrf.records.project_copy import project_create_from_template
+    from opencrf.surveys.models import Survey
+
+    source = project_create_from_template(
+        context=paula_context, name="consent_adverse_events", title="Starter"
+    )
+    copy = project_copy(
+        context=paula_context,
+        source=source,
+        title="C",
+        options=CopyOptions(surveys=surveys),
+    )
+    forms = list(Survey.objects.filter(project=copy).values_list("form_name", flat=True))
+    assert forms == expected
+    assert copy.surveys_enabled
