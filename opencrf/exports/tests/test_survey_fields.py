@@ -375,3 +375,20 @@ def test_built_in_reports_take_the_option(responses, pi_paula):
     )
     assert TIMESTAMP in a.names and IDENTIFIER in a.names
     assert IDENTIFIER in b.names and TIMESTAMP not in b.names  # no survey form chosen
+
+
+def test_the_export_command_takes_survey_fields_and_shifts_them(
+    responses, pi_paula, tmp_path, capsys, monkeypatch
+):
+    from opencrf.cli import main
+
+    monkeypatch.setattr("opencrf.exports.cli.setup_django", lambda: None)
+    out = tmp_path / "qol.csv"
+    arguments = ["export", "--project", str(responses.pk), "--user", "pi_paula"]
+    arguments += ["--format", "csv", "--survey-fields", "--out", str(out)]
+    status = main([*arguments, "--deidentify", "shift-survey-timestamps"])
+    rows = csv_rows(out.read_bytes())
+    days = Keys(project_secret(responses)).shift_days("1-1")
+    expected = shifted(COMPLETED["1-1"], days).strftime("%Y-%m-%d %H:%M:%S")
+    assert (status, baseline(rows, "1-1")[TIMESTAMP]) == (0, expected)
+    assert "de-identification: shift_survey_timestamps" in capsys.readouterr().err
