@@ -35,6 +35,11 @@ class CodebookField:
     action_tags: tuple[str, ...]
     text: str  # everything searched, lower-cased
 
+    @property
+    def annotation_adds(self) -> bool:
+        """Whether the annotation says more than the bare action tags listed."""
+        return self.row.field_annotation.split() != list(self.action_tags)
+
     def matches(self, query: str) -> bool:
         return all(word in self.text for word in query.lower().split())
 

@@ -75,6 +75,11 @@ def test_the_codebook_filters_as_one_types(
     # Without the script's help, the server's search gives the same fields.
     page.goto(f"/projects/{demo_id}/design/codebook/?q=hba1c")
     assert page.locator("[data-codebook-field]").count() == len(names)
+    # Printed, the page is the codebook alone.
+    page.emulate_media(media="print")
+    expect(page.locator(".project-nav")).to_be_hidden()
+    expect(page.get_by_test_id("codebook-search")).to_be_hidden()
+    expect(page.locator("[data-codebook-field]").first).to_be_visible()
     print(f"Screenshots in {tmp_path}")
 
 

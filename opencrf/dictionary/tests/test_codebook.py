@@ -120,3 +120,9 @@ def test_a_non_member_gets_not_found(client, site_b_bea, hostile_project):
     assert client.get(_url(hostile_project)).status_code == 404
     client.logout()
     assert client.get(_url(hostile_project)).status_code == 302
+
+
+def test_an_annotation_of_bare_action_tags_is_not_shown_twice(client, pi_paula, hostile_project):
+    fields = codebook(hostile_project, design_of(hostile_project))[0].fields
+    assert fields[1].annotation_adds  # "@HIDDEN-SURVEY @DEFAULT='1' keep"
+    assert not fields[0].annotation_adds  # no annotation, no tags
