@@ -30,6 +30,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -289,13 +290,15 @@ def _states(project: Project, record_ids: Collection[int]) -> dict[int, _RecordS
 def _rows_of(
     asis: Collection[AutoInvitation], record_ids: Collection[int]
 ) -> dict[tuple[int, int], list[tuple[str, str, bool]]]:
-    """(asi, record) → (status, error, claimed) of each row it made."""
+    """(asi, record) → (status, error, waiting) of each row it made; waiting: not yet taken by
+    a worker, or failed and waiting for its next try."""
     found: dict[tuple[int, int], list[tuple[str, str, bool]]] = {}
     rows = Invitation.objects.filter(automated__in=asis, response__record__in=record_ids)
-    for asi_id, record_pk, status, error, sent_at in rows.values_list(
-        "automated_id", "response__record_id", "status", "error", "sent_at"
+    for asi_id, record_pk, status, error, sent_at, retry_at in rows.values_list(
+        "automated_id", "response__record_id", "status", "error", "sent_at", "retry_at"
     ):
-        found.setdefault((asi_id, record_pk), []).append((status, error, sent_at is not None))
+        waiting = (status == WAITING and sent_at is None) or retry_at is not None
+        found.setdefault((asi_id, record_pk), []).append((status, error, waiting))
     return found
 
 
@@ -332,7 +335,7 @@ def _holds(
 def _needs_decision(true: bool, email: str, existing: list[tuple[str, str, bool]]) -> bool:
     """Whether the rows already made leave something to do (checked again under a lock)."""
     if not true:
-        return any(status == WAITING and not claimed for status, _e, claimed in existing)
+        return any(waiting for _s, _e, waiting in existing)
     return _verdict([(status, error) for status, error, _c in existing], email) is not None
 
 
@@ -375,17 +378,22 @@ def _decide(asi: AutoInvitation, state: _RecordState, true: bool, email: str, no
 
 
 def _cancel_waiting(context: AuditContext, asi: AutoInvitation, rows: Any) -> int:
-    waiting = list(rows.select_for_update().filter(status=WAITING, sent_at__isnull=True))
+    waiting = list(
+        rows.select_for_update().filter(
+            Q(status=WAITING, sent_at__isnull=True)
+            | Q(status=Invitation.Status.FAILED, retry_at__isnull=False)
+        )
+    )
     if not waiting:
         return 0
     Invitation.objects.filter(pk__in=[w.pk for w in waiting]).update(
-        status=Invitation.Status.CANCELLED, error=LOGIC_FALSE
+        status=Invitation.Status.CANCELLED, error=LOGIC_FALSE, retry_at=None
     )
     entries = [
         AuditEntry(
             "survey.invitation.cancelled",
             invitation_target(row),
-            {"status": [WAITING, Invitation.Status.CANCELLED]},
+            {"status": [row.status, Invitation.Status.CANCELLED]},
             details=f"automated invitation {asi.pk}: condition false",
         )
         for row in waiting

@@ -191,7 +191,8 @@ def _send_project(project: Project, invitations: list[Invitation]) -> SendReport
     report = SendReport()
     due = []
     for invitation in invitations:
-        if invitation.reminder and invitation.response.status == SurveyResponse.Status.COMPLETED:
+        again = invitation.reminder or invitation.attempts  # a reminder, or a failed one's retry
+        if again and invitation.response.status == SurveyResponse.Status.COMPLETED:
             _finish(invitation, Invitation.Status.CANCELLED, COMPLETED)
             report.skipped += 1
         else:

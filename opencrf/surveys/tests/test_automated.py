@@ -138,6 +138,26 @@ def test_turning_false_before_sending_cancels_and_true_again_schedules_again(
     assert [row.status for row in _rows(record)] == ["cancelled", "scheduled"]
 
 
+def test_turning_false_cancels_a_failed_invitation_waiting_for_its_next_try(
+    demo, events, asi, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    record = _save(
+        demo, events, "1-1", {"hba1c": "9.5", "baseline_notes": "p11@example.org"}, capture
+    )
+    retry_at = timezone.now() + timedelta(minutes=5)
+    Invitation.objects.filter(response__record=record).update(
+        status=Invitation.Status.FAILED, attempts=1, retry_at=retry_at, error="451 4.7.1 Later"
+    )
+
+    _save(demo, events, "1-1", {"hba1c": "7.0"}, capture)
+
+    [row] = _rows(record)
+    assert (row.status, row.error, row.retry_at) == ("cancelled", LOGIC_FALSE, None)
+    audit = AuditEvent.objects.get(action="survey.invitation.cancelled", record="1-1")
+    assert audit.changes == {"status": ["failed", "cancelled"]}
+
+
 def test_once_sent_it_is_never_scheduled_again(
     demo, events, asi, django_capture_on_commit_callbacks, smtp
 ):

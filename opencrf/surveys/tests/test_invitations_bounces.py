@@ -27,12 +27,13 @@ from opencrf.surveys.invitation_jobs import (
     refusal_of,
 )
 from opencrf.surveys.invitations import (
+    COMPLETED,
     Message,
     invitation_cancel,
     invitation_resend,
     invitations_compose,
 )
-from opencrf.surveys.models import Invitation, Participant
+from opencrf.surveys.models import Invitation, Participant, SurveyResponse
 from opencrf.testing.smtp import Inbox, _free_port
 
 pytestmark = pytest.mark.django_db
@@ -191,6 +192,23 @@ def test_a_waiting_retry_can_be_cancelled_and_a_bounced_one_resent_to_a_correcte
 
     assert invitations_send_due() == SendReport(sent=1)
     assert server.envelopes == [["found@example.org"]]
+
+
+def test_a_retry_whose_response_was_completed_meanwhile_is_cancelled_not_sent(
+    demo, qol_survey, baseline, paula_context, server
+):
+    row = _invite(paula_context, qol_survey, baseline, "busy@example.org")["busy"]
+    invitations_send_due()
+    row.refresh_from_db()
+    row.response.status = SurveyResponse.Status.COMPLETED
+    row.response.save()
+    del server.refused["busy@example.org"]
+
+    assert invitations_send_due(now=row.retry_at) == SendReport(skipped=1)
+
+    row.refresh_from_db()
+    assert (row.status, row.error, row.retry_at) == ("cancelled", COMPLETED, None)
+    assert server.envelopes == []
 
 
 def test_a_sent_message_carries_a_message_id_kept_with_the_invitation_and_an_html_part(
