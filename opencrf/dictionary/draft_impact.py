@@ -61,8 +61,9 @@ class DraftData(Protocol):
         """For each probe, the stored data it finds; one scan per instrument probed."""
         ...
 
-    def failing(self, project: Project, old: FieldRow, new: FieldRow) -> Held:
-        """Stored values of `old` that a save under `new` would refuse."""
+    def failing(self, project: Project, pairs: Sequence[tuple[FieldRow, FieldRow]]) -> list[Held]:
+        """For each (old, new) pair, stored values of `old` that a save under `new` would
+        refuse; one scan per instrument."""
         ...
 
     def calc_changes(self, project: Project, rows: Sequence[FieldRow], calc: FieldRow) -> Held:
@@ -74,8 +75,8 @@ class _NoData:
     def holding(self, project: Project, probes: Sequence[Probe]) -> list[Held]:
         return [Held() for _probe in probes]
 
-    def failing(self, project: Project, old: FieldRow, new: FieldRow) -> Held:
-        return Held()
+    def failing(self, project: Project, pairs: Sequence[tuple[FieldRow, FieldRow]]) -> list[Held]:
+        return [Held() for _pair in pairs]
 
     def calc_changes(self, project: Project, rows: Sequence[FieldRow], calc: FieldRow) -> Held:
         return Held()
@@ -236,7 +237,7 @@ def _value_rule_changes(
     project: Project, diff: DictionaryDiff, old: dict[str, FieldRow], new: dict[str, FieldRow]
 ) -> list[Change]:
     """Type, validation or choice changes, judged by the stored values the new rule refuses."""
-    changes = []
+    pairs = []
     for name, columns in diff.changed_fields.items():
         before, after = old[name], new[name]
         if not VALUE_RULE_COLUMNS & set(columns) or "form_name" in columns:
@@ -245,7 +246,10 @@ def _value_rule_changes(
             continue  # storage changes and calculations are judged elsewhere
         if set(columns) == {"select_choices_or_calculations"}:
             continue  # removed codes are listed one by one; relabelled choices are safe
-        held = draft_data().failing(project, before, after)
+        pairs.append((before, after))
+    changes = []
+    for (before, after), held in zip(pairs, draft_data().failing(project, pairs), strict=True):
+        name = before.field_name
         text = _("Type or validation changed (%(old)s → %(new)s)") % {
             "old": _rule_text(before),
             "new": _rule_text(after),

@@ -1,10 +1,13 @@
 """Counts of stored data for a draft's impact review, computed in SQL over the forms' JSON.
 
-Every probe of one instrument is answered by one aggregate query over that instrument's form
-rows (`json_extract` on SQLite, `->>` on PostgreSQL; keys and codes are query parameters), so
-the review reads each touched instrument once however many fields it changes. Values that a
-new type or validation would refuse are judged in Python, but only over the distinct values
-stored, which SQL groups first.
+Each question is answered by SQL over one scan of the instrument's form rows: the scan
+explodes each row's JSON once into (form row, record, key, value) rows for the keys asked
+about (`json_each` on SQLite, `jsonb_each_text` on PostgreSQL; keys, codes and values are
+query parameters), and aggregates count over them, so the cost grows with the rows of the
+touched instruments, not with the number of changes. Values that a new type or validation
+would refuse are judged in Python, but only over the distinct values stored, which SQL
+groups first. Calculations are evaluated in Python (the logic engine), record by record,
+over the keys they read, which SQL extracts.
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.draft_impact import SAMPLE_SIZE, Held, Probe
 from opencrf.dictionary.form_logic import clock
 from opencrf.logic import LogicError, evaluate, format_result, parse, references
-from opencrf.projects.models import Project
+from opencrf.projects.models import Event, Project
 from opencrf.records.models import FormData, Record
-from opencrf.records.values import check_value
+from opencrf.records.values import check_value, form_columns
 
 FORMS = FormData._meta.db_table
 RECORDS = Record._meta.db_table
+EVENTS = Event._meta.db_table
+# Values sent as query parameters at most (SQLite allows 32,766 in one query).
+MAX_PARAMETERS = 20_000
 
 
 def _value_sql() -> str:
@@ -38,16 +44,41 @@ def _key_param(key: str) -> str:
     return key if connection.vendor == "postgresql" else '$."' + key.replace('"', "") + '"'
 
 
-def _condition(probe: Probe) -> tuple[str, list[Any]]:
-    parts, params = [], []
-    for key in probe.keys:
-        if probe.code is None:
-            parts.append(f"COALESCE({_value_sql()}, '') <> ''")
-            params.append(_key_param(key))
-        else:
-            parts.append(f"{_value_sql()} = %s")
-            params += [_key_param(key), probe.code]
-    return "(" + " OR ".join(parts or ["1 = 0"]) + ")", params
+def _exploded(keys: Sequence[str]) -> tuple[str, list[Any]]:
+    """A CTE `e(fid, rid, k, v)`: one row per stored key of `keys` in the instrument's forms.
+
+    Takes the project id and the form name after the returned parameters.
+    """
+    each = (
+        'jsonb_each_text(f."values") AS j(key, value)'
+        if connection.vendor == "postgresql"
+        else 'json_each(f."values") AS j'
+    )
+    marks = ", ".join(["%s"] * len(keys))
+    sql = (
+        "WITH e AS MATERIALIZED (SELECT f.id AS fid, f.record_id AS rid, j.key AS k, "  # noqa: S608
+        f"j.value AS v FROM {FORMS} f, {each} "
+        f"WHERE j.key IN ({marks}) AND f.project_id = %s AND f.form_name = %s) "
+    )
+    return sql, list(keys)
+
+
+def _probes(probes: Sequence[Probe], indexes: Sequence[int]) -> tuple[str, list[Any]]:
+    """A CTE `p(pid, pkey, pcode)`: one row per key of each probe (code "" for any value)."""
+    rows, params = [], []
+    for index in indexes:
+        for key in probes[index].keys:
+            rows.append("(%s, %s, %s)")
+            params += [index, key, probes[index].code or ""]
+    return f", p(pid, pkey, pcode) AS (VALUES {', '.join(rows)}) ", params
+
+
+# A row of `e` the probe of `p` looks for: its key, non-blank, and the probe's code if any.
+_FOUND = "e.k = p.pkey AND e.v <> '' AND (p.pcode = '' OR e.v = p.pcode)"
+_COUNTS = (
+    "SELECT p.pid, COUNT(DISTINCT e.rid), COUNT(DISTINCT e.fid) "  # noqa: S608 (fixed SQL)
+    f"FROM e JOIN p ON {_FOUND} GROUP BY p.pid"
+)
 
 
 class RecordsDraftData:
@@ -63,63 +94,113 @@ class RecordsDraftData:
     def _holding_in_form(
         self, project: Project, form_name: str, indexes: list[int], probes: Sequence[Probe]
     ) -> dict[int, Held]:
-        columns, params = [], []
-        for index in indexes:
-            condition, condition_params = _condition(probes[index])
-            columns.append(f"COUNT(DISTINCT CASE WHEN {condition} THEN record_id END)")
-            columns.append(f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)")
-            params += condition_params * 2
-        sql = (
-            f"SELECT {', '.join(columns)} FROM {FORMS} "  # noqa: S608 (names from the ORM)
-            "WHERE project_id = %s AND form_name = %s"
-        )
+        """Records and form instances each probe finds, in one scan of the instrument."""
+        keys = list(dict.fromkeys(key for index in indexes for key in probes[index].keys))
+        scan, params = _exploded(keys)
+        table, table_params = _probes(probes, indexes)
+        sql = scan + table + _COUNTS
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, project.pk, form_name])
-            counts = cursor.fetchone()
+            cursor.execute(sql, [*params, project.pk, form_name, *table_params])
+            counts = {int(pid): (int(r), int(v)) for pid, r, v in cursor.fetchall()}
+        sampled = [i for i in indexes if probes[i].want_sample and i in counts]
+        samples = self._samples(project, form_name, sampled, probes) if sampled else {}
+        return {
+            index: Held(*counts.get(index, (0, 0)), samples.get(index, ())) for index in indexes
+        }
+
+    def _samples(
+        self, project: Project, form_name: str, indexes: list[int], probes: Sequence[Probe]
+    ) -> dict[int, tuple[str, ...]]:
+        """The first records (in the order their forms were created) each probe finds."""
+        keys = list(dict.fromkeys(key for index in indexes for key in probes[index].keys))
+        scan, params = _exploded(keys)
+        table, table_params = _probes(probes, indexes)
+        sql = scan + table + f"SELECT p.pid, e.rid FROM e JOIN p ON {_FOUND} ORDER BY e.fid"  # noqa: S608
+        found: dict[int, list[int]] = {index: [] for index in indexes}
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, project.pk, form_name, *table_params])
+            while chunk := cursor.fetchmany(2000):
+                for pid, rid in chunk:
+                    rids = found[int(pid)]
+                    if len(rids) < SAMPLE_SIZE and rid not in rids:
+                        rids.append(rid)
+                if all(len(rids) >= SAMPLE_SIZE for rids in found.values()):
+                    break
+        every = {rid for rids in found.values() for rid in rids}
+        names = dict(Record.objects.filter(pk__in=every).values_list("pk", "record_id"))
+        return {index: tuple(names[rid] for rid in rids) for index, rids in found.items()}
+
+    def failing(self, project: Project, pairs: Sequence[tuple[FieldRow, FieldRow]]) -> list[Held]:
+        by_form: dict[str, list[int]] = defaultdict(list)
+        for index, (old, _new) in enumerate(pairs):
+            by_form[old.form_name].append(index)
+        found: dict[int, Held] = {}
+        for form_name, indexes in by_form.items():
+            found.update(self._failing_in_form(project, form_name, indexes, pairs))
+        return [found[index] for index in range(len(pairs))]
+
+    def _failing_in_form(
+        self,
+        project: Project,
+        form_name: str,
+        indexes: list[int],
+        pairs: Sequence[tuple[FieldRow, FieldRow]],
+    ) -> dict[int, Held]:
+        """Distinct stored values of every changed field, grouped in SQL in one scan, each
+        checked once in Python under the new definition; then the records holding a refused
+        value, counted in SQL."""
+        names = [pairs[index][0].field_name for index in indexes]
+        scan, params = _exploded(names)
+        stored: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                scan + "SELECT k, v, COUNT(*) FROM e WHERE v <> '' GROUP BY k, v",  # noqa: S608
+                [*params, project.pk, form_name],
+            )
+            for key, value, count in cursor.fetchall():
+                stored[key].append((value, int(count)))
+        bad = {
+            name: {v for v, _n in stored[name] if check_value(new.field_name, v, new)}
+            for name, new in ((pairs[i][0].field_name, pairs[i][1]) for i in indexes)
+        }
+        records = self._records_with(project, form_name, bad)
         held = {}
-        for position, index in enumerate(indexes):
-            records, values = counts[2 * position] or 0, counts[2 * position + 1] or 0
-            sample = self._sample(project, probes[index]) if probes[index].want_sample else ()
-            held[index] = Held(int(records), int(values), sample if values else ())
+        for index in indexes:
+            name = pairs[index][0].field_name
+            count = sum(n for v, n in stored[name] if v in bad[name])
+            held[index] = Held(records.get(name, 0), count) if count else Held()
         return held
 
-    def _sample(self, project: Project, probe: Probe) -> tuple[str, ...]:
-        condition, params = _condition(probe)
-        sql = (
-            f"SELECT DISTINCT r.record_id, r.sort_key FROM {FORMS} f "  # noqa: S608
-            f"JOIN {RECORDS} r ON r.id = f.record_id "
-            f"WHERE f.project_id = %s AND f.form_name = %s AND {condition} "
-            "ORDER BY r.sort_key, r.record_id LIMIT %s"
-        )
+    def _records_with(
+        self, project: Project, form_name: str, bad: dict[str, set[str]]
+    ) -> dict[str, int]:
+        """Records storing a refused value, per field."""
+        wanted = [name for name, values in bad.items() if values]
+        if not wanted:
+            return {}
+        scan, params = _exploded(wanted)
+        if sum(len(bad[name]) for name in wanted) > MAX_PARAMETERS:
+            found: dict[str, set[int]] = {name: set() for name in wanted}
+            with connection.cursor() as cursor:
+                query = scan + "SELECT rid, k, v FROM e"  # noqa: S608 (no values inlined)
+                cursor.execute(query, [*params, project.pk, form_name])
+                while chunk := cursor.fetchmany(5000):
+                    for rid, key, value in chunk:
+                        if value in bad[key]:
+                            found[key].add(rid)
+            return {name: len(rids) for name, rids in found.items()}
+        columns, values = [], []
+        for name in wanted:
+            marks = ", ".join(["%s"] * len(bad[name]))
+            columns.append(f"COUNT(DISTINCT CASE WHEN k = %s AND v IN ({marks}) THEN rid END)")
+            values += [name, *sorted(bad[name])]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [project.pk, probe.form_name, *params, SAMPLE_SIZE])
-            return tuple(row[0] for row in cursor.fetchall())
-
-    def failing(self, project: Project, old: FieldRow, new: FieldRow) -> Held:
-        value_sql = _value_sql()
-        sql = (
-            f"SELECT v, COUNT(*) FROM (SELECT {value_sql} AS v FROM {FORMS} "  # noqa: S608
-            "WHERE project_id = %s AND form_name = %s) stored "
-            "WHERE v IS NOT NULL AND v <> '' GROUP BY v"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [_key_param(old.field_name), project.pk, old.form_name])
-            stored = cursor.fetchall()
-        bad = [value for value, _n in stored if check_value(new.field_name, value, new)]
-        if not bad:
-            return Held()
-        values = sum(n for value, n in stored if value in set(bad))
-        return Held(self._records_with(project, old, bad), values)
-
-    def _records_with(self, project: Project, row: FieldRow, values: list[str]) -> int:
-        found = set()
-        key = row.field_name
-        forms = FormData.objects.filter(project=project, form_name=row.form_name)
-        wanted = set(values)
-        for record_id, stored in forms.values_list("record_id", "values").iterator(2000):
-            if stored.get(key) in wanted:
-                found.add(record_id)
-        return len(found)
+            cursor.execute(
+                scan + f"SELECT {', '.join(columns)} FROM e",  # noqa: S608 (no values inlined)
+                [*params, project.pk, form_name, *values],
+            )
+            counts = cursor.fetchone()
+        return {name: int(count or 0) for name, count in zip(wanted, counts, strict=True)}
 
     def calc_changes(self, project: Project, rows: Sequence[FieldRow], calc: FieldRow) -> Held:
         try:
@@ -134,7 +215,12 @@ class RecordsDraftData:
             "project_id": project.pk,
         }
         records, values, sample = 0, 0, list[str]()
-        for record_name, data in _record_data(project, forms):
+        keys = [
+            key
+            for key, row in form_columns(rows).items()
+            if row.field_name in needed or row.field_name == calc.field_name
+        ]
+        for record_name, data in _record_data(project, forms, keys):
             changed = _changed_results(calc, data, {**context, "record": record_name})
             if changed:
                 records, values = records + 1, values + changed
@@ -144,22 +230,31 @@ class RecordsDraftData:
 
 
 def _record_data(
-    project: Project, forms: set[str]
+    project: Project, forms: set[str], keys: list[str]
 ) -> Iterator[tuple[str, dict[str, dict[str, dict[str, str]]]]]:
-    """Each record's stored values of `forms`, as the evaluator reads them, record by record."""
-    rows = (
-        FormData.objects.filter(project=project, form_name__in=forms)
-        .order_by("record_id")
-        .values_list("record_id", "record__record_id", "event__unique_name", "instance", "values")
+    """Each record's stored values of `keys` in `forms`, as the evaluator reads them, record
+    by record; SQL reads only those keys out of each form's JSON."""
+    extracted = ", ".join(f"{_value_sql()}" for _key in keys) or "NULL"
+    placeholders = ", ".join(["%s"] * len(forms))
+    sql = (
+        f"SELECT f.record_id, r.record_id, e.unique_name, f.instance, {extracted} "  # noqa: S608
+        f"FROM {FORMS} f JOIN {RECORDS} r ON r.id = f.record_id "
+        f"JOIN {EVENTS} e ON e.id = f.event_id "
+        f"WHERE f.project_id = %s AND f.form_name IN ({placeholders}) ORDER BY f.record_id"
     )
+    params: list[Any] = [*(_key_param(key) for key in keys), project.pk, *sorted(forms)]
     current: int | None = None
     name, data = "", dict[str, dict[str, dict[str, str]]]()
-    for key, record_name, event, instance, stored in rows.iterator(2000):
-        if key != current:
-            if current is not None:
-                yield name, data
-            current, name, data = key, record_name, dict[str, dict[str, dict[str, str]]]()
-        data.setdefault(event, {}).setdefault(str(instance), {}).update(stored)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(5000):
+            for key, record_name, event, instance, *values in chunk:
+                if key != current:
+                    if current is not None:
+                        yield name, data
+                    current, name, data = key, record_name, {}
+                stored = {k: v for k, v in zip(keys, values, strict=True) if v is not None}
+                data.setdefault(event, {}).setdefault(str(instance), {}).update(stored)
     if current is not None:
         yield name, data
 
