@@ -30,7 +30,8 @@ An error is a failed connection, a status other than 2xx/3xx, or a final page wi
 completion text. Afterwards, with the server stopped, every acknowledged response is looked up
 in the database: its form must hold exactly the values sent, with a completed survey response
 (not for `entry`), and `opencrf audit verify` must pass. Prints latency p50/p95/p99 of the
-POST (and of POST + completion page, and of the GET), throughput, errors and lost responses.
+POST (and of POST + completion page, and of the GET), throughput, errors and lost responses,
+and the server's CPU time a response (its processes and its PostgreSQL backends, from /proc).
 Targets (issue 15): 200 respondents for 60 s, 0 errors, 0 lost responses, POST p95 ≤ 1 s.
 Loopback only; bounded in respondents and time.
 """
@@ -534,6 +535,82 @@ def respondent_loop(
                 stats.errors.append(error)
 
 
+class ServerCpu:
+    """CPU seconds the server spends: its processes (the process group of `opencrf serve`)
+    and the PostgreSQL backends connected to its database, sampled every second from /proc
+    (a backend that closes between two samples loses at most a second of its count)."""
+
+    def __init__(self, group: int, database_url: str) -> None:
+        self.group = group
+        self.database_url = database_url
+        self.start: dict[str, dict[int, float]] = {"web": {}, "db": {}}
+        self.last: dict[str, dict[int, float]] = {"web": {}, "db": {}}
+        self.stopped = threading.Event()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    @staticmethod
+    def _cpu(pid: int) -> tuple[int, float] | None:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return int(fields[2]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _backends(self, cursor: Any) -> list[int]:
+        if cursor is None:
+            return []
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+    def sample(self, cursor: Any) -> None:
+        seen: dict[str, dict[int, float]] = {"web": {}, "db": {}}
+        for entry in os.scandir("/proc"):
+            found = self._cpu(int(entry.name)) if entry.name.isdigit() else None
+            if found and found[0] == self.group:
+                seen["web"][int(entry.name)] = found[1]
+        for pid in self._backends(cursor):
+            if found := self._cpu(pid):
+                seen["db"][pid] = found[1]
+        with self.lock:
+            for kind, pids in seen.items():
+                self.last[kind].update(pids)
+
+    def begin(self) -> None:
+        """From now on: what was spent before (start-up, set-up) does not count."""
+        connection = None
+        if self.database_url:
+            import psycopg
+
+            connection = psycopg.connect(self.database_url, autocommit=True)
+        self.sample(connection.cursor() if connection is not None else None)
+        self.start = {kind: dict(pids) for kind, pids in self.last.items()}
+        self.thread = threading.Thread(target=self._run, args=(connection,), daemon=True)
+        self.thread.start()
+
+    def _run(self, connection: Any) -> None:
+        cursor = connection.cursor() if connection is not None else None
+        while not self.stopped.wait(1.0):
+            self.sample(cursor)
+        self.sample(cursor)
+        if connection is not None:
+            connection.close()
+
+    def end(self) -> dict[str, float]:
+        """CPU seconds of the web processes and of the database since `begin`."""
+        self.stopped.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+        with self.lock:
+            return {
+                kind: sum(cpu - self.start[kind].get(pid, 0.0) for pid, cpu in pids.items())
+                for kind, pids in self.last.items()
+            }
+
+
 # --- The run. ---
 
 
@@ -766,6 +843,8 @@ def measure(args: argparse.Namespace, root: Path, database_url: str) -> None:
         ]
         for thread in threads:
             thread.start()
+        server_cpu = ServerCpu(server.pid, database_url)
+        server_cpu.begin()
         barrier.wait()
         cpu_start = time.process_time()
         window_start = time.monotonic()
@@ -778,6 +857,7 @@ def measure(args: argparse.Namespace, root: Path, database_url: str) -> None:
             thread.join(timeout=args.duration + 600)
         window = time.monotonic() - window_start
         client_cpu = time.process_time() - cpu_start
+        spent = server_cpu.end()
     finally:
         if server is not None:
             stop(server)
@@ -802,7 +882,7 @@ def measure(args: argparse.Namespace, root: Path, database_url: str) -> None:
         timeout=900,
         check=False,
     )
-    report(args, stats, stored, audit, window, client_cpu)
+    report(args, stats, stored, audit, window, client_cpu, spent)
     server_faults(root / "server.log")
 
 
@@ -828,12 +908,20 @@ def report(
     audit: subprocess.CompletedProcess[str],
     window: float,
     client_cpu: float,
+    spent: dict[str, float],
 ) -> None:
     problems = stored["problems"]
     print(
         f"window {window:.1f} s; acknowledged responses {stats.responses} "
         f"({stats.responses / window:.1f}/s); client CPU {client_cpu:.1f} s "
         f"({100 * client_cpu / window:.0f} % of one CPU)"
+    )
+    each = max(1, stats.responses + len(stats.errors))
+    print(
+        f"server CPU {spent['web']:.1f} s web processes + {spent['db']:.1f} s PostgreSQL "
+        f"backends = {1000 * (spent['web'] + spent['db']) / each:.0f} ms a response "
+        f"({1000 * spent['web'] / each:.0f} + {1000 * spent['db'] / each:.0f} ms; "
+        "errors counted as responses)"
     )
     print(
         f"stored forms {stored['forms']} "
