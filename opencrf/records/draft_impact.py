@@ -45,22 +45,33 @@ def _key_param(key: str) -> str:
 
 
 def _exploded(keys: Sequence[str]) -> tuple[str, list[Any]]:
-    """A CTE `e(fid, rid, k, v)`: one row per stored key of `keys` in the instrument's forms.
+    """A CTE `e(fid, rid, k, v)`: one row per key of `keys` in each of the instrument's forms
+    (v NULL when the form stores no value for it), each form's JSON read once.
 
-    Takes the project id and the form name after the returned parameters.
+    SQLite: one `json_extract` with every path parses the JSON once and gives an array, which
+    `json_each` unpivots (the position names the key). PostgreSQL: `->>` per key on jsonb, in a
+    LATERAL VALUES. Takes the project id and the form name after the returned parameters.
     """
-    each = (
-        'jsonb_each_text(f."values") AS j(key, value)'
-        if connection.vendor == "postgresql"
-        else 'json_each(f."values") AS j'
-    )
-    marks = ", ".join(["%s"] * len(keys))
+    if connection.vendor == "postgresql":
+        pairs = ", ".join(['(%s, f."values"->>%s)'] * len(keys))
+        source = f"LATERAL (VALUES {pairs}) AS j(key, value)"
+        params: list[Any] = [part for key in keys for part in (key, key)]
+        names = "j.key"
+        bound = ""
+    else:
+        paths = [_key_param(key) for key in keys]
+        paths += paths[:1] if len(paths) == 1 else []  # one path alone gives no array
+        source = f'json_each(json_extract(f."values", {", ".join(["%s"] * len(paths))})) AS j'
+        cases = " ".join(f"WHEN {position} THEN %s" for position in range(len(keys)))
+        names = f"CASE j.key {cases} END"
+        params = [*keys, *paths]
+        bound = f"j.key < {len(keys)} AND "
     sql = (
-        "WITH e AS MATERIALIZED (SELECT f.id AS fid, f.record_id AS rid, j.key AS k, "  # noqa: S608
-        f"j.value AS v FROM {FORMS} f, {each} "
-        f"WHERE j.key IN ({marks}) AND f.project_id = %s AND f.form_name = %s) "
+        f"WITH e AS MATERIALIZED (SELECT f.id AS fid, f.record_id AS rid, {names} AS k, "  # noqa: S608
+        f"j.value AS v FROM {FORMS} f, {source} "
+        f"WHERE {bound}f.project_id = %s AND f.form_name = %s) "
     )
-    return sql, list(keys)
+    return sql, params
 
 
 def _probes(probes: Sequence[Probe], indexes: Sequence[int]) -> tuple[str, list[Any]]:
