@@ -62,8 +62,15 @@ def project_copy(
         raise PermissionDenied(_("You may copy only a project you may design."))
     if not title.strip():
         raise InvalidInput(_("A project needs a title."))
+    # With records and surveys, each response's completion time travels too (REDCap's
+    # `<form>_timestamp`), so the copy's responses are completed or partial as they were.
+    with_times = options.records and options.surveys
     chunks = project_xml_write(
-        source, user, include_data=options.records, include_files=options.records
+        source,
+        user,
+        include_data=options.records,
+        include_files=options.records,
+        survey_fields=frozenset({"timestamps"}) if with_times else frozenset(),
     )
     parsed = project_xml_read("".join(chunks).encode("utf-8"))
     _trim(parsed, options)

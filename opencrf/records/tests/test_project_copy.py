@@ -275,3 +275,28 @@ def test_survey_settings_are_copied_only_when_asked(paula_context, surveys, expe
     forms = list(Survey.objects.filter(project=copy).values_list("form_name", flat=True))
     assert forms == expected
     assert copy.surveys_enabled
+
+
+@pytest.mark.parametrize("surveys", [True, False])
+def test_survey_responses_are_copied_with_records_and_survey_settings(pi_paula, surveys):
+    from pathlib import Path
+
+    from opencrf.records.project_xml import project_create_from_xml
+    from opencrf.surveys.models import SurveyResponse
+
+    fixture = Path(__file__).resolve().parents[3] / "tests/fixtures/redcap-projects/survey"
+    context = AuditContext(actor=pi_paula, source="import")
+    source = project_create_from_xml(context=context, data=(fixture / "project.xml").read_bytes())
+    options = CopyOptions(records=True, surveys=surveys)
+    copy = project_copy(context=context, source=source, title="C", options=options)
+
+    def responses(project):
+        return sorted(
+            (r.record.record_id, r.survey.form_name, r.status)
+            for r in SurveyResponse.objects.filter(project=project).select_related(
+                "record", "survey"
+            )
+        )
+
+    assert responses(copy) == (responses(source) if surveys else [])
+    assert len(responses(source)) == 3
