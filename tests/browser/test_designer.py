@@ -108,6 +108,14 @@ def test_a_designer_builds_an_instrument_that_data_entry_shows(
     names = page.locator("#designer-fields .dz-item")
     expect(names.nth(2)).to_have_attribute("data-fields", "comments")
     assert page.evaluate("window.__same_page") is True
+    # Drag and drop: the calculation dropped onto the weight goes just before it.
+    transfer = page.evaluate_handle("() => new DataTransfer()")
+    names.nth(7).dispatch_event("dragstart", {"dataTransfer": transfer})
+    names.nth(1).dispatch_event("dragover", {"dataTransfer": transfer})
+    names.nth(1).dispatch_event("drop", {"dataTransfer": transfer})
+    expect(names.nth(1)).to_have_attribute("data-fields", "double_weight")
+    expect(names.nth(2)).to_have_attribute("data-fields", "weight_kg")
+    assert page.evaluate("window.__same_page") is True
     expect(page.get_by_role("heading", level=1)).to_contain_text("Baseline <b>visit</b>")
     page.screenshot(path=str(tmp_path / "designer-en.png"), full_page=True)
 
