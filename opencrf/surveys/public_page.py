@@ -5,11 +5,12 @@ a link to it (see `surveys.uploads`)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from opencrf.dictionary.columns import FieldRow
@@ -27,8 +28,14 @@ from opencrf.records.errors import ValueProblem
 from opencrf.records.models import FormData
 from opencrf.records.views.form_page import field_of
 from opencrf.records.views.form_render import BlockView, FileLink, field_message
-from opencrf.surveys.models import SurveyResponse
+from opencrf.surveys.models import Survey, SurveyResponse
 from opencrf.surveys.respond import survey_pages, survey_rows
+from opencrf.surveys.translation_items import (
+    SURVEY_COMPLETION,
+    SURVEY_INSTRUCTIONS,
+    SURVEY_TITLE,
+    survey_text,
+)
 from opencrf.surveys.uploads import shown_files
 
 
@@ -149,7 +156,9 @@ def piper(
         "record-name": record.record_id if record is not None else "",
         "event-name": page.response.event.unique_name,
     }
-    rows = {row.field_name: row for row in page.design.rows}
+    # Choice labels piped in (`[field:label]`) read as the page's language shows them.
+    shown = page.design.shown_rows(page.design.rows, translation.get_language())
+    rows = {row.field_name: row for row in shown}
     return make_piper(rows, {**here, **values}, data=data, smart=smart)
 
 
@@ -184,7 +193,9 @@ def page_context(
     here, data = known
     merged = {**here, **values}
     pipe = piper(page, merged, known)
-    layout = instrument_layout(page.rows, values=merged, pipe=pipe)
+    # Multi-language forms: the texts of the page's language (the caller overrides it).
+    shown = page.design.shown_rows(page.rows, translation.get_language())
+    layout = instrument_layout(shown, values=merged, pipe=pipe)
     layout = _without_status(layout, page.response.survey.form_name)
     refused = _by_field(problems)
     files = {
@@ -199,7 +210,7 @@ def page_context(
         )
         for block in layout
     ]
-    labels = {row.field_name: pipe.plain(row.field_label) for row in page.rows}
+    labels = {row.field_name: pipe.plain(row.field_label) for row in shown}
     summary = [(labels.get(field_of(p.field), p.field), field_of(p.field), p) for p in problems]
     return {
         "blocks": blocks,
@@ -221,3 +232,16 @@ def required_message(page: SurveyPage) -> str:
     return page.response.survey.required_message or _(
         "Some required questions have no answer. Please answer them to continue."
     )
+
+
+def shown_survey(survey: Survey, design: ProjectDesign, language: str) -> Survey:
+    """The survey with its title, instructions and completion text in `language` where the
+    project translates them (an unsaved copy for the page; the row itself is not touched)."""
+    table = design.texts_in(language)
+    if not table:
+        return survey
+    shown = copy.copy(survey)
+    shown.title = survey_text(table, survey, SURVEY_TITLE, survey.title)
+    shown.instructions = survey_text(table, survey, SURVEY_INSTRUCTIONS, survey.instructions)
+    shown.completion_text = survey_text(table, survey, SURVEY_COMPLETION, survey.completion_text)
+    return shown

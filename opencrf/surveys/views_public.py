@@ -26,6 +26,7 @@ from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput, NotFound
 from opencrf.core.middleware import client_address
 from opencrf.core.numbers import whole_number
+from opencrf.dictionary.design import design_of
 from opencrf.files.previews import preview_response
 from opencrf.records.errors import InvalidValues, ValueProblem
 from opencrf.surveys import ratelimit, selectors
@@ -36,6 +37,7 @@ from opencrf.surveys.public_page import (
     page_context,
     piped_text,
     required_message,
+    shown_survey,
     shown_values,
     survey_page,
 )
@@ -205,8 +207,8 @@ def _render_page(
     status: int = 200,
 ) -> HttpResponse:
     response = page.response
-    survey = response.survey
     language = _language(response)
+    survey = shown_survey(response.survey, page.design, language)
     with translation.override(language):
         context = {
             "survey": survey,
@@ -448,12 +450,12 @@ def done(request: HttpRequest, token: str) -> HttpResponse:
             return redirect(_respond_url(start))
     if survey.redirect_url.startswith(("https://", "http://")) and not entries:
         return HttpResponseRedirect(survey.redirect_url)
-    context = {
-        "survey": survey,
-        "completion_text": piped_text(response, survey.completion_text),
-        "entries": entries,
-    }
-    return _page(request, "surveys/public/done.html", context, language=_language(response))
+    language = _language(response)
+    shown = shown_survey(survey, design_of(response.project), language)
+    with translation.override(language):
+        completion_text = piped_text(response, shown.completion_text)
+    context = {"survey": shown, "completion_text": completion_text, "entries": entries}
+    return _page(request, "surveys/public/done.html", context, language=language)
 
 
 def _carry_language(response: SurveyResponse, following: list[SurveyResponse]) -> None:
