@@ -34,6 +34,7 @@ from opencrf.accounts.models import User
 from opencrf.audit.models import AuditEvent
 from opencrf.dictionary.design import design_of
 from opencrf.exports.deidentify import Keys, project_secret
+from opencrf.exports.keyquery import sql_row_keys
 from opencrf.exports.table import ExportRequest, ExportTable, Kind, export_table
 from opencrf.projects.models import Project
 from opencrf.projects.selectors import member_rights
@@ -79,6 +80,14 @@ def row_keys(
     found = _kept(key, version)
     if found is not None:
         return found
+    exact = sql_row_keys(user, project, request, table, order)
+    if exact is not None:  # one query, the filter and the sort done by the database
+        count = len(exact.records)
+        keys = RowKeys(
+            exact.records, exact.shown, array("i", range(count)), array("i", [0]) * count
+        )
+        cache.set(key, (version, keys), CACHE_SECONDS)
+        return keys
     matching_key = None
     if request.filter is not None and order:
         matching_key = _cache_key(state, replace(request, labels=False), ())

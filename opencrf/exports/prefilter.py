@@ -263,7 +263,7 @@ class _Builder:
             left, right, op = right, left, MIRRORED[op]
         if left["type"] != "field":
             return EVERY
-        literal = _constant(right)
+        literal = constant(right)
         if literal is None:
             return EVERY
         return self.field_against(left, op, literal)
@@ -358,7 +358,7 @@ class _Builder:
         return f"CAST(REPLACE({value}, ',', '.') AS REAL) {test}", bounds
 
 
-def _constant(node: Node) -> Value | None:
+def constant(node: Node) -> Value | None:
     """The value of a literal (a number, text, true/false, or a sign before one), else None."""
     if node["type"] in ("number", "string", "boolean"):
         return Evaluator({}, {}).evaluate(node)
