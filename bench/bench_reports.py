@@ -22,6 +22,8 @@ too; with PostgreSQL, not the server's): on a shared machine it moves less than 
 made before row keys were kept (the whole report streamed). `--plain` times the cold first
 pages again with the key pass as it was before the database prefilter and narrow reads
 (every record read, whole forms decoded, the filter evaluated on every row), in the same
+run. `--python` times the cold first pages again with the database's ordered keys switched off
+(`exports.keyquery`: the filter judged and the rows sorted in Python, as before), in the same
 run. `--profile` prints where a cold filtered page spends its time (cProfile, top functions
 by cumulative time).
 Target (issue 14): a page of 100 rows over 100,000 records ≤ 300 ms.
@@ -87,6 +89,9 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--plain", action="store_true", help="also time the plain key pass")
     parser.add_argument(
+        "--python", action="store_true", help="also time the key pass without keyquery"
+    )
+    parser.add_argument(
         "--streamed", action="store_true", help="also time the streamed reference, per page"
     )
     args = parser.parse_args()
@@ -113,6 +118,8 @@ def main() -> None:
         url = urls[title] = reverse("exports:view", args=[project.pk, report.pk])
         measure(client, url, title, args.runs, lambda report=report: pages_of(admin, report))
     resort(client, url, args.runs)
+    if args.python:
+        python_keys(client, urls)
     if args.plain:
         plain(client, urls)
     if args.streamed:
@@ -169,6 +176,26 @@ def resort(client: Client, url: str, runs: int) -> None:
     print(
         f"{'turned round (asc)':>22}: page 1 first {turned * 1000:7.0f} ms (both directions kept)"
     )
+
+
+def python_keys(client: Client, urls: dict[str, str]) -> None:
+    """The cold first pages with the filter judged and the rows sorted in Python."""
+    import opencrf.exports.paging as paging_module
+
+    exact = paging_module.sql_row_keys
+    vars(paging_module)["sql_row_keys"] = lambda *_args: None
+    try:
+        for title, url in urls.items():
+            if title == "unfiltered":
+                continue
+            cache.clear()
+            cold, cpu = cpu_timed(partial(client.get, url, {"page": 1}))
+            print(
+                f"{'python ' + title:>28}: page 1 cold {cold * 1000:7.0f} ms "
+                f"(CPU {cpu * 1000:5.0f} ms)"
+            )
+    finally:
+        vars(paging_module)["sql_row_keys"] = exact
 
 
 def plain(client: Client, urls: dict[str, str]) -> None:
