@@ -89,6 +89,9 @@ def test_data_entry_shows_the_users_language_and_keeps_html_inert(client, pi_pau
             ("field-enum", "sex", "2"): "女性",
         },
     )
+    translations_set(
+        context=context, project=project, code="ja", texts={("form-name", "enrolment", ""): "登録"}
+    )
     record_create(context=context, project=project, record_id="1")
     project.refresh_from_db()
     client.force_login(pi_paula)
@@ -97,9 +100,11 @@ def test_data_entry_shows_the_users_language_and_keeps_html_inert(client, pi_pau
     en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "女性" in ja and "Female" not in ja
     assert "Male" in ja  # untranslated: the base text
+    assert '<h1 class="h3 mb-1">登録</h1>' in ja
     assert "<script>alert(1)</script>" not in ja
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in ja
     assert "Female" in en and "女性" not in en
+    assert '<h1 class="h3 mb-1">Enrolment</h1>' in en
 
 
 def test_languages_need_the_design_right(client, site_b_bea, project):
