@@ -46,6 +46,15 @@ from opencrf.projects import selectors as project_selectors
 from opencrf.projects.models import Project
 
 MAX_TEST_RECORDS = 200
+
+
+def stale_page_message() -> str:
+    return _(
+        "The design changed since this page was loaded (someone else saved a change); "
+        "nothing was saved. Reload the page and make your change again."
+    )
+
+
 _FETCH = "fetch"
 
 
@@ -73,6 +82,8 @@ def _posted_design(request: AuthedRequest, project: Project) -> ds.Design:
     base = whole_number(request.POST.get("base", ""), 9)
     if base is None:
         raise InvalidInput(_("The page is missing its design version; reload it."))
+    if base != design.base:
+        raise InvalidInput(stale_page_message())
     return ds.Design(rows=design.rows, labels=design.labels, base=base)
 
 

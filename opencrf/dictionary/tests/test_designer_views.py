@@ -201,7 +201,7 @@ def test_a_stale_page_is_refused_with_a_clear_message(client, pi_paula, designed
         {"base": stale, "op": "copy:weight"},
         follow=True,
     )
-    assert "changed since" in response.content.decode()
+    assert "The design changed since this page was loaded" in response.content.decode()
     assert "weight_copy" not in _names(designed)
 
 
