@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "opencrf.api",
     "opencrf.exports",
     "opencrf.surveys",
+    "opencrf.quality",
     "opencrf.ops",
 ]
 
