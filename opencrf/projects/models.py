@@ -94,6 +94,7 @@ RIGHT_FLAGS = (
     "record_rename",
     "record_delete",
     "lock_unlock",
+    "e_signature",
     "logging",
     "data_quality",
 )
@@ -119,6 +120,8 @@ class RightsFields(models.Model):
     record_rename = models.BooleanField(_("rename records"), default=False)
     record_delete = models.BooleanField(_("delete records"), default=False)
     lock_unlock = models.BooleanField(_("lock/unlock records"), default=False)
+    # REDCap's lock_record right 2: lock/unlock with e-signature authority.
+    e_signature = models.BooleanField(_("e-signature authority"), default=False)
     logging = models.BooleanField(_("logging"), default=False)
     data_quality = models.BooleanField(_("data quality"), default=False)
     form_rights = models.JSONField(_("data entry rights"), default=dict, blank=True)

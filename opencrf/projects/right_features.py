@@ -23,7 +23,8 @@ FEATURES: dict[str, bool] = {
     "record_create": True,
     "record_rename": True,
     "record_delete": True,
-    "lock_unlock": False,  # record locking and e-signatures
+    "lock_unlock": True,  # record locking (records/locking.py)
+    "e_signature": True,  # e-signatures on locked forms (records/signatures.py)
     "logging": True,  # the logging page
     "data_quality": False,  # data quality rules
     FormRight.SURVEY_EDIT: True,  # completed survey responses are read-only without it

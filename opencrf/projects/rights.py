@@ -36,6 +36,7 @@ class Rights:
     record_rename: bool = False
     record_delete: bool = False
     lock_unlock: bool = False
+    e_signature: bool = False
     logging: bool = False
     data_quality: bool = False
     forms: Mapping[str, str] = field(default_factory=dict)

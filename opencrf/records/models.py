@@ -32,6 +32,12 @@ class Record(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
+    # REDCap's "lock entire record": no form of the record, new or stored, can be changed.
+    locked_at = models.DateTimeField(null=True, blank=True)
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lock_reason = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["project_id", "id"]
@@ -85,6 +91,20 @@ class FormData(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Lock and e-signature state (records/locking.py, records/signatures.py).
+    locked_at = models.DateTimeField(null=True, blank=True)
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lock_reason = models.TextField(blank=True, default="")
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signer_name = models.CharField(max_length=300, blank=True, default="")
+    signature_meaning = models.CharField(max_length=20, blank=True, default="")
+    signature_hash = models.CharField(max_length=64, blank=True, default="")
+    signature_invalidated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["record_id", "event_id", "form_name", "instance"]
@@ -96,3 +116,21 @@ class FormData(models.Model):
 
     def __str__(self) -> str:
         return f"{self.form_name} #{self.instance}"
+
+
+class LockText(models.Model):
+    """A form's attestation, shown above its lock and signature buttons, in both languages."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    form_name = models.CharField(max_length=64)
+    text_en = models.TextField(blank=True, default="")
+    text_ja = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["project_id", "form_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "form_name"], name="lock_text_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"lock text of {self.form_name}"
