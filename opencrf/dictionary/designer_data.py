@@ -24,6 +24,10 @@ class DesignerData(Protocol):
         """Choice code → number of form instances storing it in the field `row`."""
         ...
 
+    def value_count(self, project: Project, row: FieldRow) -> int:
+        """How many form instances hold a value (not blank) in the field `row`."""
+        ...
+
     def record_ids(self, user: User, project: Project, limit: int) -> list[str]:
         """The first `limit` records `user` may see, in the dashboard's order."""
         ...
@@ -50,6 +54,9 @@ class _NoData:
 
     def code_counts(self, project: Project, row: FieldRow) -> dict[str, int]:
         return {}
+
+    def value_count(self, project: Project, row: FieldRow) -> int:
+        return 0
 
     def record_ids(self, user: User, project: Project, limit: int) -> list[str]:
         return []

@@ -307,7 +307,6 @@ def _instrument_context(project: Project, design: ds.Design, form_name: str) -> 
             "copy": _("Copy"),
             "delete": _("Delete"),
             "add_here": _("Add a field here"),
-            "confirm_delete": _("Delete the field %(name)s?"),
         },
         "record_id_field": design.record_id_field,
         "editable": drafts.is_editable(project),
@@ -393,6 +392,7 @@ def _field_delete_page(
         "form_name": form_name,
         "field_name": name,
         "row": design.row(name),
+        "stored": designer_data().value_count(project, design.row(name)),
     }
     return render(request, "dictionary/designer_field_delete.html", context)
 

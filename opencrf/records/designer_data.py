@@ -34,6 +34,14 @@ class RecordsDesignerData:
                     counts[code] += 1
         return dict(counts)
 
+    def value_count(self, project: Project, row: FieldRow) -> int:
+        stored = FormData.objects.filter(project=project, form_name=row.form_name)
+        return sum(
+            1
+            for values in stored.values_list("values", flat=True).iterator()
+            if _has_value(values, row)
+        )
+
     def record_ids(self, user: User, project: Project, limit: int) -> list[str]:
         visible = records_visible_to(user, project).order_by("sort_key", "id")
         return list(visible.values_list("record_id", flat=True)[:limit])
@@ -64,6 +72,14 @@ class RecordsDesignerData:
             "project_id": project.pk,
         }
         return format_result(evaluate(expression, values, mode="calc", **context))
+
+
+def _has_value(values: dict[str, str], row: FieldRow) -> bool:
+    """Whether a form holds an answer in the field: a ticked box of a checkbox, else any text."""
+    if row.field_type != "checkbox":
+        return values.get(row.field_name, "") != ""
+    codes = parse_choices(row.select_choices_or_calculations)
+    return any(values.get(checkbox_column(row.field_name, c.code)) == "1" for c in codes)
 
 
 def _holds(values: dict[str, str], row: FieldRow, code: str) -> bool:

@@ -290,6 +290,10 @@ def test_an_instrument_holding_data_is_not_deleted(client, pi_paula, designed, p
     )
     assert refused.status_code == 409
     assert "1 stored form" in refused.content.decode()
+    asked = client.post(
+        _url("designer_fields", designed, "visit"), {"base": _base(designed), "op": "delete:weight"}
+    )
+    assert "1 stored form holds a value in this field" in asked.content.decode()
     assert designed.instruments.filter(name="visit").exists()
     recoded = _field_post(
         client,

@@ -100,14 +100,12 @@ function initFieldList(holder) {
   const form = holder.querySelector("#designer-actions");
   if (!form) return;
   form.addEventListener("submit", (event) => {
-    event.preventDefault();
     const op = event.submitter ? event.submitter.value : "";
-    if (op.startsWith("delete:")) {
-      const ask = (holder.querySelector("#designer-fields").dataset.confirmDelete || "%(name)s").replace("%(name)s", op.slice(7));
-      if (!window.confirm(ask)) return;
-    }
+    // Deleting goes through the confirmation page, which says how much data the field holds.
+    if (op.startsWith("delete:")) return;
+    event.preventDefault();
     const focus = event.submitter ? event.submitter.dataset.testid : "";
-    postAction(form, { op, confirmed: "1" }).then(() => {
+    postAction(form, { op }).then(() => {
       // Keyboard users keep their place: the same button of the moved field has focus again.
       const again = focus && holder.querySelector(`[data-testid="${CSS.escape(focus)}"]`);
       if (again) again.focus();
