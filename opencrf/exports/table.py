@@ -60,6 +60,7 @@ from opencrf.records.export import (
     export_layout,
     flat_cells,
 )
+from opencrf.records.export_copy import CopiedCsv, copy_csv
 from opencrf.records.selectors import records_visible_to
 
 # Strictest first: the right that decides what must be hashed is the strictest one held.
@@ -132,6 +133,13 @@ class ExportTable:
     variables: list[Variable]
     deidentify: Deidentify
     _cells: Callable[[], Iterator[list[Any]]]
+    # The rows as CSV written by the database (records/export_copy.py), when it can: None.
+    _copy: Callable[[], CopiedCsv | None] = lambda: None
+
+    def copied_csv(self) -> CopiedCsv | None:
+        """The data lines as PostgreSQL writes them, the same bytes as `rows` through
+        Python's csv writer; None when only the Python path can make them."""
+        return self._copy()
 
     def rows(self) -> Iterator[list[str]]:
         # Every cell is text but the repeat instance (an int, or "" on a non-repeat row).
@@ -212,8 +220,15 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
             rows = (row for row in rows if not row[at] and not row[at + 1])
         return rows if rewrite is None else map(rewrite, rows)
 
+    def copied() -> CopiedCsv | None:
+        if rewrite is not None or prefilter is not None or request.record_level:
+            return None
+        if not request.repeating and layout.repeating:
+            return None
+        return copy_csv(project, design, records, layout, options)
+
     variables = _variables(design, layout)
-    return ExportTable(project, design, layout, variables, deidentify, cells)
+    return ExportTable(project, design, layout, variables, deidentify, cells, copied)
 
 
 def _in_order(columns: list[Column], fields: tuple[str, ...]) -> list[Column]:
