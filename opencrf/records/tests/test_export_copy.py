@@ -230,3 +230,42 @@ def test_no_records_copy_no_lines(pi_paula):
     copied = copy_csv(project, design, Record.objects.none(), layout, ExportOptions())
 
     assert copied is not None and list(copied) == [] and copied.rows == 0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"csvDelimiter": "tab", "exportDataAccessGroups": "true"},
+        {"rawOrLabelHeaders": "label", "exportBlankForGrayFormStatus": "true"},
+        {"records[0]": "1-1", "events[0]": "screening_arm_1", "decimalCharacter": ","},
+    ],
+)
+def test_the_api_answers_the_same_csv_with_and_without_copy(options, pi_paula, paula_context):
+    from opencrf.api.tests.client import post
+    from opencrf.api.tokens import token_create
+
+    project, _created = load_demo(owner_username="pi_paula")
+    token = token_create(context=paula_context, user=pi_paula, project=project)
+    data = {"token": token, "content": "record", "format": "csv", "type": "flat", **options}
+
+    fast = post(data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(export_copy, "ENABLED", False)
+        slow = post(data)
+
+    assert fast.status_code == slow.status_code == 200
+    assert fast.content == slow.content and fast.content.count(b"\n") > 1
+    assert fast.content_type == slow.content_type
+
+
+def test_the_api_answers_no_rows_with_an_empty_body(pi_paula, paula_context):
+    from opencrf.api.tests.client import post
+    from opencrf.api.tokens import token_create
+
+    project, _created = load_demo(owner_username="pi_paula")
+    token = token_create(context=paula_context, user=pi_paula, project=project)
+
+    answer = post({"token": token, "content": "record", "format": "csv", "records[0]": "none"})
+
+    assert (answer.status_code, answer.content) == (200, b"")
