@@ -97,6 +97,8 @@ RIGHT_FLAGS = (
     "e_signature",
     "logging",
     "data_quality",
+    "data_quality_execute",
+    "data_quality_override",
 )
 
 
@@ -123,7 +125,11 @@ class RightsFields(models.Model):
     # REDCap's lock_record right 2: lock/unlock with e-signature authority.
     e_signature = models.BooleanField(_("e-signature authority"), default=False)
     logging = models.BooleanField(_("logging"), default=False)
+    # REDCap's data_quality_design: create and edit data quality rules (and run them).
     data_quality = models.BooleanField(_("data quality"), default=False)
+    data_quality_execute = models.BooleanField(_("execute data quality rules"), default=False)
+    # Save past a hard edit check of a data quality rule, with a reason.
+    data_quality_override = models.BooleanField(_("override hard edit checks"), default=False)
     form_rights = models.JSONField(_("data entry rights"), default=dict, blank=True)
     export_rights = models.JSONField(_("data export rights"), default=dict, blank=True)
 

@@ -26,7 +26,9 @@ FEATURES: dict[str, bool] = {
     "lock_unlock": True,  # record locking (records/locking.py)
     "e_signature": True,  # e-signatures on locked forms (records/signatures.py)
     "logging": True,  # the logging page
-    "data_quality": False,  # data quality rules
+    "data_quality": True,  # data quality rules: design (quality/rules.py)
+    "data_quality_execute": True,  # data quality rules: run them, exclude results
+    "data_quality_override": True,  # save past a hard edit check (quality/dq_checks.py)
     FormRight.SURVEY_EDIT: True,  # completed survey responses are read-only without it
 }
 

@@ -39,6 +39,8 @@ class Rights:
     e_signature: bool = False
     logging: bool = False
     data_quality: bool = False
+    data_quality_execute: bool = False
+    data_quality_override: bool = False
     forms: Mapping[str, str] = field(default_factory=dict)
     exports: Mapping[str, str] = field(default_factory=dict)
     group_id: int | None = None

@@ -1,6 +1,6 @@
 """The rights pages offer a right only once its feature exists; the model keeps them all.
 
-Data quality does not exist yet: its right is
+No feature is missing now (data quality came last); a right whose feature is missing is
 not offered, are not listed in a member's summary, and saving the page keeps whatever a member
 held (from REDCap, by the API or Project XML). The Data Import Tool exists, so its right is.
 """
@@ -15,7 +15,7 @@ from opencrf.projects.right_features import FEATURES, form_right_choices, offere
 
 pytestmark = pytest.mark.django_db
 
-MISSING = ("data_quality",)
+MISSING: tuple[str, ...] = ()
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_saving_the_page_keeps_the_rights_it_does_not_offer(
     assert '<option value="survey_edit" selected>' in page  # held, so still shown
     assert response.status_code == 302
     bea_member.refresh_from_db()
-    assert bea_member.data_quality is True
+    assert bea_member.data_quality is False  # offered now, and not ticked
     assert bea_member.lock_unlock is False  # offered now, and not ticked
     assert bea_member.data_import is False  # offered now, and not ticked
     assert (bea_member.logging, bea_member.record_create) == (False, True)
@@ -93,4 +93,4 @@ def test_the_list_names_only_the_rights_offered(client, pi_paula, classic_projec
     assert "logging" in row
     assert "data import tool" in row
     assert "lock/unlock" in row
-    assert "data quality" not in row
+    assert "data quality" in row
