@@ -47,6 +47,7 @@ from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import MISSING_RIGHT, member_rights
 from opencrf.records.auditing import record_id_taken_message, record_target
 from opencrf.records.hooks import FormKey, form_saved
+from opencrf.records.locking import refuse_locked
 from opencrf.records.models import (
     FormData,
     FormStatus,
@@ -352,6 +353,7 @@ class FormWriter:
             changes[f"{write.form}_complete"] = [str(old_status), str(new_status)]
         writes = bool(changes) or (form is None and self._creates(write))
         if writes:
+            refuse_locked(write.record, form, write.form, changes)
             if form is None:
                 form = FormData(
                     project_id=self.project.pk,

@@ -40,6 +40,7 @@ from opencrf.records.export import (
     REPEAT_FORM_COLUMN,
     REPEAT_INSTANCE_COLUMN,
 )
+from opencrf.records.locking import FormLocked
 from opencrf.records.models import FormData, FormStatus, Record
 from opencrf.records.selectors import next_record_id, records_visible_to, require_form_edit
 from opencrf.records.services import record_group_set
@@ -72,6 +73,11 @@ class ImportRefused(Exception):
     def __init__(self, problems: Sequence[ImportProblem]) -> None:
         super().__init__(f"{len(problems)} problem(s)")
         self.problems = list(problems)
+
+
+def locked_problem(error: FormLocked) -> ImportProblem:
+    """A change to a locked form, in REDCap's words (API clients match on them)."""
+    return ImportProblem(error.record, error.field, error.value, error.redcap_message)
 
 
 class UnknownFields(Exception):
@@ -504,6 +510,8 @@ def _write(
             reason=options.reason,
             calculate=not options.keep_stored_values,
         )
+    except FormLocked as error:
+        raise ImportRefused([locked_problem(error)]) from None
     except (InvalidInput, PermissionDenied) as error:
         raise ImportRefused([ImportProblem("", "", "", error.message)]) from None
     return result
@@ -692,6 +700,8 @@ def records_import_plan(
             context, project, design, options.reason, calculate=not options.keep_stored_values
         )
         planned = writer.plan(writes)
+    except FormLocked as error:
+        raise ImportRefused([locked_problem(error)]) from None
     except (InvalidInput, PermissionDenied) as error:
         raise ImportRefused([ImportProblem("", "", "", error.message)]) from None
     return ImportPlan(result, [item for item in planned if item.form is not None and item.writes])

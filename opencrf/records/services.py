@@ -34,6 +34,7 @@ from opencrf.projects.selectors import MISSING_RIGHT, member_rights
 from opencrf.records.auditing import record_id_taken_message, record_target
 from opencrf.records.bulk import FormWrite, FormWriter
 from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
+from opencrf.records.locking import refuse_if_record_has_locks, refuse_locked
 from opencrf.records.models import (
     FormData,
     FormStatus,
@@ -244,7 +245,9 @@ def record_arm_remove(*, context: AuditContext, record: Record, arm: Arm, reason
 
 
 def _lock(record: Record, event: Event, form_name: str, instance: int) -> FormData | None:
-    Record.objects.select_for_update().filter(pk=record.pk).first()
+    fresh = Record.objects.select_for_update().filter(pk=record.pk).first()
+    if fresh is not None:  # a record locked since the page was read is refused all the same
+        record.locked_at = fresh.locked_at
     return (
         FormData.objects.select_for_update()
         .filter(record=record, event=event, form_name=form_name, instance=instance)
@@ -449,6 +452,7 @@ def form_delete(
     form = _lock(record, event, form_name, instance)
     if form is None:
         raise InvalidInput(_("This form has no data to delete."))
+    refuse_locked(record, form, form_name, {})
     _delete_form(context, record, form, reason)
 
 
@@ -464,7 +468,7 @@ def _delete_form(context: AuditContext, record: Record, form: FormData, reason: 
 def record_delete(*, context: AuditContext, record: Record, reason: str = "") -> None:
     """Delete a record and all its forms: one `form.delete` per form, then `record.delete`."""
     _require(_writer_rights(context, record.project), "record_delete")
-    Record.objects.select_for_update().filter(pk=record.pk).first()
+    refuse_if_record_has_locks(Record.objects.select_for_update().get(pk=record.pk))
     forms = FormData.objects.select_for_update().filter(record=record).select_related("event")
     for form in forms.order_by("event__position", "event_id", "form_name", "instance"):
         _delete_form(context, record, form, reason)
@@ -491,6 +495,7 @@ def record_rename(
     old_id = locked.record_id
     if new_id == old_id:
         return locked
+    refuse_if_record_has_locks(locked)
     grouped = rights.group_id is not None
     _check_record_id(locked.project, new_id, grouped=grouped, exclude=locked.pk)
     locked.record_id, locked.sort_key = new_id, record_sort_key(new_id)
