@@ -56,6 +56,7 @@ from opencrf.records.models import (
     arms_text,
     record_sort_key,
 )
+from opencrf.records.save_checks import PlannedForm, save_checks_run
 from opencrf.records.selectors import require_form_edit
 from opencrf.records.values import blank_value, form_columns, record_id_problem
 
@@ -302,6 +303,12 @@ class FormWriter:
     def persist(self, planned: Sequence[Planned]) -> int:
         """Stores the planned forms and audits each change; returns how many changed."""
         require_data_entry_open(self.project)
+        checked = [
+            PlannedForm(i.write.record, i.write.event, i.write.form, i.write.instance, i.values)
+            for i in planned
+            if i.form is not None and i.writes
+        ]
+        save_checks_run(self.context, self.project, checked)  # edit checks (records/save_checks)
         new: list[FormData] = []
         changed: list[FormData] = []
         entries: list[AuditEntry] = []
