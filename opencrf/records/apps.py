@@ -6,6 +6,10 @@ class RecordsConfig(AppConfig):
     label = "records"
 
     def ready(self) -> None:
+        from opencrf.dictionary.designer_data import designer_data_register
+        from opencrf.records.designer_data import RecordsDesignerData
+
+        designer_data_register(RecordsDesignerData())
         self._register_draft_data()
 
     def _register_draft_data(self) -> None:
