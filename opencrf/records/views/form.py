@@ -32,6 +32,7 @@ from opencrf.records import selectors, services
 from opencrf.records.auditing import record_target
 from opencrf.records.errors import InvalidValues, SaveConflict, ValueProblem
 from opencrf.records.models import Record
+from opencrf.records.save_checks import EditCheckRefused, edit_checks_confirmed
 from opencrf.records.views.design import form_url
 from opencrf.records.views.form_page import FormPage, field_of, load_form_page
 from opencrf.records.views.form_render import render_form
@@ -197,10 +198,16 @@ def _save(request: AuthedRequest, page: FormPage) -> HttpResponse:
             values[name] = str(uploads[name].pk)
         elif request.POST.get(f"{name}__remove"):
             values[name] = ""
+    # A save made again, with a reason, after edit checks refused it confirms them
+    # (records/save_checks.py); whether it may override a hard check is the check's to say.
+    asked = request.session.pop(EDIT_CHECK_ASKED, None) == request.path
     try:
-        record, result = _write(request, page, context, values, status, reason)
+        with edit_checks_confirmed(reason if asked else "", override=True):
+            record, result = _write(request, page, context, values, status, reason)
     except InvalidValues as error:
         _discard(context, uploads.values())
+        if isinstance(error, EditCheckRefused):
+            request.session[EDIT_CHECK_ASKED] = request.path
         return render_form(request, page, shown, problems=error.problems, reason=reason, status=400)
     except SaveConflict as conflict:
         _discard(context, uploads.values())
@@ -218,6 +225,7 @@ def _save(request: AuthedRequest, page: FormPage) -> HttpResponse:
     return _after_save(request, page, record.record_id, result.warnings)
 
 
+EDIT_CHECK_ASKED = "records.edit_check_asked"  # the form page whose save edit checks refused
 RENUMBERED = _lazy(
     "Record ID %(shown)s was taken by someone else meanwhile: this record was saved as %(saved)s."
 )
