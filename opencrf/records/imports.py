@@ -42,6 +42,7 @@ from opencrf.records.export import (
 )
 from opencrf.records.locking import FormLocked
 from opencrf.records.models import FormData, FormStatus, Record
+from opencrf.records.save_checks import EditCheckRefused
 from opencrf.records.selectors import next_record_id, records_visible_to, require_form_edit
 from opencrf.records.services import record_group_set
 from opencrf.records.values import (
@@ -512,6 +513,10 @@ def _write(
         )
     except FormLocked as error:
         raise ImportRefused([locked_problem(error)]) from None
+    except EditCheckRefused as error:  # each message names the rule, record and event
+        raise ImportRefused(
+            [ImportProblem("", "", "", p.message) for p in error.problems]
+        ) from None
     except (InvalidInput, PermissionDenied) as error:
         raise ImportRefused([ImportProblem("", "", "", error.message)]) from None
     return result
