@@ -1,7 +1,7 @@
 from django.urls import path
 
 from opencrf.records import file_views, pdf_views
-from opencrf.records.views import dashboard, form, history, record
+from opencrf.records.views import dashboard, form, history, locking, record
 
 app_name = "records"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("new/", dashboard.record_new, name="new"),
     path("pdf/blank/", pdf_views.pdf_blank, name="pdf_blank"),
+    path("lock-texts/", locking.lock_texts, name="lock_texts"),
     path("pdf/all/", pdf_views.pdf_all, name="pdf_all"),
     path("<str:record_id>/pdf/", pdf_views.pdf_record, name="pdf_record"),
     path("<str:record_id>/", record.record_home, name="home"),
@@ -20,6 +21,16 @@ urlpatterns = [
         "<str:record_id>/<str:event_name>/<str:form_name>/<int:instance>/",
         form.form_entry,
         name="form",
+    ),
+    path(
+        "<str:record_id>/<str:event_name>/<str:form_name>/<int:instance>/lock/",
+        locking.form_lock,
+        name="form_lock",
+    ),
+    path(
+        "<str:record_id>/<str:event_name>/<str:form_name>/<int:instance>/sign/",
+        locking.form_sign,
+        name="form_sign",
     ),
     path(
         "<str:record_id>/<str:event_name>/<str:form_name>/<int:instance>/delete/",

@@ -26,6 +26,7 @@ from opencrf.files import selectors as file_selectors
 from opencrf.files.previews import is_previewable
 from opencrf.records import selectors
 from opencrf.records.errors import ValueProblem
+from opencrf.records.locking_selectors import LockPanel, lock_panel
 from opencrf.records.views.form_page import FormPage, field_of, form_delete_url
 
 
@@ -258,6 +259,7 @@ def render_form(
     )
     labels = {row.field_name: row.field_label for row in fields}
     stored = page.stored
+    panel = _lock_panel(request, page, language)
     context = {
         "project": page.project,
         "nav": "records",
@@ -280,7 +282,8 @@ def render_form(
         "base_version": stored.version if stored is not None else 0,
         "base_values": json.dumps(stored.values if stored is not None else {}),
         "reason": reason,
-        "readonly": page.access.readonly,
+        "readonly": page.access.readonly or (panel is not None and panel.locked),
+        "lock": panel,
         "form_notes": page.notes,
         "new_record": page.new,
         "new_query": page.new_query,
@@ -298,3 +301,19 @@ def _problem_label(labels: Mapping[str, str], problem: ValueProblem) -> str:
     if problem.rule == REASON_RULE:
         return _("Reason for change")
     return labels.get(field_of(problem.field), problem.field)
+
+
+def _lock_panel(request: AuthedRequest, page: FormPage, language: str) -> LockPanel | None:
+    """The lock panel of a saved record's form (a new record has nothing to lock)."""
+    if page.new is not None:
+        return None
+    return lock_panel(
+        user=request.user,
+        rights=page.access.rights,
+        project=page.project,
+        record=page.record,
+        event=page.event,
+        form=page.stored,
+        form_name=page.instrument.name,
+        language=language,
+    )
