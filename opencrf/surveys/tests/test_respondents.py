@@ -95,3 +95,25 @@ def test_a_record_whose_links_came_before_gets_its_first_links_number(
     assert respondent_label(second) == f"[survey respondent #{first.pk}]"
     assert respondent_label(first) == f"[survey respondent #{first.pk}]"
     assert Respondent.objects.count() == 1
+
+
+def test_the_migration_names_existing_records_by_their_first_links_number(demo, qol_survey, record):
+    import importlib
+
+    from django.apps import apps
+
+    backfill = importlib.import_module(
+        "opencrf.surveys.migrations.0005_respondent_backfill"
+    ).backfill
+    baseline = demo.events.get(unique_name="baseline_arm_1")
+    week_24 = demo.events.get(unique_name="week_24_arm_1")
+    first = services.response_link(survey=qol_survey, record=record, event=week_24)
+    services.response_link(survey=qol_survey, record=record, event=baseline)
+    services.public_response_start(survey=qol_survey, event=baseline)  # no record: no row
+
+    backfill(apps, None)
+    backfill(apps, None)  # running twice changes nothing
+
+    assert list(Respondent.objects.values_list("record__record_id", "number")) == [
+        ("900", first.pk)
+    ]
