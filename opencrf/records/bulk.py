@@ -211,6 +211,11 @@ NEW_FORM_COLUMNS = (
     "version",
     "updated_at",
     "updated_by",
+    # A new form is never locked or signed, but these columns have no database default.
+    "lock_reason",
+    "signer_name",
+    "signature_meaning",
+    "signature_hash",
 )
 
 
