@@ -16,6 +16,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,6 +36,12 @@ from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.designer_data import designer_data
 from opencrf.dictionary.designer_forms import FieldForm, InstrumentForm, InstrumentUploadForm
 from opencrf.dictionary.designer_tags import ACTION_TAGS
+from opencrf.dictionary.designer_translations import (
+    PARTS,
+    LanguageTexts,
+    editor_texts,
+    save_field_texts,
+)
 from opencrf.dictionary.designer_zip import instrument_zip, read_instrument_zip
 from opencrf.dictionary.logic_check import logic_checker
 from opencrf.dictionary.piping import make_piper
@@ -455,7 +462,14 @@ def _field_editor_post(
                 else {}
             )
             change = ds.field_edit(posted, old.field_name, row, data_counts=counts)
-        _commit(request, project, posted, change)
+        with transaction.atomic():
+            _commit(request, project, posted, change)
+            save_field_texts(
+                context=AuditContext.from_request(request),
+                project=project,
+                row=row,
+                posted=request.POST,
+            )
     except DictionaryInvalid as error:
         mine, others = _problems_by_field(
             error.problems, _rows_tried(design, old, row, before), row.field_name
@@ -515,6 +529,7 @@ def _editor_page(
         "before": before,
         "editable": drafts.is_editable(project),
         "problems": problems,
+        "translations": _posted_texts(request, editor_texts(project, old)),
         "fields_json": [
             {
                 "name": row.field_name,
@@ -534,6 +549,19 @@ def _editor_page(
         "events": list(project_selectors.project_events(project)),
     }
     return render(request, "dictionary/designer_field.html", context, status=status)
+
+
+def _posted_texts(request: AuthedRequest, texts: list[LanguageTexts]) -> list[LanguageTexts]:
+    """A refused save shows the translations as they were typed, not as they are stored."""
+    if request.method != "POST":
+        return texts
+    return [
+        LanguageTexts(
+            t.language,
+            **{part: request.POST.get(t.input_name(part), "") for part in PARTS},
+        )
+        for t in texts
+    ]
 
 
 def _position_of(design: ds.Design, old: FieldRow | None) -> int:
