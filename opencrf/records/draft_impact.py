@@ -86,6 +86,12 @@ def _probes(probes: Sequence[Probe], indexes: Sequence[int]) -> tuple[str, list[
 
 # A row of `e` the probe of `p` looks for: its key, non-blank, and the probe's code if any.
 _FOUND = "e.k = p.pkey AND e.v <> '' AND (p.pcode = '' OR e.v = p.pcode)"
+# Records and form instances per key, and per (key, code) for the keys in `marks`.
+_GROUPED = (
+    "SELECT k, NULL, COUNT(DISTINCT rid), COUNT(*) FROM e WHERE v <> '' GROUP BY k UNION ALL "
+    "SELECT k, v, COUNT(DISTINCT rid), COUNT(*) FROM e "
+    "WHERE v <> '' AND k IN ({marks}) GROUP BY k, v"
+)
 _COUNTS = (
     "SELECT p.pid, COUNT(DISTINCT e.rid), COUNT(DISTINCT e.fid) "  # noqa: S608 (fixed SQL)
     f"FROM e JOIN p ON {_FOUND} GROUP BY p.pid"
@@ -105,19 +111,47 @@ class RecordsDraftData:
     def _holding_in_form(
         self, project: Project, form_name: str, indexes: list[int], probes: Sequence[Probe]
     ) -> dict[int, Held]:
-        """Records and form instances each probe finds, in one scan of the instrument."""
+        """Records and form instances each probe finds, in one scan of the instrument.
+
+        Single-key probes (most) are read off two groupings of the exploded rows, by key and
+        by (key, code); probes over several keys (a removed checkbox) are joined to them.
+        """
+        single = [i for i in indexes if len(probes[i].keys) == 1]
+        multi = [i for i in indexes if len(probes[i].keys) > 1]
         keys = list(dict.fromkeys(key for index in indexes for key in probes[index].keys))
         scan, params = _exploded(keys)
-        table, table_params = _probes(probes, indexes)
-        sql = scan + table + _COUNTS
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, project.pk, form_name, *table_params])
-            counts = {int(pid): (int(r), int(v)) for pid, r, v in cursor.fetchall()}
-        sampled = [i for i in indexes if probes[i].want_sample and i in counts]
+        counts: dict[int, tuple[int, int]] = {}
+        if single:
+            counts.update(self._grouped(project, form_name, scan, params, single, probes))
+        if multi:
+            table, table_params = _probes(probes, multi)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    scan + table + _COUNTS, [*params, project.pk, form_name, *table_params]
+                )
+                counts.update({int(p): (int(r), int(v)) for p, r, v in cursor.fetchall()})
+        sampled = [i for i in indexes if probes[i].want_sample and counts.get(i, (0, 0))[1]]
         samples = self._samples(project, form_name, sampled, probes) if sampled else {}
         return {
             index: Held(*counts.get(index, (0, 0)), samples.get(index, ())) for index in indexes
         }
+
+    def _grouped(
+        self,
+        project: Project,
+        form_name: str,
+        scan: str,
+        params: list[Any],
+        indexes: list[int],
+        probes: Sequence[Probe],
+    ) -> dict[int, tuple[int, int]]:
+        coded = sorted({probes[i].keys[0] for i in indexes if probes[i].code is not None})
+        marks = ", ".join(["%s"] * len(coded)) or "NULL"
+        sql = scan + _GROUPED.format(marks=marks)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, project.pk, form_name, *coded])
+            groups = {(k, v): (int(r), int(n)) for k, v, r, n in cursor.fetchall()}
+        return {i: groups.get((probes[i].keys[0], probes[i].code), (0, 0)) for i in indexes}
 
     def _samples(
         self, project: Project, form_name: str, indexes: list[int], probes: Sequence[Probe]
