@@ -181,6 +181,7 @@ class _Query:
     types: dict[int, Sql] = field(default_factory=dict)  # column → its stored JSON type
     needs: dict[int, set[str]] = field(default_factory=dict)  # column → "logic", "float"
     paths: dict[int, tuple[str, str]] = field(default_factory=dict)  # SQLite: JSON, path
+    numbers: set[int] = field(default_factory=set)  # columns also read as numbers
 
     def __post_init__(self) -> None:
         self.rows = {row.field_name: row for row in self.design.rows}
@@ -295,6 +296,19 @@ class _Query:
         sign = f"(CASE WHEN substr({x}, 1, 1) = '-' THEN -1.0 ELSE 1.0 END)"
         return f"({sign} * CAST({digits} AS REAL))"
 
+    def numbered(self, n: int) -> int:
+        """Value `n` is wanted as a number too (`n<n>`: NULL unless of class 1)."""
+        self.numbers.add(n)
+        return n
+
+    def cast(self, text: str) -> float:
+        """The real SQLite's `number` makes of a literal's decimal text, read once."""
+        with connections[Record.objects.db].cursor() as cursor:
+            sql = self.number("%s")
+            cursor.execute(f"SELECT {sql}", [text] * sql.count("%s"))
+            row = cursor.fetchone()
+        return float(row[0])
+
     def text(self, x: str) -> str:
         return f'({x} COLLATE "C")' if self.postgres else x
 
@@ -343,13 +357,12 @@ class _Query:
         if number is None:
             as_number, number_params = as_text, [text]
         elif self.postgres:
-            as_number, number_params = f"{self.number(x)} {op} %s", [number]
+            as_number, number_params = f"v.n{self.numbered(n)} {op} %s", [number]
         else:
             literal_text = format_number(number)
             if not _short_decimal(literal_text):
                 raise Inexact
-            as_number = f"{self.number(x)} {op} {self.number(repr(literal_text))}"
-            number_params = []
+            as_number, number_params = f"v.n{self.numbered(n)} {op} %s", [self.cast(literal_text)]
         sql = (
             f"(CASE v.c{n} WHEN 0 THEN {when_blank} WHEN 1 THEN {as_number} "
             f"WHEN 2 THEN {as_text} ELSE FALSE END)"
@@ -381,7 +394,7 @@ class _Query:
         if numeric:  # numbers, equal when equal as numbers; then text
             parts += [
                 f"({c} = 2) {direction}",
-                f"(CASE WHEN {c} = 1 THEN {self.number(x)} END) {direction}",
+                f"v.n{self.numbered(n)} {direction}",
                 f"{self.text(f'(CASE WHEN {c} = 2 THEN {x} ELSE {BLANK!r} END)')} {direction}",
             ]
         else:
@@ -436,6 +449,12 @@ class _Query:
             f"SELECT m.rid, m.sk, m.pk, {', '.join(classes)} "  # noqa: S608
             f"FROM ({inner}) m{fence}"
         )
+        numbers = [
+            f"(CASE WHEN c.c{n} = 1 THEN {self.number(f'c.k{n}')} END) AS n{n}"
+            for n in sorted(self.numbers)
+        ]
+        if numbers:  # each number cast once a row, for the filter and the sort alike
+            middle = f"SELECT c.*, {', '.join(numbers)} FROM ({middle}) c{fence}"  # noqa: S608
         unsure = " OR ".join(f"v.c{n} = 3" for n in range(len(self.values))) or "FALSE"
         filter_sql, filter_params = where
         sql = (
