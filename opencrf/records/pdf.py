@@ -54,6 +54,7 @@ class FormPage:
     values: dict[str, str] | None = None  # None: a blank form
     status: int | None = None
     caption: str = ""  # record, event, instance
+    lock_lines: Sequence[str] = ()  # who locked and e-signed it (records/signatures.py)
 
 
 def _text(value: str) -> str:
@@ -120,6 +121,9 @@ def _form_flowables(page: FormPage, file_names: dict[str, str]) -> list[object]:
     if status:
         flowables.append(Spacer(1, 3 * mm))
         flowables.append(KeepTogether([Paragraph(f"Form status: {status}", SMALL)]))
+    if page.lock_lines:
+        flowables.append(Spacer(1, 3 * mm))
+        flowables.append(KeepTogether([Paragraph(_text(line), BODY) for line in page.lock_lines]))
     return flowables
 
 

@@ -20,6 +20,7 @@ from opencrf.files.selectors import files_in_project
 from opencrf.projects.models import ExportRight, Project
 from opencrf.records.models import FormData, Record
 from opencrf.records.pdf import FormPage
+from opencrf.records.signatures import pdf_lock_lines
 
 MAX_FORMS = 2_000  # a PDF is built in memory: larger ones are refused (ask for fewer records)
 REMOVED = "[*DATA REMOVED*]"
@@ -59,7 +60,7 @@ def filled_pages(
     if export_rights is not None:
         forms = [name for name in forms if export_rights.get(name) != ExportRight.NONE]
     stored = FormData.objects.filter(record__in=records, form_name__in=forms).select_related(
-        "record"
+        "record", "locked_by", "signed_by", "record__locked_by"
     )
     if event_name:
         stored = stored.filter(event__unique_name=event_name)
@@ -97,7 +98,12 @@ def _pages(project: Project, design: ProjectDesign, found: list[FormData]) -> It
             caption += f" — #{form.instance}"
         values = {design.record_id_field: form.record.record_id, **form.values}
         yield FormPage(
-            labels[form.form_name], design.form_rows(form.form_name), values, form.status, caption
+            labels[form.form_name],
+            design.form_rows(form.form_name),
+            values,
+            form.status,
+            caption,
+            pdf_lock_lines(form, event.unique_name if event else ""),
         )
 
 

@@ -157,3 +157,42 @@ def form_sign(
         details=f"sha256:{current}",
     )
     return form
+
+
+def pdf_lock_lines(form: FormData, event_name: str) -> list[str]:
+    """What a form's PDF prints of its lock and e-signature (the manifestation and its hash)."""
+    lines = []
+    record = form.record
+    if record.locked_at is not None:
+        who = record.locked_by.display_name if record.locked_by else ""
+        lines.append(
+            _("The whole record is locked by %(who)s at %(when)s.")
+            % {"who": who, "when": signed_time_text(record.locked_at)}
+        )
+    if form.locked_at is not None:
+        who = form.locked_by.display_name if form.locked_by else ""
+        lines.append(
+            _("This form is locked by %(who)s at %(when)s.")
+            % {"who": who, "when": signed_time_text(form.locked_at)}
+        )
+    if form.signed_at is None:
+        return lines
+    signed = _("E-signed by %(name)s (%(meaning)s) at %(when)s.") % {
+        "name": form.signer_name,
+        "meaning": MEANINGS.get(form.signature_meaning, form.signature_meaning),
+        "when": signed_time_text(form.signed_at),
+    }
+    state = signature_state(record.record_id, event_name, form)
+    if state.valid:
+        lines.append(f"{signed} SHA-256: {form.signature_hash}")
+    elif state.voided_at is not None:
+        lines.append(
+            _("%(signed)s Signature invalidated by unlock at %(when)s.")
+            % {"signed": signed, "when": signed_time_text(state.voided_at)}
+        )
+    else:
+        lines.append(
+            _("%(signed)s Signature no longer valid: the form changed after it was signed.")
+            % {"signed": signed}
+        )
+    return lines

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.urls import reverse
 from django.utils import translation
+from pypdf import PdfReader
 
 from opencrf.accounts.models import SecurityEvent
 from opencrf.audit.models import AuditEvent
@@ -199,3 +202,24 @@ def test_the_lock_text_page_saves_a_form_text_with_the_design_right(client, pi_p
     assert response.status_code == 302
     assert "&lt;b&gt;Attest&lt;/b&gt;" in page
     assert AuditEvent.objects.filter(action="form.lock_text").count() == 1
+
+
+def test_the_pdf_prints_the_lock_and_the_signatures_manifestation(
+    client, pi_paula, salt_rct, locked
+):
+    client.force_login(pi_paula)
+    form_hash = current_hash(locked)
+    sign = {"password": PASSWORD, "meaning": "author", "form_hash": form_hash}
+    client.post(url(salt_rct, "form_sign"), sign)
+
+    response = client.get(
+        reverse("records:pdf_record", args=[salt_rct.pk, "1-1"]), {"form": "screening"}
+    )
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages).replace(
+        "\n", " "
+    )
+
+    assert "This form is locked by pi_paula at " in text
+    assert "E-signed by pi_paula (Author) at " in text
+    assert form_hash[:16] in text.replace(" ", "")
