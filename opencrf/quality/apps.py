@@ -6,3 +6,9 @@ class QualityConfig(AppConfig):
 
     name = "opencrf.quality"
     label = "quality"
+
+    def ready(self) -> None:
+        from opencrf.quality.dq_checks import edit_checks
+        from opencrf.records.save_checks import save_check_register
+
+        save_check_register(edit_checks)  # data quality edit checks on every save

@@ -141,20 +141,7 @@ class RuleScanner:
         dag_id: int | None,
         forms: Sequence[StoredForm],
     ) -> Iterator[Finding]:
-        data: dict[str, dict[str, dict[str, str]]] = {}
-        for form in forms:
-            name = self.event_names.get(form.event_id)
-            if name is not None:
-                data.setdefault(name, {}).setdefault(str(form.instance), {}).update(form.values)
-        base = {
-            **self.clock,
-            "record": record_id,
-            "data": data,
-            "project_id": self.project.pk,
-            "dag": dag,
-            "dag_id": dag_id or "",
-            "missing_codes": self.codes,
-        }
+        base = self._base(record_id, dag, dag_id, forms)
         for form in forms:
             spec = self.forms.get(form.form_name)
             if spec is None or form.event_id not in self.event_names:
@@ -164,6 +151,24 @@ class RuleScanner:
             yield from self._custom(record_pk, forms, base)
         if "J" in self.keys:
             yield from self._missing_events(record_pk, forms)
+
+    def _base(
+        self, record_id: str, dag: str, dag_id: int | None, forms: Sequence[StoredForm]
+    ) -> dict[str, Any]:
+        data: dict[str, dict[str, dict[str, str]]] = {}
+        for form in forms:
+            name = self.event_names.get(form.event_id)
+            if name is not None:
+                data.setdefault(name, {}).setdefault(str(form.instance), {}).update(form.values)
+        return {
+            **self.clock,
+            "record": record_id,
+            "data": data,
+            "project_id": self.project.pk,
+            "dag": dag,
+            "dag_id": dag_id or "",
+            "missing_codes": self.codes,
+        }
 
     def _context(self, base: Mapping[str, Any], event_id: int, instance: int) -> dict[str, Any]:
         arm = self.event_arm[event_id]
@@ -284,12 +289,30 @@ class RuleScanner:
         kept[0].append(number)
         kept[1].append(form_pk)
 
+    def custom_at(
+        self,
+        record_pk: int,
+        record_id: str,
+        dag: str,
+        dag_id: int | None,
+        forms: Sequence[StoredForm],
+        places: Iterable[tuple[int, int]],
+    ) -> Iterator[Finding]:
+        """The custom rules true at the given (event id, instance) places of one record."""
+        base = self._base(record_id, dag, dag_id, forms)
+        yield from self._custom(record_pk, forms, base, places)
+
     def _custom(
-        self, record_pk: int, forms: Sequence[StoredForm], base: Mapping[str, Any]
+        self,
+        record_pk: int,
+        forms: Sequence[StoredForm],
+        base: Mapping[str, Any],
+        only: Iterable[tuple[int, int]] | None = None,
     ) -> Iterator[Finding]:
         places = sorted(
-            {(form.event_id, form.instance) for form in forms if form.event_id in self.event_names}
+            set(only) if only is not None else {(form.event_id, form.instance) for form in forms}
         )
+        places = [place for place in places if place[0] in self.event_names]
         for event_id, instance in places:
             context = self._context(base, event_id, instance)
             session = Session(self._event_values(forms, event_id, instance, None), context)

@@ -129,7 +129,7 @@ def rule_update(
     if changes:
         rule.name, rule.logic, rule.check_mode = name, logic, check_mode
         rule.updated_by = context.actor
-        rule.save()
+        rule.save(update_fields=["name", "logic", "check_mode", "updated_by", "updated_at"])
         _audit(context, rule.project, "dq_rule.update", rule, changes)
     return rule
 
