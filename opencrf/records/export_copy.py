@@ -179,9 +179,11 @@ def _block(
 
 
 class _Select:
-    """The SELECT of one export: a branch per kind of row (an event's rows, its base row,
-    each repeating instrument's instances), each with its cells, in one UNION ALL ordered as
-    `_RowWriter.rows_of` walks them."""
+    """The SELECT of one export. The row keys come first, from a branch per kind of row (an
+    event's rows, its base row, each repeating instrument's instances) in one UNION ALL,
+    ordered as `_RowWriter.rows_of` walks them; then each form is joined to the ordered keys
+    (LATERAL: a nested loop, which keeps their order, so the wide rows are never sorted) and
+    each cell computed by the kind of its row."""
 
     def __init__(
         self,
@@ -199,6 +201,8 @@ class _Select:
         self.forms = quote(FormData._meta.db_table)
         self.columns = [c for c in layout.data if c.name != layout.record_field]
         self.decimals = {c.name for c in self.columns if c.row and _is_decimal(c.row)}
+        # For each kind of row (its number in the keys): the forms whose cells it holds.
+        self.kinds: list[set[str]] = []
 
     def statement(self, visible: str, visible_params: list[Any]) -> tuple[str, list[Any]]:
         branches: list[tuple[str, list[Any]]] = []
@@ -208,20 +212,20 @@ class _Select:
                 continue
             branches += self._event_branches(order, event)
         q = self.q
-        width = len(self.layout.header)
-        names = ", ".join(f"u.c{n}" for n in range(width))
         if not branches:
-            return f"SELECT {names} FROM (SELECT NULL) u WHERE false", []  # noqa: S608
+            return "SELECT NULL WHERE false", []
         union = " UNION ALL ".join(sql for sql, _p in branches)
-        params = [p for _s, branch_params in branches for p in branch_params]
+        union_params = [p for _s, branch_params in branches for p in branch_params]
+        cells, cell_params, joins, join_params = self._cells()
+        order = "k.k_sort, k.k_id, k.k_event, k.k_sub, k.k_instance"
         sql = (  # quoted identifiers and placeholders only
             f"WITH v AS ({visible}), r AS (SELECT r.{q('id')}, r.{q('record_id')}, "  # noqa: S608
             f"r.{q('sort_key')}, r.{q('group_id')} FROM {q(Record._meta.db_table)} r "
             f"WHERE r.{q('id')} IN (SELECT * FROM v)) "
-            f"SELECT {names} FROM ({union}) u "
-            "ORDER BY u.k_sort, u.k_id, u.k_event, u.k_sub, u.k_instance"
+            f"SELECT {', '.join(cells)} FROM ({union} ORDER BY 1, 2, 3, 4, 5) k "
+            f"{' '.join(joins)} ORDER BY {order}"
         )
-        return sql, [*visible_params, *params]
+        return sql, [*visible_params, *cell_params, *union_params, *join_params]
 
     def _event_branches(self, order: int, event: Event) -> list[tuple[str, list[Any]]]:
         repeating = self.design.repeating_at(event)
@@ -236,9 +240,9 @@ class _Select:
     def _branch(
         self, order: int, event: Event, *, sub: int, repeat_form: str, whole_event: bool = False
     ) -> tuple[str, list[Any]]:
-        """One kind of row at `event`: its key columns, cells, FROM and WHERE."""
+        """The keys of one kind of row at `event`: its order, its record, event and
+        instance, the instance of the forms it holds, and its kind."""
         q, forms = self.q, self.forms
-        params: list[Any] = []
         where = [
             f"EXISTS (SELECT 1 FROM {q(RecordArm._meta.db_table)} a WHERE "  # noqa: S608
             f"a.{q('record_id')} = r.{q('id')} AND a.{q('arm_id')} = %s)"
@@ -264,75 +268,82 @@ class _Select:
                     f"WHERE i.{q('record_id')} = r.{q('id')} AND i.{q('event_id')} = %s)"
                 )
                 source_params.append(event.pk)
-            source = f"r CROSS JOIN LATERAL ({instances}) k"
-            instance, form_instance = "k.n", "k.n"
+            source = f"r CROSS JOIN LATERAL ({instances}) b"
+            instance, form_instance = "b.n", "b.n"
         elif repeat_form:
             source = (
-                f"r JOIN {forms} k ON k.{q('record_id')} = r.{q('id')} "
-                f"AND k.{q('event_id')} = %s AND k.{q('form_name')} = %s"
+                f"r JOIN {forms} b ON b.{q('record_id')} = r.{q('id')} "
+                f"AND b.{q('event_id')} = %s AND b.{q('form_name')} = %s"
             )
             source_params += [event.pk, repeat_form]
-            instance, form_instance = f"k.{q('instance')}", f"k.{q('instance')}"
+            instance, form_instance = f"b.{q('instance')}", f"b.{q('instance')}"
         else:
             instance, form_instance = "NULL::integer", "1"
-        cells, cell_params, joins, join_params = self._cells(
-            event, repeat_form, whole_event, instance, form_instance
-        )
+        kind = len(self.kinds)
+        self.kinds.append(self._used(event, repeat_form, whole_event))
         keys = (
             f"r.{q('sort_key')} AS k_sort, r.{q('id')} AS k_id, {order} AS k_event, "
-            f"{sub} AS k_sub, {instance} AS k_instance"
+            f"{sub} AS k_sub, {instance} AS k_instance, {kind} AS k_kind, "
+            f"r.{q('record_id')} AS k_record, r.{q('group_id')} AS k_group, "
+            f"%s::integer AS k_event_id, %s::text AS k_event_name, "
+            f"%s::text AS k_repeat_form, {form_instance} AS k_form_instance"
         )
-        selected = ", ".join(f"{cell} AS c{n}" for n, cell in enumerate(cells))
-        sql = (
-            f"SELECT {keys}, {selected} FROM {source} {' '.join(joins)} "  # noqa: S608
-            f"WHERE {' AND '.join(where)}"
-        )
-        params = [*cell_params, *source_params, *join_params, *where_params]
-        return sql, params
+        key_params = [event.pk, event.unique_name, repeat_form or None]
+        sql = f"SELECT {keys} FROM {source} WHERE {' AND '.join(where)}"  # noqa: S608
+        return sql, [*key_params, *source_params, *where_params]
 
-    def _cells(
-        self, event: Event, repeat_form: str, whole_event: bool, instance: str, form_instance: str
-    ) -> tuple[list[str], list[Any], list[str], list[Any]]:
-        """The cells of the branch in header order, and the forms they join."""
+    def _used(self, event: Event, repeat_form: str, whole_event: bool) -> set[str]:
+        """The forms whose cells this kind of row holds: used at the event, and the row's
+        own (a repeat row holds only its form; the base row none of the repeating ones)."""
+        repeating = self.design.repeating_at(event)
+        return {
+            column.form
+            for column in self.columns
+            if self.design.has_form(self.project, event, column.form)
+            and (
+                whole_event
+                or (column.form == repeat_form if repeat_form else column.form not in repeating)
+            )
+        }
+
+    def _cells(self) -> tuple[list[str], list[Any], list[str], list[Any]]:
+        """The cells in header order, and the forms they join."""
         q, layout = self.q, self.layout
         cells: list[str] = []
         params: list[Any] = []
         if layout.with_record_id:
-            cells.append(f"r.{q('record_id')}")
+            cells.append("k.k_record")
         if layout.longitudinal:
-            cells.append("%s")
-            params.append(event.unique_name)
+            cells.append("k.k_event_name")
         if layout.repeating:
-            cells += ["%s" if repeat_form else "NULL", f"({instance})::text"]
-            params += [repeat_form] if repeat_form else []
+            cells += ["k.k_repeat_form", "(k.k_instance)::text"]
         if layout.groups:
             group = q(DataAccessGroup._meta.db_table)
             cells.append(
                 f"(SELECT NULLIF(g.{q('unique_name')}, '') FROM {group} g "  # noqa: S608
-                f"WHERE g.{q('id')} = r.{q('group_id')})"
+                f"WHERE g.{q('id')} = k.k_group)"
             )
-        repeating = self.design.repeating_at(event)
         aliases: dict[str, str] = {}
         for column in self.columns:
-            form = column.form
-            used = self.design.has_form(self.project, event, form) and (
-                whole_event or (form == repeat_form if repeat_form else form not in repeating)
-            )
-            if not used:
+            kinds = [n for n, used in enumerate(self.kinds) if column.form in used]
+            if not kinds:
                 cells.append("NULL")
                 continue
-            alias = aliases.setdefault(form, f"f{len(aliases)}")
+            alias = aliases.setdefault(column.form, f"f{len(aliases)}")
             cell, cell_params = self._cell(column, alias)
+            if len(kinds) < len(self.kinds):
+                cell = f"CASE WHEN k.k_kind IN ({', '.join(map(str, kinds))}) THEN {cell} END"
             cells.append(cell)
             params += cell_params
         joins, join_params = [], list[Any]()
         for form, alias in aliases.items():
             joins.append(
-                f"LEFT JOIN {self.forms} {alias} ON {alias}.{q('record_id')} = r.{q('id')} "
-                f"AND {alias}.{q('event_id')} = %s AND {alias}.{q('form_name')} = %s "
-                f"AND {alias}.{q('instance')} = {form_instance}"
+                f"LEFT JOIN LATERAL (SELECT j.{q('values')}, j.{q('status')} "  # noqa: S608
+                f"FROM {self.forms} j WHERE j.{q('record_id')} = k.k_id "
+                f"AND j.{q('event_id')} = k.k_event_id AND j.{q('form_name')} = %s "
+                f"AND j.{q('instance')} = k.k_form_instance) {alias} ON true"
             )
-            join_params += [event.pk, form]
+            join_params.append(form)
         return cells, params, joins, join_params
 
     def _cell(self, column: Column, alias: str) -> tuple[str, list[Any]]:
