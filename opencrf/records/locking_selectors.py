@@ -41,6 +41,7 @@ class LockPanel:
     form_hash: str
     with_code: bool
     meanings: list[tuple[str, str]]
+    can_design: bool = False  # may edit the lock texts
 
     @property
     def locked(self) -> bool:
@@ -86,4 +87,5 @@ def lock_panel(
         form_hash=form_content_hash(record.record_id, event.unique_name, form) if form else "",
         with_code=two_factor_enrolled(user),
         meanings=[(code, str(label)) for code, label in MEANINGS.items()],
+        can_design=rights.design,
     )
