@@ -217,13 +217,13 @@ class _Select:
         union = " UNION ALL ".join(sql for sql, _p in branches)
         union_params = [p for _s, branch_params in branches for p in branch_params]
         cells, cell_params, joins, join_params = self._cells()
-        order = "k.k_sort, k.k_id, k.k_event, k.k_sub, k.k_instance"
+        keys = "k.k_sort, k.k_id, k.k_event, k.k_sub, k.k_instance"
         sql = (  # quoted identifiers and placeholders only
             f"WITH v AS ({visible}), r AS (SELECT r.{q('id')}, r.{q('record_id')}, "  # noqa: S608
             f"r.{q('sort_key')}, r.{q('group_id')} FROM {q(Record._meta.db_table)} r "
             f"WHERE r.{q('id')} IN (SELECT * FROM v)) "
             f"SELECT {', '.join(cells)} FROM ({union} ORDER BY 1, 2, 3, 4, 5) k "
-            f"{' '.join(joins)} ORDER BY {order}"
+            f"{' '.join(joins)} ORDER BY {keys}"
         )
         return sql, [*visible_params, *cell_params, *union_params, *join_params]
 
