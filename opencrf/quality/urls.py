@@ -2,6 +2,8 @@
 
 from django.urls import URLPattern, URLResolver
 
+from opencrf.quality.rules_urls import rules_patterns
+
 app_name = "quality"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [*rules_patterns]
