@@ -45,7 +45,7 @@ LOG_TYPES = {
         "role.update",
         "role.delete",
     ],
-    "lock_record": ["record.lock", "record.unlock", "form.lock", "form.unlock"],
+    "lock_record": ["record.lock", "record.unlock", "form.lock", "form.unlock", "form.sign"],
     "export": ["data.export"],
     "page_view": [],
 }
