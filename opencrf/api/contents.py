@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.http.response import HttpResponseBase
 
 from opencrf.api import design as design_imports
-from opencrf.api import files, logs, pdf, people, projects, repository, surveys
+from opencrf.api import files, logs, pdf, people, projects, quality_rules, repository, surveys
 from opencrf.api import records as record_contents
 from opencrf.api import reports as report_contents
 from opencrf.api.calls import Call
@@ -210,6 +210,10 @@ def _not_enabled(message: str) -> Callable[[Call], HttpResponseBase]:
 
 
 HANDLERS: dict[str, Handler] = {
+    # OpenCRF's extension (docs/subsystems/api.md): data quality rules.
+    "dataQualityRules": Handler(quality_rules.rules_list),
+    "dataQualityRun": Handler(quality_rules.rules_run),
+    "dataQualityResults": Handler(quality_rules.results),
     "version": Handler(version, super_token=True),
     "project": Handler(projects.project, super_token=True),
     "project_xml": Handler(projects.project_xml),
