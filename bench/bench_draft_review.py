@@ -9,7 +9,7 @@ the first two forms — 20 fields removed, a code removed from 10 radios and 10 
 11 integer fields changed to number_1dp validation, each calculation changed — and
 relabels a field of every other form. `draft_review` is timed (median of `--runs`), with
 the count of changes and of critical ones. Uses the embedded SQLite database in a scratch
-folder, or DATABASE_URL if set.
+folder, or DATABASE_URL if set (an empty database: the script creates its user and project).
 """
 
 from __future__ import annotations
