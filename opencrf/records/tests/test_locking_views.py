@@ -223,3 +223,19 @@ def test_the_pdf_prints_the_lock_and_the_signatures_manifestation(
     assert "This form is locked by pi_paula at " in text
     assert "E-signed by pi_paula (Author) at " in text
     assert form_hash[:16] in text.replace(" ", "")
+
+
+def test_deleting_a_locked_form_or_its_record_from_the_pages_is_refused(
+    client, pi_paula, salt_rct, locked
+):
+    client.force_login(pi_paula)
+    before = snapshot(salt_rct)
+
+    form = client.post(url(salt_rct, "form_delete"), {"reason": "x"}, follow=True)
+    record = client.post(
+        reverse("records:delete", args=[salt_rct.pk, "1-1"]), {"reason": "x"}, follow=True
+    )
+
+    assert "screening of record 1-1 is locked: unlock it first" in form.content.decode()
+    assert "Record 1-1 has locked data: unlock it first" in record.content.decode()
+    assert snapshot(salt_rct) == before

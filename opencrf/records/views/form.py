@@ -372,14 +372,18 @@ def form_delete(
     selectors.require_form_edit(page.access.rights, page.instrument.name)
     _refuse_if_readonly(page)
     if request.method == "POST":
-        services.form_delete(
-            context=AuditContext.from_request(request),
-            record=page.record,
-            event=page.event,
-            form_name=form_name,
-            instance=instance,
-            reason=request.POST.get("reason", "").strip(),
-        )
+        try:
+            services.form_delete(
+                context=AuditContext.from_request(request),
+                record=page.record,
+                event=page.event,
+                form_name=form_name,
+                instance=instance,
+                reason=request.POST.get("reason", "").strip(),
+            )
+        except InvalidInput as refused:  # e.g. the form is locked
+            messages.error(request, refused.message)
+            return redirect(form_url(page.project, record_id, page.event, form_name, instance))
         messages.success(request, _("The data of this form were deleted."))
         return redirect("records:home", project_id=page.project.pk, record_id=record_id)
     context = {

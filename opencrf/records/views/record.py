@@ -173,11 +173,15 @@ def record_delete(request: AuthedRequest, project_id: int, record_id: str) -> Ht
     project = project_selectors.access_project_with(request.user, project_id, "record_delete")
     record = selectors.access_record(request.user, project, record_id)
     if request.method == "POST":
-        services.record_delete(
-            context=AuditContext.from_request(request),
-            record=record,
-            reason=request.POST.get("reason", "").strip(),
-        )
+        try:
+            services.record_delete(
+                context=AuditContext.from_request(request),
+                record=record,
+                reason=request.POST.get("reason", "").strip(),
+            )
+        except InvalidInput as refused:  # e.g. the record holds locked data
+            messages.error(request, refused.message)
+            return redirect("records:home", project_id=project.pk, record_id=record_id)
         messages.success(request, _("Record %(record)s was deleted.") % {"record": record_id})
         return redirect("records:dashboard", project_id=project.pk)
     context = {
