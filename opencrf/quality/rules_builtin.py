@@ -28,7 +28,8 @@ from django.utils.translation import gettext_lazy as _
 from opencrf.dictionary.choices import checkbox_column, parse_choices
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.form_logic import calculation_of
-from opencrf.dictionary.validation import validation_type
+from opencrf.dictionary.rendering import char_limit
+from opencrf.dictionary.validation import Comparable, ValidationType, validation_type
 
 BUILTIN_RULES = {
     "A": _("Blank values (all)"),
@@ -58,6 +59,10 @@ class FieldSpec:
     required: bool
     numeric: bool
     calculated: bool
+    vtype: ValidationType | None = None
+    low: Comparable | None = None
+    high: Comparable | None = None
+    char_limit: int | None = None
 
 
 def field_spec(row: FieldRow) -> FieldSpec:
@@ -72,7 +77,16 @@ def field_spec(row: FieldRow) -> FieldSpec:
         or (kind == "text" and vtype is not None and vtype.kind in NUMERIC_KINDS)
     ) and not (vtype is not None and vtype.decimal_comma)
     calculated = bool(calculation_of(row)[0])
+    text_type = vtype if kind == "text" else None
+    low, high = (
+        _bound(text_type, row.text_validation_min),
+        _bound(text_type, row.text_validation_max),
+    )
     return FieldSpec(
+        vtype=text_type,
+        low=low,
+        high=high,
+        char_limit=char_limit(row) if kind == "text" else None,
         row=row,
         name=row.field_name,
         kind=kind,
@@ -82,6 +96,15 @@ def field_spec(row: FieldRow) -> FieldSpec:
         numeric=numeric,
         calculated=calculated,
     )
+
+
+def _bound(vtype: ValidationType | None, text: str) -> Comparable | None:
+    """A min or max as a comparable value, once a run; None when absent or not a stored
+    value (`today`: REDCap checks such bounds in the browser only)."""
+    text = text.strip()
+    if vtype is None or not vtype.is_ordered or not text or not vtype.bound_type.is_valid(text):
+        return None
+    return vtype.bound_type.comparable(text)
 
 
 def field_value(spec: FieldSpec, values: Mapping[str, str]) -> str:

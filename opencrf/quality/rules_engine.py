@@ -130,6 +130,7 @@ class RuleScanner:
             )
         self._numbers: dict[tuple[str, str], tuple[array[float], array[int]]] = {}
         self.needs_logic = bool(self.keys & {"A", "B", "F", "H"})
+        self._event_context: dict[int, dict[str, Any]] = {}
 
     # ---- one record -------------------------------------------------------------------------
 
@@ -171,15 +172,16 @@ class RuleScanner:
         }
 
     def _context(self, base: Mapping[str, Any], event_id: int, instance: int) -> dict[str, Any]:
-        arm = self.event_arm[event_id]
-        return {
-            **base,
-            "event": self.event_names[event_id],
-            "event_id": event_id,
-            "events": [self.event_names[e] for e in self.arm_events[arm]],
-            "arm_number": self.arm_number[arm],
-            "instance": instance,
-        }
+        fixed = self._event_context.get(event_id)
+        if fixed is None:
+            arm = self.event_arm[event_id]
+            fixed = self._event_context[event_id] = {
+                "event": self.event_names[event_id],
+                "event_id": event_id,
+                "events": [self.event_names[e] for e in self.arm_events[arm]],
+                "arm_number": self.arm_number[arm],
+            }
+        return {**base, **fixed, "instance": instance}
 
     def _event_values(
         self, forms: Sequence[StoredForm], event_id: int, instance: int, itself: StoredForm | None
@@ -249,12 +251,17 @@ class RuleScanner:
                 yield found("I", field, value)
                 continue  # a missing data code is no validation error
             kind = field.kind
-            if kind in CHECKED_TYPES:
+            vtype = field.vtype
+            if vtype is not None:  # the common case, checked without records' messages
+                if not vtype.is_valid(value):
+                    if "C" in keys:
+                        yield found("C", field, value)
+                elif "D" in keys and _out_of_range(field, vtype.comparable(value)):
+                    for warning in range_warnings(name, value, field.row):  # its words
+                        yield found("D", field, value, warning.message)
+            elif (kind in CHECKED_TYPES and kind != "text") or field.char_limit is not None:
                 if "C" in keys and check_value(name, value, field.row) is not None:
                     yield found("C", field, value)
-                elif "D" in keys:
-                    for warning in range_warnings(name, value, field.row):
-                        yield found("D", field, value, warning.message)
             elif kind in CHOICE_TYPES:
                 if "G" in keys and value not in spec.codes[name]:
                     yield found("G", field, value)
@@ -352,6 +359,12 @@ class RuleScanner:
                 if number < low or number > high:
                     yield pk, form_name, name, _number_text(number), detail
         self._numbers = {}
+
+
+def _out_of_range(field: FieldSpec, value: Any) -> bool:
+    return (field.low is not None and value < field.low) or (
+        field.high is not None and value > field.high
+    )
 
 
 def _number_text(number: float) -> str:
