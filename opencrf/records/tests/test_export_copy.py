@@ -269,3 +269,37 @@ def test_the_api_answers_no_rows_with_an_empty_body(pi_paula, paula_context):
     answer = post({"token": token, "content": "record", "format": "csv", "records[0]": "none"})
 
     assert (answer.status_code, answer.content) == (200, b"")
+
+
+def test_file_fields_are_copied_as_their_live_files_names(pi_paula):
+    from django.utils import timezone
+
+    from opencrf.files.models import StoredFile
+
+    project = fixture_project(pi_paula, "simple")
+    design = design_of(project)
+    row = next(row for row in design.rows if row.field_type == "file")
+
+    def stored(name, **extra):
+        return StoredFile.objects.create(
+            project=project,
+            key=f"k/{name}",
+            original_name=name,
+            size=1,
+            media_type="x",
+            sha256="0",
+            **extra,
+        )
+
+    live = stored('検査 結果,"v2".pdf')
+    gone = stored("deleted.pdf", deleted_at=timezone.now())
+    values = [str(live.pk), str(gone.pk), f"00{live.pk}", "abc", "", "9" * 30, "１"]
+    forms = FormData.objects.filter(project=project, form_name=row.form_name).order_by("pk")
+    assert forms.count() >= 2
+    for n, form in enumerate(forms):
+        changed = {**form.values, row.field_name: values[n % len(values)]}
+        FormData.objects.filter(pk=form.pk).update(values=changed)
+
+    written = assert_same(project)
+
+    assert "検査 結果".encode() in written and b"deleted.pdf" not in written
