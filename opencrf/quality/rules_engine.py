@@ -26,7 +26,6 @@ from opencrf.quality.rules_builtin import (
     FieldSpec,
     field_spec,
     field_value,
-    has_value,
 )
 from opencrf.records.values import check_value, range_warnings
 
@@ -233,9 +232,12 @@ class RuleScanner:
 
         for field in spec.specs:
             name = field.name
-            visible = shown.get(name, True)
-            present = has_value(field, values)
-            if not present:
+            visible = shown.get(name, True) if shown else True
+            checkbox = field.checkbox_columns
+            value = field_value(field, values) if checkbox else values.get(name, "")
+            if checkbox and "G" in keys:  # an unknown option ticked, even with none known
+                yield from self._checkbox(found, field, values)
+            if not value:
                 if field.may_be_blank and visible:
                     if "A" in keys:
                         yield found("A", field, "")
@@ -244,7 +246,6 @@ class RuleScanner:
                 if "H" in keys and field.calculated and computed.get(name, "") != "":
                     yield found("H", field, "", computed[name])
                 continue
-            value = field_value(field, values)
             if "F" in keys and not visible and not field.calculated:
                 yield found("F", field, value)
             if "I" in keys and self.codes and value in self.codes:
@@ -262,11 +263,8 @@ class RuleScanner:
             elif (kind in CHECKED_TYPES and kind != "text") or field.char_limit is not None:
                 if "C" in keys and check_value(name, value, field.row) is not None:
                     yield found("C", field, value)
-            elif kind in CHOICE_TYPES:
-                if "G" in keys and value not in spec.codes[name]:
-                    yield found("G", field, value)
-            elif kind == "checkbox" and "G" in keys:
-                yield from self._checkbox(found, field, values)
+            elif kind in CHOICE_TYPES and "G" in keys and value not in spec.codes[name]:
+                yield found("G", field, value)
             if "H" in keys and field.calculated and name in computed and computed[name] != value:
                 yield found("H", field, value, computed[name])
             if "E" in keys and field.numeric:
