@@ -284,3 +284,19 @@ def test_a_member_who_may_only_execute_may_not_design_rules(demo, site_a_sam):
             name="x",
             logic="[sex] = '1'",
         )
+
+
+def test_an_unknown_checkbox_option_is_found_when_no_known_option_is_ticked(demo, pi_paula):
+    plant(
+        demo,
+        "2-4",
+        "baseline_arm_1",
+        "baseline",
+        dm_meds___met="0",
+        dm_meds___su="0",
+        dm_meds___xx="1",
+    )
+
+    results, _run = found(pi_paula, demo, "G")
+
+    assert results["G"] == [("2-4", "baseline_arm_1", 1, "dm_meds", "xx=1")]
