@@ -6,6 +6,7 @@ a link to it (see `surveys.uploads`)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,10 +16,12 @@ from django.utils.translation import gettext as _
 
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign, design_of
+from opencrf.dictionary.field_markup import blank_field_markup, pipes_nothing
 from opencrf.dictionary.form_logic import RecordData, form_logic_spec, record_data
 from opencrf.dictionary.piping import Piper, make_piper
 from opencrf.dictionary.rendering import (
     Block,
+    FieldBlock,
     MatrixBlock,
     SectionBlock,
     default_values,
@@ -129,12 +132,14 @@ def _logic_context(page: SurveyPage, data: RecordData) -> dict[str, Any]:
     event = response.event
     record = response.record
     arm_events = page.design.events_of_arm(event.arm_id)
+    # The design's events hold their arms: the response's event needs no query for its own.
+    arm = next((e.arm for e in arm_events if e.pk == event.pk), None) or event.arm
     return {
         "record": record.record_id if record is not None else "",
         "event": event.unique_name,
         "event_id": event.pk,
         "events": [e.unique_name for e in arm_events],
-        "arm_number": event.arm.number,
+        "arm_number": arm.number,
         "instance": response.instance,
         "project_id": response.project_id,
         "dag": record.group.unique_name if record is not None and record.group else "",
@@ -185,6 +190,24 @@ def _by_field(problems: Sequence[ValueProblem]) -> dict[str, list[str]]:
     return found
 
 
+@dataclass(frozen=True)
+class SurveyBlockView(BlockView):
+    """A block of a survey page; `markup` is a blank question's markup, drawn once per process
+    (`dictionary.field_markup`), or "" when the template draws the block."""
+
+    markup: str = ""
+
+
+def _block_view(
+    block: Block, errors: list[str], file: FileLink | None, unpiped: set[str]
+) -> SurveyBlockView:
+    view = SurveyBlockView(block, errors, file=file)
+    if not isinstance(block, FieldBlock) or block.field.name not in unpiped:
+        return view
+    markup = blank_field_markup(block.field, invalid=view.message_id)
+    return dataclasses.replace(view, markup=markup) if markup is not None else view
+
+
 def page_context(
     page: SurveyPage, values: Mapping[str, str], problems: Sequence[ValueProblem] = ()
 ) -> dict[str, Any]:
@@ -202,11 +225,13 @@ def page_context(
         name: FileLink(name=stored.original_name, size=stored.size, url="")
         for name, stored in shown_files(page.response, page.rows, merged).items()
     }
+    unpiped = {row.field_name for row in shown if pipes_nothing(row)}
     blocks = [
-        BlockView(
+        _block_view(
             block,
             [m for name in _names(block) for m in refused.get(name, [])],
-            file=files.get(block.field.name) if block.kind == "field" else None,  # type: ignore[union-attr]
+            files.get(block.field.name) if block.kind == "field" else None,  # type: ignore[union-attr]
+            unpiped,
         )
         for block in layout
     ]
@@ -221,8 +246,8 @@ def page_context(
 
 def piped_text(response: SurveyResponse, text: str) -> str:
     """A survey text (completion text) with the record's answers piped in, as escaped markup."""
-    if not text:
-        return ""
+    if "[" not in text:  # nothing to pipe (most texts): no need to read the record
+        return text
     page = survey_page(response, 1)
     stored = stored_form(response)
     return piper(page, dict(stored.values) if stored else {}).plain(text)
