@@ -215,3 +215,27 @@ def test_a_rule_that_is_off_checks_nothing(demo, heavy):
 
     assert visit(demo).values["v_weight"] == "160.0"
     assert actions(demo) == []
+
+
+def test_a_hard_check_refuses_an_api_import_with_its_message(demo, heavy, pi_paula):
+    from opencrf.api.tests.client import post
+    from opencrf.api.tokens import token_create
+
+    heavy("hard")
+    ProjectMember.objects.filter(project=demo, user=pi_paula).update(api_import=True)
+    token = token_create(context=AuditContext(actor=pi_paula), user=pi_paula, project=demo)
+
+    answer = post(
+        {
+            "token": token,
+            "content": "record",
+            "format": "json",
+            "data": json.dumps([IMPORT_ROW]),
+        }
+    )
+
+    assert answer.status_code == 400
+    assert "Edit check “Implausible weight” refuses this save (record 1-1" in (
+        answer.content.decode()
+    )
+    assert visit(demo).values["v_weight"] == "60.3"
