@@ -3,8 +3,9 @@
 The folder holds `dictionary.csv` and, optionally, `instruments.csv`, `arms.csv`,
 `events.csv`, `instrument_event_mapping.csv`, `repeating.csv`, `dags.csv` and (for a study
 with surveys enabled) `surveys.csv`: the instruments answered as surveys, with their title,
-instructions, completion text, "save and return later" (1/0) and language.
-`opencrf demo` loads the bilingual demo study shipped in `opencrf/demo/data/` this way;
+instructions, completion text, "save and return later" (1/0) and language; and
+`translations_<code>.csv`, the translation file of each language other than the files' own
+(Japanese). `opencrf demo` loads the bilingual demo study shipped in `opencrf/demo/data/` this way;
 tests load the shared `salt_rct` study with the same code.
 """
 
@@ -23,6 +24,7 @@ from opencrf.core.errors import InvalidInput
 from opencrf.dictionary.csvio import parse_dictionary_csv
 from opencrf.dictionary.models import RevisionSource
 from opencrf.dictionary.services import dictionary_apply
+from opencrf.dictionary.translation_services import language_add, translations_upload
 from opencrf.projects.models import Event, Project, Purpose
 from opencrf.projects.services import (
     EventSpec,
@@ -37,6 +39,8 @@ from opencrf.records.services import form_save, record_create
 from opencrf.surveys.services import survey_enable
 
 DEMO_FOLDER = Path(__file__).resolve().parent / "data"
+# Display names of the languages a study folder may hold translations for.
+_NAMES = {"en": "English", "ja": "日本語"}
 
 
 def _rows(folder: Path, name: str) -> list[dict[str, str]]:
@@ -104,7 +108,21 @@ def load_study(
         )
     if surveys_enabled:
         _load_surveys(folder, context, project)
+    _load_translations(folder, context, project)
     return project
+
+
+def _load_translations(folder: Path, context: AuditContext, project: Project) -> None:
+    """Multi-language forms: the files are in Japanese (the base), `translations_<code>.csv`
+    holds each other language's texts as the Languages page's translation file does."""
+    files = sorted(folder.glob("translations_*.csv"))
+    if not files:
+        return
+    language_add(context=context, project=project, code="ja", display_name="日本語")
+    for path in files:
+        code = path.stem.removeprefix("translations_")
+        language_add(context=context, project=project, code=code, display_name=_NAMES[code])
+        translations_upload(context=context, project=project, code=code, data=path.read_bytes())
 
 
 def _load_surveys(folder: Path, context: AuditContext, project: Project) -> None:

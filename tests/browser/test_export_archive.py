@@ -107,8 +107,8 @@ def test_export_a_live_filtered_report_as_spss_through_the_archive(
     assert list(frame["redcap_event_name"]) == ["screening_arm_1", "screening_arm_1"]
     assert list(frame["sex"]) == [1.0, 1.0]
     assert list(frame["rand_group"]) == [2.0, 2.0]
-    assert meta.variable_value_labels["sex"] == {1.0: "男性 / Male", 2.0: "女性 / Female"}
-    assert meta.column_names_to_labels["sex"] == "性別 / Sex"
+    assert meta.variable_value_labels["sex"] == {1.0: "男性", 2.0: "女性"}
+    assert meta.column_names_to_labels["sex"] == "性別"
 
     page.get_by_role("button", name="日本語").click()
     expect(page.locator("html")).to_have_attribute("lang", "ja")

@@ -82,7 +82,7 @@ def test_build_a_filtered_report_with_a_live_filter_view_it_and_export_csv(
     ids = table.locator("tbody th a").all_inner_texts()
     assert ids == ["1-2", "1-4"]
     page.get_by_test_id("labels-toggle").click()
-    expect(table.locator("tbody tr").first).to_contain_text("Male")
+    expect(table.locator("tbody tr").first).to_contain_text("男性")
     page.screenshot(path=str(tmp_path / "viewer-en.png"), full_page=True)
 
     page.get_by_label("Format").select_option("csv")

@@ -67,7 +67,7 @@ def test_open_the_stats_of_report_a_group_them_by_site_and_read_them_in_japanese
 
     sex = page.get_by_test_id("stats-field-sex")
     expect(sex.locator("svg.stats-chart")).to_have_count(1)
-    expect(sex.locator("svg.stats-chart text").filter(has_text="Female")).to_have_count(1)
+    expect(sex.locator("svg.stats-chart text").filter(has_text="女性")).to_have_count(1)
     page.get_by_label("Group by").select_option("redcap_data_access_group")
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_test_id("stats-count")).to_contain_text("grouped by Data access group")

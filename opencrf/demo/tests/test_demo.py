@@ -109,4 +109,28 @@ def test_the_demo_study_has_quality_of_life_as_a_survey():
     assert [(s.form_name, s.save_and_return, s.language, s.active) for s in surveys] == [
         ("quality_of_life", True, "ja", True)
     ]
-    assert surveys[0].title == "生活の質（QOL）アンケート / Quality of life questionnaire"
+    assert surveys[0].title == "生活の質（QOL）アンケート"
+
+
+def test_the_demo_study_is_written_in_japanese_with_an_english_translation():
+    from opencrf.dictionary.design import design_of
+
+    project, _created = load_demo()
+    assert list(project.languages.values_list("code", "is_base")) == [("ja", True), ("en", False)]
+    design = design_of(project)
+    assert not [row.field_name for row in design.rows if " / " in row.field_label]
+    sex = next(row for row in design.rows if row.field_name == "sex")
+    assert (sex.field_label, sex.select_choices_or_calculations) == ("性別", "1, 男性 | 2, 女性")
+    english = design.shown_rows([sex], "en")[0]
+    assert (english.field_label, english.select_choices_or_calculations) == (
+        "Sex",
+        "1, Male | 2, Female",
+    )
+    table = design.texts_in("en")
+    assert table[("survey-title", "quality_of_life", "")] == "Quality of life questionnaire"
+    assert table[("field-slider", "motivation", "middle")] == "Neutral"
+    # Every text of the design has its English translation, but two the same in both.
+    from opencrf.dictionary.translation_selectors import project_items
+
+    untranslated = [item.key for item in project_items(project) if item.key not in table]
+    assert untranslated == [("field-label", "bmi", ""), ("field-label", "v_bmi", "")]

@@ -60,9 +60,9 @@ def test_label_csv_has_label_headers_and_choice_labels(demo, pi_paula):
     rows = list(csv.reader(io.StringIO(export_bytes(pi_paula, demo, "csv-labels").decode())))
 
     header = rows[0]
-    assert header[0] == "\ufeff研究対象者識別コード / Participant ID"
-    sex = header.index("性別 / Sex")
-    assert rows[1][sex] == "女性 / Female"
+    assert header[0] == "\ufeff研究対象者識別コード"
+    sex = header.index("性別")
+    assert rows[1][sex] == "女性"
 
 
 @pytest.mark.parametrize("format", ["spss", "stata", "sas"])
@@ -71,8 +71,8 @@ def test_statistics_files_carry_labels_types_and_japanese_text(demo, pi_paula, t
 
     assert frame.shape[0] == 39
     labels = meta.column_names_to_labels
-    assert labels["sex"] == "性別 / Sex"
-    assert labels["consent_date"] == "同意取得日 / Date of written informed consent"
+    assert labels["sex"] == "性別"
+    assert labels["consent_date"] == "同意取得日"
     first = frame.iloc[0]
     assert first["record_id"] == "1-1"
     assert first["sex"] == 2.0
@@ -82,7 +82,7 @@ def test_statistics_files_carry_labels_types_and_japanese_text(demo, pi_paula, t
     assert "低血糖 / Hypoglycaemia" in set(frame["ae_term"])
     if format != "sas":
         values = meta.variable_value_labels
-        assert values["sex"] == {1: "男性 / Male", 2: "女性 / Female"}
+        assert values["sex"] == {1: "男性", 2: "女性"}
         assert values["incl___1"] == {0: "Unchecked", 1: "Checked"}
         assert values["enrolment_complete"] == {0: "Incomplete", 1: "Unverified", 2: "Complete"}
         assert values["excl_any"] == {1: "Yes", 0: "No"}
@@ -93,7 +93,7 @@ def test_the_sas_export_ships_its_value_labels_as_a_proc_format_program(demo, pi
         program = archive.read("formats.sas").decode()
 
     assert "proc format;" in program
-    assert "2 = '女性 / Female'" in program
+    assert "2 = '女性'" in program
     assert "format sex F" in program
 
 
@@ -109,7 +109,7 @@ def test_xlsx_has_typed_cells_and_a_codebook(demo, pi_paula):
     assert row[header.index("consent_date")].date() == date(2025, 5, 11)
     assert [cell.value for cell in codebook[1]] == ["variable", "label", "type", "values"]
     sex = next(r for r in codebook.iter_rows(values_only=True) if r[0] == "sex")
-    assert sex == ("sex", "性別 / Sex", "choice", "1, 男性 / Male | 2, 女性 / Female")
+    assert sex == ("sex", "性別", "choice", "1, 男性 | 2, 女性")
 
 
 def test_r_export_holds_the_csv_and_a_script_with_factors_and_labels(demo, pi_paula):
@@ -120,10 +120,10 @@ def test_r_export_holds_the_csv_and_a_script_with_factors_and_labels(demo, pi_pa
     assert len(rows) == 39
     assert (
         'data[["sex"]] <- factor(data[["sex"]], levels = c("1", "2"), '
-        'labels = c("男性 / Male", "女性 / Female"))'
+        'labels = c("男性", "女性"))'
     ) in script
     assert 'data[["consent_date"]] <- as.Date(data[["consent_date"]])' in script
-    assert 'attr(data[["sex"]], "label") <- "性別 / Sex"' in script
+    assert 'attr(data[["sex"]], "label") <- "性別"' in script
 
 
 def test_tidy_export_has_one_table_per_instrument_and_repeats_keyed_by_instance(demo, pi_paula):

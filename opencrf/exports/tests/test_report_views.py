@@ -17,7 +17,7 @@ from opencrf.projects.models import ProjectMember
 pytestmark = pytest.mark.django_db
 
 SCREENING = "screening_arm_1"
-SEX_LABELS = ["女性 / Female", "男性 / Male"]
+SEX_LABELS = ["女性", "男性"]
 
 
 def _client(user):

@@ -18,7 +18,7 @@ def test_enabling_a_survey_keeps_its_settings_and_is_audited(demo, paula_context
     survey = services.survey_enable(
         context=paula_context, project=demo, form_name="quality_of_life", save_and_return=True
     )
-    assert survey.title == "生活の質（QOL） / Quality of life"
+    assert survey.title == "生活の質（QOL）"
     assert survey.save_and_return is True
     assert len(survey.public_token) == 43
     entry = AuditEvent.objects.filter(project_id=demo.pk).latest("sequence")
