@@ -221,3 +221,46 @@ def translations_set(
     if changed:
         _change(context, project, "translation.update", language=code, texts=changed)
     return changed
+
+
+@transaction.atomic
+def translations_copy(*, context: AuditContext, source: Project, project: Project) -> int:
+    """Give `project` (a copy of `source`) the source's languages and every translation whose
+    text the copy has (survey texts only when its surveys were copied). Returns how many."""
+    _require_design(context, project)
+    languages = list(source.languages.all())
+    if not languages:
+        return 0
+    ProjectLanguage.objects.bulk_create(
+        ProjectLanguage(
+            project=project,
+            code=language.code,
+            display_name=language.display_name,
+            is_base=language.is_base,
+            position=language.position,
+        )
+        for language in languages
+    )
+    keys = {item.key for item in project_items(project)}
+    copied = [
+        Translation(
+            project=project,
+            language=t.language,
+            kind=t.kind,
+            name=t.name,
+            index=t.index,
+            text=t.text,
+            default_hash=t.default_hash,
+        )
+        for t in source.translations.all()
+        if (t.kind, t.name, t.index) in keys
+    ]
+    Translation.objects.bulk_create(copied, batch_size=500)
+    _change(
+        context,
+        project,
+        "translation.copy",
+        languages=[language.code for language in languages],
+        translations=len(copied),
+    )
+    return len(copied)

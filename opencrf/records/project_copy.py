@@ -22,6 +22,7 @@ from opencrf.audit.models import AuditSource
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput, PermissionDenied
 from opencrf.dictionary.odm import GROUP_COLUMN, ProjectXml
+from opencrf.dictionary.translation_services import translations_copy
 from opencrf.projects.models import RIGHT_FLAGS, Project, ProjectMember
 from opencrf.projects.rights_services import member_add
 from opencrf.projects.selectors import active_member, member_rights
@@ -86,6 +87,8 @@ def project_copy(
         )
         if options.users:
             _copy_members(copying, source, project, with_groups=options.groups)
+        # Multi-language forms go with the design (Project XML does not carry them).
+        translations_copy(context=copying, source=source, project=project)
     return project
 
 

@@ -300,3 +300,18 @@ def test_survey_responses_are_copied_with_records_and_survey_settings(pi_paula, 
 
     assert responses(copy) == (responses(source) if surveys else [])
     assert len(responses(source)) == 3
+
+
+def test_a_copy_takes_the_languages_and_translations(entered, paula_context):
+    from opencrf.dictionary.translation_selectors import translation_table
+    from opencrf.dictionary.translation_services import language_add, translations_set
+
+    language_add(context=paula_context, project=entered, code="ja", display_name="日本語")
+    language_add(context=paula_context, project=entered, code="en", display_name="English")
+    translations_set(
+        context=paula_context, project=entered, code="en", texts={("field-label", "sex", ""): "Sex"}
+    )
+    copy = project_copy(context=paula_context, source=entered, title="Copy", options=CopyOptions())
+    assert list(copy.languages.values_list("code", "is_base")) == [("ja", True), ("en", False)]
+    assert translation_table(copy, "en") == {("field-label", "sex", ""): "Sex"}
+    assert AuditEvent.objects.filter(project_id=copy.pk, action="translation.copy").count() == 1
