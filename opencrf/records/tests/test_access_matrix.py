@@ -115,6 +115,8 @@ DUMMY = {
     "consent_id": 1,
     "invitation_id": 1,
     "public_token": "t",
+    "code": "ja",
+    "deletion_id": 1,
 }
 
 
