@@ -17,12 +17,13 @@ from opencrf.projects.logging_views import ACTION_LABELS, action_label, details_
 SOURCE = Path(__file__).resolve().parents[2]
 NAMESPACES = (
     "project|arm|event|mapping|repeat|group|member|role|record|dictionary|instrument|form"
-    "|survey|api|file|repository|report|export|data|training"
+    "|survey|api|file|repository|report|export|data|training|draft|language|translation"
+    "|dq_rule|dq_result|dq_check"
 )
 # An audit action as a string literal: `action="survey.enable"` or `"survey.enable"` passed
 # to a helper that audits. File names that look alike are not actions.
 LITERAL = re.compile(rf'"((?:{NAMESPACES})\.[a-z_]+(?:\.[a-z_]+)?)"')
-NOT_ACTIONS = {"data.csv", "data.xpt", "dictionary.csv", "project.json"}
+NOT_ACTIONS = {"data.csv", "data.xpt", "dictionary.csv", "project.json", "instrument.csv"}
 
 
 def _written_action_codes() -> set[str]:
