@@ -140,7 +140,7 @@ def test_a_name_is_suggested_from_the_label():
 def test_an_instrument_zip_round_trips_its_rows_and_refuses_other_files():
     rows = list(ROWS[3:])
     assert read_instrument_zip(instrument_zip(rows)) == rows
-    with pytest.raises(InvalidInput, match="instrument.csv"):
+    with pytest.raises(InvalidInput, match=r"instrument\.csv"):
         read_instrument_zip(b"PK not a zip")
 
 

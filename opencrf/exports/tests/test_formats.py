@@ -119,8 +119,7 @@ def test_r_export_holds_the_csv_and_a_script_with_factors_and_labels(demo, pi_pa
 
     assert len(rows) == 39
     assert (
-        'data[["sex"]] <- factor(data[["sex"]], levels = c("1", "2"), '
-        'labels = c("男性", "女性"))'
+        'data[["sex"]] <- factor(data[["sex"]], levels = c("1", "2"), labels = c("男性", "女性"))'
     ) in script
     assert 'data[["consent_date"]] <- as.Date(data[["consent_date"]])' in script
     assert 'attr(data[["sex"]], "label") <- "性別"' in script
