@@ -24,7 +24,9 @@ RUNS = [
     ("bench_backup.py", ["--rows", "200", "--files-mb", "1"], "recovery time"),
     ("bench_dashboard.py", ["--records", "200", "--runs", "1"], "search '9' (page 3)"),
     ("bench_data_entry.py", ["--runs", "1", "--warmup", "0"], "save (Client.post, 302)"),
+    ("bench_designer.py", ["--fields", "20", "--runs", "1"], "add a field (editor POST)"),
     ("bench_dictionary.py", ["--fields", "50", "--repeat", "1"], "  total "),
+    ("bench_draft_review.py", ["--records", "30", "--runs", "1"], "review: median"),
     ("bench_exports.py", ["--records", "50", "--fields", "20"], "raw select + CSV serialise"),
     ("bench_export_archive.py", ["--records", "50", "--fields", "20"], "archive job"),
     (
@@ -37,6 +39,7 @@ RUNS = [
     ("bench_load.py", ["--users", "2", "--duration", "2"], "lost updates"),
     ("bench_logic.py", ["--fields", "20", "--runs", "1"], "first run (parses every expression)"),
     ("bench_preview.py", ["--fields", "20", "--runs", "1"], "render template only"),
+    ("bench_quality_rules.py", ["--records", "30"], "all built-in rules:"),
     (
         "bench_reports.py",
         ["--records", "150", "--fields", "20", "--runs", "1"],

@@ -37,7 +37,7 @@ class Record(models.Model):
     locked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    lock_reason = models.TextField(blank=True, default="")
+    lock_reason = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["project_id", "id"]
@@ -96,14 +96,14 @@ class FormData(models.Model):
     locked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    lock_reason = models.TextField(blank=True, default="")
+    lock_reason = models.TextField(blank=True, default="", db_default="")
     signed_at = models.DateTimeField(null=True, blank=True)
     signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    signer_name = models.CharField(max_length=300, blank=True, default="")
-    signature_meaning = models.CharField(max_length=20, blank=True, default="")
-    signature_hash = models.CharField(max_length=64, blank=True, default="")
+    signer_name = models.CharField(max_length=300, blank=True, default="", db_default="")
+    signature_meaning = models.CharField(max_length=20, blank=True, default="", db_default="")
+    signature_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
     signature_invalidated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
