@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -99,7 +99,9 @@ def deletion_reject(request: AuthedRequest, deletion_id: int) -> HttpResponse:
 @require_POST
 @domain_errors
 def project_restore(request: AuthedRequest, project_id: int) -> HttpResponse:
-    _require_admin(request)
+    # Deleted projects exist for administrators only: to anyone else there is no such project.
+    if not request.user.is_superuser:
+        raise Http404(_("No such project."))
     project = get_object_or_404(Project, pk=project_id)
     try:
         deletion.project_restore(

@@ -117,6 +117,9 @@ DUMMY = {
     "public_token": "t",
     "code": "ja",
     "deletion_id": 1,
+    "rule_id": 1,
+    "run_id": 1,
+    "result_id": 1,
 }
 
 
