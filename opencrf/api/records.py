@@ -109,7 +109,8 @@ def export(call: Call) -> HttpResponseBase:
         decimal_comma=_decimal_comma(params.text("decimalCharacter")),
     )
     if call.format == "odm":
-        return _odm(call)
+        wanted = params.flag("exportSurveyFields") and _survey_fields_allowed(call, layout)
+        return _odm(call, survey_fields=wanted)
     records = _records(call, params.items("records"))
     delimiter = DELIMITERS.get(params.text("csvDelimiter") or ",")
     if delimiter is None:
@@ -162,8 +163,9 @@ def _after_header(header: bytes, blocks: Iterable[bytes]) -> Iterator[bytes]:
         yield block
 
 
-def _odm(call: Call) -> HttpResponseBase:
-    """`format=odm`: the project's Project XML with the chosen records' ClinicalData."""
+def _odm(call: Call, *, survey_fields: bool) -> HttpResponseBase:
+    """`format=odm`: the project's Project XML with the chosen records' ClinicalData, with the
+    survey identifier and timestamps when `exportSurveyFields` asks and the rights allow."""
     assert call.project is not None
     chunks = project_xml_write(
         call.project,
@@ -171,6 +173,7 @@ def _odm(call: Call) -> HttpResponseBase:
         include_data=True,
         include_files=False,
         record_ids=call.params.items("records"),
+        survey_fields=frozenset({"identifier", "timestamps"}) if survey_fields else frozenset(),
     )
     return StreamingHttpResponse(chunks, content_type=CONTENT_TYPES["xml"])
 

@@ -11,10 +11,13 @@ import pytest
 
 from opencrf.api.tests.client import post
 from opencrf.api.tokens import token_create
+from opencrf.audit.services import AuditContext
 from opencrf.projects import rights_services
 from opencrf.projects.models import DataAccessGroup
 from opencrf.records.models import Record
+from opencrf.surveys import services
 from opencrf.surveys.models import SurveyResponse
+from opencrf.surveys.respond import response_complete
 from opencrf.surveys.services import survey_update
 
 pytestmark = pytest.mark.django_db
@@ -333,3 +336,17 @@ def test_survey_fields_come_only_with_full_export_rights(
 
 
 SURVEY_COLUMNS = {"redcap_survey_identifier", "quality_of_life_timestamp"}
+
+
+def test_the_odm_export_carries_survey_fields_when_asked(paula_token, qol_survey, demo):
+    record = Record.objects.get(project=demo, record_id="1-1")
+    baseline = demo.events.get(unique_name="baseline_arm_1")
+    link = services.response_link(survey=qol_survey, record=record, event=baseline)
+    response_complete(link, context=AuditContext.system())
+    plain = text(call(paula_token, "record", format="odm", records="1-1"))
+    asked = text(
+        call(paula_token, "record", format="odm", records="1-1", exportSurveyFields="true")
+    )
+    assert 'ItemOID="quality_of_life_timestamp"' not in plain
+    assert 'ItemOID="redcap_survey_identifier"' not in plain
+    assert asked.count('ItemOID="quality_of_life_timestamp"') == 1
