@@ -25,6 +25,7 @@ from opencrf.exports.writers.text import write_csv
 from opencrf.exports.writers.tidy import write_tidy
 from opencrf.exports.writers.xlsx import write_xlsx
 from opencrf.projects.models import Project
+from opencrf.records.export_copy import CopiedCsv
 from opencrf.records.selectors import records_visible_to
 
 
@@ -107,7 +108,15 @@ def _counted(table: ExportTable, progress: Callable[[int], None]) -> ExportTable
             yield row
         progress(count)
 
-    return replace(table, _cells=counted)
+    copy = table._copy
+
+    def copied() -> CopiedCsv | None:  # PostgreSQL's COPY path tells the same marks
+        found = copy()
+        if found is not None:
+            found.on_rows(progress, PROGRESS_EVERY)
+        return found
+
+    return replace(table, _cells=counted, _copy=copied)
 
 
 def _with_labels(request: ExportRequest, labels: bool) -> ExportRequest:

@@ -137,11 +137,28 @@ class CopiedCsv:
     def __init__(self, copy: _Copy | None) -> None:
         self._copy = copy
         self.rows = 0
+        self._progress: Callable[[int], None] | None = None
+        self._every = 0
+
+    def on_rows(self, progress: Callable[[int], None], every: int) -> None:
+        """Have `progress` hear the rows read at each multiple of `every` and at the end, as
+        an export's Python path tells them (the database sends blocks, not single rows)."""
+        self._progress, self._every = progress, every
+
+    def _tell(self, before: int) -> None:
+        if self._progress is not None and self._every > 0:
+            first = (before // self._every + 1) * self._every
+            for mark in range(first, self.rows + 1, self._every):
+                self._progress(mark)
 
     def __iter__(self) -> Iterator[bytes]:
         copy = self._copy
-        if copy is None:
-            return
+        if copy is not None:
+            yield from self._blocks(copy)
+        if self._progress is not None:
+            self._progress(self.rows)
+
+    def _blocks(self, copy: _Copy) -> Iterator[bytes]:
         connection = connections[copy.using]
         with connection.cursor() as cursor, cursor.cursor.copy(copy.sql, copy.params) as lines:
             pending: list[Any] = []
@@ -150,11 +167,13 @@ class CopiedCsv:
                 pending.append(line)
                 size += len(line)
                 if size >= BLOCK:
-                    self.rows += len(pending)
+                    before, self.rows = self.rows, self.rows + len(pending)
+                    self._tell(before)
                     yield _block(pending, copy.repaired, copy.delimiter, copy.rewrite)
                     pending, size = [], 0
             if pending:
-                self.rows += len(pending)
+                before, self.rows = self.rows, self.rows + len(pending)
+                self._tell(before)
                 yield _block(pending, copy.repaired, copy.delimiter, copy.rewrite)
 
 
