@@ -29,11 +29,15 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext as _
 
 from opencrf.dictionary.choices import Choice, format_choices, parse_choices, parse_slider_labels
 from opencrf.dictionary.columns import FieldRow
+
+if TYPE_CHECKING:
+    from opencrf.projects.models import Project
 
 HEADER = ("type", "name", "index", "hash", "default", "translation")
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -84,7 +88,7 @@ class TranslationFileError(Exception):
         super().__init__("; ".join(problem.message for problem in self.problems))
 
 
-ItemSource = Callable[[object], Iterable[Item]]
+ItemSource = Callable[["Project"], Iterable[Item]]
 _extra_sources: list[ItemSource] = []
 
 
@@ -94,7 +98,7 @@ def register_items(source: ItemSource) -> None:
         _extra_sources.append(source)
 
 
-def extra_items(project: object) -> list[Item]:
+def extra_items(project: Project) -> list[Item]:
     """The items every registered source gives for `project`."""
     return [item for source in _extra_sources for item in source(project)]
 

@@ -17,9 +17,7 @@ SURVEY_INSTRUCTIONS = "survey-instructions"
 SURVEY_COMPLETION = "survey-acknowledgement"
 
 
-def survey_items(project: object) -> Iterator[Item]:
-    if not isinstance(project, Project):
-        return
+def survey_items(project: Project) -> Iterator[Item]:
     for survey in Survey.objects.filter(project=project).order_by("id"):
         for kind, text in (
             (SURVEY_TITLE, survey.title),
