@@ -24,6 +24,15 @@ class ProjectStatus(models.TextChoices):
     COMPLETED = "completed", _("Completed")
 
 
+class FieldNotes(models.TextChoices):
+    """What the balloon beside each field opens (REDCap's "Field Comment Log" or "Data
+    Resolution Workflow", chosen per project)."""
+
+    NONE = "none", _("Neither")
+    COMMENT_LOG = "comment_log", _("Field comment log")
+    RESOLUTION = "resolution", _("Data resolution workflow (queries)")
+
+
 class Project(models.Model):
     title = models.CharField(_("title"), max_length=200)
     purpose = models.IntegerField(_("purpose"), choices=Purpose.choices, default=Purpose.RESEARCH)
@@ -42,6 +51,12 @@ class Project(models.Model):
     # REDCap asks for a reason only in production; drafts in development change freely.
     require_change_reason = models.BooleanField(
         _("require a reason for changes to existing records"), default=True
+    )
+    field_notes = models.CharField(
+        _("field comments or queries"),
+        max_length=16,
+        choices=FieldNotes.choices,
+        default=FieldNotes.COMMENT_LOG,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
@@ -80,6 +95,18 @@ class ExportRight(models.TextChoices):
     FULL = "full", _("Full data set")
 
 
+class ResolutionRight(models.TextChoices):
+    """What a member may do with queries (REDCap's "Data Resolution Workflow" right; the API
+    speaks REDCap's codes, `api.people`)."""
+
+    NONE = "none", _("No access")
+    VIEW = "view", _("View only")
+    RESPOND = "respond", _("Respond only to opened queries")
+    OPEN = "open", _("Open queries only")
+    OPEN_RESPOND = "open_respond", _("Open and respond to queries")
+    OPEN_CLOSE_RESPOND = "open_close_respond", _("Open, close, and respond to queries")
+
+
 # The on/off rights, in the order the rights page shows them.
 RIGHT_FLAGS = (
     "design",
@@ -99,6 +126,11 @@ RIGHT_FLAGS = (
     "data_quality",
     "data_quality_execute",
     "data_quality_override",
+    "source_verify",
+    "alerts",
+    "randomization_setup",
+    "randomization_dashboard",
+    "randomization_perform",
 )
 
 
@@ -130,6 +162,18 @@ class RightsFields(models.Model):
     data_quality_execute = models.BooleanField(_("execute data quality rules"), default=False)
     # Save past a hard edit check of a data quality rule, with a reason.
     data_quality_override = models.BooleanField(_("override hard edit checks"), default=False)
+    # Mark forms and fields as verified against the source documents (a monitor's right).
+    source_verify = models.BooleanField(_("source data verification"), default=False)
+    data_resolution = models.CharField(
+        _("data resolution workflow"),
+        max_length=20,
+        choices=ResolutionRight.choices,
+        default=ResolutionRight.NONE,
+    )
+    alerts = models.BooleanField(_("alerts and notifications"), default=False)
+    randomization_setup = models.BooleanField(_("randomization: setup"), default=False)
+    randomization_dashboard = models.BooleanField(_("randomization: dashboard"), default=False)
+    randomization_perform = models.BooleanField(_("randomization: randomize"), default=False)
     form_rights = models.JSONField(_("data entry rights"), default=dict, blank=True)
     export_rights = models.JSONField(_("data export rights"), default=dict, blank=True)
 

@@ -15,9 +15,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from opencrf.projects.models import RIGHT_FLAGS, ExportRight, FormRight, RightsFields
+from opencrf.projects.models import (
+    RIGHT_FLAGS,
+    ExportRight,
+    FormRight,
+    ResolutionRight,
+    RightsFields,
+)
 
 EDITABLE = frozenset({FormRight.EDIT, FormRight.SURVEY_EDIT})
+OPENERS = frozenset(
+    {ResolutionRight.OPEN, ResolutionRight.OPEN_RESPOND, ResolutionRight.OPEN_CLOSE_RESPOND}
+)
+RESPONDERS = frozenset(
+    {ResolutionRight.RESPOND, ResolutionRight.OPEN_RESPOND, ResolutionRight.OPEN_CLOSE_RESPOND}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +53,12 @@ class Rights:
     data_quality: bool = False
     data_quality_execute: bool = False
     data_quality_override: bool = False
+    source_verify: bool = False
+    alerts: bool = False
+    randomization_setup: bool = False
+    randomization_dashboard: bool = False
+    randomization_perform: bool = False
+    data_resolution: str = ResolutionRight.NONE
     forms: Mapping[str, str] = field(default_factory=dict)
     exports: Mapping[str, str] = field(default_factory=dict)
     group_id: int | None = None
@@ -50,13 +68,14 @@ class Rights:
     def everything(cls) -> Rights:
         """An administrator's (or the system's) rights: all of them, every record."""
         flags: dict[str, Any] = dict.fromkeys(RIGHT_FLAGS, True)
-        return cls(**flags, is_admin=True)
+        return cls(**flags, data_resolution=ResolutionRight.OPEN_CLOSE_RESPOND, is_admin=True)
 
     @classmethod
     def of(cls, holder: RightsFields, group_id: int | None) -> Rights:
         flags: dict[str, Any] = {name: getattr(holder, name) for name in RIGHT_FLAGS}
         return cls(
             **flags,
+            data_resolution=holder.data_resolution,
             forms=dict(holder.form_rights or {}),
             exports=dict(holder.export_rights or {}),
             group_id=group_id,
@@ -85,6 +104,19 @@ class Rights:
     def can_edit_survey_responses(self, form_name: str) -> bool:
         """REDCap's "edit survey responses": a completed response stays read-only without it."""
         return self.is_admin or self.form(form_name) == FormRight.SURVEY_EDIT
+
+    def can_view_queries(self) -> bool:
+        return self.data_resolution != ResolutionRight.NONE
+
+    def can_open_queries(self) -> bool:
+        return self.data_resolution in OPENERS
+
+    def can_respond_queries(self) -> bool:
+        return self.data_resolution in RESPONDERS
+
+    def can_close_queries(self) -> bool:
+        """Close, reopen and verify: REDCap's "open, close, and respond" only."""
+        return self.data_resolution == ResolutionRight.OPEN_CLOSE_RESPOND
 
     def flags(self) -> dict[str, bool]:
         return {name: getattr(self, name) for name in RIGHT_FLAGS}

@@ -23,6 +23,7 @@ from opencrf.projects.models import (
     ProjectStatus,
     Purpose,
     RepeatSetting,
+    ResolutionRight,
 )
 from opencrf.projects.naming import unique_event_name, unique_group_name
 from opencrf.projects.selectors import MISSING_RIGHT, member_rights
@@ -107,7 +108,10 @@ def project_create(
     if context.actor is not None:
         # As in REDCap, the creator holds every right and sees every record.
         ProjectMember.objects.create(
-            project=project, user=context.actor, **dict.fromkeys(RIGHT_FLAGS, True)
+            project=project,
+            user=context.actor,
+            **dict.fromkeys(RIGHT_FLAGS, True),
+            data_resolution=ResolutionRight.OPEN_CLOSE_RESPOND,
         )
     _audit(context, project, "project.create", details=f"Create project: {title}")
     return project

@@ -6,3 +6,5 @@ from opencrf.quality.dq_models import (  # noqa: F401
     DataQualityRule,
     DataQualityRun,
 )
+from opencrf.quality.query_models import FieldComment, Query, QueryStep  # noqa: F401
+from opencrf.quality.verification_models import Verification  # noqa: F401

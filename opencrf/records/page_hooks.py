@@ -4,14 +4,16 @@ Records must not import those apps; they register here instead, from their AppCo
 
 - record page panels: HTML shown on a record's home page below its event grid;
 - form notes: a note shown above a data entry form, which may also make the form read-only
-  on that page (a completed survey response without the right to edit responses).
+  on that page (a completed survey response without the right to edit responses);
+- field marks: small escaped HTML beside a field of a saved form (its query or comment thread,
+  its source verification), keyed by field name.
 
 Hooks are called in registration order; each gets the page's context as one frozen value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.http import HttpRequest
@@ -56,9 +58,11 @@ class FormNote:
 
 RecordPanel = Callable[[RecordPage], SafeString | None]
 FormNoteHook = Callable[[FormPlace], FormNote | None]
+FieldMarksHook = Callable[[FormPlace, Sequence[str]], Mapping[str, SafeString]]
 
 _record_panels: list[RecordPanel] = []
 _form_notes: list[FormNoteHook] = []
+_field_marks: list[FieldMarksHook] = []
 
 
 def record_panel_register(panel: RecordPanel) -> None:
@@ -76,5 +80,19 @@ def record_panels(page: RecordPage) -> list[SafeString]:
     return [html for panel in _record_panels if (html := panel(page))]
 
 
+def field_marks_register(hook: FieldMarksHook) -> None:
+    if hook not in _field_marks:
+        _field_marks.append(hook)
+
+
 def form_notes(place: FormPlace) -> list[FormNote]:
     return [note for hook in _form_notes if (note := hook(place)) is not None]
+
+
+def field_marks(place: FormPlace, field_names: Sequence[str]) -> dict[str, list[SafeString]]:
+    """Field name → the marks every registered hook gives it, for the form's fields."""
+    marks: dict[str, list[SafeString]] = {}
+    for hook in _field_marks:
+        for name, html in hook(place, field_names).items():
+            marks.setdefault(name, []).append(html)
+    return marks

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from opencrf.accounts.typing import AuthedRequest
@@ -19,7 +20,7 @@ from opencrf.projects import selectors as project_selectors
 from opencrf.projects.models import Event, FormRight, Project, ProjectStatus
 from opencrf.records import selectors
 from opencrf.records.models import FormData, Record
-from opencrf.records.page_hooks import FormNote, FormPlace, form_notes
+from opencrf.records.page_hooks import FormNote, FormPlace, field_marks, form_notes
 from opencrf.records.views.design import Design
 from opencrf.records.views.new_record import NewRecord, new_record_of
 
@@ -40,6 +41,7 @@ class FormPage:
     access: selectors.FormAccess
     new: NewRecord | None = None  # a record not saved yet (`views.new_record`)
     notes: list[FormNote] = field(default_factory=list)  # from apps above records (page_hooks)
+    marks: dict[str, list[SafeString]] = field(default_factory=dict)  # field name → its marks
 
     @property
     def new_query(self) -> str:
@@ -107,10 +109,12 @@ def load_form_page(
     fields = design.snapshot.form_rows(instrument.name)
     all_rows = {row.field_name: row for row in design.snapshot.rows}
     stored = selectors.form_data(record, event, form_name, instance) if new is None else None
-    notes = []
+    notes: list[FormNote] = []
+    marks: dict[str, list[SafeString]] = {}
     if new is None:
         place = FormPlace(project, record, event, instrument.name, instance, rights, stored)
         notes = form_notes(place)
+        marks = field_marks(place, [row.field_name for row in fields])
     if any(note.readonly for note in notes) and not access.readonly:
         access = replace(access, right=FormRight.READ)
     return FormPage(
@@ -126,6 +130,7 @@ def load_form_page(
         access,
         new,
         notes,
+        marks,
     )
 
 

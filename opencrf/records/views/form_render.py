@@ -10,6 +10,7 @@ from typing import Any
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -96,6 +97,7 @@ class BlockView:
     history: list[tuple[str, str]] = field(default_factory=list)
     file: FileLink | None = None
     warnings: list[str] = field(default_factory=list)
+    marks: list[SafeString] = field(default_factory=list)  # from apps above records (page_hooks)
 
     @property
     def kind(self) -> str:
@@ -126,6 +128,7 @@ def _with_errors(
     warnings: Sequence[ValueProblem],
     history: Mapping[str, str],
     files: Mapping[str, FileLink],
+    marks: Mapping[str, list[SafeString]],
 ) -> list[BlockView]:
     """The blocks with their fields' errors and warnings, and (field, url) of those that have a
     history."""
@@ -137,6 +140,7 @@ def _with_errors(
             [(name, history[name]) for name in _block_fields(block) if name in history],
             next((files[name] for name in _block_fields(block) if name in files), None),
             [m for name in _block_fields(block) for m in flagged.get(name, [])],
+            [m for name in _block_fields(block) for m in marks.get(name, [])],
         )
         for block in layout
     ]
@@ -270,7 +274,9 @@ def render_form(
         "instance": page.instance,
         "repeating": page.design.repeats_form(page.event, page.instrument.name),
         "show_event": page.project.is_longitudinal,
-        "blocks": _with_errors(layout, problems, warnings, _history_links(page), _file_links(page)),
+        "blocks": _with_errors(
+            layout, problems, warnings, _history_links(page), _file_links(page), page.marks
+        ),
         "problems": [(_problem_label(labels, p), _anchor(page, p), p) for p in problems],
         "warnings": [
             (_problem_label(labels, w), _anchor(page, w), field_message(w)) for w in warnings
