@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "opencrf.exports",
     "opencrf.surveys",
     "opencrf.quality",
+    "opencrf.randomization",
+    "opencrf.alerts",
     "opencrf.ops",
 ]
 

@@ -32,6 +32,8 @@ urlpatterns = [
     path("projects/<int:project_id>/import/", include("opencrf.records.import_urls")),
     path("projects/<int:project_id>/surveys/", include("opencrf.surveys.urls")),
     path("projects/<int:project_id>/quality/", include("opencrf.quality.urls")),
+    path("projects/<int:project_id>/randomization/", include("opencrf.randomization.urls")),
+    path("projects/<int:project_id>/alerts/", include("opencrf.alerts.urls")),
     path("files/", include("opencrf.files.urls")),
     path("surveys/", include("opencrf.surveys.urls_public")),
     path("-/", include("opencrf.ops.urls")),

@@ -1,0 +1,5 @@
+"""Hooks of source data verification on records' pages (filled by its feature)."""
+
+
+def register() -> None:
+    """Register this feature's hooks with records (called once from QualityConfig.ready)."""
