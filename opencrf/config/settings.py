@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "opencrf.quality",
     "opencrf.randomization",
     "opencrf.alerts",
+    "opencrf.scheduling",
     "opencrf.ops",
 ]
 

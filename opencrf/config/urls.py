@@ -34,6 +34,7 @@ urlpatterns = [
     path("projects/<int:project_id>/quality/", include("opencrf.quality.urls")),
     path("projects/<int:project_id>/randomization/", include("opencrf.randomization.urls")),
     path("projects/<int:project_id>/alerts/", include("opencrf.alerts.urls")),
+    path("projects/<int:project_id>/calendar/", include("opencrf.scheduling.urls")),
     path("files/", include("opencrf.files.urls")),
     path("surveys/", include("opencrf.surveys.urls_public")),
     path("-/", include("opencrf.ops.urls")),

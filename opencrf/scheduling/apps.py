@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class SchedulingConfig(AppConfig):
+    """Scheduling: visit schedules from event offsets and windows, the project calendar, iCalendar export."""
+
+    name = "opencrf.scheduling"
+    label = "scheduling"
