@@ -113,6 +113,8 @@ class FormData(models.Model):
                 fields=["record", "event", "form_name", "instance"], name="form_data_unique"
             )
         ]
+        # The draft review counts a form's stored data across the project.
+        indexes = [models.Index(fields=["project", "form_name"], name="form_data_project_form")]
 
     def __str__(self) -> str:
         return f"{self.form_name} #{self.instance}"
