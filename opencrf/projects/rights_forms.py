@@ -14,6 +14,7 @@ from opencrf.projects.models import (
     DataAccessGroup,
     ExportRight,
     ProjectMember,
+    ResolutionRight,
     RightsFields,
     Role,
 )
@@ -60,6 +61,11 @@ class RightsForm(StyledForm):
         for name, model_field in flags.items():
             label = getattr(model_field, "verbose_name", name)
             fields[name] = forms.BooleanField(label=label, required=False)
+        fields["data_resolution"] = forms.ChoiceField(
+            label=_("Data resolution workflow (queries)"),
+            choices=ResolutionRight.choices,
+            required=False,
+        )
         for name, label in instruments:
             fields[f"form__{name}"] = forms.ChoiceField(
                 label=label, choices=form_right_choices(initial[f"form__{name}"]), required=True
@@ -83,6 +89,8 @@ class RightsForm(StyledForm):
         data = self.cleaned_data
         values: dict[str, Any] = {name: data.get(name, False) for name in offered_flags()}
         values.update(self.kept)
+        # A post without the select (a script, an old page) keeps the right as held.
+        values["data_resolution"] = data.get("data_resolution") or self.initial["data_resolution"]
         values["form_rights"] = {name: data[f"form__{name}"] for name, _label in self.instruments}
         values["export_rights"] = {
             name: data[f"export__{name}"] for name, _label in self.instruments
@@ -91,6 +99,9 @@ class RightsForm(StyledForm):
 
     def flag_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in offered_flags()]
+
+    def resolution_field(self) -> forms.BoundField:
+        return self["data_resolution"]
 
     def instrument_rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField]]:
         return [
@@ -102,6 +113,7 @@ class RightsForm(StyledForm):
 def _initial(holder: RightsFields | None, instruments: Sequence[tuple[str, str]]) -> dict[str, Any]:
     rights = Rights.of(holder, None) if holder is not None else Rights()
     initial: dict[str, Any] = rights.flags()
+    initial["data_resolution"] = rights.data_resolution
     for name, _label in instruments:
         initial[f"form__{name}"] = rights.form(name)
         initial[f"export__{name}"] = rights.export(name)

@@ -30,6 +30,7 @@ from opencrf.projects.models import (
     FormRight,
     Project,
     ProjectMember,
+    ResolutionRight,
     RightsFields,
     Role,
 )
@@ -49,6 +50,16 @@ EXPORT_LEVELS = {
     ExportRight.REMOVE_IDENTIFIERS: 2,
     ExportRight.FULL: 3,
 }
+# What each data resolution right lets a member do with queries: neither level is above the
+# other for "respond only" and "open only", so a raise is any ability not held before.
+RESOLUTION_ABILITIES: dict[str, frozenset[str]] = {
+    ResolutionRight.NONE: frozenset(),
+    ResolutionRight.VIEW: frozenset({"view"}),
+    ResolutionRight.RESPOND: frozenset({"view", "respond"}),
+    ResolutionRight.OPEN: frozenset({"view", "open"}),
+    ResolutionRight.OPEN_RESPOND: frozenset({"view", "open", "respond"}),
+    ResolutionRight.OPEN_CLOSE_RESPOND: frozenset({"view", "open", "respond", "close"}),
+}
 ROLE_NAME_ALPHABET = string.ascii_uppercase + string.digits
 
 
@@ -61,11 +72,14 @@ def _actor_rights(context: AuditContext, project: Project) -> Rights:
 
 
 def clean_rights(project: Project, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The rights in `values` checked: flags as booleans, per-instrument rights as known codes."""
-    unknown = set(values) - {*RIGHT_FLAGS, "form_rights", "export_rights"}
+    """The rights in `values` checked: flags as booleans, the data resolution right and the
+    per-instrument rights as known codes."""
+    unknown = set(values) - {*RIGHT_FLAGS, "data_resolution", "form_rights", "export_rights"}
     if unknown:
         raise InvalidInput(_("Unknown rights: %(names)s") % {"names": ", ".join(sorted(unknown))})
     cleaned: dict[str, Any] = {name: bool(values[name]) for name in RIGHT_FLAGS if name in values}
+    if "data_resolution" in values:
+        cleaned["data_resolution"] = _resolution_right(values["data_resolution"])
     forms = set(project.instruments.values_list("name", flat=True))
     for key, levels in (("form_rights", FORM_LEVELS), ("export_rights", EXPORT_LEVELS)):
         if key not in values:
@@ -77,6 +91,15 @@ def clean_rights(project: Project, values: Mapping[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def _resolution_right(value: Any) -> str:
+    if not isinstance(value, str) or value not in RESOLUTION_ABILITIES:
+        raise InvalidInput(
+            _("The data resolution workflow right “%(value)s” is unknown; it is one of: %(known)s.")
+            % {"value": str(value)[:40], "known": ", ".join(ResolutionRight.values)}
+        )
+    return value
+
+
 def rights_summary(holder: RightsFields, form_names: Iterable[str]) -> dict[str, Any]:
     """Every right of a role or member as one flat mapping, to compare and to audit.
 
@@ -85,6 +108,7 @@ def rights_summary(holder: RightsFields, form_names: Iterable[str]) -> dict[str,
     """
     rights = Rights.of(holder, None)
     summary: dict[str, Any] = rights.flags()
+    summary["data_resolution"] = str(rights.data_resolution)
     for name in form_names:
         summary[f"form:{name}"] = rights.form(name)
         summary[f"export:{name}"] = rights.export(name)
@@ -109,6 +133,8 @@ def _raises(changes: Mapping[str, list[Any]]) -> bool:
     for key, (old, new) in changes.items():
         if key in RIGHT_FLAGS and new and not old:
             return True
+        if key == "data_resolution" and _abilities(new) - _abilities(old):
+            return True
         if key.startswith("form:") and FORM_LEVELS[new] > FORM_LEVELS[old]:
             return True
         if key.startswith("export:") and EXPORT_LEVELS[new] > EXPORT_LEVELS[old]:
@@ -116,6 +142,10 @@ def _raises(changes: Mapping[str, list[Any]]) -> bool:
         if key in ("role", "expires_on") and new != old:
             return True
     return False
+
+
+def _abilities(resolution: Any) -> frozenset[str]:
+    return RESOLUTION_ABILITIES.get(resolution, frozenset())
 
 
 def _form_names(project: Project) -> list[str]:

@@ -19,7 +19,7 @@ from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput
 from opencrf.core.views import domain_errors
 from opencrf.projects import rights_services, selectors
-from opencrf.projects.models import Project, Role
+from opencrf.projects.models import Project, ResolutionRight, Role
 from opencrf.projects.right_features import offered
 from opencrf.projects.rights import Rights
 from opencrf.projects.rights_forms import MemberAddForm, RightsForm
@@ -30,10 +30,14 @@ def _instruments(project: Project) -> list[tuple[str, str]]:
 
 
 def _summary(holder: Any) -> list[str]:
-    """The names of the on/off rights a member or role holds, for the list (those offered)."""
+    """The names of the rights a member or role holds, for the list (those offered)."""
     rights = Rights.of(holder, None)
     labels = {f.name: str(f.verbose_name) for f in Role._meta.fields}
-    return [labels[name] for name, held in rights.flags().items() if held and offered(name)]
+    held = [labels[name] for name, held in rights.flags().items() if held and offered(name)]
+    if rights.data_resolution != ResolutionRight.NONE:
+        level = dict(ResolutionRight.choices).get(rights.data_resolution, rights.data_resolution)
+        held.append(_("Queries: %(level)s") % {"level": level})
+    return held
 
 
 @login_required
