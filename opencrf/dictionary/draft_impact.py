@@ -6,6 +6,13 @@ fail, a checkbox turned into a single-value field (or back), a field moved to an
 instrument, a calculation whose stored results would change — and *safe* otherwise. A rename
 is a removal plus an addition, exactly what happens to its data.
 
+Locked data (a locked form, a form of a locked record, an e-signed form) is never changed by
+a draft. Every change that touches stored data names the locked form instances it touches; a
+change that would hide or reinterpret a locked value (a field or code removed, a rename, a move
+to another instrument, a checkbox storage change) *blocks* applying until those forms are
+unlocked (`DraftReview.blocking`); type, validation and calculation changes leave locked values
+and results exactly as stored, and the review says so.
+
 Counting stored data is records' business; records registers a `DraftData` at start-up
 (`RecordsConfig.ready`) that answers with SQL over the forms' JSON, one scan per instrument.
 """
@@ -26,6 +33,8 @@ from opencrf.dictionary.selectors import project_rows
 from opencrf.projects.models import Project
 
 SAMPLE_SIZE = 20
+# Locked form instances named per change at most (the count covers them all).
+LOCKED_LISTED = 50
 # Columns whose change can make a stored value invalid under the new definition.
 VALUE_RULE_COLUMNS = frozenset(
     {
@@ -48,12 +57,32 @@ class Probe:
 
 
 @dataclass(frozen=True, slots=True)
+class LockedForm:
+    """A locked form instance a change touches; `signed` when it holds a valid e-signature."""
+
+    record: str
+    event: str
+    form: str
+    instance: int
+    signed: bool = False
+
+    def as_json(self) -> list[Any]:
+        return [self.record, self.event, self.form, self.instance, self.signed]
+
+    def __str__(self) -> str:
+        return f"{self.record} ({self.form}, {self.event} #{self.instance})"
+
+
+@dataclass(frozen=True, slots=True)
 class Held:
-    """How much stored data a change touches: records, form instances, a few record ids."""
+    """How much stored data a change touches: records, form instances, a few record ids, and
+    the locked form instances among them (`locked_count` of them, the first few named)."""
 
     records: int = 0
     values: int = 0
     sample: tuple[str, ...] = ()
+    locked: tuple[LockedForm, ...] = ()
+    locked_count: int = 0
 
 
 class DraftData(Protocol):
@@ -114,7 +143,14 @@ class Change:
             "records": self.held.records,
             "values": self.held.values,
             "sample": list(self.held.sample),
+            "locked_count": self.held.locked_count,
+            "locked": [form.as_json() for form in self.held.locked],
         }
+
+    @property
+    def blocks_apply(self) -> bool:
+        """Whether the change would hide or reinterpret values of locked forms."""
+        return self.kind in _HIDING_KINDS and self.held.locked_count > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +167,15 @@ class DraftReview:
     @property
     def has_critical(self) -> bool:
         return any(change.critical for change in self.changes)
+
+    @property
+    def blocking(self) -> list[Change]:
+        """The changes that may not be applied while the forms they touch stay locked."""
+        return [change for change in self.changes if change.blocks_apply]
+
+    @property
+    def touches_locked(self) -> bool:
+        return any(change.held.locked_count for change in self.changes)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -254,6 +299,8 @@ def _value_rule_changes(
             "old": _rule_text(before),
             "new": _rule_text(after),
         }
+        if held.locked_count:
+            text += " " + _("Values in locked forms stay as they are.")
         changes.append(Change("rule_changed", name, before.form_name, text, held.values > 0, held))
     return changes
 
@@ -279,6 +326,8 @@ def _calc_changes(
             continue
         held = draft_data().calc_changes(project, rows, after)
         text = _("Calculation changed: stored results that would change")
+        if held.locked_count:
+            text += " " + _("Results in locked forms are not recalculated; they stay as stored.")
         changes.append(Change("calc_changed", name, after.form_name, text, held.values > 0, held))
     return changes
 

@@ -154,6 +154,33 @@ def draft_reject(*, context: AuditContext, project: Project, comment: str) -> Di
     return draft
 
 
+# Locked form instances a refusal names at most.
+REFUSAL_NAMES = 10
+
+
+def refuse_locked_changes(review: DraftReview) -> None:
+    """Refuse a draft that would remove, rename, move or recode a field holding data in a
+    locked form (or a form of a locked record): its values would vanish from a form whose
+    content is frozen. The message names the fields and the locked forms, so they can be
+    unlocked first (or the change dropped). Type, validation and calculation changes do not
+    block: locked values and results stay as stored."""
+    blocking = review.blocking
+    if not blocking:
+        return
+    fields = ", ".join(dict.fromkeys(change.field_name for change in blocking))
+    forms = list(dict.fromkeys(str(form) for change in blocking for form in change.held.locked))
+    count = max(len(forms), *(change.held.locked_count for change in blocking))
+    named = ", ".join(forms[:REFUSAL_NAMES]) + (" …" if count > REFUSAL_NAMES else "")
+    raise InvalidInput(
+        _(
+            "The draft removes or changes fields holding data in locked forms (%(fields)s); "
+            "%(count)d locked form(s): %(forms)s. Unlock them first, or take the change out of "
+            "the draft; nothing was changed."
+        )
+        % {"fields": fields, "count": count, "forms": named}
+    )
+
+
 def _apply(
     context: AuditContext,
     project: Project,
@@ -162,7 +189,10 @@ def _apply(
     *,
     comment: str,
 ) -> None:
-    """Make the draft the live design: one revision; stored values are left as they are."""
+    """Make the draft the live design: one revision; stored values are left as they are.
+
+    Refused while a change would hide values of locked forms (see `refuse_locked_changes`)."""
+    refuse_locked_changes(review)
     rows = draft.field_rows()
     revision = dictionary_apply(
         context=context,

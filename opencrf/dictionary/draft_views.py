@@ -26,7 +26,7 @@ from opencrf.dictionary.problems import DictionaryFileError
 from opencrf.dictionary.services import DictionaryInvalid, dictionary_problems
 from opencrf.dictionary.views import _csv_response
 from opencrf.projects.lifecycle import pending_status_requests
-from opencrf.projects.selectors import access_project, access_project_design
+from opencrf.projects.selectors import access_project, access_project_design, member_rights
 
 
 def _page(request: AuthedRequest, project_id: int, **extra: object) -> HttpResponse:
@@ -124,6 +124,9 @@ def draft_review_page(request: AuthedRequest, project_id: int) -> HttpResponse:
         "draft": draft,
         "review": review,
         "critical_count": sum(change.critical for change in review.changes),
+        # A member of a data access group sees counts only: the records named belong to
+        # every group.
+        "show_records": member_rights(request.user, project).group_id is None,
         "is_admin": request.user.is_superuser,
         "safe_auto_apply": draft_services.designer_may_apply_safe(),
     }

@@ -8,6 +8,9 @@ touched instruments, not with the number of changes. Values that a new type or v
 would refuse are judged in Python, but only over the distinct values stored, which SQL
 groups first. Calculations are evaluated in Python (the logic engine), record by record,
 over the keys they read, which SQL extracts.
+
+Locked form instances (the form locked, or its record) that a change touches are found by the
+same scans restricted to locked rows, run only when the project has a lock at all.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 from django.db import connection
 
 from opencrf.dictionary.columns import FieldRow
-from opencrf.dictionary.draft_impact import SAMPLE_SIZE, Held, Probe
+from opencrf.dictionary.draft_impact import LOCKED_LISTED, SAMPLE_SIZE, Held, LockedForm, Probe
 from opencrf.dictionary.form_logic import clock
 from opencrf.logic import LogicError, evaluate, format_result, parse, references
 from opencrf.projects.models import Event, Project
@@ -44,13 +47,21 @@ def _key_param(key: str) -> str:
     return key if connection.vendor == "postgresql" else '$."' + key.replace('"', "") + '"'
 
 
-def _exploded(keys: Sequence[str]) -> tuple[str, list[Any]]:
+# The form row is locked, or its record is (SQL over `f`, a row of the forms' table).
+_LOCKED = (
+    f"(f.locked_at IS NOT NULL OR EXISTS (SELECT 1 FROM {RECORDS} lr "  # noqa: S608 (fixed SQL)
+    "WHERE lr.id = f.record_id AND lr.locked_at IS NOT NULL))"
+)
+
+
+def _exploded(keys: Sequence[str], *, locked_only: bool = False) -> tuple[str, list[Any]]:
     """A CTE `e(fid, rid, k, v)`: one row per key of `keys` in each of the instrument's forms
     (v NULL when the form stores no value for it), each form's JSON read once.
 
     SQLite: one `json_extract` with every path parses the JSON once and gives an array, which
     `json_each` unpivots (the position names the key). PostgreSQL: `->>` per key on jsonb, in a
     LATERAL VALUES. Takes the project id and the form name after the returned parameters.
+    `locked_only` keeps the locked form rows alone.
     """
     if connection.vendor == "postgresql":
         pairs = ", ".join(['(%s, f."values"->>%s)'] * len(keys))
@@ -69,9 +80,45 @@ def _exploded(keys: Sequence[str]) -> tuple[str, list[Any]]:
     sql = (
         f"WITH e AS MATERIALIZED (SELECT f.id AS fid, f.record_id AS rid, {names} AS k, "  # noqa: S608
         f"j.value AS v FROM {FORMS} f, {source} "
-        f"WHERE {bound}f.project_id = %s AND f.form_name = %s) "
+        f"WHERE {bound}f.project_id = %s AND f.form_name = %s"
+        f"{' AND ' + _LOCKED if locked_only else ''}) "
     )
     return sql, params
+
+
+def _has_locks(project: Project) -> bool:
+    return (
+        Record.objects.filter(project=project, locked_at__isnull=False).exists()
+        or FormData.objects.filter(project=project, locked_at__isnull=False).exists()
+    )
+
+
+def _locked_forms(fids: set[int]) -> tuple[tuple[LockedForm, ...], int]:
+    """The first LOCKED_LISTED form rows of `fids` (by record, event, instance); how many."""
+    rows = (
+        FormData.objects.filter(pk__in=sorted(fids)[:MAX_PARAMETERS])
+        .order_by("record__sort_key", "event__arm__number", "event__position", "instance")
+        .values_list(
+            "record__record_id",
+            "event__unique_name",
+            "form_name",
+            "instance",
+            "signed_at",
+            "signature_invalidated_at",
+        )[:LOCKED_LISTED]
+    )
+    named = tuple(
+        LockedForm(record, event, form, instance, signed is not None and voided is None)
+        for record, event, form, instance, signed, voided in rows
+    )
+    return named, len(fids)
+
+
+def _with_locks(held: Held, fids: set[int]) -> Held:
+    if not fids:
+        return held
+    named, count = _locked_forms(fids)
+    return Held(held.records, held.values, held.sample, named, count)
 
 
 def _probes(probes: Sequence[Probe], indexes: Sequence[int]) -> tuple[str, list[Any]]:
@@ -106,7 +153,28 @@ class RecordsDraftData:
         found: dict[int, Held] = {}
         for form_name, indexes in by_form.items():
             found.update(self._holding_in_form(project, form_name, indexes, probes))
+        if _has_locks(project):
+            for form_name, indexes in by_form.items():
+                held = [index for index in indexes if found[index].values]
+                locked = self._locked_holding(project, form_name, held, probes) if held else {}
+                for index, fids in locked.items():
+                    found[index] = _with_locks(found[index], fids)
         return [found[index] for index in range(len(probes))]
+
+    def _locked_holding(
+        self, project: Project, form_name: str, indexes: list[int], probes: Sequence[Probe]
+    ) -> dict[int, set[int]]:
+        """The locked form rows each probe finds, in one scan of the instrument's locked rows."""
+        keys = list(dict.fromkeys(key for index in indexes for key in probes[index].keys))
+        scan, params = _exploded(keys, locked_only=True)
+        table, table_params = _probes(probes, indexes)
+        sql = scan + table + f"SELECT DISTINCT p.pid, e.fid FROM e JOIN p ON {_FOUND}"  # noqa: S608
+        found: dict[int, set[int]] = defaultdict(set)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, project.pk, form_name, *table_params])
+            for pid, fid in cursor.fetchall():
+                found[int(pid)].add(int(fid))
+        return found
 
     def _holding_in_form(
         self, project: Project, form_name: str, indexes: list[int], probes: Sequence[Probe]
@@ -209,12 +277,36 @@ class RecordsDraftData:
             for name, new in ((pairs[i][0].field_name, pairs[i][1]) for i in indexes)
         }
         records = self._records_with(project, form_name, bad)
+        locked = self._locked_with(project, form_name, bad)
         held = {}
         for index in indexes:
             name = pairs[index][0].field_name
             count = sum(n for v, n in stored[name] if v in bad[name])
-            held[index] = Held(records.get(name, 0), count) if count else Held()
+            if count:
+                held[index] = _with_locks(
+                    Held(records.get(name, 0), count), locked.get(name, set())
+                )
+            else:
+                held[index] = Held()
         return held
+
+    def _locked_with(
+        self, project: Project, form_name: str, bad: dict[str, set[str]]
+    ) -> dict[str, set[int]]:
+        """Locked form rows storing a refused value, per field."""
+        wanted = [name for name, values in bad.items() if values]
+        if not wanted or not _has_locks(project):
+            return {}
+        scan, params = _exploded(wanted, locked_only=True)
+        found: dict[str, set[int]] = defaultdict(set)
+        with connection.cursor() as cursor:
+            query = scan + "SELECT fid, k, v FROM e WHERE v <> ''"  # noqa: S608 (fixed SQL)
+            cursor.execute(query, [*params, project.pk, form_name])
+            while chunk := cursor.fetchmany(5000):
+                for fid, key, value in chunk:
+                    if value in bad[key]:
+                        found[key].add(int(fid))
+        return found
 
     def _records_with(
         self, project: Project, form_name: str, bad: dict[str, set[str]]
@@ -260,52 +352,63 @@ class RecordsDraftData:
             "project_id": project.pk,
         }
         records, values, sample = 0, 0, list[str]()
+        locked: set[int] = set()
         keys = [
             key
             for key, row in form_columns(rows).items()
             if row.field_name in needed or row.field_name == calc.field_name
         ]
-        for record_name, data in _record_data(project, forms, keys):
+        for record_name, data, locks in _record_data(project, forms, keys, calc.form_name):
             changed = _changed_results(calc, data, {**context, "record": record_name})
             if changed:
-                records, values = records + 1, values + changed
+                records, values = records + 1, values + len(changed)
+                locked.update(locks[place] for place in changed if place in locks)
                 if len(sample) < SAMPLE_SIZE:
                     sample.append(record_name)
-        return Held(records, values, tuple(sample))
+        return _with_locks(Held(records, values, tuple(sample)), locked)
+
+
+Place = tuple[str, str]  # (event unique name, instance) of a form row
 
 
 def _record_data(
-    project: Project, forms: set[str], keys: list[str]
-) -> Iterator[tuple[str, dict[str, dict[str, dict[str, str]]]]]:
+    project: Project, forms: set[str], keys: list[str], calc_form: str
+) -> Iterator[tuple[str, dict[str, dict[str, dict[str, str]]], dict[Place, int]]]:
     """Each record's stored values of `keys` in `forms`, as the evaluator reads them, record
-    by record; SQL reads only those keys out of each form's JSON."""
+    by record, with its locked rows of `calc_form` by place; SQL reads only those keys out of
+    each form's JSON."""
     extracted = ", ".join(f"{_value_sql()}" for _key in keys) or "NULL"
     placeholders = ", ".join(["%s"] * len(forms))
     sql = (
-        f"SELECT f.record_id, r.record_id, e.unique_name, f.instance, {extracted} "  # noqa: S608
+        f"SELECT f.record_id, r.record_id, e.unique_name, f.instance, f.id, f.form_name, "  # noqa: S608
+        f"CASE WHEN f.locked_at IS NOT NULL OR r.locked_at IS NOT NULL THEN 1 ELSE 0 END, "
+        f"{extracted} "
         f"FROM {FORMS} f JOIN {RECORDS} r ON r.id = f.record_id "
         f"JOIN {EVENTS} e ON e.id = f.event_id "
         f"WHERE f.project_id = %s AND f.form_name IN ({placeholders}) ORDER BY f.record_id"
     )
     params: list[Any] = [*(_key_param(key) for key in keys), project.pk, *sorted(forms)]
     current: int | None = None
-    name, data = "", dict[str, dict[str, dict[str, str]]]()
+    name, data, locks = "", dict[str, dict[str, dict[str, str]]](), dict[Place, int]()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while chunk := cursor.fetchmany(5000):
-            for key, record_name, event, instance, *values in chunk:
+            for key, record_name, event, instance, fid, form, locked, *values in chunk:
                 if key != current:
                     if current is not None:
-                        yield name, data
-                    current, name, data = key, record_name, {}
+                        yield name, data, locks
+                    current, name, data, locks = key, record_name, {}, {}
                 stored = {k: v for k, v in zip(keys, values, strict=True) if v is not None}
                 data.setdefault(event, {}).setdefault(str(instance), {}).update(stored)
+                if locked and form == calc_form:
+                    locks[event, str(instance)] = int(fid)
     if current is not None:
-        yield name, data
+        yield name, data, locks
 
 
-def _changed_results(calc: FieldRow, data: dict[str, Any], context: dict[str, Any]) -> int:
-    changed = 0
+def _changed_results(calc: FieldRow, data: dict[str, Any], context: dict[str, Any]) -> list[Place]:
+    """The places (event, instance) whose stored result of `calc` the expression changes."""
+    changed: list[Place] = []
     for event, instances in data.items():
         for instance, values in instances.items():
             if calc.field_name not in values:
@@ -324,5 +427,6 @@ def _changed_results(calc: FieldRow, data: dict[str, Any], context: dict[str, An
                 )
             except LogicError:
                 result = ""
-            changed += result != values[calc.field_name]
+            if result != values[calc.field_name]:
+                changed.append((event, instance))
     return changed
