@@ -218,6 +218,11 @@ def _apply(
         changes={
             "diff": diff_dictionaries(review.old_rows, rows).summary(),
             "kept_values": review.kept_values_summary(),
+            "locked_kept": {
+                change.field_name: change.held.locked_count
+                for change in review.changes
+                if change.held.locked_count
+            },
         },
         reason=comment,
     )

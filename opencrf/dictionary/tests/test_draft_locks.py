@@ -164,6 +164,8 @@ def test_a_calculation_change_keeps_locked_results_and_says_so(paula_context, ad
 
     assert project_rows(live) == rows
     assert _stored(live) == before  # "bmi" of the locked record 2 is still 80
+    applied = AuditEvent.objects.get(project_id=live.pk, action="draft.apply")
+    assert applied.changes["locked_kept"] == {"bmi": 1}
 
 
 def test_a_validation_change_names_the_locked_values_it_refuses(paula_context, live):
