@@ -15,7 +15,7 @@ from opencrf.api.errors import ApiError
 from opencrf.api.formats import count_response, plain_response, table_response
 from opencrf.api.parsing import parse_rows
 from opencrf.dictionary.design import design_of
-from opencrf.projects.models import DataAccessGroup, ProjectMember, Role
+from opencrf.projects.models import DataAccessGroup, ProjectMember, ResolutionRight, Role
 from opencrf.projects.rights import Rights
 from opencrf.projects.rights_services import (
     member_add,
@@ -38,10 +38,24 @@ from opencrf.projects.services import (
 # the delete bit. Export rights: 0 none, 1 full, 2 de-identified, 3 identifiers removed.
 FORM_CODES = {"none": 128, "read": 129, "edit": 146, "survey_edit": 154}
 EXPORT_CODES = {"none": 0, "full": 1, "deidentified": 2, "remove_identifiers": 3}
-# REDCap's flags in its order, and the OpenCRF right each one reads (None: not a feature here).
+# REDCap's Data Resolution Workflow right: 0 no access, 1 view only, 2 respond only, 3 open,
+# close and respond, 4 open only, 5 open and respond.
+RESOLUTION_CODES: dict[str, int] = {
+    ResolutionRight.NONE: 0,
+    ResolutionRight.VIEW: 1,
+    ResolutionRight.RESPOND: 2,
+    ResolutionRight.OPEN_CLOSE_RESPOND: 3,
+    ResolutionRight.OPEN: 4,
+    ResolutionRight.OPEN_RESPOND: 5,
+}
+RESOLUTION_RIGHTS = {str(code): right for right, code in RESOLUTION_CODES.items()}
+# REDCap's `lock_records`: 0 none, 1 lock and unlock, 2 the same with e-signature authority.
+LOCK_CODES = ("0", "1", "2")
+# REDCap's flags in its order, and the OpenCRF right each one reads (None: not a right here).
+# `data_quality_resolution` and `lock_records` carry codes beyond 0/1: see `_coded`.
 FLAGS: tuple[tuple[str, str | None], ...] = (
     ("design", "design"),
-    ("alerts", None),
+    ("alerts", "alerts"),
     ("user_rights", "user_rights"),
     ("data_access_groups", "data_access_groups"),
     ("reports", "reports"),
@@ -54,7 +68,7 @@ FLAGS: tuple[tuple[str, str | None], ...] = (
     ("email_logging", None),
     ("file_repository", None),
     ("data_quality_create", "data_quality"),
-    ("data_quality_execute", "data_quality"),
+    ("data_quality_execute", "data_quality_execute"),
     ("data_quality_resolution", None),
     ("api_export", "api_export"),
     ("api_import", "api_import"),
@@ -65,12 +79,12 @@ FLAGS: tuple[tuple[str, str | None], ...] = (
     ("record_rename", "record_rename"),
     ("record_delete", "record_delete"),
     ("lock_records_all_forms", "lock_unlock"),
-    ("lock_records", "lock_unlock"),
+    ("lock_records", None),
     ("lock_records_customization", "lock_unlock"),
     ("mycap_participants", None),
-    ("random_setup", None),
-    ("random_dashboard", None),
-    ("random_perform", None),
+    ("random_setup", "randomization_setup"),
+    ("random_dashboard", "randomization_dashboard"),
+    ("random_perform", "randomization_perform"),
 )
 USER_KEYS = (
     "username",
@@ -113,8 +127,17 @@ def _nested(call: Call, values: Mapping[str, int]) -> Any:
     return dict(values)
 
 
+def _lock_code(rights: Rights) -> int:
+    """REDCap has no signing without locking: the e-signature right alone exports as 0."""
+    if not rights.lock_unlock:
+        return 0
+    return 2 if rights.e_signature else 1
+
+
 def _flags(rights: Rights, as_text: bool) -> dict[str, Any]:
     values = {name: int(bool(getattr(rights, right))) if right else 0 for name, right in FLAGS}
+    values["data_quality_resolution"] = RESOLUTION_CODES.get(rights.data_resolution, 0)
+    values["lock_records"] = _lock_code(rights)
     return {name: str(value) for name, value in values.items()} if as_text else values
 
 
@@ -262,6 +285,7 @@ def _rights(row: Mapping[str, Any], forms: list[str]) -> dict[str, Any]:
     for name, right in FLAGS:
         if right and str(row.get(name, "")).strip() in ("0", "1"):
             rights[right] = rights.get(right, False) or row[name].strip() == "1"
+    _coded(row, rights)
     if "forms" in row and row["forms"] not in ("", None):
         given = _codes(row["forms"])
         rights["form_rights"] = {f: _form_right(c) for f, c in given.items() if f in forms}
@@ -274,6 +298,29 @@ def _rights(row: Mapping[str, Any], forms: list[str]) -> dict[str, Any]:
         level = DATA_EXPORT[str(row["data_export"]).strip()]
         rights["export_rights"] = dict.fromkeys(forms, level)
     return rights
+
+
+def _given_code(row: Mapping[str, Any], name: str, codes: Iterable[str]) -> str | None:
+    """The code `row` gives for `name`, None when not given; an unknown code is refused."""
+    code = str(row.get(name, "")).strip()
+    if not code:
+        return None
+    if code not in codes:
+        known = ", ".join(sorted(codes))
+        raise ApiError(f"The value '{code[:40]}' of '{name}' is not one of {known}.")
+    return code
+
+
+def _coded(row: Mapping[str, Any], rights: dict[str, Any]) -> None:
+    """The rights of REDCap's coded keys into `rights`: the resolution right, and lock with
+    (2) or without (1) e-signature authority."""
+    resolution = _given_code(row, "data_quality_resolution", RESOLUTION_RIGHTS)
+    if resolution is not None:
+        rights["data_resolution"] = str(RESOLUTION_RIGHTS[resolution])
+    lock = _given_code(row, "lock_records", LOCK_CODES)
+    if lock is not None:
+        rights["lock_unlock"] = rights.get("lock_unlock", False) or lock != "0"
+        rights["e_signature"] = lock == "2"
 
 
 def _form_right(code: str) -> str:

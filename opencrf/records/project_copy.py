@@ -87,12 +87,13 @@ def project_copy(
         )
         if options.users:
             _copy_members(copying, source, project, with_groups=options.groups)
-        # Multi-language forms go with the design (Project XML does not carry them).
+        # Multi-language forms go with the design (survey texts only with the surveys).
         translations_copy(context=copying, source=source, project=project)
     return project
 
 
 def _trim(parsed: ProjectXml, options: CopyOptions) -> None:
+    parsed.languages = []  # `translations_copy` copies them, keeping the texts the copy has
     if not options.records:
         parsed.rows, parsed.files, parsed.survey_times = [], [], []
     if not options.groups:
@@ -132,6 +133,7 @@ def _copy_members(
 
 def _rights_of(member: ProjectMember, forms: set[str]) -> dict[str, object]:
     rights: dict[str, object] = {name: getattr(member, name) for name in RIGHT_FLAGS}
+    rights["data_resolution"] = member.data_resolution
     for key in ("form_rights", "export_rights"):
         given = getattr(member, key) or {}
         rights[key] = {name: level for name, level in given.items() if name in forms}

@@ -400,7 +400,8 @@ def test_legacy_role_rights_map_to_opencrfs_rights():
     assert {flag for flag, value in rights.items() if value is True} == {
         "logging",
         "lock_unlock",
-        "data_quality",
+        "e_signature",
+        "data_quality_execute",
         "data_import",
     }
     assert rights["form_rights"] == {"a": "read", "b": "survey_edit"}
