@@ -1,5 +1,9 @@
 """Routes of the query dashboard, included by quality/urls.py (namespace `quality`)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-dashboard_patterns: list[URLPattern] = []
+from opencrf.quality import dashboard_views
+
+dashboard_patterns: list[URLPattern] = [
+    path("queries/", dashboard_views.query_dashboard, name="queries"),
+]

@@ -1,0 +1,129 @@
+"""The query dashboard page (REDCap's Data Resolution Dashboard): counts, filters, rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from opencrf.accounts.typing import AuthedRequest
+from opencrf.core.views import domain_errors
+from opencrf.projects.models import Project
+from opencrf.projects.selectors import access_project, member_rights
+from opencrf.quality import dashboard_selectors as selectors
+from opencrf.quality.dashboard_filters import (
+    AGE_CHOICES,
+    PAGE_SIZES,
+    UNRESOLVED,
+    QueryFilters,
+    parse_filters,
+)
+from opencrf.quality.query_models import Query, QueryStatus
+
+
+@dataclass(frozen=True)
+class LinkedRow:
+    row: selectors.QueryRow
+    link: str  # the query's thread ("" until that page exists)
+    field_link: str  # the field on its form
+
+
+def query_link(project: Project, query: Query) -> str:
+    """The query's thread page. Its route is built beside this feature; until it is there the
+    dashboard shows no link rather than failing."""
+    try:
+        return reverse("quality:query", args=[project.pk, query.pk])
+    except NoReverseMatch:
+        return ""
+
+
+def field_link(project: Project, query: Query) -> str:
+    args = [project.pk, query.record.record_id, query.event.unique_name]
+    return reverse("records:form", args=[*args, query.form_name, query.instance]) + (
+        f"#{query.field_name}"
+    )
+
+
+def linked(project: Project, rows: list[selectors.QueryRow]) -> list[LinkedRow]:
+    return [
+        LinkedRow(row, query_link(project, row.query), field_link(project, row.query))
+        for row in rows
+    ]
+
+
+@login_required
+@require_GET
+@domain_errors
+def query_dashboard(request: AuthedRequest, project_id: int) -> HttpResponse:
+    project = access_project(request.user, project_id)
+    rights = member_rights(request.user, project)
+    selectors.require_query_view(rights)
+    now = timezone.now()
+    visible = selectors.visible_queries(project, rights)
+    choices = selectors.filter_choices(project, rights, visible)
+    filters, errors = parse_filters(request.GET.dict(), choices)
+    narrowed = selectors.filtered_queries(visible, filters, now=now)
+    summary = selectors.status_summary(narrowed)
+    matching = summary.matching(filters.status)
+    pages = max(1, -(-matching // filters.per_page))
+    page = min(filters.page, pages)  # a page past the end (an old link) shows the last one
+    chosen = selectors.ordered(selectors.with_status(narrowed, filters.status), filters.sort)
+    queries = selectors.page_of(chosen, page, filters.per_page)
+    rows = selectors.query_rows(project, queries, choices.forms, now=now)
+    context = {
+        "project": project,
+        "nav": "queries",
+        "filters": filters,
+        "choices": choices,
+        "errors": errors,
+        "summary": summary,
+        "status_links": _status_links(filters, summary),
+        "average_days": _days(summary),
+        "rows": linked(project, rows),
+        "matching": matching,
+        "page": page,
+        "pages": pages,
+        "previous": _url(filters, page=page - 1) if page > 1 else "",
+        "next": _url(filters, page=page + 1) if page < pages else "",
+        "sort_link": _url(filters, sort="newest" if filters.sort == "oldest" else "", page=""),
+        "ages": AGE_CHOICES,
+        "page_sizes": PAGE_SIZES,
+    }
+    return render(request, "quality/query_dashboard.html", context, status=400 if errors else 200)
+
+
+def _url(filters: QueryFilters, **changes: object) -> str:
+    return "?" + urlencode(filters.query_string(**changes))
+
+
+def _days(summary: selectors.StatusSummary) -> float | None:
+    average = summary.average_close
+    return None if average is None else average.total_seconds() / 86_400
+
+
+@dataclass(frozen=True)
+class StatusLink:
+    value: str
+    label: str
+    count: int
+    url: str
+    current: bool
+
+
+def _status_links(filters: QueryFilters, summary: selectors.StatusSummary) -> list[StatusLink]:
+    def link(value: str, label: str, count: int) -> StatusLink:
+        url = _url(filters, status=value, page="")
+        return StatusLink(value, label, count, url, filters.status == value)
+
+    return [
+        link("", _("All"), summary.total),
+        link(UNRESOLVED, _("Unresolved"), summary.unresolved),
+        *(link(value, str(label), summary.counts[value]) for value, label in QueryStatus.choices),
+    ]
