@@ -6,3 +6,10 @@ class AlertsConfig(AppConfig):
 
     name = "opencrf.alerts"
     label = "alerts"
+
+    def ready(self) -> None:
+        from opencrf.alerts.evaluation import forms_saved
+        from opencrf.records.hooks import form_saved_register
+
+        # Alerts are evaluated after every committed form save, from any write path.
+        form_saved_register(forms_saved)
