@@ -143,6 +143,15 @@ ACTION_LABELS = {
     "survey.return_code_export": gettext_lazy("Export survey return code (API)"),
     "survey.queue_link_export": gettext_lazy("Export survey queue link (API)"),
     "survey.participants_export": gettext_lazy("Export survey participant list (API)"),
+    "schedule.anchor": gettext_lazy("Set schedule start date field"),
+    "schedule.generate": gettext_lazy("Generate visit schedule"),
+    "schedule.regenerate": gettext_lazy("Regenerate visit schedule"),
+    "schedule.delete": gettext_lazy("Remove visit schedule"),
+    "schedule.visit_move": gettext_lazy("Move planned visit"),
+    "calendar.entry_create": gettext_lazy("Add calendar entry"),
+    "calendar.entry_update": gettext_lazy("Update calendar entry"),
+    "calendar.entry_delete": gettext_lazy("Delete calendar entry"),
+    "calendar.export": gettext_lazy("Export calendar (iCalendar)"),
 }
 
 # Fixed texts that code writes into an entry's details, in English as kept (the audit hash

@@ -2,7 +2,16 @@ from django.apps import AppConfig
 
 
 class SchedulingConfig(AppConfig):
-    """Scheduling: visit schedules from event offsets and windows, the project calendar, iCalendar export."""
+    """Visit schedules from event offsets and windows, the project calendar, iCalendar export."""
 
     name = "opencrf.scheduling"
     label = "scheduling"
+
+    def ready(self) -> None:
+        from opencrf.records.hooks import form_saved_register
+        from opencrf.records.page_hooks import record_panel_register
+        from opencrf.scheduling.hooks import forms_saved, record_schedule_panel
+
+        # A saved start date field (re)builds the record's schedule, after the commit.
+        form_saved_register(forms_saved)
+        record_panel_register(record_schedule_panel)  # the record's visits on its home page

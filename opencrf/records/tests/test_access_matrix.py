@@ -120,6 +120,7 @@ DUMMY = {
     "rule_id": 1,
     "run_id": 1,
     "result_id": 1,
+    "entry_id": 1,
 }
 
 
