@@ -152,6 +152,13 @@ ACTION_LABELS = {
     "calendar.entry_update": gettext_lazy("Update calendar entry"),
     "calendar.entry_delete": gettext_lazy("Delete calendar entry"),
     "calendar.export": gettext_lazy("Export calendar (iCalendar)"),
+    "randomization.setup": gettext_lazy("Set up randomization"),
+    "randomization.table_replace": gettext_lazy("Save allocation table"),
+    "randomization.table_add": gettext_lazy("Add rows to the production allocation table"),
+    "randomization.table_download": gettext_lazy("Download allocation table"),
+    "randomization.erase": gettext_lazy("Erase development allocations"),
+    "randomization.allocate": gettext_lazy("Randomize record"),
+    "randomization.export": gettext_lazy("Export allocation list"),
 }
 
 # Fixed texts that code writes into an entry's details, in English as kept (the audit hash

@@ -20,6 +20,7 @@ NAMESPACES = (
     "|survey|api|file|repository|report|export|data|training|draft|language|translation"
     "|dq_rule|dq_result|dq_check"
     "|schedule|calendar"
+    "|randomization"
 )
 # An audit action as a string literal: `action="survey.enable"` or `"survey.enable"` passed
 # to a helper that audits. File names that look alike are not actions.

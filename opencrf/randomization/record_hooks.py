@@ -1,0 +1,47 @@
+"""The randomization panel of a record's home page (registered in `RandomizationConfig.ready`).
+
+It shows whether the record is randomized, and to whom it may: the arm only to those who may
+see the allocation field's form (they would read it there anyway), or the dashboard. Users with
+the randomize right get the button; nothing about the table or the next allocation is shown.
+"""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+
+from opencrf.core.errors import InvalidInput
+from opencrf.randomization.models import Allocation
+from opencrf.randomization.scheme import field_rows, scheme_of
+from opencrf.randomization.selectors import may_see_dashboard
+from opencrf.randomization.services import setup_of
+from opencrf.records.page_hooks import RecordPage
+
+
+def randomization_panel(page: RecordPage) -> SafeString | None:
+    setup = setup_of(page.project)
+    if setup is None:
+        return None
+    rights = page.rights
+    may_randomize = rights.is_admin or rights.randomization_perform
+    allocation = (
+        Allocation.objects.filter(record=page.record).select_related("allocated_by").first()
+    )
+    if allocation is None and not may_randomize:
+        return None
+    row = field_rows(setup).get(setup.allocation_field)
+    sees_arm = may_see_dashboard(rights) or (row is not None and rights.can_see_form(row.form_name))
+    arm = ""
+    if allocation is not None and sees_arm:
+        try:
+            arm = scheme_of(setup).arm_label(allocation.arm)
+        except InvalidInput:
+            arm = allocation.arm
+    context = {
+        "project": page.project,
+        "record": page.record,
+        "allocation": allocation,
+        "arm": arm,
+        "may_randomize": may_randomize,
+    }
+    return SafeString(render_to_string("randomization/record_panel.html", context, page.request))
