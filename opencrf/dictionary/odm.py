@@ -9,7 +9,8 @@ Map of the file (spec §5) and where each part lands:
   saved report's attributes (`redcap:Reports`, which `opencrf.exports.report_xml` acts on),
   and each survey's and survey queue entry's (`redcap:Surveys`, `redcap:SurveysQueue`, with
   ClinicalData's `<form>_timestamp` values: `opencrf.surveys.project_xml` acts on them);
-  e-consent, PDF snapshots and unknown settings are ignored.
+  e-consent, PDF snapshots and unknown settings are ignored. OpenCRF's own extension
+  `opencrf:Languages` gives the multi-language forms (`LanguageSpec`s; `odm_translations`).
 - `MetaDataVersion` → the record id field, `EventSpec`s (`StudyEventDef`, with their
   `FormRef`s as the form–event mapping) and the data dictionary: `FormDef` → `ItemGroupRef` →
   `ItemGroupDef` → `ItemRef` → `ItemDef` gives the fields in order.
@@ -49,6 +50,7 @@ from django.utils.translation import gettext as _
 
 from opencrf.core.errors import InvalidInput
 from opencrf.dictionary.columns import FieldRow
+from opencrf.dictionary.odm_translations import LanguageSpec, languages_read
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 REDCAP_NS = "https://projectredcap.org"
@@ -185,6 +187,7 @@ class ProjectXml:
     survey_times: list[SurveyTime] = field(default_factory=list)
     rows: list[dict[str, str]] = field(default_factory=list)
     files: list[FileItem] = field(default_factory=list)
+    languages: list[LanguageSpec] = field(default_factory=list)  # `opencrf:Languages`
 
     @property
     def arms(self) -> list[tuple[int, str]]:
@@ -225,6 +228,7 @@ def project_xml_read(data: bytes) -> ProjectXml:
         result.reports = [dict(element.attrib) for element in globals_.iter(rc("Reports"))]
         result.surveys = [dict(element.attrib) for element in globals_.iter(rc("Surveys"))]
         result.survey_queue = [dict(e.attrib) for e in globals_.iter(rc("SurveysQueue"))]
+        result.languages = languages_read(globals_)
     for clinical in root.iter(odm("ClinicalData")):
         _ClinicalReader(result).read(clinical)
     return result

@@ -1,8 +1,9 @@
 """Write a project's design as REDCap's Project XML (CDISC ODM 1.3.1 + `redcap:` extensions).
 
 The parts here are the design only: `GlobalVariables` (settings, repeat set-up, groups,
-roles) and `MetaDataVersion` (events, forms, item groups, items, code lists), shaped as
-REDCap writes them so that REDCap and `opencrf.dictionary.odm` both read them back.
+roles, and OpenCRF's `opencrf:Languages`: `odm_translations`) and `MetaDataVersion` (events,
+forms, item groups, items, code lists), shaped as REDCap writes them so that REDCap and
+`opencrf.dictionary.odm` both read them back.
 `opencrf.records.project_xml` adds the ClinicalData.
 
 One item group per section (a field with a section header starts one), then the form status
@@ -20,6 +21,7 @@ from opencrf.dictionary.choices import parse_choices
 from opencrf.dictionary.columns import FieldRow
 from opencrf.dictionary.design import ProjectDesign
 from opencrf.dictionary.odm_roles import role_attributes
+from opencrf.dictionary.odm_translations import languages_xml
 from opencrf.projects.models import Project
 
 ODM_HEAD = (
@@ -104,6 +106,7 @@ def _global_variables(
             )
         yield "\t</redcap:DataAccessGroupsGroup>\n"
     yield from _roles(project, design)
+    yield from languages_xml(project)
     yield from extra
     yield "</GlobalVariables>\n"
 

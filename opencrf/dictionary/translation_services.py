@@ -6,13 +6,14 @@ each process draws forms with the new texts at its next request (`dictionary.des
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from opencrf.audit.services import AuditContext, audit_event_create
 from opencrf.core.errors import InvalidInput, NotFound, PermissionDenied
+from opencrf.dictionary.odm_translations import LanguageSpec
 from opencrf.dictionary.translation_models import ProjectLanguage, Translation
 from opencrf.dictionary.translation_selectors import project_items
 from opencrf.dictionary.translations import (
@@ -21,6 +22,7 @@ from opencrf.dictionary.translations import (
     Key,
     read_translation_file,
     text_hash,
+    unknown_item_message,
 )
 from opencrf.projects.models import Project
 from opencrf.projects.selectors import MISSING_RIGHT, member_rights
@@ -264,3 +266,60 @@ def translations_copy(*, context: AuditContext, source: Project, project: Projec
         translations=len(copied),
     )
     return len(copied)
+
+
+@transaction.atomic
+def translations_import(
+    *, context: AuditContext, project: Project, languages: Sequence[LanguageSpec]
+) -> int:
+    """Give a project just created from Project XML the file's languages and translations
+    (`odm_translations` read and checked their shape). A translation of a text the design does
+    not have refuses the whole import, naming the language and the text. Returns how many."""
+    if not languages:
+        return 0
+    _require_design(context, project)
+    if project.languages.exists():
+        raise InvalidInput(_("Project XML: the project has languages already."))
+    items = {item.key: item for item in project_items(project)}
+    for language in languages:
+        for translation in language.translations:
+            if translation.key not in items:
+                raise InvalidInput(
+                    _("Project XML: opencrf:Language “%(code)s”: %(problem)s")
+                    % {
+                        "code": language.code,
+                        "problem": unknown_item_message(translation.key, items),
+                    }
+                )
+    ProjectLanguage.objects.bulk_create(
+        ProjectLanguage(
+            project=project,
+            code=language.code,
+            display_name=language.display_name,
+            is_base=language.is_base,
+            position=position,
+        )
+        for position, language in enumerate(languages)
+    )
+    rows = [
+        _row(
+            project,
+            language.code,
+            translation.key,
+            translation.text,
+            text_hash(items[translation.key].default)
+            if translation.hash is None
+            else translation.hash,
+        )
+        for language in languages
+        for translation in language.translations
+    ]
+    Translation.objects.bulk_create(rows, batch_size=500)
+    _change(
+        context,
+        project,
+        "translation.import",
+        languages=[language.code for language in languages],
+        translations=len(rows),
+    )
+    return len(rows)

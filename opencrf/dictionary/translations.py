@@ -267,7 +267,7 @@ def _file_line(
     key = (cell("type").strip(), cell("name").strip(), cell("index").strip())
     item = known.get(key)
     if item is None:
-        return FileProblem(number, _unknown_message(key, known))
+        return FileProblem(number, unknown_item_message(key, known))
     translation = cell("translation").strip()
     if len(translation) > MAX_TEXT:
         return FileProblem(
@@ -279,7 +279,7 @@ def _file_line(
     return FileLine(number, item, translation, outdated)
 
 
-def _unknown_message(key: Key, known: Mapping[Key, Item]) -> str:
+def unknown_item_message(key: Key, known: Mapping[Key, Item]) -> str:
     kind, name, index = key
     kinds = {k for k, _n, _i in known}
     if kind not in kinds:

@@ -42,6 +42,7 @@ from opencrf.dictionary.odm import (
 from opencrf.dictionary.odm_roles import role_rights
 from opencrf.dictionary.odm_write import ODM_HEAD, attr, design_parts, mdv_oid
 from opencrf.dictionary.services import DictionaryInvalid, dictionary_apply
+from opencrf.dictionary.translation_services import translations_import
 from opencrf.files.models import StoredFile
 from opencrf.files.selectors import files_in_project, open_stored_file
 from opencrf.files.services import file_store
@@ -136,7 +137,8 @@ def project_create_from_xml(*, context: AuditContext, data: bytes, title: str = 
     Everything happens in one transaction; InvalidInput (nothing created) for any fault.
     The acting user becomes the creator and a member with every right. Calculated fields
     are left blank, neither taken from the file nor computed, as REDCap leaves them. The
-    registered parts (saved reports) come last, once the design, groups and records exist.
+    registered parts (saved reports) come last, once the design, groups and records exist,
+    then the languages and translations (OpenCRF's `opencrf:Languages`).
     """
     return project_create_from_parsed(context=context, parsed=project_xml_read(data), title=title)
 
@@ -156,6 +158,8 @@ def project_create_from_parsed(
             _import_files(context, project, parsed, stored_keys)
             for part in _PARTS:
                 part.create(context, project, parsed)
+            # Last: survey texts are translatable once the surveys exist.
+            translations_import(context=context, project=project, languages=parsed.languages)
     except BaseException:
         for key in stored_keys:  # storage is outside the transaction: remove what it kept
             default_storage.delete(key)
