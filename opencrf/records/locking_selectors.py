@@ -1,7 +1,10 @@
-"""What the data entry page shows of a form's lock and signature, for one reader."""
+"""What the pages show of locks: the data entry page's lock and signature panel, for one
+reader, and the lock icons of the record home page and the record status dashboard, read in
+bulk (a fixed number of queries for a whole page, however many records and forms it shows)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +21,9 @@ from opencrf.records.signatures import (
     signature_state,
     signed_time_text,
 )
+
+# Only what a lock icon shows is read of the locking user.
+_LOCKER = ("locked_by__username", "locked_by__first_name", "locked_by__last_name")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,3 +95,48 @@ def lock_panel(
         meanings=[(code, str(label)) for code, label in MEANINGS.items()],
         can_design=rights.design,
     )
+
+
+# --------------------------------------------------------------- lock icons, in bulk
+
+
+@dataclass(frozen=True, slots=True)
+class LockMark:
+    """A lock to show beside a status icon: who locked and when."""
+
+    by: str
+    at: datetime
+
+
+# (record pk, event id, form name) → instance → its lock
+FormLocks = dict[tuple[int, int, str], dict[int, LockMark]]
+
+
+def form_locks(record_pks: Collection[int]) -> FormLocks:
+    """The locked form instances of these records, in one query."""
+    locked = (
+        FormData.objects.filter(record_id__in=list(record_pks), locked_at__isnull=False)
+        .select_related("locked_by")
+        .only("record_id", "event_id", "form_name", "instance", "locked_at", *_LOCKER)
+    )
+    marks: FormLocks = {}
+    for form in locked:
+        assert form.locked_at is not None  # filtered above
+        key = (form.record_id, form.event_id, form.form_name)
+        marks.setdefault(key, {})[form.instance] = LockMark(_name(form.locked_by), form.locked_at)
+    return marks
+
+
+def record_locks(records: Iterable[Record]) -> dict[int, LockMark]:
+    """The whole-record locks of these records: one query when any of them is locked."""
+    pks = [record.pk for record in records if record.locked_at is not None]
+    if not pks:
+        return {}
+    locked = (
+        Record.objects.filter(pk__in=pks).select_related("locked_by").only("locked_at", *_LOCKER)
+    )
+    return {
+        record.pk: LockMark(_name(record.locked_by), record.locked_at)
+        for record in locked
+        if record.locked_at is not None
+    }

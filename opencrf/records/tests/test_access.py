@@ -119,7 +119,7 @@ def test_search_and_the_dashboard_show_only_the_members_group(
 
     response = client.get(reverse("records:dashboard", args=[salt_rct.pk]), {"search": "-1"})
 
-    assert [record.record_id for record, _cells in response.context["rows"]] == ["1-1"]
+    assert [record.record_id for record, _lock, _cells in response.context["rows"]] == ["1-1"]
 
 
 def test_the_log_hides_entries_about_another_groups_records(

@@ -71,7 +71,7 @@ def test_dashboard_lists_records_with_their_form_statuses(
     page = client.get(reverse("records:dashboard", args=[salt_rct.pk]))
 
     assert page.status_code == 200
-    rows = {record.record_id: cells for record, cells in page.context["rows"]}
+    rows = {record.record_id: cells for record, _lock, cells in page.context["rows"]}
     assert list(rows) == ["1", "2"]
     columns = [(e.unique_name, f.name) for e, f in page.context["columns"]]
     statuses = dict(zip(columns, [c.status for c in rows["1"]], strict=True))
@@ -89,7 +89,7 @@ def test_dashboard_search_keeps_matching_records(client, pi_paula, salt_rct, pau
 
     page = client.get(reverse("records:dashboard", args=[salt_rct.pk]), {"search": "a-"})
 
-    assert [record.record_id for record, _cells in page.context["rows"]] == ["A-1", "A-3"]
+    assert [record.record_id for record, _lock, _cells in page.context["rows"]] == ["A-1", "A-3"]
     assert page.context["total"] == 2
 
 
@@ -101,7 +101,7 @@ def test_a_dashboard_page_past_the_end_shows_the_last_page(
 
     page = client.get(reverse("records:dashboard", args=[salt_rct.pk]), {"page": "5"})
 
-    assert [record.record_id for record, _cells in page.context["rows"]] == ["A-1"]
+    assert [record.record_id for record, _lock, _cells in page.context["rows"]] == ["A-1"]
     assert page.context["page"].number == 1
     assert "No records yet." not in page.content.decode()
 

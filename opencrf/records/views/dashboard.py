@@ -21,6 +21,7 @@ from opencrf.core.numbers import whole_number
 from opencrf.core.views import domain_errors
 from opencrf.projects import selectors as project_selectors
 from opencrf.records import selectors
+from opencrf.records.locking_selectors import FormLocks, LockMark, form_locks, record_locks
 from opencrf.records.models import Record
 from opencrf.records.views.design import (
     Design,
@@ -40,10 +41,12 @@ class Cell:
     status: int | None
     count: int
     label: str
+    locked: int = 0  # how many of its instances are locked
+    lock: LockMark | None = None  # the lock of a form with one instance
 
 
 def _dashboard_cells(
-    design: Design, record: Record, statuses: Mapping[tuple[int, str], Any]
+    design: Design, record: Record, statuses: Mapping[tuple[int, str], Any], locks: FormLocks
 ) -> list[Cell | None]:
     cells: list[Cell | None] = []
     arm_ids = {link.arm_id for link in record.arm_links.all()}  # prefetched
@@ -54,7 +57,9 @@ def _dashboard_cells(
         cell = statuses.get((event.pk, form.name))
         status, count = (cell.status, cell.count) if cell is not None else (None, 0)
         url = form_url(design.project, record.record_id, event, form.name, 1)
-        cells.append(Cell(url, status, count, status_label(status)))
+        locked = locks.get((record.pk, event.pk, form.name), {})
+        lock = next(iter(locked.values())) if count == 1 and locked else None
+        cells.append(Cell(url, status, count, status_label(status), len(locked), lock))
     return cells
 
 
@@ -80,13 +85,19 @@ def dashboard(request: AuthedRequest, project_id: int) -> HttpResponse:
         rows, total = selectors.dashboard_rows(
             request.user, project, search=search, page=page, per_page=PER_PAGE
         )
+    locks = form_locks([record.pk for record, _cells in rows])
+    whole = record_locks(record for record, _cells in rows)
     context = {
         "project": project,
         "nav": "dashboard",
         "columns": design.columns(),
         "event_spans": design.event_spans() if project.is_longitudinal else [],
         "has_groups": project.groups.exists(),
-        "rows": [(record, _dashboard_cells(design, record, cells)) for record, cells in rows],
+        # (record, its whole-record lock or None, its cells)
+        "rows": [
+            (record, whole.get(record.pk), _dashboard_cells(design, record, cells, locks))
+            for record, cells in rows
+        ],
         "total": total,
         "search": search,
         "page": paginator.get_page(page),

@@ -28,6 +28,7 @@ from opencrf.dictionary.piping import make_piper
 from opencrf.projects import selectors as project_selectors
 from opencrf.projects.models import Event
 from opencrf.records import selectors, services
+from opencrf.records.locking_selectors import FormLocks, LockMark, form_locks, record_locks
 from opencrf.records.models import FormData, Record
 from opencrf.records.page_hooks import RecordPage, record_panels
 from opencrf.records.views.design import (
@@ -47,6 +48,7 @@ class InstanceLink:
     status: int | None
     status_label: str
     label: str
+    lock: LockMark | None = None
 
 
 @dataclass
@@ -58,6 +60,7 @@ class GridCell:
     status_label: str = ""
     instances: list[InstanceLink] = field(default_factory=list)
     add_url: str = ""
+    lock: LockMark | None = None
 
 
 def _instance_links(
@@ -67,6 +70,7 @@ def _instance_links(
     form: Instrument,
     stored: Sequence[FormData],
     pipe_label: Any,
+    locks: Mapping[int, LockMark],
 ) -> list[InstanceLink]:
     label = design.repeats.get((event.pk, form.name)) or design.repeats.get((event.pk, ""), "")
     return [
@@ -76,6 +80,7 @@ def _instance_links(
             status=data.status,
             status_label=status_label(data.status),
             label=pipe_label(label, data.values) if label else "",
+            lock=locks.get(data.instance),
         )
         for data in stored
     ]
@@ -88,14 +93,22 @@ def _grid_cell(
     form: Instrument,
     forms: Mapping[tuple[int, str, int], FormData],
     pipe_label: Any,
+    locks: FormLocks,
 ) -> GridCell:
     if form.name not in design.designated.get(event.pk, frozenset()):
         return GridCell(designated=False)
     url = form_url(design.project, record.record_id, event, form.name, 1)
+    instance_locks = locks.get((record.pk, event.pk, form.name), {})
     if not design.repeats_form(event, form.name):
         data = forms.get((event.pk, form.name, 1))
         status = data.status if data is not None else None
-        return GridCell(True, url=url, status=status, status_label=status_label(status))
+        return GridCell(
+            True,
+            url=url,
+            status=status,
+            status_label=status_label(status),
+            lock=instance_locks.get(1),
+        )
     stored = sorted(
         (d for (e, f, _i), d in forms.items() if e == event.pk and f == form.name),
         key=lambda d: d.instance,
@@ -107,7 +120,7 @@ def _grid_cell(
         url=url,
         status=None,
         status_label=status_label(None),
-        instances=_instance_links(design, record, event, form, stored, pipe_label),
+        instances=_instance_links(design, record, event, form, stored, pipe_label, instance_locks),
         add_url=form_url(design.project, record.record_id, event, form.name, next_instance),
     )
 
@@ -126,7 +139,9 @@ def record_home(request: AuthedRequest, project_id: int, record_id: str) -> Http
     design = Design.of(project, rights)
     events = [e for e in design.events if e.arm_id in arm_ids]
     context = {"project": project, "nav": "records", "record": record, "events": events}
-    context["grid"] = _grid(design, record, events, forms, new.query if new else "")
+    locks = {} if new else form_locks([record.pk])
+    context["grid"] = _grid(design, record, events, forms, locks, new.query if new else "")
+    context["record_lock"] = None if new else record_locks([record]).get(record.pk)
     context["rights"] = rights
     context["new_record"] = new
     # Only members in no group may move records between groups; an unsaved record has no actions.
@@ -145,6 +160,7 @@ def _grid(
     record: Record,
     events: Sequence[Event],
     forms: Mapping[tuple[int, str, int], FormData],
+    locks: FormLocks,
     query: str,
 ) -> list[tuple[Instrument, list[GridCell]]]:
     """Each form the record's events collect, with its cell at each event; `query` is added to
@@ -155,7 +171,10 @@ def _grid(
         return make_piper(all_rows, values)(label)
 
     grid = [
-        (form, [_grid_cell(design, record, event, form, forms, pipe_label) for event in events])
+        (
+            form,
+            [_grid_cell(design, record, event, form, forms, pipe_label, locks) for event in events],
+        )
         for form in design.instruments
         if any(form.name in design.designated.get(e.pk, frozenset()) for e in events)
     ]
