@@ -30,7 +30,7 @@ FEATURES: dict[str, bool] = {
     "data_quality_execute": True,  # data quality rules: run them, exclude results
     "data_quality_override": True,  # save past a hard edit check (quality/dq_checks.py)
     "source_verify": True,  # source data verification (quality/verification*.py)
-    "alerts": False,  # alerts and notifications (issue 18)
+    "alerts": True,  # alerts and notifications (alerts app)
     "randomization_setup": False,  # randomization (issue 18)
     "randomization_dashboard": False,
     "randomization_perform": False,

@@ -21,6 +21,7 @@ NAMESPACES = (
     "|dq_rule|dq_result|dq_check"
     "|verification"
     "|schedule|calendar"
+    "|alert"
     "|randomization"
 )
 # An audit action as a string literal: `action="survey.enable"` or `"survey.enable"` passed

@@ -16,7 +16,6 @@ from opencrf.projects.right_features import FEATURES, form_right_choices, offere
 pytestmark = pytest.mark.django_db
 
 MISSING: tuple[str, ...] = (
-    "alerts",
     "randomization_setup",
     "randomization_dashboard",
     "randomization_perform",

@@ -120,6 +120,8 @@ DUMMY = {
     "rule_id": 1,
     "run_id": 1,
     "result_id": 1,
+    "alert_id": 1,
+    "notification_id": 1,
     "entry_id": 1,
 }
 
