@@ -130,6 +130,12 @@ def periodic_jobs() -> list[Periodic]:
             "opencrf.surveys.invitation_jobs.evaluate_automated_invitations",
         ),
         Periodic(
+            "alert_notifications_send",
+            every_minutes(1),
+            "opencrf.alerts.jobs.send_due_notifications",
+        ),
+        Periodic("alert_dates", daily_at(time(0, 15)), "opencrf.alerts.jobs.evaluate_date_alerts"),
+        Periodic(
             "training_reset",
             daily_at(parse_clock(settings.OPENCRF_TRAINING_RESET_TIME)),
             "opencrf.ops.instance.training_reset_task",

@@ -75,6 +75,8 @@ def test_two_schedulers_enqueue_a_due_job_once(monkeypatch, settings):
         "exports_expire",
         "survey_invitations_send",
         "survey_auto_invitations",
+        "alert_notifications_send",
+        "alert_dates",
     ]
     assert second == []
     assert sorted(enqueued) == sorted(
@@ -88,6 +90,8 @@ def test_two_schedulers_enqueue_a_due_job_once(monkeypatch, settings):
             "expire_exports",
             "send_due_invitations",
             "evaluate_automated_invitations",
+            "send_due_notifications",
+            "evaluate_date_alerts",
         ]
     )
     # A scheduler proves nothing about the job runner beside it: it writes no heartbeat.
