@@ -36,6 +36,7 @@ from opencrf.projects.models import Event, Project
 from opencrf.records import services as record_services
 from opencrf.records.bulk import FormWrite, FormWriter
 from opencrf.records.errors import ValueProblem
+from opencrf.records.locking import FormLocked
 from opencrf.records.models import FormData, FormStatus, Record
 from opencrf.records.selectors import form_data, record_arm_ids
 from opencrf.records.values import required_warning
@@ -220,6 +221,20 @@ def _locked(response: SurveyResponse) -> SurveyResponse:
 
 
 def _write(
+    response: SurveyResponse, context: AuditContext, values: Mapping[str, str], status: int
+) -> record_services.SaveResult:
+    """Save to the response's form; a locked form or record closes the response, in words
+    that name no record (a participant must not learn record ids)."""
+    try:
+        return _save(response, context, values, status)
+    except FormLocked:
+        with translation.override(response_language(response)):
+            raise SurveyClosed(
+                _("These answers can no longer be changed. Please contact the study team.")
+            ) from None
+
+
+def _save(
     response: SurveyResponse, context: AuditContext, values: Mapping[str, str], status: int
 ) -> record_services.SaveResult:
     survey = response.survey

@@ -33,9 +33,37 @@ def test_an_answer_to_a_locked_record_is_refused_and_nothing_is_stored(client, d
         {"qol_energy": "4", "qol_mood": "5", "page": "1", "action": "submit"},
     )
 
-    assert answer.status_code == 409
+    assert answer.status_code == 403
     html = answer.content.decode()
-    assert "Your answers could not be saved" in html
-    assert "is locked: unlock it first; nothing was saved." in html
+    assert "This survey is closed" in html
+    assert "These answers can no longer be changed. Please contact the study team." in html
     assert not FormData.objects.filter(record=record).exists()
     assert AuditEvent.objects.filter(project_id=demo.pk).count() == audit_before
+
+
+def test_the_refusal_names_neither_the_record_nor_the_lock(client, demo, locked_link):
+    link, _record = locked_link
+
+    answer = client.post(
+        f"/surveys/s/{link.token}/",
+        {"qol_energy": "4", "qol_mood": "5", "page": "1", "action": "submit"},
+    )
+
+    html = answer.content.decode()
+    assert "900" not in html
+    assert "locked" not in html.lower()
+
+
+def test_the_refusal_is_in_the_participant_s_language(client, demo, locked_link):
+    link, _record = locked_link
+    link.language = "ja"
+    link.save(update_fields=["language"])
+
+    answer = client.post(
+        f"/surveys/s/{link.token}/",
+        {"qol_energy": "4", "qol_mood": "5", "page": "1", "action": "submit"},
+    )
+
+    assert answer.status_code == 403
+    assert "900" not in answer.content.decode()
+    assert 'lang="ja"' in answer.content.decode()
