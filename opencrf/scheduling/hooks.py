@@ -47,10 +47,10 @@ class ArmSchedule:
 
 def record_schedule_panel(page: RecordPage) -> SafeString | None:
     """The record's visits with their windows and statuses, and the ways to change them."""
-    today = timezone.localdate()
     arms = {event.arm_id: event.arm for event in page.events}
-    if not arms:
+    if not page.project.is_longitudinal or not arms:  # REDCap schedules longitudinal projects
         return None
+    today = timezone.localdate()
     found = {
         schedule.arm_id: (schedule, visits)
         for schedule, visits in selectors.record_schedules(page.record)
