@@ -25,6 +25,7 @@ from opencrf.api.formats import (
 )
 from opencrf.api.idempotency import once
 from opencrf.api.parsing import parse_rows
+from opencrf.api.randomize import randomize
 from opencrf.dictionary.choices import checkbox_column
 from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.logic import LogicSyntaxError, Node, parse_shared
@@ -69,8 +70,7 @@ def record(call: Call) -> HttpResponseBase:
     if action == "rename":
         return rename(call)
     if action == "randomize":
-        call.require_import()
-        raise ApiError("Randomization is not enabled in this project")
+        return once(call, randomize)
     raise ApiError('The value of the parameter "action" is not valid')
 
 

@@ -31,9 +31,9 @@ FEATURES: dict[str, bool] = {
     "data_quality_override": True,  # save past a hard edit check (quality/dq_checks.py)
     "source_verify": True,  # source data verification (quality/verification*.py)
     "alerts": True,  # alerts and notifications (alerts app)
-    "randomization_setup": False,  # randomization (issue 18)
-    "randomization_dashboard": False,
-    "randomization_perform": False,
+    "randomization_setup": True,  # randomization: set-up and tables (randomization app)
+    "randomization_dashboard": True,  # its dashboard and the allocation list
+    "randomization_perform": True,  # the Randomize button and the API's randomize
     FormRight.SURVEY_EDIT: True,  # completed survey responses are read-only without it
 }
 

@@ -348,7 +348,7 @@ def development_allocations_erase(*, context: AuditContext, project: Project) ->
     if project.status != ProjectStatus.DEVELOPMENT:
         raise InvalidInput(_("Allocations can be erased only while the project is in development."))
     allocations = list(
-        setup.allocations.select_for_update()
+        setup.allocations.select_for_update(of=("self",))
         .filter(environment=Environment.DEVELOPMENT)
         .select_related("record", "record__group")
     )

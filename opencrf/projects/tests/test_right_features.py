@@ -15,11 +15,7 @@ from opencrf.projects.right_features import FEATURES, form_right_choices, offere
 
 pytestmark = pytest.mark.django_db
 
-MISSING: tuple[str, ...] = (
-    "randomization_setup",
-    "randomization_dashboard",
-    "randomization_perform",
-)
+MISSING: tuple[str, ...] = ()
 
 
 @pytest.fixture
