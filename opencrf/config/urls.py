@@ -25,6 +25,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("projects/", include("opencrf.projects.urls")),
     path("projects/new/", include("opencrf.records.project_new_urls")),
+    path("projects/<int:project_id>/design/lock-texts/", include("opencrf.records.lock_text_urls")),
     path("projects/<int:project_id>/design/", include("opencrf.dictionary.urls")),
     path("projects/<int:project_id>/records/", include("opencrf.records.urls")),
     path("projects/<int:project_id>/api/", include("opencrf.api.urls")),

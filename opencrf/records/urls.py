@@ -9,7 +9,6 @@ urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("new/", dashboard.record_new, name="new"),
     path("pdf/blank/", pdf_views.pdf_blank, name="pdf_blank"),
-    path("lock-texts/", locking.lock_texts, name="lock_texts"),
     path("pdf/all/", pdf_views.pdf_all, name="pdf_all"),
     path("<str:record_id>/pdf/", pdf_views.pdf_record, name="pdf_record"),
     path("<str:record_id>/", record.record_home, name="home"),

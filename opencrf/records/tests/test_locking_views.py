@@ -194,10 +194,10 @@ def test_the_lock_text_page_saves_a_form_text_with_the_design_right(client, pi_p
     client.force_login(pi_paula)
 
     response = client.post(
-        reverse("records:lock_texts", args=[salt_rct.pk]),
+        reverse("lock_texts:edit", args=[salt_rct.pk]),
         {"form_name": "screening", "text_en": "<b>Attest</b>", "text_ja": ""},
     )
-    page = client.get(reverse("records:lock_texts", args=[salt_rct.pk])).content.decode()
+    page = client.get(reverse("lock_texts:edit", args=[salt_rct.pk])).content.decode()
 
     assert response.status_code == 302
     assert "&lt;b&gt;Attest&lt;/b&gt;" in page

@@ -150,6 +150,6 @@ def lock_texts(request: AuthedRequest, project_id: int) -> HttpResponse:
             messages.error(request, error.message)
         else:
             messages.success(request, _("The lock text is saved."))
-        return redirect("records:lock_texts", project_id=project.pk)
+        return redirect("lock_texts:edit", project_id=project.pk)
     context = {"project": project, "nav": "design", "texts": texts}
     return render(request, "records/lock_texts.html", context)
