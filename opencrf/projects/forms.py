@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from opencrf.core.forms import StyledForm
-from opencrf.projects.models import Purpose
+from opencrf.projects.models import FieldNotes, Purpose
 
 
 class ProjectCreateForm(StyledForm):
@@ -54,6 +54,14 @@ class ProjectSettingsForm(StyledForm):
         label=_("Record the IP address of survey respondents"),
         help_text=_("Off by default: an IP address can identify a participant."),
         required=False,
+    )
+    field_notes = forms.ChoiceField(
+        label=_("Notes beside each field"),
+        choices=FieldNotes.choices,
+        help_text=_(
+            "The field comment log lets users leave comments on a field; the data resolution "
+            "workflow opens queries that are answered and closed."
+        ),
     )
 
 

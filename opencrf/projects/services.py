@@ -39,6 +39,7 @@ SETTINGS_FIELDS = (
     "record_autonumbering",
     "custom_record_label",
     "require_change_reason",
+    "field_notes",
 )
 
 

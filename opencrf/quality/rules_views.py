@@ -16,7 +16,7 @@ from opencrf.accounts.typing import AuthedRequest
 from opencrf.audit.services import AuditContext
 from opencrf.core.errors import InvalidInput, NotFound
 from opencrf.core.views import domain_errors
-from opencrf.projects.models import Project
+from opencrf.projects.models import FieldNotes, Project, ProjectStatus
 from opencrf.projects.selectors import access_project, member_rights
 from opencrf.quality import rules_services as services
 from opencrf.quality.dq_models import CheckMode, DataQualityResult, DataQualityRule, DataQualityRun
@@ -111,8 +111,17 @@ def rule_results(request: AuthedRequest, project_id: int, run_id: int, key: str)
         "count": run.counts.get(key, 0),
         "kept": services.MAX_KEPT,
         "record_level": key not in BUILTIN_RULES or key == "J",
+        "can_query": _can_query(request, project) and key != "J",
     }
     return render(request, "quality/rules_results.html", context)
+
+
+def _can_query(request: AuthedRequest, project: Project) -> bool:
+    """Whether the results page offers to open a query on each result (queries.md)."""
+    rights = member_rights(request.user, project)
+    uses_queries = project.field_notes == FieldNotes.RESOLUTION
+    opens = rights.is_admin or rights.can_open_queries()
+    return uses_queries and opens and project.status != ProjectStatus.COMPLETED
 
 
 def _form_link(project: Project, result: DataQualityResult) -> str:

@@ -19,6 +19,7 @@ NAMESPACES = (
     "project|arm|event|mapping|repeat|group|member|role|record|dictionary|instrument|form"
     "|survey|api|file|repository|report|export|data|training|draft|language|translation"
     "|dq_rule|dq_result|dq_check"
+    "|query|comment"
     "|verification"
     "|schedule|calendar"
     "|alert"

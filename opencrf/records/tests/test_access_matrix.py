@@ -123,6 +123,8 @@ DUMMY = {
     "alert_id": 1,
     "notification_id": 1,
     "entry_id": 1,
+    "query_id": 1,
+    "comment_id": 1,
 }
 
 
