@@ -325,6 +325,7 @@ def setup(request: AuthedRequest, project_id: int) -> HttpResponse:
     return render(request, "scheduling/setup.html", context)
 
 
+@transaction.atomic  # every arm's choice, or none of them
 def _save_anchors(request: AuthedRequest, project: Project) -> int:
     context = AuditContext.from_request(request)
     changed = 0
@@ -363,7 +364,9 @@ def _record_url(project: Project, record_id: str) -> str:
 def record_generate(request: AuthedRequest, project_id: int, record_id: str) -> HttpResponse:
     project = access_project(request.user, project_id)
     record = access_record(request.user, project, record_id)
-    arm = project.arms.filter(number=request.POST.get("arm", "")[:6] or 0).first()
+    asked_arm = request.POST.get("arm", "")
+    plain = asked_arm.isascii() and asked_arm.isdigit() and len(asked_arm) <= 6
+    arm = project.arms.filter(number=int(asked_arm)).first() if plain else None
     try:
         if arm is None:
             raise InvalidInput(_("Arm: no such arm."))

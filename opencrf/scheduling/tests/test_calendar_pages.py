@@ -327,3 +327,36 @@ def test_the_setup_page_sets_the_start_field_for_designers_only(study, make_reco
     assert 'value="consent_date@screening_arm_1"' in page
     client_of(pi_paula).post(url, {"arm_1": "consent_date@screening_arm_1"})
     assert Visit.objects.count() == 5
+
+
+@pytest.mark.parametrize("arm", ["abc", "", "99", "1e3", "١"])
+def test_generating_for_an_arm_that_is_not_one_is_refused(study, make_record, pi_paula, arm):
+    make_record("1-1", "osaka_central")
+
+    response = client_of(pi_paula).post(
+        calendar_url(study, "records/1-1/generate/"),
+        {"arm": arm, "start": "2026-01-10"},
+        follow=True,
+    )
+
+    assert "Arm: no such arm." in response.content.decode()
+    assert not Visit.objects.exists()
+
+
+def test_a_bad_choice_for_one_arm_saves_no_arm(study, paula_context, pi_paula, events):
+    from opencrf.projects.services import arm_create
+
+    arm_create(context=paula_context, project=study, number=2, name="Control")
+    before = AuditEvent.objects.count()
+
+    response = client_of(pi_paula).post(
+        calendar_url(study, "setup/"),
+        {"arm_1": "consent_date@screening_arm_1", "arm_2": "consent_date@screening_arm_1"},
+        follow=True,
+    )
+
+    assert "Start date field: choose an event of this arm." in response.content.decode()
+    from opencrf.scheduling.models import ScheduleAnchor
+
+    assert not ScheduleAnchor.objects.exists()
+    assert AuditEvent.objects.count() == before
