@@ -20,6 +20,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 # script, tiny arguments, a line its output must hold
 RUNS = [
+    ("bench_alerts_on_save.py", ["--alerts", "5", "--runs", "2"], "evaluating 5 alerts on a save"),
     ("bench_api.py", ["--records", "300", "--batch", "100"], "API export peak Python memory"),
     ("bench_backup.py", ["--rows", "200", "--files-mb", "1"], "recovery time"),
     ("bench_dashboard.py", ["--records", "200", "--runs", "1"], "search '9' (page 3)"),
@@ -40,6 +41,11 @@ RUNS = [
     ("bench_logic.py", ["--fields", "20", "--runs", "1"], "first run (parses every expression)"),
     ("bench_preview.py", ["--fields", "20", "--runs", "1"], "render template only"),
     ("bench_quality_rules.py", ["--records", "30"], "all built-in rules:"),
+    (
+        "bench_query_dashboard.py",
+        ["--queries", "200", "--records", "40", "--runs", "1"],
+        "site coordinator: first page (one site)",
+    ),
     (
         "bench_reports.py",
         ["--records", "150", "--fields", "20", "--runs", "1"],

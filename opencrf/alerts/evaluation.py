@@ -334,8 +334,9 @@ def _apply(
     context = AuditContext.system()
     entries: list[AuditEntry] = []
     new_rows: list[Notification] = []
+    new_states = [s for d in decisions if (s := _keep_state(d, record, states)) is not None]
+    AlertState.objects.bulk_create(new_states)
     for decision in decisions:
-        _keep_state(decision, record, states)
         alert, key = decision.compiled.alert, decision.key
         if decision.cancel:
             entries += _cancel_rows(
@@ -354,11 +355,12 @@ def _apply(
 
 def _keep_state(
     decision: _Decision, record: Record, states: Mapping[tuple[int, int, int], AlertState]
-) -> None:
+) -> AlertState | None:
+    """Update the kept state, or return a new one to insert."""
     key = decision.key
     state = states.get((decision.compiled.alert.pk, key.event_id, key.instance))
     if state is None:
-        AlertState.objects.create(
+        return AlertState(
             alert=decision.compiled.alert,
             record=record,
             event_id=key.event_id,
@@ -366,8 +368,9 @@ def _keep_state(
             true=decision.true,
             date=decision.date,
         )
-    elif (state.true, state.date) != (decision.true, decision.date):
+    if (state.true, state.date) != (decision.true, decision.date):
         AlertState.objects.filter(pk=state.pk).update(true=decision.true, date=decision.date)
+    return None
 
 
 def schedule_rows(
