@@ -5,15 +5,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from opencrf.dictionary.translation_models import ProjectLanguage
-from opencrf.dictionary.translations import Item, Key, design_items, extra_items, text_hash
+from opencrf.dictionary.translations import (
+    Item,
+    Key,
+    design_items,
+    event_items,
+    extra_items,
+    text_hash,
+)
 from opencrf.projects.models import Project
 
 
 def project_items(project: Project) -> list[Item]:
-    """Every translatable text of the project: the dictionary's, then other apps'."""
+    """Every translatable text of the project: the dictionary's, the arm and event names of a
+    longitudinal project, then other apps'."""
     rows = [field.as_row() for field in project.fields.all()]
     labels = dict(project.instruments.values_list("name", "label"))
-    return design_items(rows, labels) + extra_items(project)
+    return design_items(rows, labels) + _event_items(project) + extra_items(project)
+
+
+def _event_items(project: Project) -> list[Item]:
+    if not project.is_longitudinal:
+        return []  # a classic project's one event is never shown by name
+    arms = project.arms.order_by("number").values_list("number", "name")
+    events = project.events.order_by("arm__number", "position", "id").values_list(
+        "unique_name", "name"
+    )
+    return event_items(arms, events)
 
 
 def translation_table(project: Project, code: str) -> dict[Key, str]:

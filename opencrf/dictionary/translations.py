@@ -11,6 +11,8 @@ texts, each keyed as REDCap's Multi-Language Management keys them:
     field-note      field           ""              the field note
     field-enum      field           choice code     one choice's label (radio, dropdown, checkbox)
     field-slider    field           left|middle|right   a slider's end or middle label
+    event-name      unique event    ""              an event's name (longitudinal projects)
+    arm-name        arm number      ""              an arm's name (longitudinal projects)
 
 Other apps add their own types (the survey title, instructions and completion text) through
 `register_items`. A text without a translation falls back to the base language, item by item.
@@ -51,6 +53,8 @@ FIELD_NOTE = "field-note"
 FIELD_ENUM = "field-enum"
 FIELD_SLIDER = "field-slider"
 SLIDER_POSITIONS = ("left", "middle", "right")
+EVENT_NAME = "event-name"
+ARM_NAME = "arm-name"
 
 _CHOICE_TYPES = frozenset({"radio", "dropdown", "checkbox"})
 
@@ -119,6 +123,14 @@ def design_items(rows: Sequence[FieldRow], instrument_labels: Mapping[str, str])
     items = [Item(FORM_NAME, name, "", label) for name, label in instrument_labels.items()]
     for row in rows:
         items.extend(_row_items(row))
+    return [item for item in items if item.default.strip()]
+
+
+def event_items(arms: Iterable[tuple[int, str]], events: Iterable[tuple[str, str]]) -> list[Item]:
+    """The names of a longitudinal project's arms (number, name) and events (unique name,
+    name), in that order; empty names left out."""
+    items = [Item(ARM_NAME, str(number), "", name) for number, name in arms]
+    items += [Item(EVENT_NAME, unique_name, "", name) for unique_name, name in events]
     return [item for item in items if item.default.strip()]
 
 
