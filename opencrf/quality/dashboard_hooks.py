@@ -6,8 +6,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from opencrf.quality.dashboard_rows import display_rows
 from opencrf.quality.dashboard_selectors import record_queries
-from opencrf.quality.dashboard_views import linked
 from opencrf.records.page_hooks import RecordPage, record_panel_register
 
 
@@ -22,7 +22,7 @@ def record_query_panel(page: RecordPage) -> SafeString | None:
     context = {
         "project": page.project,
         "record": page.record,
-        "rows": linked(page.project, rows),
+        "rows": display_rows(page.project, rows),
         "total": total,
     }
     return SafeString(render_to_string("quality/record_queries.html", context, page.request))

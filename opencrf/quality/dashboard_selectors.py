@@ -52,25 +52,29 @@ def visible_forms(project: Project, rights: Rights) -> dict[str, str]:
     return {name: label for name, label in instruments if rights.can_see_form(name)}
 
 
-def visible_queries(project: Project, rights: Rights) -> QuerySet[Query]:
-    """The project's queries on records and forms the member may see."""
-    queries = Query.objects.filter(
-        project=project, form_name__in=list(visible_forms(project, rights))
-    )
+def visible_queries(
+    project: Project, rights: Rights, forms: Mapping[str, str] | None = None
+) -> QuerySet[Query]:
+    """The project's queries on records and forms the member may see (`forms`: the member's
+    `visible_forms`, when already read)."""
+    forms = visible_forms(project, rights) if forms is None else forms
+    queries = Query.objects.filter(project=project, form_name__in=list(forms))
     if rights.group_id is not None:
         queries = queries.filter(record__group_id=rights.group_id)
     return queries
 
 
-def filter_choices(project: Project, rights: Rights, queries: QuerySet[Query]) -> FilterChoices:
-    """What the member may filter on. A member in a group is offered no group to choose, and
-    only users who opened or were assigned queries the member can see."""
+def filter_choices(
+    project: Project, rights: Rights, forms: Mapping[str, str], queries: QuerySet[Query]
+) -> FilterChoices:
+    """What the member may filter on, given the member's `visible_forms` and `visible_queries`.
+    A member in a group is offered no group to choose, and only users who opened or were
+    assigned queries the member can see."""
     events = project.events.select_related("arm").order_by("arm__number", "position", "id")
     groups = project.groups.order_by("name") if rights.group_id is None else []
-    people = Q(pk__in=queries.values("opened_by_id")) | Q(pk__in=queries.values("assigned_to_id"))
-    users = User.objects.filter(people).order_by("username").only("username")
+    users = User.objects.filter(pk__in=_people_on(queries)).order_by("username").only("username")
     return FilterChoices(
-        forms=visible_forms(project, rights),
+        forms=forms,
         events={event.pk: event.name for event in events},
         groups={group.pk: group.name for group in groups},
         users={user.pk: user.username for user in users},
@@ -181,8 +185,13 @@ ROW_RELATIONS = ("record", "event", "opened_by", "assigned_to")
 
 
 def page_of(queries: QuerySet[Query], page: int, per_page: int) -> list[Query]:
+    """One page of `queries` (ordered), read in two steps: the page's ids alone, then their
+    rows and relations — so a deep page never joins the rows it skips."""
     start = (page - 1) * per_page
-    return list(queries.select_related(*ROW_RELATIONS)[start : start + per_page])
+    ids = list(queries.values_list("pk", flat=True)[start : start + per_page])
+    rows = Query.objects.filter(pk__in=ids).select_related(*ROW_RELATIONS).order_by()
+    by_id = {query.pk: query for query in rows}
+    return [by_id[pk] for pk in ids]
 
 
 def record_queries(
@@ -190,12 +199,20 @@ def record_queries(
 ) -> tuple[list[QueryRow], int]:
     """The record's queries the member may see, open and responded first, each group newest
     first; at most RECORD_PANEL_LIMIT rows, and how many there are in all."""
-    queries = visible_queries(project, rights).filter(record=record)
+    forms = visible_forms(project, rights)
+    queries = visible_queries(project, rights, forms).filter(record=record)
     rank = Case(When(status__in=OPEN_STATUSES, then=Value(0)), default=Value(1))
     page = queries.select_related(*ROW_RELATIONS).order_by(rank, "-opened_at", "-id")
     rows = list(page[:RECORD_PANEL_LIMIT])
     total = len(rows) if len(rows) < RECORD_PANEL_LIMIT else queries.count()
-    return query_rows(project, rows, visible_forms(project, rights), now=now), total
+    return query_rows(project, rows, forms, now=now), total
+
+
+def _people_on(queries: QuerySet[Query]) -> list[int]:
+    """The ids of everyone who opened or was assigned one of `queries` (one SQL union)."""
+    opened = queries.order_by().values_list("opened_by_id", flat=True)
+    assigned = queries.order_by().values_list("assigned_to_id", flat=True)
+    return [pk for pk in opened.union(assigned) if pk is not None]
 
 
 def _field_labels(project: Project, names: set[str]) -> dict[str, str]:
@@ -211,5 +228,9 @@ def _last_steps(query_ids: Iterable[int]) -> dict[int, QueryStep]:
     if not ids:
         return {}
     last = QueryStep.objects.filter(query_id__in=ids).values("query_id").annotate(last=Max("id"))
-    steps = QueryStep.objects.filter(pk__in=last.values("last")).select_related("author")
+    steps = (
+        QueryStep.objects.filter(pk__in=last.values("last"))
+        .select_related("author")
+        .only("query_id", "action", "text", "at", "author__username")
+    )
     return {step.query_id: step for step in steps}

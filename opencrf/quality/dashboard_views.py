@@ -8,14 +8,12 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from opencrf.accounts.typing import AuthedRequest
 from opencrf.core.views import domain_errors
-from opencrf.projects.models import Project
 from opencrf.projects.selectors import access_project, member_rights
 from opencrf.quality import dashboard_selectors as selectors
 from opencrf.quality.dashboard_filters import (
@@ -25,37 +23,8 @@ from opencrf.quality.dashboard_filters import (
     QueryFilters,
     parse_filters,
 )
-from opencrf.quality.query_models import Query, QueryStatus
-
-
-@dataclass(frozen=True)
-class LinkedRow:
-    row: selectors.QueryRow
-    link: str  # the query's thread ("" until that page exists)
-    field_link: str  # the field on its form
-
-
-def query_link(project: Project, query: Query) -> str:
-    """The query's thread page. Its route is built beside this feature; until it is there the
-    dashboard shows no link rather than failing."""
-    try:
-        return reverse("quality:query", args=[project.pk, query.pk])
-    except NoReverseMatch:
-        return ""
-
-
-def field_link(project: Project, query: Query) -> str:
-    args = [project.pk, query.record.record_id, query.event.unique_name]
-    return reverse("records:form", args=[*args, query.form_name, query.instance]) + (
-        f"#{query.field_name}"
-    )
-
-
-def linked(project: Project, rows: list[selectors.QueryRow]) -> list[LinkedRow]:
-    return [
-        LinkedRow(row, query_link(project, row.query), field_link(project, row.query))
-        for row in rows
-    ]
+from opencrf.quality.dashboard_rows import display_rows
+from opencrf.quality.query_models import QueryStatus
 
 
 @login_required
@@ -66,8 +35,9 @@ def query_dashboard(request: AuthedRequest, project_id: int) -> HttpResponse:
     rights = member_rights(request.user, project)
     selectors.require_query_view(rights)
     now = timezone.now()
-    visible = selectors.visible_queries(project, rights)
-    choices = selectors.filter_choices(project, rights, visible)
+    forms = selectors.visible_forms(project, rights)
+    visible = selectors.visible_queries(project, rights, forms)
+    choices = selectors.filter_choices(project, rights, forms, visible)
     filters, errors = parse_filters(request.GET.dict(), choices)
     narrowed = selectors.filtered_queries(visible, filters, now=now)
     summary = selectors.status_summary(narrowed)
@@ -86,7 +56,7 @@ def query_dashboard(request: AuthedRequest, project_id: int) -> HttpResponse:
         "summary": summary,
         "status_links": _status_links(filters, summary),
         "average_days": _days(summary),
-        "rows": linked(project, rows),
+        "rows": display_rows(project, rows),
         "matching": matching,
         "page": page,
         "pages": pages,

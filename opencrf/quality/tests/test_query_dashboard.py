@@ -535,7 +535,8 @@ def test_the_filters_parse_to_exactly_what_was_asked(demo, monitor_mika, world):
     from opencrf.quality.dashboard_filters import parse_filters
 
     rights = member_rights(monitor_mika, demo)
-    choices = selectors.filter_choices(demo, rights, selectors.visible_queries(demo, rights))
+    forms = selectors.visible_forms(demo, rights)
+    choices = selectors.filter_choices(demo, rights, forms, selectors.visible_queries(demo, rights))
     week_12 = demo.events.get(unique_name="week_12_arm_1").pk
     params = {
         "status": "unresolved",
