@@ -63,20 +63,17 @@ def verification_marks(place: FormPlace, field_names: Sequence[str]) -> Mapping[
     monitor = place.rights.source_verify
     if not monitor and marks.form is None and not marks.fields:
         return {}
-    valued = {
-        row.field_name
-        for row in design.form_rows(place.form_name)
-        if row.field_type not in selectors.UNVALUED_TYPES
-    }
+    answered = selectors.answered_fields(place.stored, design)
     broken = set(marks.form.changed) if marks.form and not marks.form.valid else set()
     urls = _urls(place)
     shown: dict[str, SafeString] = {}
     for name in field_names:
-        if name not in valued:
-            continue
+        mark = marks.fields.get(name)
+        if mark is None and name not in answered and name not in broken:
+            continue  # a blank (or hidden) field: verifying the whole form covers it
         context = {
             "name": name,
-            "mark": marks.fields.get(name),
+            "mark": mark,
             "form_changed": name in broken,
             "monitor": monitor,
             **urls,

@@ -94,6 +94,15 @@ def is_valid(verification: Verification, form: FormData | None, checkboxes: Iter
     return current_hash(verification, form, checkboxes) == verification.content_hash
 
 
+def answered_fields(form: FormData, design: ProjectDesign) -> set[str]:
+    """The form's fields that hold a value a monitor can check against source: not the
+    record id (it names the record), not descriptive text, not blank."""
+    answered = {field_of_column(key) for key, value in form.values.items() if str(value) != ""}
+    rows = design.form_rows(form.form_name)
+    valued = {row.field_name for row in rows if row.field_type not in UNVALUED_TYPES}
+    return (answered & valued) - {design.record_id_field}
+
+
 @dataclass(frozen=True)
 class Place:
     """One saved form instance a user may verify or read the verification of."""

@@ -70,7 +70,7 @@ def test_a_monitor_verifies_one_field_and_it_is_marked_beside_the_field(client, 
     assert marks(demo) == [("1-1", "enrolment", "initials", True)]
     text = page_text(client, demo)
     assert 'data-testid="sdv-initials"' in text
-    assert "✓ verified" in text
+    assert "✓ source verified" in text
     assert "1 field verified on its own." in text
 
 
