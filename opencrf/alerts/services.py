@@ -23,7 +23,7 @@ from opencrf.alerts.recipients import fixed_addresses
 from opencrf.audit.services import AuditContext, AuditEntry, AuditTarget, audit_events_create
 from opencrf.core.errors import InvalidInput, NotFound, PermissionDenied
 from opencrf.dictionary.design import ProjectDesign, design_of
-from opencrf.logic import check_syntax
+from opencrf.logic import LogicSyntaxError, parse, references
 from opencrf.projects.models import Event, Project, ProjectMember, Role
 from opencrf.projects.rights import Rights
 from opencrf.projects.services import design_changed
@@ -151,14 +151,28 @@ def _trigger_problems(s: AlertSettings, project: Project, design: ProjectDesign)
         found.append(_("No such event."))
     if s.fire_mode not in FireMode.values:
         found.append(_("Choose when the condition fires the alert."))
-    if s.condition_logic.strip() and (error := check_syntax(s.condition_logic)) is not None:
-        found.append(_("The condition is not valid logic: %(error)s") % {"error": error})
+    if s.condition_logic.strip() and (problem := logic_problem(s.condition_logic, design)):
+        found.append(_("The condition is not valid logic: %(error)s") % {"error": problem})
     if s.trigger == Trigger.DATE:
         if not s.date_logic.strip():
             found.append(_("Write the logic that computes the date."))
-        elif (error := check_syntax(s.date_logic)) is not None:
-            found.append(_("The date is not valid logic: %(error)s") % {"error": error})
+        elif problem := logic_problem(s.date_logic, design):
+            found.append(_("The date is not valid logic: %(error)s") % {"error": problem})
     return found
+
+
+def logic_problem(text: str, design: ProjectDesign) -> str:
+    """What is wrong with an alert's logic: its syntax, or fields the project does not have."""
+    try:
+        ast = parse(text)
+    except LogicSyntaxError as error:
+        return str(error)
+    names = {row.field_name for row in design.rows}
+    names |= {f"{instrument.name}_complete" for instrument in design.instruments}
+    unknown = sorted({name for _event, name in references(ast)} - names)
+    if unknown:
+        return _("no field named %(names)s") % {"names": ", ".join(unknown)}
+    return ""
 
 
 def _recipient_problems(s: AlertSettings, project: Project, design: ProjectDesign) -> list[str]:

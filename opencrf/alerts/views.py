@@ -70,20 +70,20 @@ def _choices(project: Project) -> Choices:
     )
 
 
-def _number(post: Any, name: str) -> int:
+def _number(post: Any, name: str, label: str) -> int:
     text = post.get(name, "").strip() or "0"
     try:
         return int(text)
     except ValueError:
         raise InvalidInput(
-            _("%(field)s must be a whole number, not %(value)s.") % {"field": name, "value": text}
+            _("%(field)s must be a whole number, not %(value)s.") % {"field": label, "value": text}
         ) from None
 
 
 def _ids(post: Any, name: str) -> list[int]:
     values = post.getlist(name)
     if not all(value.isdigit() for value in values):
-        raise InvalidInput(_("%(field)s must list ids.") % {"field": name})
+        raise InvalidInput(_("No such user or role in this project."))
     return [int(value) for value in values]
 
 
@@ -103,9 +103,9 @@ def settings_from_post(post: Any) -> AlertSettings:
         attach_fields=post.getlist("attach_fields"),
         repeat_unit=post.get("repeat_unit", RepeatUnit.DAYS),
         cancel_when_false=post.get("cancel_when_false") == "on",
-        delay_minutes=_number(post, "delay_minutes"),
-        repeat_every=_number(post, "repeat_every"),
-        repeat_max=_number(post, "repeat_max"),
+        delay_minutes=_number(post, "delay_minutes", _("Delay")),
+        repeat_every=_number(post, "repeat_every", _("Repeat every")),
+        repeat_max=_number(post, "repeat_max", _("Times at most")),
     )
 
 

@@ -87,7 +87,7 @@ def test_a_bad_form_is_refused_naming_each_problem_and_saves_nothing(paula_clien
     response = paula_client.post(reverse("alerts:new", args=[demo.pk]), data)
 
     assert response.status_code == 400
-    assert "delay_minutes must be a whole number, not x." in response.content.decode()
+    assert "Delay must be a whole number, not x." in response.content.decode()
     data["delay_minutes"] = "0"
     response = paula_client.post(reverse("alerts:new", args=[demo.pk]), data)
     text = response.content.decode()
@@ -230,3 +230,16 @@ def test_an_alert_of_another_project_is_not_found(paula_client, demo, alert, cla
 
     assert response.status_code in (403, 404)
     assert Alert.objects.filter(pk=alert.pk).exists()
+
+
+def test_a_condition_naming_a_field_the_project_lacks_is_refused(paula_client, demo):
+    data = form_data(condition_logic="[no_such_field] = '1' or [adverse_event_complete] = '2'")
+
+    response = paula_client.post(reverse("alerts:new", args=[demo.pk]), data)
+
+    assert response.status_code == 400
+    assert (
+        "The condition is not valid logic: no field named no_such_field"
+        in response.content.decode()
+    )
+    assert not Alert.objects.exists()
