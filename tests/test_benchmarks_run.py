@@ -42,6 +42,11 @@ RUNS = [
     ("bench_preview.py", ["--fields", "20", "--runs", "1"], "render template only"),
     ("bench_quality_rules.py", ["--records", "30"], "all built-in rules:"),
     (
+        "bench_randomize_concurrent.py",
+        ["--count", "4", "--strata-sites", "2", "--blocks", "2"],
+        "rows used twice: 0, rows skipped: 0",
+    ),
+    (
         "bench_query_dashboard.py",
         ["--queries", "200", "--records", "40", "--runs", "1"],
         "site coordinator: first page (one site)",

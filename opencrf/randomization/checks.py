@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from django.utils.translation import gettext as _
 
 from opencrf.audit.services import AuditContext
-from opencrf.dictionary.design import design_of
 from opencrf.projects.models import Project, ProjectStatus
 from opencrf.randomization.models import Allocation, AllocationRow, Method, RandomizationSetup
+from opencrf.randomization.services import arms_being_written
 from opencrf.records.errors import ValueProblem
 from opencrf.records.models import FormData
 from opencrf.records.save_checks import EditCheckRefused, PlannedForm
@@ -28,34 +28,41 @@ from opencrf.records.save_checks import EditCheckRefused, PlannedForm
 def allocation_guard(
     context: AuditContext, project: Project, planned: Sequence[PlannedForm]
 ) -> None:
-    """The save check registered with records; see the module's note."""
-    setup = RandomizationSetup.objects.filter(project=project).first()
+    """The save check registered with records; see the module's note.
+
+    It reads no design: a form holds the allocation field if its planned values or its stored
+    values name it (a blank value is stored as no key, so clearing it shows in the stored ones).
+    """
+    setup = (
+        RandomizationSetup.objects.filter(project=project)
+        .only("allocation_field", "allocation_event_id")
+        .first()
+    )
     if setup is None:
         return
     name = setup.allocation_field
-    form = next((r.form_name for r in design_of(project).rows if r.field_name == name), None)
-    mine = [
-        item
-        for item in planned
-        if item.event.pk == setup.allocation_event_id and item.form_name == form
-    ]
+    mine = [item for item in planned if item.event.pk == setup.allocation_event_id]
     if not mine:
         return
     records = {item.record.pk for item in mine}
     stored = {
-        (f.record_id, f.instance): f.values.get(name, "")
+        (f.record_id, f.form_name, f.instance): f.values.get(name)
         for f in FormData.objects.filter(
-            record_id__in=records, event_id=setup.allocation_event_id, form_name=form
-        )
+            record_id__in=records, event_id=setup.allocation_event_id
+        ).only("record_id", "form_name", "instance", "values")
     }
+    writing = arms_being_written()
     allocated = dict(
         Allocation.objects.filter(record_id__in=records).values_list("record_id", "arm")
     )
     problems = []
     for item in mine:
+        before = stored.get((item.record.pk, item.form_name, item.instance))
+        if name not in item.values and before is None:
+            continue  # another form, or the field blank before and after
         after = item.values.get(name, "")
-        before = stored.get((item.record.pk, item.instance), "")
-        if after != before and after != allocated.get(item.record.pk, ""):
+        expected = writing.get(item.record.pk, allocated.get(item.record.pk, ""))
+        if after != (before or "") and after != expected:
             message = _(
                 "%(field)s of record %(record)s is set by randomization: it cannot be entered "
                 "or changed by hand; nothing was saved."

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from opencrf.core.errors import InvalidInput
 from opencrf.dictionary.columns import FieldRow
-from opencrf.dictionary.design import design_of
+from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.dictionary.rendering import field_choices
 from opencrf.randomization.models import GROUP_STRATUM, RandomizationSetup
 
@@ -63,17 +63,20 @@ def stratum_key(stratum: Mapping[str, str], factors: Sequence[str]) -> str:
     return "|".join(f"{name}={stratum.get(name, '')}" for name in factors)
 
 
-def field_rows(setup: RandomizationSetup) -> dict[str, FieldRow]:
-    return {row.field_name: row for row in design_of(setup.project).rows}
+def field_rows(
+    setup: RandomizationSetup, design: ProjectDesign | None = None
+) -> dict[str, FieldRow]:
+    design = design or design_of(setup.project)
+    return {row.field_name: row for row in design.rows}
 
 
 def choices_of(row: FieldRow) -> tuple[tuple[str, str], ...]:
     return tuple((choice.code, choice.label) for choice in field_choices(row))
 
 
-def scheme_of(setup: RandomizationSetup) -> Scheme:
+def scheme_of(setup: RandomizationSetup, design: ProjectDesign | None = None) -> Scheme:
     """The setup's scheme at the current design; InvalidInput if a field it names is gone."""
-    rows = field_rows(setup)
+    rows = field_rows(setup, design)
     target = rows.get(setup.allocation_field)
     if target is None or target.field_type not in ALLOCATION_TYPES:
         raise InvalidInput(

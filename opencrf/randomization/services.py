@@ -9,10 +9,12 @@ a record has one allocation, a row one allocation (unique keys).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -20,9 +22,9 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from opencrf.audit.services import AuditContext, audit_event_create
+from opencrf.audit.services import AuditContext, audit_chain_lock, audit_event_create
 from opencrf.core.errors import InvalidInput, NotFound, PermissionDenied
-from opencrf.dictionary.design import design_of
+from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.projects.lifecycle import require_data_entry_open
 from opencrf.projects.models import Project, ProjectStatus
 from opencrf.projects.rights import Rights
@@ -58,6 +60,22 @@ from opencrf.records.services import acting_rights
 
 # The reason written with the allocation field's value (the trail keeps it as written).
 WRITE_REASON = "Randomization"
+# Record key → arm that `record_randomize` is writing now: the allocation guard (checks.py)
+# lets exactly that value through, before the allocation row is stored.
+_being_written: ContextVar[Mapping[int, str] | None] = ContextVar("randomizing", default=None)
+
+
+@contextlib.contextmanager
+def _writing(arms: Mapping[int, str]) -> Iterator[None]:
+    token = _being_written.set(arms)
+    try:
+        yield
+    finally:
+        _being_written.reset(token)
+
+
+def arms_being_written() -> Mapping[int, str]:
+    return _being_written.get() or {}
 
 
 def may_set_up(rights: Rights) -> bool:
@@ -355,7 +373,10 @@ def development_allocations_erase(*, context: AuditContext, project: Project) ->
     records = [a.record for a in allocations if a.record is not None]
     AllocationRow.objects.filter(allocation__in=allocations).update(used=False)
     setup.allocations.filter(pk__in=[a.pk for a in allocations]).delete()
-    _write_values(context, setup, dict.fromkeys(records, ""), "Development allocations erased")
+    design = design_of(project)
+    _write_values(
+        context, setup, design, dict.fromkeys(records, ""), "Development allocations erased"
+    )
     audit_event_create(
         context=context,
         project_id=project.pk,
@@ -367,15 +388,18 @@ def development_allocations_erase(*, context: AuditContext, project: Project) ->
 
 
 def _write_values(
-    context: AuditContext, setup: RandomizationSetup, values: Mapping[Record, str], reason: str
+    context: AuditContext,
+    setup: RandomizationSetup,
+    design: ProjectDesign,
+    values: Mapping[Record, str],
+    reason: str,
 ) -> None:
     """Write the allocation field of each record through records' one write path (audited
     `form.update`, save checks run: the allocation guard sees the allocation in place)."""
     if not values:
         return
     project = setup.project
-    design = design_of(project)
-    form = field_rows(setup)[setup.allocation_field].form_name
+    form = field_rows(setup, design)[setup.allocation_field].form_name
     event = setup.allocation_event
     writes = [
         FormWrite(record, event, form, 1, {setup.allocation_field: value})
@@ -409,14 +433,24 @@ def record_stratum(setup: RandomizationSetup, scheme: Scheme, record: Record) ->
     return stratum
 
 
-@transaction.atomic
 def record_randomize(*, context: AuditContext, project: Project, record: Record) -> Allocation:
-    """Allocate `record` (see the module's note) and write its allocation field."""
+    """Allocate `record` and write its allocation field; see the module's note.
+
+    The design is read before the transaction, where each process keeps it (inside one it
+    would be read again at each use).
+    """
+    design = design_of(project)
+    return _randomize(context, project, record, design)
+
+
+@transaction.atomic
+def _randomize(
+    context: AuditContext, project: Project, record: Record, design: ProjectDesign
+) -> Allocation:
     rights = acting_rights(context, project)
     if not (rights.is_admin or rights.randomization_perform):
         raise PermissionDenied(_("You may not randomize records in this project."))
     require_data_entry_open(project)
-    setup = _lock_setup(project)
     locked = Record.objects.select_for_update().filter(pk=record.pk, project=project).first()
     if locked is None:
         raise NotFound(_("No such record."))
@@ -424,48 +458,68 @@ def record_randomize(*, context: AuditContext, project: Project, record: Record)
         raise InvalidInput(
             _("Record %(record)s is randomized already.") % {"record": record.record_id}
         )
-    if setup.allocation_event.arm_id not in record_arm_ids(locked):
+    setup = RandomizationSetup.objects.select_related("allocation_event").filter(project=project)
+    found = setup.first()
+    if found is None:
+        raise InvalidInput(_("Randomization is not set up in this project."))
+    found.project = project
+    if found.allocation_event.arm_id not in record_arm_ids(locked):
         raise InvalidInput(_("This record is not in the arm where its allocation is entered."))
     locked.group = record.group
-    scheme = scheme_of(setup)
-    stratum = record_stratum(setup, scheme, locked)
-    environment = environment_of(project)
-    done = setup.allocations.filter(environment=environment)
-    sequence = (done.aggregate(last=Max("sequence"))["last"] or 0) + 1
+    scheme = scheme_of(found, design)
+    stratum = record_stratum(found, scheme, locked)
     allocation = Allocation(
-        setup=setup,
+        setup=found,
         record=locked,
         record_label=locked.record_id,
         group_id=locked.group_id,
-        environment=environment,
-        sequence=sequence,
+        environment=environment_of(project),
         stratum=stratum,
-        stratum_key=stratum_key(stratum, setup.factors()),
+        stratum_key=stratum_key(stratum, found.factors()),
         allocated_at=timezone.now(),
         allocated_by=context.actor,
     )
-    if setup.method == Method.TABLE:
-        _from_table(setup, environment, allocation)
+    if found.method == Method.TABLE:
+        _from_table(found, allocation)
     else:
-        _by_minimization(setup, scheme, environment, allocation)
+        _by_minimization(found, scheme, allocation)
+    with _writing({locked.pk: allocation.arm}):
+        _write_values(context, found, design, {locked: allocation.arm}, WRITE_REASON)
+    if found.method == Method.TABLE:
+        # Numbered under the audit chain's lock, which every writer of the project takes and
+        # holds until commit: the next number is free, and rows of other strata were taken
+        # in parallel until here.
+        audit_chain_lock(project.pk)
+        allocation.sequence = _next_sequence(found, allocation.environment)
     allocation.save()
-    _write_values(context, setup, {locked: allocation.arm}, WRITE_REASON)
-    _audit_allocation(context, setup, locked, allocation)
+    _audit_allocation(context, found, design, locked, allocation)
     return allocation
 
 
-def _from_table(setup: RandomizationSetup, environment: str, allocation: Allocation) -> None:
-    rows = AllocationRow.objects.select_for_update().filter(
-        table__setup=setup, table__environment=environment, stratum_key=allocation.stratum_key
+def _next_sequence(setup: RandomizationSetup, environment: str) -> int:
+    done = setup.allocations.filter(environment=environment)
+    return int(done.aggregate(last=Max("sequence"))["last"] or 0) + 1
+
+
+def _from_table(setup: RandomizationSetup, allocation: Allocation) -> None:
+    """Take the first unused row of the stratum, locking it until commit.
+
+    A second randomization in the same stratum waits on that row; once the first commits,
+    PostgreSQL finds the row used and locks the next one (the lock is taken below the LIMIT),
+    so rows are used in order, none twice, none skipped. Other strata go on in parallel.
+    """
+    table = AllocationTable.objects.filter(setup=setup, environment=allocation.environment)
+    rows = AllocationRow.objects.select_for_update(of=("self",)).filter(
+        table_id=table.values("pk")[:1], stratum_key=allocation.stratum_key, used=False
     )
-    row = rows.filter(used=False).order_by("position").first()
+    row = rows.order_by("position").first()
     if row is None:
         raise InvalidInput(
             _(
                 "No allocation is left in the %(environment)s table for this record's stratum; "
                 "ask whoever set up randomization to add rows."
             )
-            % {"environment": Environment(environment).label}
+            % {"environment": Environment(allocation.environment).label}
         )
     row.used = True
     row.save(update_fields=["used"])
@@ -481,9 +535,12 @@ def minimization_counts(setup: RandomizationSetup, environment: str) -> minimiza
     return counts
 
 
-def _by_minimization(
-    setup: RandomizationSetup, scheme: Scheme, environment: str, allocation: Allocation
-) -> None:
+def _by_minimization(setup: RandomizationSetup, scheme: Scheme, allocation: Allocation) -> None:
+    """Decide by minimization; every minimization of the project waits for the one before
+    (the set-up's row is locked), as each depends on all earlier allocations."""
+    RandomizationSetup.objects.select_for_update().filter(pk=setup.pk).first()
+    environment = allocation.environment
+    allocation.sequence = _next_sequence(setup, environment)
     counts = minimization_counts(setup, environment)
     rng = random.Random(f"{setup.seed}:{environment}:{allocation.sequence}")  # noqa: S311
     weights = {name: float(setup.weights.get(name, 1.0)) for name in setup.factors()}
@@ -501,9 +558,13 @@ def _by_minimization(
 
 
 def _audit_allocation(
-    context: AuditContext, setup: RandomizationSetup, record: Record, allocation: Allocation
+    context: AuditContext,
+    setup: RandomizationSetup,
+    design: ProjectDesign,
+    record: Record,
+    allocation: Allocation,
 ) -> None:
-    form = field_rows(setup)[setup.allocation_field].form_name
+    form = field_rows(setup, design)[setup.allocation_field].form_name
     where = (
         f"row {allocation.row.position} of the {allocation.environment} table"
         if allocation.row is not None
