@@ -62,7 +62,13 @@ class ProjectSettingsForm(StyledForm):
             "The field comment log lets users leave comments on a field; the data resolution "
             "workflow opens queries that are answered and closed."
         ),
+        required=False,
     )
+
+    def clean_field_notes(self) -> str:
+        """A post without the choice (an older page, a script) keeps the project's mode."""
+        chosen = self.cleaned_data.get("field_notes")
+        return str(chosen or self.initial.get("field_notes") or FieldNotes.COMMENT_LOG)
 
 
 class ArmForm(StyledForm):
