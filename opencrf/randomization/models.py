@@ -70,7 +70,7 @@ class AllocationTable(models.Model):
 
     class Origin(models.TextChoices):
         UPLOAD = "upload", _("Uploaded")
-        GENERATED = "generated", _("Generated (permuted blocks)")
+        GENERATED = "generated", _("Generated as permuted blocks")
 
     setup = models.ForeignKey(RandomizationSetup, on_delete=models.CASCADE, related_name="tables")
     environment = models.CharField(max_length=16, choices=Environment.choices)
