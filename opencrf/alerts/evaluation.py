@@ -286,7 +286,7 @@ def _evaluate_record(
         if decision is not None:
             decisions.append(decision)
     events = {event.pk: event for event in design.events}
-    return _apply(project, data.record, decisions, states, events)
+    return _apply(project, data.record, decisions, states, events) if decisions else 0
 
 
 def _states(alert_ids: Iterable[int], record_id: int) -> dict[tuple[int, int, int], AlertState]:
@@ -329,6 +329,10 @@ def _apply(
     states: Mapping[tuple[int, int, int], AlertState],
     events: Mapping[int, Event],
 ) -> int:
+    # An alert disabled or deleted since this process compiled it decides nothing.
+    wanted = {decision.compiled.alert.pk for decision in decisions}
+    live = set(Alert.objects.filter(pk__in=wanted, active=True).values_list("pk", flat=True))
+    decisions = [decision for decision in decisions if decision.compiled.alert.pk in live]
     if not decisions:
         return 0
     context = AuditContext.system()
@@ -413,7 +417,7 @@ def _waiting(alert: Alert) -> Any:
 
 
 def _cancel_rows(rows: Any, reason: str) -> list[AuditEntry]:
-    waiting = list(rows.select_for_update().select_related("record", "event"))
+    waiting = list(rows.select_for_update(of=("self",)).select_related("record", "event"))
     if not waiting:
         return []
     Notification.objects.filter(pk__in=[row.pk for row in waiting]).update(

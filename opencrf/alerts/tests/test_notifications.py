@@ -12,7 +12,7 @@ from django.utils import timezone
 from opencrf.alerts.evaluation import LOGIC_FALSE
 from opencrf.alerts.jobs import notifications_send_due
 from opencrf.alerts.log import notification_resend
-from opencrf.alerts.models import AlertState, FireMode, Notification
+from opencrf.alerts.models import Alert, AlertState, FireMode, Notification
 from opencrf.alerts.services import AlertSettings, alert_create, alert_set_active
 from opencrf.audit.models import AuditEvent
 from opencrf.audit.services import AuditContext
@@ -232,3 +232,14 @@ def test_a_disabled_alert_does_not_fire(alert, paula, save):
     assert not Notification.objects.exists()
     assert not AlertState.objects.exists()
     assert AuditEvent.objects.filter(action="alert.disable").count() == 1
+
+
+def test_an_alert_disabled_in_another_process_decides_nothing(alert, demo, save):
+    from opencrf.alerts.evaluation import compiled_alerts
+
+    compiled_alerts(demo)  # this process keeps the alert enabled
+    Alert.objects.filter(pk=alert.pk).update(active=False)  # another process turns it off
+
+    save("1-1", {"ae_serious": "1"}, instance=7)
+
+    assert not Notification.objects.exists()
