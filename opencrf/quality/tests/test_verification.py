@@ -319,3 +319,24 @@ def test_the_record_page_lists_each_form_instance_with_its_verification(client, 
     assert section.count('data-status="not_verified"') == saved - 2
     assert '<tr data-form="enrolment" data-event="screening_arm_1" data-instance="1">' in section
     assert "1 field marked" in section
+
+
+def test_a_survey_answer_invalidates_the_verification(
+    demo, verifier, client, django_capture_on_commit_callbacks
+):
+    client.force_login(verifier)
+    place = ("baseline_arm_1", "baseline", 1)
+    verify(client, demo, field="weight", place=place)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        form_save(
+            context=AuditContext(actor=None, source="survey", actor_label="participant"),
+            record=demo.records.get(record_id="1-1"),
+            event=demo.events.get(unique_name="baseline_arm_1"),
+            form_name="baseline",
+            values={"weight": "99.9"},
+            base_version=None,
+        )
+
+    assert marks(demo) == [("1-1", "baseline", "weight", False)]
+    assert sdv_audit(demo)[-1][6] == {"verified": ["weight", ""], "changed_fields": "weight"}
