@@ -243,3 +243,44 @@ def test_an_alert_disabled_in_another_process_decides_nothing(alert, demo, save)
     save("1-1", {"ae_serious": "1"}, instance=7)
 
     assert not Notification.objects.exists()
+
+
+def _file_in(demo, name, content):
+    from django.core.files.base import ContentFile
+
+    from opencrf.files.services import file_store
+
+    return file_store(
+        context=AuditContext.system(), project=demo, upload=ContentFile(content, name)
+    )
+
+
+def test_the_file_of_a_file_field_is_attached_and_a_large_one_is_left_out(
+    demo, paula, save, smtp, monkeypatch
+):
+    from opencrf.alerts import jobs
+
+    alert_create(
+        context=paula,
+        project=demo,
+        settings=settings_of(
+            form_name="study_completion",
+            condition_logic="",
+            attach_fields=["eos_form", "pi_signature"],
+        ),
+    )
+    report = _file_in(demo, "eos.txt", b"end of study")
+    signature = _file_in(demo, "signature.txt", b"signed by the investigator\n")
+    monkeypatch.setattr(jobs, "MAX_ATTACHMENT", 20)
+    values = {"eos_form": str(report.pk), "pi_signature": str(signature.pk)}
+    save("1-1", values, form="study_completion", event="week_52_arm_1")
+
+    notifications_send_due()
+
+    [message] = smtp.messages
+    attached = [(part.get_filename(), part.get_content()) for part in message.iter_attachments()]
+    assert attached == [("eos.txt", "end of study")]
+    assert Notification.objects.get().attachments == [
+        {"field": "eos_form", "name": "eos.txt", "error": ""},
+        {"field": "pi_signature", "name": "signature.txt", "error": "[too-large]"},
+    ]
