@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from opencrf.dictionary.design import design_of
@@ -28,6 +28,12 @@ from opencrf.quality.query_selectors import form_query_statuses
 from opencrf.quality.query_services import may_open
 from opencrf.records.page_hooks import FormPlace, field_marks_register
 
+# A speech balloon, drawn rather than an emoji: not every system has a font for one.
+BALLOON = mark_safe(
+    '<svg aria-hidden="true" width="12" height="12" viewBox="0 0 16 16" fill="currentColor" '
+    'class="crf-balloon"><path d="M2 2h12a1 1 0 0 1 1 1v8a1 1 0 0 1-1 1H6l-4 3v-3H2a1 1 0 0 '
+    '1-1-1V3a1 1 0 0 1 1-1z"/></svg>'
+)
 # The most pressing status first, with the colour of its balloon.
 STATUS_STYLES = (
     (QueryStatus.OPEN, "text-bg-danger"),
@@ -99,12 +105,13 @@ def _query_badge(url: str, field_name: str, counts: Counter[str]) -> SafeString:
     summary = ", ".join(f"{labels[s]}: {counts[s]}" for s, _c in STATUS_STYLES if counts.get(s))
     return format_html(
         '<a class="badge {} text-decoration-none crf-query-mark" href="{}" data-status="{}" '
-        'data-testid="query-mark-{}" title="{}">💬 {} {}</a>',
+        'data-testid="query-mark-{}" title="{}">{} {} {}</a>',
         style,
         url,
         status,
         field_name,
         _("Queries: %(summary)s") % {"summary": summary},
+        BALLOON,
         labels[status],
         counts[status],
     )
@@ -113,10 +120,11 @@ def _query_badge(url: str, field_name: str, counts: Counter[str]) -> SafeString:
 def _empty_balloon(url: str, field_name: str, title: str) -> SafeString:
     return format_html(
         '<a class="text-body-secondary text-decoration-none crf-note-mark" href="{}" '
-        'data-testid="note-mark-{}" title="{}">💬<span class="visually-hidden"> {}</span></a>',
+        'data-testid="note-mark-{}" title="{}">{}<span class="visually-hidden"> {}</span></a>',
         url,
         field_name,
         title,
+        BALLOON,
         title,
     )
 
@@ -129,10 +137,11 @@ def _comment_marks(place: FormPlace, field_names: Sequence[str]) -> dict[str, Sa
         if counts.get(name):
             marks[name] = format_html(
                 '<a class="badge text-bg-secondary text-decoration-none crf-comment-mark" '
-                'href="{}" data-testid="comment-mark-{}" title="{}">💬 {}</a>',
+                'href="{}" data-testid="comment-mark-{}" title="{}">{} {}</a>',
                 url,
                 name,
                 _("Field comment log"),
+                BALLOON,
                 counts[name],
             )
         else:

@@ -43,6 +43,10 @@ person("{monitor}", "", "open_close_respond", "read")
 person("{site}", "toto_univ", "respond", "edit")
 print(project.pk)
 """
+COMMENT_LOG = """
+project.field_notes = "comment_log"
+project.save(update_fields=["field_notes"])
+"""
 RECORD = "1-2"  # Toto University Hospital's second participant, 71.8 kg at baseline
 FORM = "baseline_arm_1/baseline/1"
 
@@ -102,6 +106,8 @@ def test_a_monitor_opens_a_query_the_site_answers_and_the_monitor_closes_it(
     mark = site.get_by_test_id("query-mark-weight")
     expect(mark).to_have_attribute("data-status", "open")
     expect(mark).to_have_class(re.compile("text-bg-danger"))
+    mark.scroll_into_view_if_needed()
+    _shot(site, tmp_path, "queries-form-balloon-en")
     site.locator("#crf-entry #f-weight").fill("72.8")
     site.get_by_role("button", name="Save & Stay").click()
     expect(site.locator(".messages .alert-success")).to_have_text("Your changes were saved.")
@@ -144,3 +150,32 @@ def test_a_monitor_opens_a_query_the_site_answers_and_the_monitor_closes_it(
     _shot(monitor, tmp_path, "queries-dashboard-en")
     site.context.close()
     monitor.context.close()
+
+
+def test_a_coordinator_keeps_a_comment_on_a_field_and_its_balloon_counts_it(
+    browser: Any, server_url: str, server_data_dir: str, tmp_path: Path
+) -> None:
+    site = f"cora_{secrets.token_hex(3)}"
+    password = secrets.token_urlsafe(16)
+    code = fresh_demo_code("Comments WALK") + SETUP.format(
+        password=password, monitor=f"mo_{secrets.token_hex(3)}", site=site
+    )
+    out = run_opencrf(server_data_dir, "manage", "shell", "-c", code + COMMENT_LOG)
+    *_printed, _monitor_secret, site_secret, project_id = out.strip().splitlines()
+    AUTHENTICATOR[site] = (site_secret, -1)
+    page = _as(browser, server_url, (site, password))
+    form = f"/projects/{project_id}/records/{RECORD}/{FORM}/"
+
+    page.goto(form)
+    page.get_by_test_id("note-mark-weight").click()
+    page.get_by_label("Add a comment").fill("Weighed with shoes on <b>twice</b>.")
+    page.get_by_role("button", name="Add comment").click()
+    expect(page.get_by_test_id("comment-text")).to_have_text("Weighed with shoes on <b>twice</b>.")
+    _shot(page, tmp_path, "comments-thread-en")
+    page.goto(form)
+    expect(page.get_by_test_id("comment-mark-weight")).to_have_text("1")
+    page.locator(".language-switch").get_by_role("button", name="日本語").click()
+    page.get_by_test_id("comment-mark-weight").scroll_into_view_if_needed()
+    _shot(page, tmp_path, "comments-form-ja")
+    page.locator(".language-switch").get_by_role("button", name="English").click()
+    page.context.close()
