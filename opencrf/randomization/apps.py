@@ -10,11 +10,12 @@ class RandomizationConfig(AppConfig):
     def ready(self) -> None:
         from opencrf.projects.lifecycle import lifecycle_hooks_register
         from opencrf.randomization.checks import allocation_guard, production_guard
-        from opencrf.randomization.record_hooks import randomization_panel
-        from opencrf.records.page_hooks import record_panel_register
+        from opencrf.randomization.record_hooks import allocation_field_mark, randomization_panel
+        from opencrf.records.page_hooks import field_marks_register, record_panel_register
         from opencrf.records.save_checks import save_check_register
 
         # The allocation field is written only by randomizing, whatever the path of a save.
         save_check_register(allocation_guard)
         lifecycle_hooks_register(guard=production_guard)  # no production without its table
         record_panel_register(randomization_panel)  # the Randomize button on the record page
+        field_marks_register(allocation_field_mark)  # "set by randomization" beside the field

@@ -7,15 +7,19 @@ the randomize right get the button; nothing about the table or the next allocati
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from opencrf.core.errors import InvalidInput
 from opencrf.randomization.models import Allocation
 from opencrf.randomization.scheme import field_rows, scheme_of
 from opencrf.randomization.selectors import may_see_dashboard
 from opencrf.randomization.services import setup_of
-from opencrf.records.page_hooks import RecordPage
+from opencrf.records.page_hooks import FormPlace, RecordPage
 
 
 def randomization_panel(page: RecordPage) -> SafeString | None:
@@ -45,3 +49,17 @@ def randomization_panel(page: RecordPage) -> SafeString | None:
         "may_randomize": may_randomize,
     }
     return SafeString(render_to_string("randomization/record_panel.html", context, page.request))
+
+
+def allocation_field_mark(place: FormPlace, field_names: Sequence[str]) -> Mapping[str, SafeString]:
+    """A note beside the allocation field on the data entry page: randomization sets it."""
+    setup = setup_of(place.project)
+    if setup is None or place.event.pk != setup.allocation_event_id:
+        return {}
+    if setup.allocation_field not in field_names:
+        return {}
+    note = format_html(
+        '<span class="badge text-bg-light border" data-testid="randomization-mark">{}</span>',
+        _("Set by randomization; read-only"),
+    )
+    return {setup.allocation_field: note}

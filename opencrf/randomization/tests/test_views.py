@@ -233,3 +233,40 @@ def test_a_grouped_dashboard_user_sees_only_the_sites_allocations(
 def test_the_landing_page_answers_every_member_and_no_one_else(trial, monitor_mo, site_b_bea):
     assert client_of(monitor_mo).get(url("home", trial)).status_code == 200
     assert client_of(site_b_bea).get(url("home", trial)).status_code == 404
+
+
+def test_a_randomize_post_without_the_csrf_token_is_refused(
+    ready, trial, site_a, site_a_sam, context_of
+):
+    enrol(context_of(site_a_sam), trial, "A-1", site_a, {"sex": "1"})
+    forged = Client(enforce_csrf_checks=True)
+    forged.force_login(site_a_sam)
+
+    response = forged.post(url("randomize", trial, "A-1"), {"confirm": "1"})
+
+    assert response.status_code == 403
+    assert not Allocation.objects.exists()
+
+
+def test_hostile_labels_are_escaped_on_the_randomize_step(
+    ready, trial, site_a, site_a_sam, context_of, paula_context
+):
+    site_a.name = "<script>alert(1)</script>"
+    site_a.save()
+    enrol(context_of(site_a_sam), trial, "A-1", site_a, {"sex": "1"})
+
+    page = client_of(site_a_sam).get(url("randomize", trial, "A-1")).content.decode()
+
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_the_data_entry_page_marks_the_allocation_field(
+    ready, trial, event, site_a, site_a_sam, context_of
+):
+    enrol(context_of(site_a_sam), trial, "A-1", site_a, {"sex": "1"})
+    form_url = reverse("records:form", args=[trial.pk, "A-1", event.unique_name, FORM, 1])
+
+    page = client_of(site_a_sam).get(form_url).content.decode()
+
+    assert page.count('data-testid="randomization-mark"') == 1
