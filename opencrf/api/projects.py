@@ -19,6 +19,7 @@ from opencrf.core.errors import InvalidInput
 from opencrf.dictionary.design import design_of
 from opencrf.projects.models import ProjectStatus, Purpose
 from opencrf.projects.services import project_create, project_update_settings
+from opencrf.randomization.services import setup_of
 from opencrf.records.project_xml import project_create_from_xml, project_xml_write
 
 FLAGS = ("is_longitudinal", "surveys_enabled", "record_autonumbering_enabled")
@@ -174,7 +175,7 @@ def project_info(call: Call) -> HttpResponseBase:
         "surveys_enabled": int(project.surveys_enabled),
         "scheduling_enabled": 0,
         "record_autonumbering_enabled": int(project.record_autonumbering),
-        "randomization_enabled": 0,
+        "randomization_enabled": int(setup_of(project) is not None),
         "ddp_enabled": 0,
         "project_irb_number": "",
         "project_grant_number": "",

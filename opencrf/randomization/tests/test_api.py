@@ -160,3 +160,21 @@ def test_a_project_without_randomization_answers_as_redcap(trial, pi_paula, cont
     assert orjson.loads(response.content) == {
         "error": "Randomization is not enabled in this project"
     }
+
+
+def test_project_information_says_whether_randomization_is_enabled(
+    trial, event, pi_paula, context_of, paula_context
+):
+    token = token_of(pi_paula, trial, context_of)
+
+    def enabled():
+        answer = post({"token": token, "content": "project", "format": "json"})
+        return orjson.loads(answer.content)["randomization_enabled"]
+
+    before = enabled()
+    from opencrf.randomization.services import setup_save
+    from opencrf.randomization.tests.conftest import stratified
+
+    setup_save(context=paula_context, project=trial, data=stratified(trial, event))
+
+    assert (before, enabled()) == (0, 1)

@@ -270,3 +270,38 @@ def test_the_data_entry_page_marks_the_allocation_field(
     page = client_of(site_a_sam).get(form_url).content.decode()
 
     assert page.count('data-testid="randomization-mark"') == 1
+
+
+def test_minimization_is_set_up_with_weights_and_probability_on_the_page(trial, event, pi_paula):
+    paula = client_of(pi_paula)
+    first = {
+        "allocation": f"arm@{event.pk}",
+        "strata": [f"sex@{event.pk}", f"age_grp@{event.pk}"],
+        "method": "minimization",
+    }
+    paula.post(url("setup", trial), first)
+    page = paula.get(url("setup", trial))
+    assert b'data-testid="minimization-settings"' in page.content
+
+    response = paula.post(
+        url("setup", trial),
+        {
+            **first,
+            "weight:sex": "2",
+            "weight:age_grp": "1",
+            "probability": "0,75",
+            "ratio:1": "2",
+            "ratio:2": "1",
+        },
+    )
+
+    assert response.status_code == 302
+    setup = RandomizationSetup.objects.get(project=trial)
+    assert (setup.method, setup.weights, setup.preferred_probability, setup.ratios) == (
+        "minimization",
+        {"sex": 2.0, "age_grp": 1.0},
+        0.75,
+        {"1": 2, "2": 1},
+    )
+    bad = paula.post(url("setup", trial), {**first, "probability": "0.3"})
+    assert b"The probability of the preferred arm must be between 0.5 and 1." in bad.content
