@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from opencrf.accounts.typing import AuthedRequest
 from opencrf.audit.services import AuditContext, audit_event_create
-from opencrf.core.errors import DomainError, InvalidInput, PermissionDenied
+from opencrf.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from opencrf.core.views import domain_errors
 from opencrf.dictionary.design import design_of
 from opencrf.projects.models import Project, ProjectStatus
@@ -50,8 +50,17 @@ MAX_UPLOAD = 5 * 1024 * 1024
 def _setup_or_404(project: Project) -> RandomizationSetup:
     setup = services.setup_of(project)
     if setup is None:
-        raise InvalidInput(_("Randomization is not set up in this project."))
+        raise NotFound(_("Randomization is not set up in this project."))
     return setup
+
+
+def _scheme(setup: RandomizationSetup) -> Scheme:
+    """The set-up's scheme; a design changed under it (a field gone) makes the page missing,
+    as its numbers would mean nothing, until the set-up is fixed."""
+    try:
+        return scheme_of(setup)
+    except InvalidInput as problem:
+        raise NotFound(problem.message) from None
 
 
 @login_required
@@ -302,7 +311,7 @@ def table_download(request: AuthedRequest, project_id: int) -> HttpResponse:
     environment = request.POST.get("environment", "")
     table = setup.tables.filter(environment=environment).first()
     if table is None:
-        raise InvalidInput(_("No such allocation table."))
+        raise NotFound(_("No such allocation table."))
     factors = setup.factors()
     with transaction.atomic():
         audit_event_create(
@@ -329,9 +338,7 @@ def randomize(request: AuthedRequest, project_id: int, record_id: str) -> HttpRe
     record = access_record(request.user, project, record_id)
     if not (rights.is_admin or rights.randomization_perform):
         raise PermissionDenied(_("You may not randomize records in this project."))
-    setup = services.setup_of(project)
-    if setup is None:
-        raise InvalidInput(_("Randomization is not set up in this project."))
+    setup = _setup_or_404(project)
     error = ""
     if request.method == "POST" and request.POST.get("confirm") == "1":
         try:
@@ -349,7 +356,7 @@ def randomize(request: AuthedRequest, project_id: int, record_id: str) -> HttpRe
             return redirect("records:home", project.pk, record_id)
     elif request.method == "POST":
         error = _("Tick the box to confirm the randomization.")
-    scheme = scheme_of(setup)
+    scheme = _scheme(setup)
     stratum: list[tuple[str, str]] = []
     allocated = hasattr(record, "allocation")
     if not allocated:
@@ -374,7 +381,7 @@ def randomize(request: AuthedRequest, project_id: int, record_id: str) -> HttpRe
 def dashboard(request: AuthedRequest, project_id: int) -> HttpResponse:
     project, rights = access_dashboard(request.user, project_id)
     setup = _setup_or_404(project)
-    scheme = scheme_of(setup)
+    scheme = _scheme(setup)
     environment = request.GET.get("environment") or services.environment_of(project)
     if environment not in Environment.values:
         environment = services.environment_of(project)
@@ -404,7 +411,7 @@ def export(request: AuthedRequest, project_id: int) -> HttpResponse:
     """The allocation list for the data monitoring committee (audited)."""
     project, rights = access_dashboard(request.user, project_id)
     setup = _setup_or_404(project)
-    scheme = scheme_of(setup)
+    scheme = _scheme(setup)
     factors = setup.factors()
     allocations = list(allocations_visible(setup, rights))
     with transaction.atomic():

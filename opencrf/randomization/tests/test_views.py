@@ -305,3 +305,17 @@ def test_minimization_is_set_up_with_weights_and_probability_on_the_page(trial, 
     )
     bad = paula.post(url("setup", trial), {**first, "probability": "0.3"})
     assert b"The probability of the preferred arm must be between 0.5 and 1." in bad.content
+
+
+def test_pages_of_a_project_without_randomization_or_a_table_are_missing(
+    trial, setup, pi_paula, django_user_model, paula_context
+):
+    paula = client_of(pi_paula)
+
+    assert (
+        paula.post(url("table_download", trial), {"environment": "production"}).status_code == 404
+    )
+    RandomizationSetup.objects.all().delete()
+    assert paula.get(url("dashboard", trial)).status_code == 404
+    assert paula.post(url("export", trial)).status_code == 404
+    assert paula.get(url("randomize", trial, "nobody")).status_code == 404
