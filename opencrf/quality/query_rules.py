@@ -151,7 +151,11 @@ def on_edit_check_override(
     """The override hook (`dq_checks.edit_check_override_register`): see the module's note."""
     if project.field_notes == FieldNotes.NONE:
         return
-    transaction.on_commit(lambda: _write_override_notes(context, project, list(violations), reason))
+    noted = list(violations)
+    # Robust: the save has committed; a note that fails is logged, not shown as a failed save.
+    transaction.on_commit(
+        lambda: _write_override_notes(context, project, noted, reason), robust=True
+    )
 
 
 @transaction.atomic
