@@ -12,24 +12,25 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from opencrf.projects.models import Event, Project
 from opencrf.records.models import Record
 
 
 class QueryStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    RESPONDED = "responded", _("Responded")
-    CLOSED = "closed", _("Closed")
-    VERIFIED = "verified", _("Verified")
+    OPEN = "open", pgettext_lazy("query status", "Open")
+    RESPONDED = "responded", pgettext_lazy("query status", "Responded")
+    CLOSED = "closed", pgettext_lazy("query status", "Closed")
+    VERIFIED = "verified", pgettext_lazy("query status", "Verified")
 
 
 class QueryAction(models.TextChoices):
-    OPEN = "open", _("Opened")
-    RESPOND = "respond", _("Responded")
-    CLOSE = "close", _("Closed")
-    REOPEN = "reopen", _("Reopened")
-    VERIFY = "verify", _("Verified")
+    OPEN = "open", pgettext_lazy("query step", "Opened")
+    RESPOND = "respond", pgettext_lazy("query step", "Responded")
+    CLOSE = "close", pgettext_lazy("query step", "Closed")
+    REOPEN = "reopen", pgettext_lazy("query step", "Reopened")
+    VERIFY = "verify", pgettext_lazy("query step", "Verified")
 
 
 class Query(models.Model):
