@@ -37,10 +37,12 @@ setup_django()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
+from django.utils.translation import gettext_lazy  # noqa: E402
 
 from opencrf.accounts.models import User  # noqa: E402
 from opencrf.audit.services import AuditContext  # noqa: E402
 from opencrf.dictionary.columns import FieldRow  # noqa: E402
+from opencrf.dictionary.design import design_of  # noqa: E402
 from opencrf.dictionary.services import dictionary_apply  # noqa: E402
 from opencrf.projects.models import Project  # noqa: E402
 from opencrf.projects.services import group_create, project_create  # noqa: E402
@@ -123,7 +125,16 @@ def build(args: argparse.Namespace) -> tuple[int, int]:
             values={"sex": sex},
             base_version=0,
         )
+    warm_up(project)
     return project.pk, admin.pk
+
+
+def warm_up(project: Project) -> None:
+    """What a web worker has loaded before its first request, loaded once before the workers
+    fork: the project's design (kept per process outside transactions) and the message
+    catalogue."""
+    design_of(project)
+    str(gettext_lazy("Randomization"))
 
 
 def randomize_one(project_id: int, admin_id: int, record_id: str) -> tuple[float, str]:

@@ -42,8 +42,9 @@ def allocation_guard(
         return
     name = setup.allocation_field
     mine = [item for item in planned if item.event.pk == setup.allocation_event_id]
-    if not mine:
-        return
+    writing = arms_being_written()
+    if not mine or all(item.record.pk in writing for item in mine):
+        return  # nothing at the allocation's event, or randomization's own write
     records = {item.record.pk for item in mine}
     stored = {
         (f.record_id, f.form_name, f.instance): f.values.get(name)
@@ -51,7 +52,6 @@ def allocation_guard(
             record_id__in=records, event_id=setup.allocation_event_id
         ).only("record_id", "form_name", "instance", "values")
     }
-    writing = arms_being_written()
     allocated = dict(
         Allocation.objects.filter(record_id__in=records).values_list("record_id", "arm")
     )

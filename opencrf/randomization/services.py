@@ -465,7 +465,6 @@ def _randomize(
     found.project = project
     if found.allocation_event.arm_id not in record_arm_ids(locked):
         raise InvalidInput(_("This record is not in the arm where its allocation is entered."))
-    locked.group = record.group
     scheme = scheme_of(found, design)
     stratum = record_stratum(found, scheme, locked)
     allocation = Allocation(
