@@ -26,11 +26,14 @@ from django.db.models import (
     When,
 )
 from django.utils.html import strip_tags
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from opencrf.accounts.models import User
 from opencrf.core.errors import PermissionDenied
-from opencrf.projects.models import Project
+from opencrf.dictionary.design import design_of
+from opencrf.dictionary.translations import EVENT_NAME, FIELD_LABEL, FORM_NAME, Table
+from opencrf.projects.models import Event, Project
 from opencrf.projects.rights import Rights
 from opencrf.quality.dashboard_filters import UNRESOLVED, FilterChoices, QueryFilters
 from opencrf.quality.query_models import Query, QueryStatus, QueryStep
@@ -46,10 +49,22 @@ def require_query_view(rights: Rights) -> None:
         raise PermissionDenied(_("You may not view queries in this project."))
 
 
+def page_texts(project: Project) -> Table:
+    """The project's design texts translated into the page's language (multi-language forms);
+    empty in the project's own language, where the dictionary's texts apply."""
+    return design_of(project).texts_in(get_language())
+
+
 def visible_forms(project: Project, rights: Rights) -> dict[str, str]:
-    """Form name → label of the instruments the member may see, in the project's order."""
+    """Form name → label (in the page's language) of the instruments the member may see, in
+    the project's order."""
+    texts = page_texts(project)
     instruments = project.instruments.order_by("position").values_list("name", "label")
-    return {name: label for name, label in instruments if rights.can_see_form(name)}
+    return {
+        name: _plain(texts.get((FORM_NAME, name, ""), label))
+        for name, label in instruments
+        if rights.can_see_form(name)
+    }
 
 
 def visible_queries(
@@ -70,12 +85,13 @@ def filter_choices(
     """What the member may filter on, given the member's `visible_forms` and `visible_queries`.
     A member in a group is offered no group to choose, and only users who opened or were
     assigned queries the member can see."""
+    texts = page_texts(project)
     events = project.events.select_related("arm").order_by("arm__number", "position", "id")
     groups = project.groups.order_by("name") if rights.group_id is None else []
     users = User.objects.filter(pk__in=_people_on(queries)).order_by("username").only("username")
     return FilterChoices(
         forms=forms,
-        events={event.pk: event.name for event in events},
+        events={event.pk: _event_name(event, texts) for event in events},
         groups={group.pk: group.name for group in groups},
         users={user.pk: user.username for user in users},
     )
@@ -166,12 +182,13 @@ def query_rows(
 ) -> list[QueryRow]:
     """Rows for a page of queries (read with `select_related` of `_ROW_RELATIONS`): three SQL
     queries whatever the page's size."""
-    labels = _field_labels(project, {query.field_name for query in queries})
+    texts = page_texts(project)
+    labels = _field_labels(project, {query.field_name for query in queries}, texts)
     steps = _last_steps(query.pk for query in queries)
     return [
         QueryRow(
             query=query,
-            event_name=query.event.name,
+            event_name=_event_name(query.event, texts),
             form_label=forms.get(query.form_name, query.form_name),
             field_label=labels.get(query.field_name, ""),
             days_open=((query.closed_at or now) - query.opened_at).days,
@@ -215,12 +232,20 @@ def _people_on(queries: QuerySet[Query]) -> list[int]:
     return [pk for pk in opened.union(assigned) if pk is not None]
 
 
-def _field_labels(project: Project, names: set[str]) -> dict[str, str]:
-    """Field name → its label as plain text (the label may hold HTML and piping)."""
+def _field_labels(project: Project, names: set[str], texts: Table) -> dict[str, str]:
+    """Field name → its label in the page's language as plain text (a label may hold HTML)."""
     if not names:
         return {}
     rows = project.fields.filter(field_name__in=names).values_list("field_name", "field_label")
-    return {name: " ".join(strip_tags(label).split()) for name, label in rows}
+    return {name: _plain(texts.get((FIELD_LABEL, name, ""), label)) for name, label in rows}
+
+
+def _event_name(event: Event, texts: Table) -> str:
+    return _plain(texts.get((EVENT_NAME, event.unique_name, ""), event.name))
+
+
+def _plain(text: str) -> str:
+    return " ".join(strip_tags(text).split())
 
 
 def _last_steps(query_ids: Iterable[int]) -> dict[int, QueryStep]:

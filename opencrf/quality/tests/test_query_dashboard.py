@@ -298,21 +298,39 @@ def test_unresolved_and_older_than_30_days_combine(client, demo, monitor_mika, w
     assert 'data-testid="matching">2 queries<' in response.content.decode()
 
 
+def a_row(response, query):
+    body = response.content.decode()
+    row = body[body.index(f'<tr data-query="{query.pk}"') :]
+    return row[: row.index("</tr>")]
+
+
 def test_a_row_shows_its_place_people_age_and_last_step(client, demo, monitor_mika, world):
     client.force_login(monitor_mika)
 
-    body = client.get(*page(demo, record="1-3")).content.decode()
+    response = client.get(*page(demo, record="1-3"), HTTP_ACCEPT_LANGUAGE="en")
 
-    row = body[body.index(f'<tr data-query="{world["a_closed"].pk}"') :]
-    row = row[: row.index("</tr>")]
+    row = a_row(response, world["a_closed"])
     assert ">1-3</th>" in row
-    assert "12週 / Week 12" in row
+    assert '<td class="small">Week 12</td>' in row
+    assert '<td class="small">Follow-up visit</td>' in row
     assert f'href="/projects/{demo.pk}/records/1-3/week_12_arm_1/visit/1/#visit_date"' in row
-    assert "来院日" in row
+    assert '<div class="text-body-secondary">Visit date</div>' in row
     assert 'data-status="closed"' in row
     assert ">pi_paula<" in row
     assert '<td class="text-end" data-testid="days-open">2</td>' in row
     assert "Closed · pi_paula · " in row and "Thanks" in row
+
+
+def test_event_form_and_field_names_follow_the_users_language(client, demo, monitor_mika, world):
+    client.force_login(monitor_mika)
+
+    response = client.get(*page(demo, record="1-3"), HTTP_ACCEPT_LANGUAGE="ja")
+
+    row = a_row(response, world["a_closed"])
+    assert '<td class="small">12週 / Week 12</td>' in row
+    assert '<td class="small">フォローアップ来院</td>' in row
+    assert '<div class="text-body-secondary">来院日</div>' in row
+    assert '<option value="visit">フォローアップ来院</option>' in response.content.decode()
 
 
 def test_each_row_links_to_its_query_thread(client, demo, monitor_mika, world):
