@@ -151,5 +151,5 @@ def lock_texts(request: AuthedRequest, project_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The lock text is saved."))
         return redirect("lock_texts:edit", project_id=project.pk)
-    context = {"project": project, "nav": "design", "texts": texts}
+    context = {"project": project, "nav": "lock_texts", "texts": texts}
     return render(request, "records/lock_texts.html", context)
