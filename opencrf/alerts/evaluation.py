@@ -228,8 +228,9 @@ def parse_moment(text: str) -> datetime | None:
 
 
 def forms_saved(project: Project, keys: Collection[FormKey]) -> None:
-    """The records hook: evaluate the project's alerts for the form instances just written."""
-    alerts = compiled_alerts(project)
+    """The records hook: evaluate the project's alerts for the form instances just written
+    (an overdue visit is noticed by the daily job, not by a save)."""
+    alerts = [c for c in compiled_alerts(project) if c.alert.trigger != Trigger.OVERDUE]
     if alerts:
         alerts_evaluate(project, alerts, keys)
 
@@ -351,7 +352,7 @@ def _apply(
             rows = schedule_rows(alert, record, key, decision.fire_at)
             new_rows += rows
             target = record_target(record, events.get(key.event_id), key.form_name, key.instance)
-            entries.append(_scheduled_entry(alert, target, rows))
+            entries.append(scheduled_entry(alert, target, rows))
     Notification.objects.bulk_create(new_rows)
     audit_events_create(context=context, project_id=project.pk, entries=entries)
     return len(new_rows)
@@ -400,7 +401,7 @@ def schedule_rows(
     ]
 
 
-def _scheduled_entry(alert: Alert, target: AuditTarget, rows: list[Notification]) -> AuditEntry:
+def scheduled_entry(alert: Alert, target: AuditTarget, rows: list[Notification]) -> AuditEntry:
     return AuditEntry(
         "alert.notification.scheduled",
         target,

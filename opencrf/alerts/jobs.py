@@ -45,11 +45,14 @@ from opencrf.alerts.evaluation import (
     RecordData,
     compile_alert,
     date_alerts_reevaluate_all,
+    notification_entry,
     records_data,
 )
 from opencrf.alerts.messages import Text, mail_html, render
-from opencrf.alerts.models import Notification
+from opencrf.alerts.models import Notification, Trigger
+from opencrf.alerts.overdue import VISIT_NOT_OVERDUE, overdue_alerts_evaluate_all, still_overdue
 from opencrf.alerts.recipients import Recipient, recipients_of
+from opencrf.audit.services import AuditContext, audit_events_create
 from opencrf.dictionary.design import ProjectDesign, design_of
 from opencrf.files.models import StoredFile
 from opencrf.files.selectors import files_in_project, open_stored_file
@@ -152,6 +155,7 @@ def _send_project(project: Project, rows: list[Notification]) -> SendReport:
     report = SendReport()
     design = design_of(project)
     data = records_data(project, {row.record_id for row in rows if row.record_id})
+    rows = _drop_visits_done(project, rows, report)
     ready: list[tuple[Notification, Prepared]] = []
     for row in rows:
         prepared = _prepare(project, design, data, row, report)
@@ -179,6 +183,27 @@ def _send_project(project: Project, rows: list[Notification]) -> SendReport:
         with contextlib.suppress(Exception):  # a failed QUIT changes nothing already recorded
             backend.close()
     return report
+
+
+def _drop_visits_done(
+    project: Project, rows: list[Notification], report: SendReport
+) -> list[Notification]:
+    """Cancel (audited) the overdue alerts' notifications whose visit is no longer overdue —
+    done, or moved to a later window — since they were scheduled; the others go on."""
+    visits = [
+        r for r in rows if r.alert and r.alert.trigger == Trigger.OVERDUE and not r.resend_of_id
+    ]
+    if not visits:
+        return rows
+    overdue = still_overdue(project, timezone.localdate())
+    done = [r for r in visits if (r.record_id or 0, r.event_id or 0) not in overdue]
+    for row in done:
+        _cancel(row, VISIT_NOT_OVERDUE, report)
+    entries = [
+        notification_entry(r, "alert.notification.cancelled", VISIT_NOT_OVERDUE) for r in done
+    ]
+    audit_events_create(context=AuditContext.system(), project_id=project.pk, entries=entries)
+    return [row for row in rows if row not in done]
 
 
 def _cancel(row: Notification, reason: str, report: SendReport) -> None:
@@ -339,5 +364,6 @@ def send_due_notifications() -> dict[str, int]:
 
 @task()
 def evaluate_date_alerts() -> int:
-    """The daily job: evaluate date alerts for every record (ops/schedule.py)."""
-    return date_alerts_reevaluate_all()
+    """The daily job: evaluate date alerts for every record, and overdue alerts for every
+    overdue visit (ops/schedule.py)."""
+    return date_alerts_reevaluate_all() + overdue_alerts_evaluate_all()

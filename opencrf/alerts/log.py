@@ -21,6 +21,7 @@ from opencrf.alerts.evaluation import (
 )
 from opencrf.alerts.jobs import TOO_LARGE
 from opencrf.alerts.models import Notification
+from opencrf.alerts.overdue import VISIT_NOT_OVERDUE
 from opencrf.alerts.recipients import NO_ADDRESS, NOT_MEMBER, OTHER_GROUP
 from opencrf.alerts.services import require_alerts_right
 from opencrf.audit.services import AuditContext, audit_events_create
@@ -32,6 +33,7 @@ REASONS = {
     LOGIC_FALSE: gettext_lazy("The alert's condition is no longer true."),
     ALERT_DELETED: gettext_lazy("The alert was deleted."),
     RECORD_DELETED: gettext_lazy("The record was deleted."),
+    VISIT_NOT_OVERDUE: gettext_lazy("The visit is no longer overdue (done or moved)."),
     CANCELLED_BY_USER: gettext_lazy("Cancelled by a user."),
     INTERRUPTED: gettext_lazy(
         "Sending was interrupted; the message may or may not have been delivered."

@@ -22,6 +22,7 @@ from opencrf.records.models import Record
 class Trigger(models.TextChoices):
     SAVE = "save", _("A form is saved")
     DATE = "date", _("A date computed by logic")
+    OVERDUE = "overdue", _("A visit is overdue")
 
 
 class FireMode(models.TextChoices):
@@ -58,6 +59,8 @@ class Alert(models.Model):
         max_length=16, choices=FireMode.choices, default=FireMode.BECAME_TRUE
     )
     date_logic = models.TextField(_("date"), blank=True)
+    # Overdue trigger: fire this many days after the visit's window ended (1: the day after).
+    overdue_days = models.PositiveIntegerField(default=1)
     user_ids = models.JSONField(default=list, blank=True)
     role_ids = models.JSONField(default=list, blank=True)
     email_fields = models.JSONField(default=list, blank=True)

@@ -35,6 +35,7 @@ MAX_BODY = 20_000
 MAX_ADDRESSES = 50
 MAX_DELAY_MINUTES = 366 * 24 * 60
 MAX_REPEATS = 100
+MAX_OVERDUE_DAYS = 366
 SETTINGS = (
     "title",
     "trigger",
@@ -43,6 +44,7 @@ SETTINGS = (
     "condition_logic",
     "fire_mode",
     "date_logic",
+    "overdue_days",
     "user_ids",
     "role_ids",
     "email_fields",
@@ -99,6 +101,7 @@ class AlertSettings:
     condition_logic: str = ""
     fire_mode: str = FireMode.BECAME_TRUE
     date_logic: str = ""
+    overdue_days: int = 1
     user_ids: list[int] = field(default_factory=list)
     role_ids: list[int] = field(default_factory=list)
     email_fields: list[str] = field(default_factory=list)
@@ -158,6 +161,11 @@ def _trigger_problems(s: AlertSettings, project: Project, design: ProjectDesign)
             found.append(_("Write the logic that computes the date."))
         elif problem := logic_problem(s.date_logic, design):
             found.append(_("The date is not valid logic: %(error)s") % {"error": problem})
+    least = 1 if s.trigger == Trigger.OVERDUE else 0
+    if not least <= s.overdue_days <= MAX_OVERDUE_DAYS:
+        found.append(
+            _("Days after the window end must be from 1 to %(n)d.") % {"n": MAX_OVERDUE_DAYS}
+        )
     return found
 
 

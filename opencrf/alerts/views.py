@@ -70,8 +70,8 @@ def _choices(project: Project) -> Choices:
     )
 
 
-def _number(post: Any, name: str, label: str) -> int:
-    text = post.get(name, "").strip() or "0"
+def _number(post: Any, name: str, label: str, blank: str = "0") -> int:
+    text = post.get(name, "").strip() or blank
     try:
         return int(text)
     except ValueError:
@@ -104,6 +104,7 @@ def settings_from_post(post: Any) -> AlertSettings:
         repeat_unit=post.get("repeat_unit", RepeatUnit.DAYS),
         cancel_when_false=post.get("cancel_when_false") == "on",
         delay_minutes=_number(post, "delay_minutes", _("Delay")),
+        overdue_days=_number(post, "overdue_days", _("Days after the window end"), blank="1"),
         repeat_every=_number(post, "repeat_every", _("Repeat every")),
         repeat_max=_number(post, "repeat_max", _("Times at most")),
     )
