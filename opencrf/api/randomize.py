@@ -4,8 +4,9 @@ Parameters `record` and `randomization_id` (the set-up's id, shown on the set-up
 has one); `returnAlt` asks for the blinded field too, which OpenCRF does not have, so it is
 left out. Needs API import rights and the randomize right; the record must be one the user may
 see (another site's record does not exist). Answers `{randomization_id, record, target_field}`
-in the asked format. The allocation itself is `randomization.services.record_randomize`:
-the next row of the record's stratum, or minimization, audited with source `api`.
+in the asked format; `target_field` is blank for a member blinded to the allocation field.
+The allocation itself is `randomization.services.record_randomize`: the next row of the
+record's stratum, or minimization, audited with source `api`.
 """
 
 from __future__ import annotations
@@ -42,11 +43,10 @@ def randomize(call: Call) -> HttpResponse:
     if record is None:
         raise ApiError(f'The record "{record_id}" does not exist')
     allocation = record_randomize(context=call.context, project=project, record=record)
-    answer = {
-        "randomization_id": setup.pk,
-        "record": record.record_id,
-        "target_field": allocation.arm,
-    }
+    arm = allocation.arm
+    if setup.blinded_form and not call.rights.can_see_form(setup.blinded_form):
+        arm = ""  # a blinded member is not told the arm (randomization/blinding.py)
+    answer = {"randomization_id": setup.pk, "record": record.record_id, "target_field": arm}
     return _answer(call.format, answer)
 
 

@@ -180,6 +180,8 @@ ACTION_LABELS = {
     "randomization.erase": gettext_lazy("Erase development allocations"),
     "randomization.allocate": gettext_lazy("Randomize record"),
     "randomization.export": gettext_lazy("Export allocation list"),
+    "randomization.blinding": gettext_lazy("Change randomization blinding"),
+    "randomization.unblind": gettext_lazy("Emergency unblinding of a record"),
 }
 
 # Fixed texts that code writes into an entry's details, in English as kept (the audit hash

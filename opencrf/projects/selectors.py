@@ -54,10 +54,22 @@ def active_member(user: User, project: Project) -> ProjectMember | None:
     return members.select_related("role", "group").first()
 
 
+# Apps above narrow a member's rights (randomization: a blinded allocation form is "No
+# access" to blinded members); each takes the project and the rights and returns them narrowed.
+RightsNarrower = Callable[[Project, Rights], Rights]
+_narrowers: list[RightsNarrower] = []
+
+
+def rights_narrower_register(narrower: RightsNarrower) -> None:
+    if narrower not in _narrowers:
+        _narrowers.append(narrower)
+
+
 def member_rights(user: User, project: Project) -> Rights:
     """What `user` may do in `project`; NotFound when not a member (or no longer one).
 
-    The role's rights apply when the member has a role, else the member's own.
+    The role's rights apply when the member has a role, else the member's own, narrowed by
+    the registered narrowers (never for administrators).
     """
     if project.deleted_at is not None:
         raise NotFound(_("No such project."))
@@ -66,7 +78,10 @@ def member_rights(user: User, project: Project) -> Rights:
     member = active_member(user, project)
     if member is None:
         raise NotFound(_("No such project."))
-    return Rights.of(member.role or member, member.group_id)
+    rights = Rights.of(member.role or member, member.group_id)
+    for narrow in _narrowers:
+        rights = narrow(project, rights)
+    return rights
 
 
 def access_project(user: User, project_id: int) -> Project:

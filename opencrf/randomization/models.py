@@ -48,6 +48,11 @@ class RandomizationSetup(models.Model):
     preferred_probability = models.FloatField(default=0.8)
     # Minimization's seed: each allocation draws from random.Random(f"{seed}:{env}:{n}").
     seed = models.CharField(max_length=64, blank=True)
+    # Blinding (see blinding.py): the allocation field's form, when blinded, is hidden from
+    # every member without the dashboard right; `notify` lists the e-mail addresses told of
+    # each emergency unblinding, one per line.
+    blinded_form = models.CharField(_("blinded form"), max_length=100, blank=True)
+    notify = models.TextField(_("people told of an emergency unblinding"), blank=True)
     updated_at = models.DateTimeField()
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
@@ -168,3 +173,23 @@ class Allocation(models.Model):
 
     def __str__(self) -> str:
         return f"allocation {self.sequence} of setup {self.setup_id}"
+
+
+class Unblinding(models.Model):
+    """One emergency unblinding of one record's allocation: who, when, why, who was told."""
+
+    allocation = models.ForeignKey(Allocation, on_delete=models.CASCADE, related_name="unblindings")
+    record_label = models.CharField(max_length=100)
+    reason = models.TextField()
+    unblinded_at = models.DateTimeField()
+    unblinded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    notified = models.TextField(blank=True)  # the addresses the notice went to
+    notify_error = models.TextField(blank=True)  # why the notice could not be sent, if so
+
+    class Meta:
+        ordering = ["allocation_id", "unblinded_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"unblinding of record {self.record_label}"

@@ -1,7 +1,9 @@
 """The randomization panel of a record's home page (registered in `RandomizationConfig.ready`).
 
 It shows whether the record is randomized, and to whom it may: the arm only to those who may
-see the allocation field's form (they would read it there anyway), or the dashboard. Users with
+see the allocation field's form (they would read it there anyway), or the dashboard (when
+blinded, `blinding.blinded_rights` hides that form from all but them), and to whoever unblinded
+the record in an emergency. Emergency unblindings (who, when, why) are listed for all. Users with
 the randomize right get the button; nothing about the table or the next allocation is shown.
 """
 
@@ -15,6 +17,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from opencrf.core.errors import InvalidInput
+from opencrf.randomization.blinding import is_blinded, may_unblind
 from opencrf.randomization.models import Allocation
 from opencrf.randomization.scheme import field_rows, scheme_of
 from opencrf.randomization.selectors import may_see_dashboard
@@ -35,6 +38,10 @@ def randomization_panel(page: RecordPage) -> SafeString | None:
         return None
     row = field_rows(setup).get(setup.allocation_field)
     sees_arm = may_see_dashboard(rights) or (row is not None and rights.can_see_form(row.form_name))
+    blinded = is_blinded(setup)
+    unblindings = list(allocation.unblindings.select_related("unblinded_by")) if allocation else []
+    if blinded and any(u.unblinded_by_id == page.request.user.pk for u in unblindings):
+        sees_arm = True  # who unblinded the record in an emergency keeps seeing its arm
     arm = ""
     if allocation is not None and sees_arm:
         try:
@@ -47,6 +54,9 @@ def randomization_panel(page: RecordPage) -> SafeString | None:
         "allocation": allocation,
         "arm": arm,
         "may_randomize": may_randomize,
+        "blinded": blinded,
+        "unblindings": unblindings,
+        "may_unblind": blinded and allocation is not None and may_unblind(rights),
     }
     return SafeString(render_to_string("randomization/record_panel.html", context, page.request))
 

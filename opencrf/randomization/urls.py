@@ -15,5 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("setup/erase/", views.allocations_erase, name="erase"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/export/", views.export, name="export"),
+    path("setup/blinding/", views.blinding_page, name="blinding"),
     path("record/<str:record_id>/", views.randomize, name="randomize"),
+    path("record/<str:record_id>/unblind/", views.unblind, name="unblind"),
 ]

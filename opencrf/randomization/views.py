@@ -24,9 +24,10 @@ from opencrf.core.views import domain_errors
 from opencrf.dictionary.design import design_of
 from opencrf.projects.models import Project, ProjectStatus
 from opencrf.projects.selectors import access_project, member_rights
-from opencrf.randomization import services
+from opencrf.randomization import blinding, services
 from opencrf.randomization.models import (
     GROUP_STRATUM,
+    Allocation,
     AllocationTable,
     Environment,
     Method,
@@ -447,3 +448,71 @@ def export(request: AuthedRequest, project_id: int) -> HttpResponse:
         for a in allocations
     )
     return _csv_response(f"allocations_{project.pk}.csv", header, rows)
+
+
+@login_required
+@require_POST
+@domain_errors
+def blinding_page(request: AuthedRequest, project_id: int) -> HttpResponse:
+    """Blinding on or off, and who is told of an emergency unblinding (set-up right)."""
+    project, _rights = access_setup_page(request.user, project_id)
+    try:
+        blinding.blinding_save(
+            context=AuditContext.from_request(request),
+            project=project,
+            blinded=request.POST.get("blinded") == "1",
+            notify=request.POST.get("notify", ""),
+        )
+    except InvalidInput as problem:
+        messages.error(request, problem.message)
+    else:
+        messages.success(request, _("The blinding settings were saved."))
+    return redirect("randomization:setup", project.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@domain_errors
+def unblind(request: AuthedRequest, project_id: int, record_id: str) -> HttpResponse:
+    """Emergency unblinding of one record: a reason, a confirmation, then the arm, once."""
+    project = access_project(request.user, project_id)
+    rights = member_rights(request.user, project)
+    record = access_record(request.user, project, record_id)
+    if not blinding.may_unblind(rights):
+        raise PermissionDenied(_("You may not unblind records in this project."))
+    setup = _setup_or_404(project)
+    if not blinding.is_blinded(setup):
+        raise NotFound(_("Randomization in this project is not blinded."))
+    error = ""
+    reason = ""
+    if request.method == "POST":
+        reason = request.POST.get("reason", "")
+        try:
+            if request.POST.get("confirm") != "1":
+                raise InvalidInput(_("Tick the box to confirm the emergency unblinding."))
+            done = blinding.emergency_unblind(
+                context=AuditContext.from_request(request),
+                project=project,
+                record=record,
+                reason=reason,
+            )
+        except InvalidInput as problem:
+            error = problem.message
+        else:
+            response = render(
+                request,
+                "randomization/unblinded.html",
+                {"project": project, "nav": "records", "record": record, "done": done},
+            )
+            response["Cache-Control"] = "no-store"
+            return response
+    context = {
+        "project": project,
+        "nav": "records",
+        "record": record,
+        "allocated": Allocation.objects.filter(setup=setup, record=record).exists(),
+        "notify": blinding.addresses(setup.notify),
+        "reason": reason,
+        "error": error,
+    }
+    return render(request, "randomization/unblind.html", context, status=400 if error else 200)
