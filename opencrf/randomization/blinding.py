@@ -2,7 +2,8 @@
 
 A blinded set-up keeps the allocation field on a form of its own (`blinded_form`). Every member
 without the dashboard right (administrators and dashboard holders are the unblinded) reads that
-form as "No access" for data entry and export, whatever their rights say: `blinded_rights` is
+form as "No access" for data entry and export, and has no Logging right (the audit trail holds
+the arm), whatever their rights say: `blinded_rights` is
 registered with `projects.selectors.member_rights`, so each page, export, report and API call
 that honours form rights conceals the arm. A member with the randomize right may unblind one
 record in an emergency, with a reason: audited, stored, and told by e-mail to `notify`.
@@ -52,6 +53,7 @@ def blinded_rights(project: Project, rights: Rights) -> Rights:
         rights,
         forms={**rights.forms, form: FormRight.NONE},
         exports={**rights.exports, form: ExportRight.NONE},
+        logging=False,  # the trail holds the arm, written when the record was randomized
     )
 
 

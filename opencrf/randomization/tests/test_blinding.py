@@ -117,6 +117,7 @@ def sam(django_user_model, blind):
         randomization_perform=True,
         reports=True,
         api_export=True,
+        logging=True,
     )
     return user
 
@@ -131,7 +132,7 @@ def bea(site_b_bea, blind):
 @pytest.fixture
 def dana(django_user_model, blind):
     user = django_user_model.objects.create_user(username="dmc_dana", password="x" * 12)
-    _member(blind, user, randomization_dashboard=True, reports=True, api_export=True)
+    _member(blind, user, randomization_dashboard=True, reports=True, api_export=True, logging=True)
     return user
 
 
@@ -183,6 +184,7 @@ def test_blinded_members_read_the_allocation_form_as_no_access(blind, sam, dana)
     dana_rights = member_rights(dana, blind)
 
     assert (sam_rights.form("allocation"), sam_rights.export("allocation")) == ("none", "none")
+    assert (sam_rights.logging, dana_rights.logging) == (False, True)
     assert (sam_rights.form("enrol"), sam_rights.export("enrol")) == ("edit", "full")
     assert (dana_rights.form("allocation"), dana_rights.export("allocation")) == ("edit", "full")
 
@@ -509,3 +511,23 @@ def test_randomizing_through_the_api_does_not_tell_a_blinded_member_the_arm(blin
         "target_field": "",
     }
     assert setup.allocations.get(record=record).arm in {"1", "2"}
+
+
+def test_a_blinded_member_has_no_log_though_the_rights_grant_it(
+    blind, sam, dana, randomized, context_of
+):
+    logging_url = reverse("projects:logging", args=[blind.pk])
+
+    def log_export(user):
+        token = token_create(context=context_of(user), user=user, project=blind)
+        return post({"token": token, "content": "log", "format": "json"})
+
+    blinded = client_of(sam).get(logging_url)
+    blinded_api = log_export(sam)
+    unblinded = client_of(dana).get(logging_url)
+
+    assert blinded.status_code == 403
+    assert "Low salt" not in blinded.content.decode()
+    assert blinded_api.status_code == 403
+    assert b"arm" not in blinded_api.content
+    assert unblinded.status_code == 200
