@@ -8,11 +8,14 @@ Dana (dashboard) is unblinded. Mo may read the forms and nothing else.
 
 from __future__ import annotations
 
+import io
+
 import orjson
 import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from pypdf import PdfReader
 
 from opencrf.api.tests.client import post
 from opencrf.api.tokens import token_create
@@ -531,3 +534,18 @@ def test_a_blinded_member_has_no_log_though_the_rights_grant_it(
     assert blinded_api.status_code == 403
     assert b"arm" not in blinded_api.content
     assert unblinded.status_code == 200
+
+
+def test_the_record_pdf_leaves_the_allocation_form_out_for_a_blinded_member(
+    blind, sam, dana, randomized
+):
+    url = reverse("records:pdf_record", args=[blind.pk, "A-1"])
+
+    def text(user):
+        response = client_of(user).get(url)
+        assert response.status_code == 200
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+
+    assert "Allocated arm" not in text(sam)
+    assert "Allocated arm" in text(dana)
