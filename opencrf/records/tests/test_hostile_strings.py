@@ -197,8 +197,10 @@ def test_no_page_shows_a_payload_as_markup_to_an_administrator(world, admin_ada)
 
     # The report pages (stats among them) and the pages added since: survey settings and its
     # logic check, a record's consents and the access code page; the designer, draft mode,
-    # codebook, languages, status, lock texts, data quality and approvals pages.
-    assert opened == 90
+    # codebook, languages, status, lock texts, data quality and approvals pages; the query
+    # dashboard, a field's query thread, source verification, alerts and their log,
+    # randomization, the calendar and its set-up.
+    assert opened == 103
 
 
 def test_no_page_shows_a_payload_as_markup_to_a_member(world):
@@ -207,8 +209,9 @@ def test_no_page_shows_a_payload_as_markup_to_a_member(world):
 
     opened = assert_inert(client, pages(world))
 
-    # With a record's consents, the survey access code page, the codebook and the status page.
-    assert opened == 28
+    # With a record's consents, the survey access code page, the codebook and the status page;
+    # a field's comment thread, the calendar (month and list) and its ad-hoc entry page.
+    assert opened == 32
 
 
 def test_the_payloads_are_shown_as_text(world, admin_ada):
