@@ -44,7 +44,7 @@ def projects(data_dir: str) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def demo_id(server_data_dir: str) -> int:
     run_opencrf(server_data_dir, "demo")
-    return next(p["id"] for p in projects(server_data_dir) if "WALK" in p["title"])
+    return next(p["id"] for p in projects(server_data_dir) if "WALK-DM" in p["title"])
 
 
 def pdf_text(path: str) -> str:

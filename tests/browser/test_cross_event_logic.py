@@ -28,7 +28,7 @@ SERVER_VALUES = """
 import json
 from opencrf.projects.models import Project
 from opencrf.records.models import FormData
-project = Project.objects.get(title__contains="WALK")
+project = Project.objects.filter(title__contains="WALK-DM").order_by("pk").first()
 def values(record_id, event, form):
     return FormData.objects.get(project=project, record__record_id=record_id,
         event__unique_name=event, form_name=form, instance=1).values

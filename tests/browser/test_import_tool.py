@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 SETUP = """
 from opencrf.accounts.models import User
 from opencrf.projects.models import Project, ProjectMember
-project = Project.objects.get(title__contains="WALK")
+project = Project.objects.filter(title__contains="WALK-DM").order_by("pk").first()
 user = User.objects.create_user(username="{username}", password="{password}")
 forms = [i.name for i in project.instruments.all()]
 ProjectMember.objects.create(

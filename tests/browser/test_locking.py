@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 SETUP = """
 from opencrf.accounts.models import User
 from opencrf.projects.models import Project, ProjectMember, RIGHT_FLAGS
-project = Project.objects.filter(title__contains="WALK").order_by("pk").first()
+project = Project.objects.filter(title__contains="WALK-DM").order_by("pk").first()
 user = User.objects.create_user(username="{username}", password="{password}",
                                 first_name="Ines", last_name="Investigator")
 ProjectMember.objects.create(
@@ -35,13 +35,17 @@ from opencrf.accounts.two_factor import totp_enrolment_start, totp_secret_base32
 device = totp_enrolment_start(user)
 device.confirmed = True
 device.save()
+from opencrf.api.tokens import token_create
+from opencrf.audit.services import AuditContext
+token = token_create(context=AuditContext.system(), user=user, project=project)
 print(totp_secret_base32(device))
+print(token)
 print(project.pk)
 """
 
 
 @pytest.fixture(scope="module")
-def investigator(server_data_dir: str) -> tuple[str, str, int]:
+def investigator(server_data_dir: str) -> tuple[str, str, int, str]:
     run_opencrf(server_data_dir, "demo")
     username, password = f"inv_{secrets.token_hex(3)}", secrets.token_urlsafe(16)
     out = run_opencrf(
@@ -51,9 +55,9 @@ def investigator(server_data_dir: str) -> tuple[str, str, int]:
         "-c",
         SETUP.format(username=username, password=password),
     )
-    *_printed, secret, project_id = out.strip().splitlines()
+    *_printed, secret, token, project_id = out.strip().splitlines()
     AUTHENTICATOR[username] = (secret, -1)
-    return username, password, int(project_id)
+    return username, password, int(project_id), token
 
 
 def _shot(page: Any, tmp_path: Path, name: str) -> None:
@@ -64,9 +68,9 @@ def _shot(page: Any, tmp_path: Path, name: str) -> None:
 
 
 def test_an_investigator_locks_and_signs_a_form_and_an_unlock_voids_the_signature(
-    page: Any, investigator: tuple[str, str, int], tmp_path: Path
+    page: Any, investigator: tuple[str, str, int, str], tmp_path: Path
 ) -> None:
-    username, password, project_id = investigator
+    username, password, project_id, api_token = investigator
     log_in(page, (username, password))
     form = f"/projects/{project_id}/records/1-1/screening_arm_1/enrolment/1/"
     page.goto(form)
@@ -96,6 +100,32 @@ def test_an_investigator_locks_and_signs_a_form_and_an_unlock_voids_the_signatur
     )
     assert refused.status == 400
     assert "is locked: unlock it first; nothing was saved." in refused.text()
+
+    # The API refuses the same change in REDCap's words.
+    change = '[{"record_id": "1-1", "redcap_event_name": "screening_arm_1", "initials": "ZZ"}]'
+    imported = page.request.post(
+        "/api/",
+        form={"token": api_token, "content": "record", "format": "json", "data": change},
+    )
+    assert imported.status == 400
+    assert "This field is located on a form that is locked." in imported.text()
+
+    # So does the Data Import Tool, before anything is imported.
+    page.goto(f"/projects/{project_id}/import/")
+    page.locator("input[type=file]").set_input_files(
+        files=[
+            {
+                "name": "change.csv",
+                "mimeType": "text/csv",
+                "buffer": b"record_id,redcap_event_name,initials\n1-1,screening_arm_1,ZZ\n",
+            }
+        ]
+    )
+    page.get_by_test_id("import-check").click()
+    expect(page.get_by_test_id("import-errors")).to_contain_text("locked")
+    expect(page.get_by_test_id("import-confirm")).to_have_count(0)
+    page.goto(form)
+    expect(page.locator("[name=initials]")).not_to_have_value("ZZ")
 
     page.locator(".language-switch").get_by_role("button", name="日本語").click()
     expect(page.get_by_test_id("signature")).to_be_visible()

@@ -26,7 +26,7 @@ import json
 from opencrf.audit.models import AuditEvent
 from opencrf.projects.models import Project
 from opencrf.records.models import Record
-project = Project.objects.get(title__contains="WALK")
+project = Project.objects.filter(title__contains="WALK-DM").order_by("pk").first()
 print(json.dumps({"project": project.pk,
     "records": sorted(Record.objects.filter(project=project).values_list("record_id", flat=True)),
     "audit": AuditEvent.objects.filter(project_id=project.pk).count()}))

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 SETUP = """
 from opencrf.accounts.models import User
 from opencrf.projects.models import DataAccessGroup, Project, ProjectMember, RIGHT_FLAGS
-project = Project.objects.get(title__contains="WALK")
+project = Project.objects.filter(title__contains="WALK-DM").order_by("pk").first()
 user = User.objects.create_user(username="{username}", password="{password}")
 rights = dict.fromkeys(RIGHT_FLAGS, False)
 rights.update(record_create=True, logging=True)
