@@ -28,6 +28,7 @@ from opencrf.api.parsing import parse_rows
 from opencrf.api.randomize import randomize
 from opencrf.dictionary.choices import checkbox_column
 from opencrf.dictionary.design import ProjectDesign, design_of
+from opencrf.exports.table import references_of, refuse_hidden
 from opencrf.logic import LogicSyntaxError, Node, parse_shared
 from opencrf.projects.models import ExportRight
 from opencrf.records.export import (
@@ -105,7 +106,7 @@ def export(call: Call) -> HttpResponseBase:
         blank_gray_status=params.flag("exportBlankForGrayFormStatus"),
         groups=layout.groups,
         events=frozenset(_events(design, params.items("events"))),
-        filter=_filter(params.raw("filterLogic")),
+        filter=_filter(call, params.raw("filterLogic")),
         decimal_comma=_decimal_comma(params.text("decimalCharacter")),
     )
     if call.format == "odm":
@@ -187,14 +188,19 @@ def _decimal_comma(text: str) -> bool:
     raise ApiError('The value of the parameter "decimalCharacter" is not valid')
 
 
-def _filter(text: str) -> Node | None:
-    """filterLogic, parsed once; bad logic is refused with where it went wrong."""
+def _filter(call: Call, text: str) -> Node | None:
+    """filterLogic, parsed once; bad logic is refused with where it went wrong, and logic
+    naming a field the caller may not see (exports.table.filterable) with the field named:
+    the records it keeps would tell that field's values."""
     if not text.strip():
         return None
     try:
-        return parse_shared(text)
+        logic = parse_shared(text)
     except LogicSyntaxError as error:
         raise ApiError(f"The filterLogic is not valid: {error}") from None
+    assert call.project is not None
+    refuse_hidden(call.rights, call.project, references_of(logic))  # PermissionDenied: 403
+    return logic
 
 
 def _check_names(design: ProjectDesign, fields: list[str], forms: list[str]) -> None:

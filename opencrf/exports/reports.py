@@ -7,6 +7,7 @@ where reading stopped, and nothing changes on a refusal.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,10 @@ from opencrf.exports.selectors import (
     may_build_reports,
     may_edit,
     may_view,
+    report_fields_check,
 )
+from opencrf.exports.table import hidden_names, references_of
+from opencrf.logic import LogicSyntaxError, parse_shared
 from opencrf.projects.models import Project
 from opencrf.projects.selectors import member_rights
 from opencrf.records.export import GROUP_COLUMN
@@ -59,8 +63,9 @@ class ReportSpec:
     edit_access: dict[str, list[int]] = field(default_factory=dict)
 
 
-def _clean(project: Project, spec: ReportSpec) -> dict[str, Any]:
-    """The model's values for `spec`, or InvalidInput naming every problem."""
+def _clean(project: Project, spec: ReportSpec, actor: Any) -> dict[str, Any]:
+    """The model's values for `spec`, or InvalidInput naming every problem — among them the
+    fields of the filter, live filters and ordering that `actor` may not see."""
     design = design_of(project)
     problems: list[str] = []
     title = spec.title.strip()
@@ -91,6 +96,7 @@ def _clean(project: Project, spec: ReportSpec) -> dict[str, Any]:
     live = _live(problems, spec.live_filters, design)
     view_access = _access(problems, project, spec.view_access)
     edit_access = _access(problems, project, spec.edit_access)
+    _hidden(problems, project, actor, spec.filter_logic, live, order)
     if problems:
         raise InvalidInput(" ".join(problems))
     return {
@@ -109,6 +115,30 @@ def _clean(project: Project, spec: ReportSpec) -> dict[str, Any]:
         "view_access": view_access,
         "edit_access": edit_access,
     }
+
+
+def _hidden(
+    problems: list[str],
+    project: Project,
+    actor: Any,
+    logic: str,
+    live: list[str],
+    order: list[list[str]],
+) -> None:
+    """A report may filter and sort only by fields its author may see (`table.filterable`):
+    else its list of records would tell the hidden values."""
+    names: list[str] = []
+    if logic.strip():
+        with suppress(LogicSyntaxError):  # named by logic_problem
+            names += references_of(parse_shared(logic))
+    names += [name for name in live if name not in LIVE_SPECIAL]
+    names += [name for name, _direction in order]
+    hidden = hidden_names(member_rights(actor, project), project, names)
+    if hidden:
+        problems.append(
+            _("The filter, live filters and ordering use fields you have no access to: %(names)s.")
+            % {"names": ", ".join(hidden)}
+        )
 
 
 def _unknown(problems: list[str], what: str, names: list[str]) -> None:
@@ -203,7 +233,7 @@ def _audit(
 @transaction.atomic
 def report_create(*, context: AuditContext, project: Project, spec: ReportSpec) -> Report:
     _require_builder(context, project)
-    values = _clean(project, spec)
+    values = _clean(project, spec, _actor(context))
     report = Report.objects.create(project=project, created_by=_actor(context), **values)
     _audit(context, report, "report.create", f"Create report {report.pk}: {report.title}", values)
     return report
@@ -214,7 +244,7 @@ def report_update(*, context: AuditContext, report: Report, spec: ReportSpec) ->
     project = report.project
     if not may_edit(_actor(context), project, report):
         raise PermissionDenied(_("You may not change this report."))
-    values = _clean(project, spec)
+    values = _clean(project, spec, _actor(context))
     changes = {
         name: [getattr(report, name), value]
         for name, value in values.items()
@@ -234,6 +264,7 @@ def report_copy(*, context: AuditContext, report: Report) -> Report:
     _require_builder(context, project)
     if not may_view(_actor(context), project, report):
         raise PermissionDenied(_("You may not copy this report."))
+    report_fields_check(_actor(context), project, report)  # a copy would run the same filter
     copy = Report.objects.get(pk=report.pk)
     copy.pk = None
     copy.title = (_("%(title)s (copy)") % {"title": report.title})[:200]

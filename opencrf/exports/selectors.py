@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
@@ -22,8 +23,14 @@ from opencrf.dictionary.choices import parse_choices
 from opencrf.dictionary.design import design_of
 from opencrf.exports import paging
 from opencrf.exports.models import Report
-from opencrf.exports.table import ExportRequest, ExportTable, export_table
-from opencrf.logic import Node, parse_shared
+from opencrf.exports.table import (
+    ExportRequest,
+    ExportTable,
+    export_table,
+    references_of,
+    refuse_hidden,
+)
+from opencrf.logic import LogicSyntaxError, Node, parse_shared
 from opencrf.projects.models import DataAccessGroup, ExportRight, Project
 from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import active_member, member_rights
@@ -96,16 +103,42 @@ def reports_visible_to(user: User, project: Project) -> list[Report]:
     return [r for r in project.reports.all() if may_view(user, project, r)]
 
 
-def access_report(user: User, project: Project, report_id: int | str) -> Report:
-    """The report if `user` may view it, else NotFound — the same for missing and hidden."""
+def access_report(
+    user: User, project: Project, report_id: int | str, *, to_run: bool = True
+) -> Report:
+    """The report if `user` may view it, else NotFound — the same for missing and hidden.
+
+    To run it (`to_run`: view, export, stats, API, copy), PermissionDenied when its filter,
+    live filters or ordering name a field `user` may not see (`report_fields_check`)."""
     report = project.reports.filter(pk=_number(report_id)).first()
     if report is None or not may_view(user, project, report):
         raise NotFound(_("No such report."))
+    if to_run:
+        report_fields_check(user, project, report)
     return report
 
 
+def report_fields_check(user: User, project: Project, report: Report) -> None:
+    """PermissionDenied naming the fields of the report's filter logic, live filters and
+    ordering that `user` may not filter by (table.filterable) — whoever saved it: a report
+    of someone with more rights is refused, never shown filtered by what the viewer may
+    not see. Its columns need no check: each viewer sees only the columns they may."""
+    names: list[str] = []
+    logic = report.filter_logic.strip()
+    if logic:
+        with suppress(
+            LogicSyntaxError
+        ):  # checked when saved; `report_request` refuses it with where it went wrong
+            names += references_of(parse_shared(logic))
+    names += [name for name in report.live_filters if name not in LIVE_SPECIAL]
+    names += [name for name, _direction in report.order]
+    refuse_hidden(_rights(user, project), project, names)
+
+
 def access_report_for_edit(user: User, project: Project, report_id: int | str) -> Report:
-    report = access_report(user, project, report_id)
+    """For the builder and delete: the report's definition is shown and saved (which checks
+    its fields against the editor's rights), never run."""
+    report = access_report(user, project, report_id, to_run=False)
     if not may_edit(user, project, report):
         raise PermissionDenied(_("You may not change this report."))
     return report

@@ -45,8 +45,9 @@ from opencrf.exports.survey_columns import (
     timestamp_form,
     timestamp_label,
 )
-from opencrf.logic import Node
+from opencrf.logic import Node, references
 from opencrf.projects.models import ExportRight, Project
+from opencrf.projects.rights import Rights
 from opencrf.projects.selectors import member_rights
 from opencrf.records.export import (
     EVENT_COLUMN,
@@ -166,6 +167,8 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
     exported = [i.name for i in design.instruments if rights.export(i.name) != ExportRight.NONE]
     if not exported or not design.rows:
         raise PermissionDenied(_("You may not export data from any instrument of this project."))
+    if request.filter is not None:
+        refuse_hidden(rights, project, references_of(request.filter))
     strictest = min((_known(rights.export(name)) for name in exported), key=STRICTNESS.index)
     deidentify = enforced(request.deidentify, record_field=design.rows[0], right=strictest)
     chosen = request.fields or request.forms  # the record id always leads a selection
@@ -229,6 +232,60 @@ def export_table(user: User, project: Project, request: ExportRequest) -> Export
 
     variables = _variables(design, layout)
     return ExportTable(project, design, layout, variables, deidentify, cells, copied)
+
+
+def filterable(rights: Rights, project: Project) -> frozenset[str]:
+    """The fields a member may filter or sort a report (or the API's filterLogic) by: those
+    their rights would show as columns of an export of everything (export right not "none",
+    identifiers and free text as that right keeps them), of instruments whose data-entry right
+    is not "No access". A filter on any other field would tell its values by which records
+    are listed, so it is refused, never applied."""
+    design = design_of(project)
+    if not design.rows:
+        return frozenset()
+    exported = [i.name for i in design.instruments if rights.export(i.name) != ExportRight.NONE]
+    rights_of = [_known(rights.export(name)) for name in exported] or [ExportRight.DEIDENTIFIED]
+    strictest = min(rights_of, key=STRICTNESS.index)
+    deidentify = enforced(Deidentify(), record_field=design.rows[0], right=strictest)
+    layout = export_layout(project, design, export_right=rights.export)
+    allowed = {design.record_id_field}
+    for column in layout.data:
+        form = column.row.form_name if column.row is not None else column.form
+        if not rights.can_see_form(form):
+            continue
+        if column.row is None:
+            allowed.add(column.name)  # a form's status, `<form>_complete`
+        elif not drops(deidentify, column.row, layout.record_field):
+            allowed.add(column.row.field_name)
+    return frozenset(allowed)
+
+
+def references_of(logic: Node) -> list[str]:
+    """The field names `logic` reads, in name order (a checkbox option as its field)."""
+    return sorted({name for _event, name in references(logic)})
+
+
+def hidden_names(rights: Rights, project: Project, names: list[str]) -> list[str]:
+    """Those of `names` that are fields (or form statuses) the member may not filter by;
+    names that are no field at all are left to the checks that name them as unknown."""
+    design = design_of(project)
+    known = {row.field_name for row in design.rows}
+    known |= {f"{i.name}_complete" for i in design.instruments}
+    allowed = filterable(rights, project)
+    return list(dict.fromkeys(n for n in names if n in known and n not in allowed))
+
+
+def refuse_hidden(rights: Rights, project: Project, names: list[str]) -> None:
+    """PermissionDenied naming the fields of `names` the member may not see."""
+    hidden = hidden_names(rights, project, names)
+    if hidden:
+        raise PermissionDenied(
+            _(
+                "This filter or ordering uses fields you have no access to: %(names)s. "
+                "Nothing was listed or exported."
+            )
+            % {"names": ", ".join(hidden)}
+        )
 
 
 def _in_order(columns: list[Column], fields: tuple[str, ...]) -> list[Column]:

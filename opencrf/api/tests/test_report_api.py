@@ -99,6 +99,7 @@ def test_a_grouped_token_gets_only_its_groups_rows(token, report, study, django_
         user=user,
         group=group,
         api_export=True,
+        form_rights={"enrolment": "read"},  # the report filters on [sex]: no access refuses it
         export_rights={"enrolment": "full", "adverse_event": "full"},
     )
     other = token_create(context=AuditContext(actor=user), user=user, project=study)
