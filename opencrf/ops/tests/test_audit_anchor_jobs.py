@@ -63,7 +63,9 @@ def test_the_hourly_job_raises_the_alert_at_once_when_the_end_was_cut(
 def test_the_hourly_job_prunes_only_while_nothing_is_wrong(paula_context, monkeypatch):
     monkeypatch.setattr(anchors, "KEEP_NEWEST", 1)
     _append(paula_context, 1)
-    day = datetime.now(UTC) - timedelta(days=3)
+    # Both an hour apart on one UTC day, whatever the time the test runs at (from 22:00 UTC,
+    # "three days ago plus two hours" fell on the next day, which keeps its own newest).
+    day = (datetime.now(UTC) - timedelta(days=3)).replace(hour=0, minute=0, second=0, microsecond=0)
     old = [checkpoint_write(Checkpoint(day + timedelta(hours=h), "old", ())) for h in (1, 2)]
 
     audit_checkpoint_evaluate()
